@@ -1,0 +1,121 @@
+// mend.runs: create, read and drive runs; `open` makes a named client-driven run that survives a crash.
+import { DurableRun } from "./durable-run.ts";
+import type { Transport } from "./http.ts";
+import { runEvents, type RunEvent } from "./sse.ts";
+import type { CreateRun, Run, RunStatus, RunsPage, Step } from "./wire-types.ts";
+
+const runPath = (id: string, suffix = "") => `/v1/runs/${encodeURIComponent(id)}${suffix}`;
+
+/**
+ * The runs of the caller's tenant.
+ * @example const page = await mend.runs.list({ status: "failed", limit: 20 })
+ */
+export class RunsApi {
+  readonly #t: Transport;
+
+  constructor(t: Transport) {
+    this.#t = t;
+  }
+
+  /** Creates a run; with `idempotencyKey`, the same key returns the run the first call created. */
+  create(body: CreateRun, opts: { idempotencyKey?: string } = {}): Promise<Run> {
+    return this.#t.request<Run>({
+      method: "POST",
+      path: "/v1/runs",
+      body,
+      idempotencyKey: opts.idempotencyKey,
+    });
+  }
+
+  /**
+   * Opens the client-driven run called `name`: created the first time, the same run every time after
+   * (the name is the creation's Idempotency-Key), so an agent restarted after a crash continues it.
+   * @example const run = await mend.runs.open("ingest-2025-06-01", { goal: "Ingest the day's files" })
+   */
+  async open(name: string, opts: Omit<CreateRun, "mode"> = {}): Promise<DurableRun> {
+    const run = await this.create(
+      { mode: "client", ...opts, metadata: { name, ...opts.metadata } },
+      { idempotencyKey: name },
+    );
+    return new DurableRun(this.#t, run);
+  }
+
+  /** A handle on an existing run, by id. */
+  async attach(id: string): Promise<DurableRun> {
+    return new DurableRun(this.#t, await this.get(id));
+  }
+
+  get(id: string): Promise<Run> {
+    return this.#t.request<Run>({ method: "GET", path: runPath(id) });
+  }
+
+  list(q: { status?: RunStatus; limit?: number; cursor?: string } = {}): Promise<RunsPage> {
+    return this.#t.request<RunsPage>({ method: "GET", path: "/v1/runs", query: q });
+  }
+
+  /** Every page of runs, newest first. */
+  async *all(q: { status?: RunStatus; pageSize?: number } = {}): AsyncGenerator<Run> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ status: q.status, limit: q.pageSize ?? 100, cursor });
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+
+  /** The run's journal. */
+  steps(id: string): Promise<Step[]> {
+    return this.#t.request<Step[]>({ method: "GET", path: runPath(id, "/steps") });
+  }
+
+  cancel(id: string): Promise<Run> {
+    return this.#t.request<Run>({
+      method: "POST",
+      path: runPath(id, "/cancel"),
+      idempotencyKey: `${id}:cancel`,
+    });
+  }
+
+  /** Answers a run waiting for input. */
+  input(id: string, input: unknown, opts: { idempotencyKey?: string } = {}): Promise<Run> {
+    return this.#t.request<Run>({
+      method: "POST",
+      path: runPath(id, "/input"),
+      body: { input },
+      idempotencyKey: opts.idempotencyKey,
+    });
+  }
+
+  /** Marks a client-driven run succeeded with `output`. */
+  complete(id: string, output: unknown): Promise<Run> {
+    return this.#t.request<Run>({
+      method: "POST",
+      path: runPath(id, "/complete"),
+      body: { output },
+      idempotencyKey: `${id}:complete`,
+    });
+  }
+
+  /**
+   * Follows a run's events over SSE until it finishes, resuming with Last-Event-ID after a dropped stream.
+   * @example for await (const ev of mend.runs.events(run.id)) console.log(ev.type, ev.data)
+   */
+  events(id: string, opts: { lastEventId?: number; signal?: AbortSignal } = {}): AsyncGenerator<RunEvent> {
+    return runEvents(this.#t, id, opts);
+  }
+
+  /** Trajectories as parsed JSON Lines (GET /v1/runs/export). */
+  async export(q: { status?: RunStatus; run?: string } = {}): Promise<unknown[]> {
+    const res = await this.#t.request<Response>({
+      method: "GET",
+      path: "/v1/runs/export",
+      query: { ...q, format: "jsonl" },
+      raw: true,
+    });
+    const text = await res.text();
+    return text
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => JSON.parse(l) as unknown);
+  }
+}

@@ -1,0 +1,248 @@
+# The in-container launcher: reads ONE JSON job on stdin, writes files to /workspace, runs the code
+# and reports a structured result on stderr behind a per-job nonce marker the runner strips out.
+#
+# Protocol (stdin, one line):  {"nonce", "code", "files": [{"path", "contentBase64"}], "stdin",
+#                               "argv", "env", "outMaxBytes"}
+# Result (last stderr line):   "\n\x1eMEND-RESULT:<nonce>:" + JSON + "\n"
+#   JSON = {"exitCode", "signal", "error"?: {kind, type, message, line, column, frames, module},
+#           "outTarBase64"?, "outTruncated"?, "launcherError"?}
+# The runtime child (python/node) is spawned BEFORE the job arrives, so a warm container only pays
+# for writing files and running the user's code.
+import base64
+import json
+import os
+import subprocess
+import sys
+import threading
+
+WORKSPACE = "/workspace"
+OUT_DIR = WORKSPACE + "/out"
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUNTIME = sys.argv[1] if len(sys.argv) > 1 else "python"
+MAIN = {"python": "main.py", "node": "main.js", "shell": "main.sh"}
+
+
+def prespawn():
+    """Starts the runtime host (pyrun.py / run.js), which blocks on its control pipe for the job."""
+    if RUNTIME == "shell":
+        return None
+    ctl_r, ctl_w = os.pipe()
+    res_r, res_w = os.pipe()
+    env = dict(os.environ)
+    env["MEND_CONTROL_FD"] = str(ctl_r)
+    env["MEND_RESULT_FD"] = str(res_w)
+    if RUNTIME == "python":
+        cmd = [sys.executable, "-X", "utf8", os.path.join(HERE, "pyrun.py")]
+    else:
+        cmd = ["node", os.path.join(HERE, "run.js")]
+    child = subprocess.Popen(cmd, stdin=subprocess.PIPE, pass_fds=(ctl_r, res_w), env=env, cwd=WORKSPACE)
+    os.close(ctl_r)
+    os.close(res_w)
+    return {"proc": child, "ctl": ctl_w, "res": res_r}
+
+
+def safe_path(rel):
+    """Resolves a job file path under /workspace; refuses absolute paths and `..`."""
+    norm = os.path.normpath(rel)
+    if os.path.isabs(norm) or norm == ".." or norm.startswith("../") or norm in ("", "."):
+        raise ValueError("file path escapes /workspace: %r" % rel)
+    return os.path.join(WORKSPACE, norm)
+
+
+def write_files(job):
+    os.makedirs(OUT_DIR, exist_ok=True)
+    for f in job.get("files") or []:
+        dest = safe_path(f["path"])
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        with open(dest, "wb") as fh:
+            fh.write(base64.b64decode(f.get("contentBase64") or ""))
+    main = os.path.join(WORKSPACE, MAIN[RUNTIME])
+    with open(main, "w", encoding="utf-8") as fh:
+        fh.write(job.get("code") or "")
+    return main
+
+
+def feed_stdin(proc, data):
+    def run():
+        try:
+            if data:
+                proc.stdin.write(data.encode("utf-8"))
+            proc.stdin.close()
+        except OSError:
+            pass
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+
+
+def collect_out(max_bytes):
+    """Tars /workspace/out (regular files only, no symlinks followed) up to max_bytes."""
+    if not os.path.isdir(OUT_DIR):
+        return None, False
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    total = 0
+    truncated = False
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for root, dirs, names in os.walk(OUT_DIR):
+            dirs.sort()
+            for name in sorted(names):
+                full = os.path.join(root, name)
+                if os.path.islink(full) or not os.path.isfile(full):
+                    continue
+                size = os.path.getsize(full)
+                if total + size > max_bytes:
+                    truncated = True
+                    continue
+                total += size
+                tar.add(full, arcname=os.path.relpath(full, OUT_DIR), recursive=False)
+    if total == 0 and not truncated:
+        return None, False
+    return base64.b64encode(buf.getvalue()).decode("ascii"), truncated
+
+
+def read_text(path):
+    try:
+        with open(path, "r") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def cgroup_stats():
+    """Peak memory, CPU time, OOM kills and pids-limit hits of this container (cgroup v1 or v2)."""
+    stats = {}
+    v1 = "/sys/fs/cgroup/memory/memory.max_usage_in_bytes"
+    peak = read_text(v1) or read_text("/sys/fs/cgroup/memory.peak")
+    if peak and peak.strip().isdigit():
+        stats["memoryPeakBytes"] = int(peak)
+    cpu = read_text("/sys/fs/cgroup/cpuacct/cpuacct.usage") or read_text("/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage")
+    if cpu and cpu.strip().isdigit():
+        stats["cpuNs"] = int(cpu)
+    else:
+        stat = read_text("/sys/fs/cgroup/cpu.stat") or ""
+        for line in stat.splitlines():
+            if line.startswith("usage_usec "):
+                stats["cpuNs"] = int(line.split()[1]) * 1000
+    oom = read_text("/sys/fs/cgroup/memory/memory.oom_control") or read_text("/sys/fs/cgroup/memory.events") or ""
+    for line in oom.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "oom_kill" and parts[1].isdigit():
+            stats["oomKills"] = int(parts[1])
+    pids = read_text("/sys/fs/cgroup/pids/pids.events") or read_text("/sys/fs/cgroup/pids.events") or ""
+    for line in pids.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "max" and parts[1].isdigit():
+            stats["pidsMaxHits"] = int(parts[1])
+    return stats
+
+
+def report(nonce, result):
+    data = ("\n\x1eMEND-RESULT:%s:%s\n" % (nonce, json.dumps(result))).encode("utf-8")
+    try:
+        sys.stdout.flush()
+    except OSError:
+        pass
+    for fd, payload in ((2, data), (1, ("\n\x1eMEND-END:%s\n" % nonce).encode("ascii"))):
+        view = memoryview(payload)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+
+
+def seed_matplotlib_cache():
+    """Copies the image's pre-built matplotlib font cache into the writable config dir."""
+    src = "/opt/mend/mpl"
+    dst = os.environ.get("MPLCONFIGDIR") or ""
+    if RUNTIME != "python" or not dst or not os.path.isdir(src):
+        return
+    try:
+        os.makedirs(dst, exist_ok=True)
+        for name in os.listdir(src):
+            if name.endswith(".json"):
+                with open(os.path.join(src, name), "rb") as a, open(os.path.join(dst, name), "wb") as b:
+                    b.write(a.read())
+    except OSError:
+        pass
+
+
+def main():
+    seed_matplotlib_cache()
+    host = prespawn()
+    line = sys.stdin.buffer.readline()
+    job = json.loads(line.decode("utf-8"))
+    nonce = str(job.get("nonce") or "")
+    result = {"exitCode": None, "signal": None}
+    try:
+        main_path = write_files(job)
+    except OSError as e:
+        # e.g. ENOSPC while writing the uploaded files
+        result["launcherError"] = {"errno": e.errno, "message": str(e)}
+        if host:
+            host["proc"].kill()
+        report(nonce, result)
+        return 1
+    except ValueError as e:
+        result["launcherError"] = {"message": str(e)}
+        if host:
+            host["proc"].kill()
+        report(nonce, result)
+        return 1
+    argv = [str(a) for a in (job.get("argv") or [])]
+    env = {str(k): str(v) for k, v in (job.get("env") or {}).items()}
+    if host is None:
+        penv = dict(os.environ)
+        penv.update(env)
+        proc = subprocess.Popen(["bash", main_path] + argv, stdin=subprocess.PIPE, env=penv, cwd=WORKSPACE)
+        res_fd = None
+    else:
+        proc = host["proc"]
+        msg = json.dumps({"main": main_path, "argv": argv, "env": env}).encode("utf-8")
+        try:
+            os.write(host["ctl"], msg)
+        except OSError:
+            pass
+        os.close(host["ctl"])
+        res_fd = host["res"]
+    feed_stdin(proc, job.get("stdin") or "")
+    rc = proc.wait()
+    if rc < 0:
+        result["signal"] = -rc
+        result["exitCode"] = 128 - rc
+    else:
+        result["exitCode"] = rc
+    if res_fd is not None:
+        os.set_blocking(res_fd, False)
+        chunks = []
+        try:
+            while True:
+                b = os.read(res_fd, 65536)
+                if not b:
+                    break
+                chunks.append(b)
+        except BlockingIOError:
+            pass
+        raw = b"".join(chunks).decode("utf-8", "replace").strip()
+        if raw:
+            try:
+                # a forked copy of the user's code may have reported too: keep the first report
+                result["error"] = json.JSONDecoder().raw_decode(raw)[0]
+            except ValueError:
+                pass
+    result.update(cgroup_stats())
+    try:
+        tar_b64, truncated = collect_out(int(job.get("outMaxBytes") or 64 * 1024 * 1024))
+        if tar_b64 is not None:
+            result["outTarBase64"] = tar_b64
+        if truncated:
+            result["outTruncated"] = True
+    except OSError as e:
+        result["launcherError"] = {"errno": e.errno, "message": "collecting /workspace/out: %s" % e}
+    report(nonce, result)
+    return result["exitCode"] if isinstance(result["exitCode"], int) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

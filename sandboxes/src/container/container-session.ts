@@ -1,0 +1,200 @@
+// One container's life: create + attach + start (ready for a job), then exactly one job, then gone.
+import type Docker from "dockerode";
+import type { Container, ContainerCreateOptions } from "dockerode";
+import type { Duplex } from "node:stream";
+import { setTimeout as delay } from "node:timers/promises";
+import { CappedCapture } from "./output-capture.ts";
+import { Demuxer, STDERR, STDOUT } from "./demux.ts";
+import {
+  encodeJob,
+  endMarker,
+  newNonce,
+  parseLauncherResult,
+  resultMarker,
+  type LauncherResult,
+} from "./job-protocol.ts";
+import type { ContainerJob } from "./runner.ts";
+
+/** A started container whose launcher is waiting on stdin for its one job. */
+export interface ReadyContainer {
+  id: string;
+  container: Container;
+  /** Resolves when the attach stream closes (the container stopped or was removed). */
+  ended: Promise<void>;
+  /** False once the attach stream closed. */
+  isAlive(): boolean;
+  /** Receives demultiplexed output once a job is running. */
+  setSink(sink: (stream: number, chunk: Buffer) => void): void;
+  write(data: string): void;
+  close(): void;
+  /** True once a job was handed to it: a container never serves two jobs. */
+  used: boolean;
+}
+
+/**
+ * Creates, attaches to and starts a hardened container; removes it again if any step fails.
+ * @example const ready = await startContainer(docker, hardenedSpec({ image: "python", limits, labels }));
+ */
+export async function startContainer(docker: Docker, spec: ContainerCreateOptions): Promise<ReadyContainer> {
+  const container = await docker.createContainer(spec);
+  try {
+    const stream = (await container.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    })) as unknown as Duplex;
+    let alive = true;
+    let sink: ((stream: number, chunk: Buffer) => void) | undefined;
+    const early: [number, Buffer][] = [];
+    const demux = new Demuxer((s, chunk) => {
+      if (sink) sink(s, chunk);
+      else early.push([s, Buffer.from(chunk)]);
+    });
+    stream.on("data", (c: Buffer) => demux.push(c));
+    const ended = new Promise<void>((resolve) => {
+      const done = (): void => {
+        alive = false;
+        resolve();
+      };
+      stream.once("end", done);
+      stream.once("close", done);
+      stream.once("error", done);
+    });
+    await container.start();
+    return {
+      id: container.id,
+      container,
+      ended,
+      used: false,
+      isAlive: () => alive,
+      setSink(s) {
+        sink = s;
+        for (const [n, c] of early.splice(0)) s(n, c);
+      },
+      write(data) {
+        stream.write(data);
+      },
+      close() {
+        stream.destroy();
+      },
+    };
+  } catch (err) {
+    await container.remove({ force: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Raw observations of one job, for classification. */
+export interface JobObservation {
+  stdout: CappedCapture;
+  stderr: CappedCapture;
+  launcher?: LauncherResult;
+  inspect?: { found: boolean; exitCode: number | null; oomKilled: boolean };
+  timedOut: boolean;
+  aborted: boolean;
+  outputExceeded: boolean;
+  pidsAtTimeout?: number;
+  memoryPeakMbAtTimeout?: number;
+}
+
+/**
+ * Hands the job to a ready container and watches it until the launcher reports or the container
+ * stops: enforces the wall-clock timeout and the output cap by killing the container.
+ * @example const obs = await runJob(ready, job, 64 << 20);
+ */
+export async function runJob(
+  ready: ReadyContainer,
+  job: ContainerJob,
+  outMaxBytes: number,
+): Promise<JobObservation> {
+  if (ready.used) throw new Error("a Mend container serves exactly one job");
+  ready.used = true;
+  const { limits } = job;
+  const nonce = newNonce();
+  const stdout = new CappedCapture(limits.outputBytes, endMarker(nonce));
+  const stderr = new CappedCapture(
+    limits.outputBytes,
+    resultMarker(nonce),
+    Math.ceil(outMaxBytes * 1.4) + 1024 * 1024,
+  );
+  const obs: JobObservation = { stdout, stderr, timedOut: false, aborted: false, outputExceeded: false };
+
+  let finish: () => void = () => undefined;
+  const reported = new Promise<void>((resolve) => (finish = resolve));
+  let killing: Promise<unknown> | undefined;
+  const kill = (): void => {
+    killing ??= ready.container.kill({ signal: "SIGKILL" }).catch(() => undefined);
+  };
+
+  ready.setSink((s, chunk) => {
+    if (s === STDOUT) stdout.push(chunk);
+    else if (s === STDERR) stderr.push(chunk);
+    if (!obs.outputExceeded && (stdout.truncated || stderr.truncated)) {
+      obs.outputExceeded = true;
+      kill();
+    }
+    if (stdout.markerSeen && stderr.markerSeen) finish();
+  });
+
+  const timer = setTimeout(() => {
+    obs.timedOut = true;
+    void (async () => {
+      // sample pids/memory before the kill: a fork bomb that ran into the timeout is pids_limit
+      const stats = await Promise.race([
+        ready.container.stats({ stream: false, "one-shot": true }).catch(() => undefined),
+        delay(500, undefined, { ref: false }),
+      ]);
+      const pids = (stats as { pids_stats?: { current?: number } } | undefined)?.pids_stats?.current;
+      if (typeof pids === "number") obs.pidsAtTimeout = pids;
+      const maxUsage = (stats as { memory_stats?: { max_usage?: number } } | undefined)?.memory_stats
+        ?.max_usage;
+      if (typeof maxUsage === "number" && maxUsage > 0) obs.memoryPeakMbAtTimeout = maxUsage / 1048576;
+      kill();
+    })();
+  }, limits.timeoutMs);
+  const onAbort = (): void => {
+    obs.aborted = true;
+    kill();
+  };
+  if (job.signal?.aborted) onAbort();
+  job.signal?.addEventListener("abort", onAbort, { once: true });
+
+  try {
+    ready.write(encodeJob(job, nonce, outMaxBytes));
+  } catch {
+    // the container is already gone; `ended` settles and the outcome says so
+  }
+  await Promise.race([reported, ready.ended]);
+  clearTimeout(timer);
+  job.signal?.removeEventListener("abort", onAbort);
+  stdout.end();
+  stderr.end();
+
+  const launcher = stdout.markerSeen ? parseLauncherResult(stderr.payload()) : undefined;
+  if (launcher !== undefined && !obs.timedOut && !obs.aborted && !obs.outputExceeded) {
+    obs.launcher = launcher;
+    return obs;
+  }
+  if (killing !== undefined) await killing;
+  await Promise.race([ready.ended, delay(2000, undefined, { ref: false })]);
+  obs.inspect = await inspectState(ready.container);
+  if (launcher !== undefined) obs.launcher = launcher;
+  return obs;
+}
+
+async function inspectState(container: Container): Promise<JobObservation["inspect"]> {
+  try {
+    let info = await container.inspect();
+    if (info.State.Running) {
+      await container.wait().catch(() => undefined);
+      info = await container.inspect();
+    }
+    return { found: true, exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled };
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404)
+      return { found: false, exitCode: null, oomKilled: false };
+    return undefined;
+  }
+}

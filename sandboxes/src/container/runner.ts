@@ -1,0 +1,69 @@
+// The container runner interface: what the service's engine knows of Docker (nothing more).
+import type { Failure } from "@mend/wire";
+
+export interface ContainerLimits {
+  memoryMb: number;
+  cpus: number;
+  timeoutMs: number;
+  /** Size of the /workspace tmpfs (and cap on /workspace/out), MiB. */
+  diskMb: number;
+  pids: number;
+  /** Cap on each of stdout and stderr, bytes; beyond it output is truncated and the failure is output_limit. */
+  outputBytes: number;
+  network: "none";
+}
+
+export interface ContainerFile {
+  path: string;
+  content: Buffer;
+}
+
+export interface ContainerJob {
+  /** Runtime image short name: "python" | "node" | "shell" (mapped to mend-runtime-<name>). */
+  image: string;
+  code: string;
+  files?: ContainerFile[];
+  stdin?: string;
+  argv?: string[];
+  env?: Record<string, string>;
+  limits: ContainerLimits;
+  /** Extra labels (e.g. execution id) put on the container next to the Mend label. */
+  labels?: Record<string, string>;
+  /** Aborting kills the container; the outcome is then `interrupted`. */
+  signal?: AbortSignal;
+}
+
+export interface ContainerUsage {
+  wallMs: number;
+  memoryPeakMb?: number;
+  cpuMs?: number;
+}
+
+interface OutcomeBase {
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  exitCode: number | null;
+  /** Files the code wrote under /workspace/out, paths relative to it. */
+  files: ContainerFile[];
+  usage: ContainerUsage;
+  /** True when the container came from the warm pool. */
+  pooled: boolean;
+}
+
+/** The outcome of untrusted code: a value, never an exception. */
+export type ContainerOutcome =
+  (OutcomeBase & { status: "succeeded" }) | (OutcomeBase & { status: "failed"; failure: Failure });
+
+export interface ContainerRunner {
+  run(job: ContainerJob): Promise<ContainerOutcome>;
+  /** Engine reachability for /healthz. */
+  engineInfo(): Promise<{ available: boolean; version?: string }>;
+  /** Short names of the runtime images present in the engine. */
+  images(): Promise<string[]>;
+  /** Removes containers left by an earlier process (janitor) and starts the warm pool. */
+  start(): Promise<void>;
+  /** Stops the pool and removes every container this runner created. Idempotent. */
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,35 @@
+// Public surface of @mend/sandboxes: code-mode engines, the container runner, and their interfaces.
+export type {
+  CodeModeEngine,
+  CodeModeLimits,
+  CodeModeOutcome,
+  CodeModeRequest,
+  CodeModeUsage,
+  JsonSchema,
+  ToolBinding,
+  ToolCallJournal,
+  ToolCallRecord,
+  ToolInvoker,
+} from "./codemode/engine.ts";
+export type {
+  ContainerFile,
+  ContainerJob,
+  ContainerLimits,
+  ContainerOutcome,
+  ContainerRunner,
+  ContainerUsage,
+} from "./container/runner.ts";
+export { validateAgainstSchema, assertUsableSchema } from "./json-schema/validate.ts";
+export type { SchemaError } from "./json-schema/validate.ts";
+export { DockerRunner, DEFAULT_CONTAINER_LIMITS } from "./container/docker-runner.ts";
+export type { DockerRunnerOptions } from "./container/docker-runner.ts";
+export { hardenedSpec, imageRef, limitsClass } from "./container/host-config.ts";
+export { sweepOrphans } from "./container/janitor.ts";
+export { QuickJsEngine } from "./codemode/quickjs/quickjs-engine.ts";
+export type { QuickJsEngineOptions } from "./codemode/quickjs/quickjs-engine.ts";
+export { ToolCallBroker } from "./codemode/tool-calls.ts";
+export type { ToolCallSettlement } from "./codemode/tool-calls.ts";
+export { canonicalJson } from "./codemode/canonical-json.ts";
+export { generateToolsDts, schemaToTs } from "./codemode/tools-dts.ts";
+export { runConformanceSuite } from "./codemode/conformance.ts";
+export { V8Engine } from "./codemode/v8/v8-engine.ts";

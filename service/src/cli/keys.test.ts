@@ -1,0 +1,56 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { keysCommand } from "./keys.ts";
+
+const POLICIES = new URL("../../../policies/", import.meta.url).pathname;
+
+async function mend(args: string[], env: Record<string, string>) {
+  let out = "";
+  let err = "";
+  const code = await keysCommand(args, env, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+describe("mend keys", () => {
+  const env = { MEND_DATA_DIR: mkdtempSync(join(tmpdir(), "mend-cli-")), MEND_POLICIES_DIR: POLICIES };
+
+  it("creates a key and prints it once, alone on the last line of stdout", async () => {
+    const r = await mend(["create", "--tenant", "acme", "--policy", "research"], env);
+    assert.equal(r.code, 0);
+    const lines = r.out.trimEnd().split("\n");
+    assert.match(lines.at(-1)!, /^mend_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    assert.match(r.err, /tenant "acme" with policy "research"/);
+    const listed = await mend(["list"], env);
+    assert.doesNotMatch(listed.out, new RegExp(lines.at(-1)!.slice(22)), "list never shows the secret");
+  });
+
+  it("lists id, tenant, policy, created and revoked, as a table or JSON, and revokes by id", async () => {
+    const created = await mend(["create", "--tenant", "globex"], env);
+    const id = /^mend_([0-9a-f]{16})_/.exec(created.out.trim())![1]!;
+    const table = await mend(["list"], env);
+    assert.match(table.out, /^ID\s+TENANT\s+POLICY\s+CREATED\s+REVOKED/);
+    assert.match(table.out, new RegExp(`${id}\\s+globex\\s+default\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+-`));
+    assert.equal((await mend(["revoke", id], env)).out, `revoked ${id}\n`);
+    const json = JSON.parse((await mend(["list", "--json"], env)).out) as {
+      id: string;
+      revokedAt: number | null;
+    }[];
+    assert.equal(typeof json.find((k) => k.id === id)?.revokedAt, "number");
+    const again = await mend(["revoke", id], env);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /no active API key/);
+  });
+
+  it("refuses an unknown policy, a missing tenant and unknown verbs without touching the store", async () => {
+    const unknown = await mend(["create", "--tenant", "acme", "--policy", "nope"], env);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /no policy "nope".*known: data-analysis, default, research/);
+    assert.equal((await mend(["create"], env)).code, 2);
+    assert.equal((await mend(["frobnicate"], env)).code, 2);
+    assert.equal((await mend(["create", "--tenant", "bad name"], env)).code, 2);
+    assert.equal((await mend(["--help"], env)).code, 0);
+  });
+});

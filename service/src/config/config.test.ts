@@ -1,0 +1,32 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { loadConfig, ConfigError } from "./config.ts";
+
+describe("loadConfig", () => {
+  it("applies the documented defaults", () => {
+    const c = loadConfig({});
+    assert.equal(c.port, 8080);
+    assert.equal(c.host, "127.0.0.1");
+    assert.match(c.dataDir, /\/data$/);
+    assert.equal(c.logLevel, "info");
+    assert.equal(c.dockerSocket, "/var/run/docker.sock");
+    assert.equal(c.bodyLimitBytes, 5 * 1024 * 1024);
+  });
+
+  it("reads MEND_* variables and ignores others", () => {
+    const c = loadConfig({ MEND_PORT: "9001", MEND_HOST: "0.0.0.0", MEND_LOG_LEVEL: "debug", PORT: "1" });
+    assert.equal(c.port, 9001);
+    assert.equal(c.host, "0.0.0.0");
+    assert.equal(c.logLevel, "debug");
+  });
+
+  it("names the bad variable in a one-line error", () => {
+    assert.throws(
+      () => loadConfig({ MEND_PORT: "abc" }),
+      (e: unknown) => e instanceof ConfigError && /MEND_PORT/.test(e.message) && !e.message.includes("\n"),
+    );
+    assert.throws(() => loadConfig({ MEND_LOG_LEVEL: "loud" }), /MEND_LOG_LEVEL/);
+    assert.throws(() => loadConfig({ MEND_PORT: "70000" }), /MEND_PORT/);
+    assert.throws(() => loadConfig({ MEND_CRASHPOINT: "nowhere" }), /MEND_CRASHPOINT/);
+  });
+});

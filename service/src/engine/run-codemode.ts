@@ -1,0 +1,91 @@
+// Runs a code-mode step: policy admission, tool bindings, journaled tool calls, deterministic seed and clock.
+import type { CodeModeAction } from "@mend/wire";
+import type { CodeModeEngine, ToolBinding } from "@mend/sandboxes";
+import { admitCodeMode } from "../policy/resolve-request.ts";
+import type { Store } from "../store/store.ts";
+import type { ToolCaller } from "../tools/tool-caller.ts";
+import type { Crashpoints } from "./crashpoint.ts";
+import type { StepContext, StepResult } from "./step-context.ts";
+import { StoreToolJournal } from "./store-tool-journal.ts";
+
+export interface CodeModeDeps {
+  engines: { quickjs: CodeModeEngine; v8: CodeModeEngine };
+  tools: ToolCaller;
+  store: Store;
+  crash: Crashpoints;
+}
+
+/** The journaled determinism inputs of a code-mode step (kept in the step's input). */
+export interface Determinism {
+  seed: number;
+  clockMs: number;
+}
+
+/** Code-mode action without its discriminator: the shape shared by executions and client steps. */
+export type CodeModeSpec = Omit<CodeModeAction, "sandbox">;
+
+export async function runCodeMode(
+  deps: CodeModeDeps,
+  ctx: StepContext,
+  action: CodeModeSpec,
+  det: Determinism,
+): Promise<StepResult> {
+  const t0 = performance.now();
+  const admitted = admitCodeMode(ctx.who.policy, { engine: action.engine, limits: action.limits });
+  if (!admitted.ok) return { status: "failed", failure: admitted.failure, output: { usage: { wallMs: 0 } } };
+  const narrowed = action.tools ?? ctx.narrowedTo;
+  const defs = await deps.tools.allowed(ctx.who, narrowed);
+  const extra = ctx.extraTools ?? [];
+  const tools: ToolBinding[] = [...defs, ...extra].map((d) => ({
+    name: d.name,
+    description: d.description,
+    inputSchema: d.inputSchema,
+  }));
+  const journal = new StoreToolJournal(deps.store, ctx.runId, ctx.step.seq, () =>
+    deps.crash.hit("after-tool-call"),
+  );
+  const outcome = await deps.engines[admitted.value.engine].execute({
+    code: action.code,
+    language: action.language ?? "javascript",
+    tools,
+    limits: admitted.value.limits,
+    seed: det.seed,
+    clockMs: det.clockMs,
+    journal,
+    signal: ctx.signal,
+    invokeTool: async ({ tool, args, seq }) => {
+      const callCtx = {
+        tenant: ctx.who.tenant,
+        runId: ctx.runId,
+        idempotencyKey: `${ctx.runId}/${ctx.step.seq}/${seq}`,
+        signal: ctx.signal,
+      };
+      const own = extra.find((t) => t.name === tool);
+      if (own) return own.invoke(args ?? {}, callCtx);
+      return deps.tools.call(ctx.who, tool, args, callCtx, { cache: action.cache, narrowedTo: narrowed });
+    },
+  });
+  const output = {
+    ...(outcome.status === "succeeded" ? { result: outcome.result ?? null } : {}),
+    logs: outcome.logs,
+    toolCalls: outcome.toolCalls.map((c) => ({
+      seq: c.seq,
+      tool: c.tool,
+      status: c.status,
+      cached: c.cached ?? false,
+      replayed: c.replayed ?? false,
+      ms: c.ms,
+    })),
+    ...(outcome.unmatchedReplays.length
+      ? { unmatchedReplays: outcome.unmatchedReplays.map((c) => ({ tool: c.tool, argsJson: c.argsJson })) }
+      : {}),
+    usage: { ...outcome.usage, wallMs: outcome.usage.wallMs ?? performance.now() - t0 },
+  };
+  const resolved = {
+    engine: admitted.value.engine,
+    limits: admitted.value.limits,
+    tools: tools.map((t) => t.name),
+  };
+  if (outcome.status === "succeeded") return { status: "succeeded", output, resolved };
+  return { status: "failed", output, failure: outcome.failure, resolved };
+}

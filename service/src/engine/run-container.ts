@@ -1,0 +1,65 @@
+// Runs a container step: policy admission, the one-shot container, produced files into the blob store.
+import { makeFailure, type ContainerAction } from "@mend/wire";
+import type { ContainerRunner } from "@mend/sandboxes";
+import { admitContainer } from "../policy/resolve-request.ts";
+import type { BlobStore } from "../store/blob-store.ts";
+import type { Store } from "../store/store.ts";
+import { decodeInputFiles } from "./input-files.ts";
+import type { StepContext, StepResult } from "./step-context.ts";
+
+export interface ContainerDeps {
+  runner: ContainerRunner | null;
+  store: Store;
+  blobs: BlobStore;
+}
+
+export type ContainerSpec = Omit<ContainerAction, "sandbox">;
+
+export async function runContainer(
+  deps: ContainerDeps,
+  ctx: StepContext,
+  action: ContainerSpec,
+): Promise<StepResult> {
+  const admitted = admitContainer(ctx.who.policy, { image: action.image, limits: action.limits });
+  if (!admitted.ok) return { status: "failed", failure: admitted.failure, output: { usage: { wallMs: 0 } } };
+  if (!deps.runner) {
+    return {
+      status: "failed",
+      failure: makeFailure(
+        "sandbox_unavailable",
+        "the container sandbox is not configured on this service",
+        true,
+        {
+          remedy: { action: "retry_later" },
+        },
+      ),
+      output: { usage: { wallMs: 0 } },
+    };
+  }
+  const outcome = await deps.runner.run({
+    image: admitted.value.image,
+    code: action.code,
+    files: decodeInputFiles(action.files),
+    stdin: action.stdin,
+    argv: action.argv,
+    limits: admitted.value.limits,
+    labels: { "mend.run": ctx.runId, "mend.step": String(ctx.step.seq), "mend.tenant": ctx.who.tenant },
+    signal: ctx.signal,
+  });
+  const files = [];
+  for (const f of outcome.files) {
+    const { sha256, size } = await deps.blobs.put(f.content);
+    await deps.store.addBlobRef(ctx.who.tenant, sha256, size);
+    files.push({ path: f.path, size, sha256, url: `/v1/blobs/${sha256}` });
+  }
+  const output = {
+    stdout: outcome.stdout,
+    stderr: outcome.stderr,
+    exitCode: outcome.exitCode,
+    files,
+    usage: outcome.usage,
+  };
+  const resolved = { image: admitted.value.image, limits: admitted.value.limits };
+  if (outcome.status === "succeeded") return { status: "succeeded", output, resolved };
+  return { status: "failed", output, failure: outcome.failure, resolved };
+}

@@ -1,0 +1,38 @@
+// Run events: appended to the journal's events table (so a reconnect misses nothing) and announced in-process.
+import { EventEmitter } from "node:events";
+import type { EventRecord } from "../store/records.ts";
+import type { Store } from "../store/store.ts";
+
+export type RunEventType =
+  | "step.started"
+  | "step.completed"
+  | "step.failed"
+  | "remediation"
+  | "run.waiting_for_input"
+  | "run.completed";
+
+/**
+ * Publishes and follows run events.
+ * @example await events.publish(runId, "step.started", { seq: 1 }); events.onAppend(runId, fn)
+ */
+export class RunEvents {
+  readonly #store: Store;
+  readonly #bus = new EventEmitter();
+
+  constructor(store: Store) {
+    this.#store = store;
+    this.#bus.setMaxListeners(0);
+  }
+
+  async publish(runId: string, type: RunEventType, data: unknown): Promise<EventRecord> {
+    const ev = await this.#store.appendEvent(runId, type, data);
+    this.#bus.emit(runId, ev);
+    return ev;
+  }
+
+  /** Calls `fn` for each event appended from now on; returns the unsubscribe function. */
+  onAppend(runId: string, fn: (ev: EventRecord) => void): () => void {
+    this.#bus.on(runId, fn);
+    return () => this.#bus.off(runId, fn);
+  }
+}

@@ -1,0 +1,196 @@
+// Run-level operations (create, read, drive, finish) with their rules; routes only translate HTTP.
+import type { CreateRun, ExecutionResponse, RunStatus, StepAction } from "@mend/wire";
+import type { Config } from "../config/config.ts";
+import type { PolicyRegistry } from "../policy/policy-registry.ts";
+import type { EventRecord, Page, RunRecord, StepRecord } from "../store/records.ts";
+import type { Store } from "../store/store.ts";
+import { InvalidCursorError } from "../store/sqlite/sqlite-store.ts";
+import type { Caller } from "./caller.ts";
+import type { Executor } from "./executor.ts";
+import { newId } from "./ids.ts";
+import { Rejection } from "./rejection.ts";
+import type { RunEvents } from "./run-events.ts";
+import { fromStepAction } from "./step-action.ts";
+import { LLM_CONFIGURATION_HINT, resolveModel } from "../llm/create-provider.ts";
+
+/** Largest checkpoint value, as JSON text (1 MiB). */
+export const MAX_CHECKPOINT_BYTES = 1024 * 1024;
+
+const FINISHED: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "cancelled"]);
+
+/** What the run service needs of the hosted loop (set once the loop exists). */
+export interface HostedDriver {
+  start(runId: string): void;
+  cancel(runId: string): void;
+}
+
+export interface RunServiceDeps {
+  store: Store;
+  executor: Executor;
+  events: RunEvents;
+  policies: PolicyRegistry;
+  config: Config;
+}
+
+/**
+ * Runs as the API sees them, always scoped to the caller's tenant (another tenant's run is "not found").
+ * @example const run = await runs.create(who, { mode: "client" })
+ */
+export class RunService {
+  readonly #d: RunServiceDeps;
+  #hosted: HostedDriver | null = null;
+
+  constructor(deps: RunServiceDeps) {
+    this.#d = deps;
+  }
+
+  /** Connects the hosted loop (it depends on the executor, so it is built after this service). */
+  attachHostedDriver(driver: HostedDriver): void {
+    this.#hosted = driver;
+  }
+
+  async create(
+    who: Caller,
+    body: CreateRun,
+    idempotencyKey?: string,
+  ): Promise<{ run: RunRecord; created: boolean }> {
+    if (body.mode === "hosted" && !resolveModel(this.#d.config.llm, body.model)) {
+      throw new Rejection("not_configured", LLM_CONFIGURATION_HINT);
+    }
+    if (body.mode === "hosted" && !body.goal) throw new Rejection("invalid", "a hosted run needs a `goal`");
+    if (body.policy && body.policy !== who.policy.name) {
+      throw new Rejection(
+        "invalid",
+        `policy "${body.policy}" is not this API key's policy ("${who.policy.name}")`,
+      );
+    }
+    const created = await this.#d.store.createRun({
+      id: newId("run"),
+      tenant: who.tenant,
+      mode: body.mode,
+      goal: body.goal ?? null,
+      implicit: false,
+      policy: who.policy.name,
+      policyVersion: who.policy.version,
+      metadata: body.metadata ?? null,
+      tools: body.tools ?? null,
+      model: body.model ?? null,
+      idempotencyKey: idempotencyKey ?? null,
+    });
+    if (created.run.mode === "hosted" && created.run.status === "running")
+      this.#hosted?.start(created.run.id);
+    return created;
+  }
+
+  async get(who: Caller, id: string): Promise<RunRecord> {
+    const run = await this.#d.store.getRun(who.tenant, id);
+    if (!run) throw new Rejection("not_found", `run ${id} does not exist`);
+    return run;
+  }
+
+  async list(
+    who: Caller,
+    q: { status?: RunStatus; limit?: number; cursor?: string },
+  ): Promise<Page<RunRecord>> {
+    try {
+      return await this.#d.store.listRuns(who.tenant, {
+        status: q.status,
+        limit: q.limit ?? 50,
+        cursor: q.cursor,
+      });
+    } catch (e) {
+      if (e instanceof InvalidCursorError) throw new Rejection("invalid", e.message);
+      throw e;
+    }
+  }
+
+  async steps(who: Caller, id: string): Promise<StepRecord[]> {
+    await this.get(who, id);
+    return this.#d.store.listSteps(id);
+  }
+
+  /** A client-driven step: executes once per key, replays afterwards. */
+  async step(who: Caller, id: string, key: string, action: StepAction): Promise<ExecutionResponse> {
+    const run = await this.get(who, id);
+    const done = await this.#d.store.getStep(id, key);
+    if (done && (done.status === "succeeded" || done.status === "failed"))
+      return this.#d.executor.respond(done, true);
+    if (run.status !== "running")
+      throw new Rejection("conflict", `run ${id} is ${run.status}; it takes no more steps`);
+    return this.#d.executor.step(who, run, key, fromStepAction(action), {
+      narrowedTo: run.tools ?? undefined,
+    });
+  }
+
+  async putCheckpoint(who: Caller, id: string, key: string, value: unknown): Promise<void> {
+    const run = await this.get(who, id);
+    const size = Buffer.byteLength(JSON.stringify(value ?? null));
+    if (size > MAX_CHECKPOINT_BYTES) {
+      throw new Rejection(
+        "too_large",
+        `checkpoint value is ${size} bytes; the cap is ${MAX_CHECKPOINT_BYTES}`,
+      );
+    }
+    if (FINISHED.has(run.status)) throw new Rejection("conflict", `run ${id} is ${run.status}`);
+    await this.#d.store.putCheckpoint(id, key, value);
+  }
+
+  async getCheckpoint(who: Caller, id: string, key: string): Promise<{ value: unknown; createdAt: number }> {
+    await this.get(who, id);
+    const cp = await this.#d.store.getCheckpoint(id, key);
+    if (!cp) throw new Rejection("not_found", `run ${id} has no checkpoint "${key}"`);
+    return cp;
+  }
+
+  async complete(who: Caller, id: string, output: unknown): Promise<RunRecord> {
+    const run = await this.get(who, id);
+    if (run.mode !== "client")
+      throw new Rejection("conflict", `run ${id} is hosted; the service completes it`);
+    if (run.status === "succeeded") return run;
+    if (FINISHED.has(run.status)) throw new Rejection("conflict", `run ${id} is ${run.status}`);
+    const done = await this.#d.store.updateRun(id, { status: "succeeded", output });
+    await this.#d.events.publish(id, "run.completed", { status: "succeeded" });
+    return done;
+  }
+
+  async cancel(who: Caller, id: string): Promise<RunRecord> {
+    const run = await this.get(who, id);
+    if (FINISHED.has(run.status)) return run;
+    const done = await this.#d.store.updateRun(id, { status: "cancelled", waitingFor: null });
+    this.#hosted?.cancel(id);
+    await this.#d.events.publish(id, "run.completed", { status: "cancelled" });
+    return done;
+  }
+
+  /** Answers a run waiting for a human: ends the waiting step with the answer and resumes the run. */
+  async input(who: Caller, id: string, input: unknown): Promise<RunRecord> {
+    const run = await this.get(who, id);
+    if (run.status !== "waiting_for_input")
+      throw new Rejection("conflict", `run ${id} is ${run.status}, not waiting_for_input`);
+    const key = (run.waitingFor as { stepKey?: string } | null)?.stepKey;
+    const step = key ? await this.#d.store.getStep(id, key) : null;
+    if (!step) throw new Rejection("conflict", `run ${id} has no open human step`);
+    if (step.status !== "succeeded") {
+      await this.#d.store.endStep(id, step.seq, {
+        status: "succeeded",
+        output: { answer: input },
+        failure: null,
+        usage: null,
+      });
+      await this.#d.events.publish(id, "step.completed", {
+        seq: step.seq,
+        key: step.key,
+        kind: "human",
+        status: "succeeded",
+      });
+    }
+    const resumed = await this.#d.store.updateRun(id, { status: "running", waitingFor: null });
+    if (resumed.mode === "hosted") this.#hosted?.start(id);
+    return resumed;
+  }
+
+  async eventsAfter(who: Caller, id: string, afterId: number): Promise<EventRecord[]> {
+    await this.get(who, id);
+    return this.#d.store.listEvents(id, afterId);
+  }
+}

@@ -1,0 +1,26 @@
+// Everything a step runner needs to execute one journaled step, passed explicitly.
+import type { Failure } from "@mend/wire";
+import type { Caller } from "./caller.ts";
+import type { StepOutput } from "./step-output.ts";
+import type { ToolDefinition } from "../tools/tool.ts";
+import type { StepRecord } from "../store/records.ts";
+
+export interface StepContext {
+  who: Caller;
+  runId: string;
+  step: StepRecord;
+  /** Tools the run narrowed itself to (never beyond the policy). */
+  narrowedTo?: string[];
+  /** Tools bound for this step only (client-hosted tools relayed by /v1/relay), besides the policy's. */
+  extraTools?: ToolDefinition[];
+  signal: AbortSignal;
+}
+
+/** How a step ended, before it is journaled. */
+export interface StepResult {
+  status: "succeeded" | "failed";
+  output: StepOutput;
+  failure?: Failure;
+  /** What the policy resolved (limits, image), for the audit trail. */
+  resolved?: Record<string, unknown>;
+}

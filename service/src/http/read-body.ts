@@ -1,0 +1,54 @@
+// Reads a JSON request body and validates it against a TypeBox schema, with positions and JSON paths.
+import type { Context } from "hono";
+import type { Static, TSchema } from "@sinclair/typebox";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { HttpProblem } from "./problem.ts";
+
+const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+function checker<T extends TSchema>(schema: T): TypeCheck<T> {
+  let c = compiled.get(schema);
+  if (!c) {
+    c = TypeCompiler.Compile(schema);
+    compiled.set(schema, c);
+  }
+  return c as TypeCheck<T>;
+}
+
+/** Validates a value; throws a 400 validation problem listing every offending path. */
+export function validate<T extends TSchema>(schema: T, value: unknown, where = "body"): Static<T> {
+  const check = checker(schema);
+  if (check.Check(value)) return value;
+  const errors = [...check.Errors(value)]
+    .slice(0, 20)
+    .map((e) => ({ path: e.path || "/", message: e.message }));
+  const first = errors[0];
+  throw new HttpProblem(
+    400,
+    "validation",
+    `${where} is invalid${first ? `: ${first.path} ${first.message}` : ""}`,
+    { errors },
+  );
+}
+
+/**
+ * Parses the body as JSON (400 with the parser's position when malformed) and validates it.
+ * @example const body = await readBody(c, CreateRunSchema)
+ */
+export async function readBody<T extends TSchema>(c: Context, schema: T): Promise<Static<T>> {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(await c.req.arrayBuffer());
+  } catch {
+    throw new HttpProblem(400, "malformed-json", "request body is not valid UTF-8");
+  }
+  if (text.trim() === "")
+    throw new HttpProblem(400, "malformed-json", "request body is empty; expected JSON");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new HttpProblem(400, "malformed-json", `request body is not valid JSON: ${(e as Error).message}`);
+  }
+  return validate(schema, value);
+}

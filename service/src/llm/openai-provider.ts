@@ -1,0 +1,166 @@
+// OpenAI-compatible Chat Completions (OpenAI, vLLM, llama.cpp, Ollama, LM Studio, gateways) over plain fetch.
+import { Type, type Static } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { jsonPostAttempt } from "./http-attempt.ts";
+import type {
+  LlmMessage,
+  LlmOutcome,
+  LlmProvider,
+  LlmRequest,
+  LlmResponse,
+  LlmToolCall,
+} from "./llm-provider.ts";
+import { withRetries, type RetryOptions } from "./retry.ts";
+import { encodeToolName, toolNameDecoder } from "./tool-names.ts";
+
+export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
+
+const ChatResponseSchema = Type.Object({
+  choices: Type.Array(
+    Type.Object({
+      message: Type.Object({
+        content: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        tool_calls: Type.Optional(
+          Type.Union([
+            Type.Null(),
+            Type.Array(
+              Type.Object({
+                id: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+                function: Type.Object({
+                  name: Type.String(),
+                  // Some compatible servers send an object instead of the JSON text.
+                  arguments: Type.Optional(
+                    Type.Union([Type.String(), Type.Record(Type.String(), Type.Unknown())]),
+                  ),
+                }),
+              }),
+            ),
+          ]),
+        ),
+      }),
+      finish_reason: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    }),
+    { minItems: 1 },
+  ),
+  usage: Type.Optional(
+    Type.Union([
+      Type.Null(),
+      Type.Object({
+        prompt_tokens: Type.Optional(Type.Number()),
+        completion_tokens: Type.Optional(Type.Number()),
+      }),
+    ]),
+  ),
+});
+type ChatResponse = Static<typeof ChatResponseSchema>;
+const checkChatResponse = TypeCompiler.Compile(ChatResponseSchema);
+
+export interface OpenAiProviderOptions extends RetryOptions {
+  /** e.g. http://127.0.0.1:11434/v1 (default https://api.openai.com/v1). */
+  baseUrl?: string;
+  /** Sent as a Bearer token; local servers usually need none. */
+  apiKey?: string;
+}
+
+/**
+ * A provider speaking `POST {baseUrl}/chat/completions` with tool calling.
+ * @example const llm = new OpenAiProvider({ baseUrl: "http://127.0.0.1:11434/v1" }); await llm.complete(req)
+ */
+export class OpenAiProvider implements LlmProvider {
+  readonly name = "openai" as const;
+  readonly #url: string;
+  readonly #apiKey: string | undefined;
+  readonly #retry: RetryOptions;
+
+  constructor(options: OpenAiProviderOptions = {}) {
+    const { baseUrl, apiKey, ...retry } = options;
+    this.#url = `${(baseUrl ?? OPENAI_DEFAULT_BASE_URL).replace(/\/+$/, "")}/chat/completions`;
+    this.#apiKey = apiKey;
+    this.#retry = retry;
+  }
+
+  async complete(request: LlmRequest, signal?: AbortSignal): Promise<LlmOutcome> {
+    const headers: Record<string, string> = {};
+    if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
+    if (request.idempotencyKey) headers["idempotency-key"] = request.idempotencyKey;
+    const decode = toolNameDecoder(request.tools.map((t) => t.name));
+    const once = jsonPostAttempt<Omit<LlmResponse, "attempts">>(
+      this.#url,
+      headers,
+      JSON.stringify(toOpenAiBody(request)),
+      (json) =>
+        checkChatResponse.Check(json)
+          ? { value: fromOpenAiResponse(json, decode) }
+          : { invalid: describeInvalid(json) },
+    );
+    const result = await withRetries("openai", once, this.#retry, signal);
+    if (!result.ok) return result;
+    return { ok: true, response: { ...result.value, attempts: result.attempts } };
+  }
+}
+
+/**
+ * The Chat Completions request body for one of our requests (tool names encoded).
+ * @example toOpenAiBody({ model: "m", system: "s", messages: [], tools: [] }).messages[0] // { role: "system", ... }
+ */
+export function toOpenAiBody(request: LlmRequest): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    model: request.model,
+    messages: [{ role: "system", content: request.system }, ...request.messages.map(toOpenAiMessage)],
+  };
+  if (request.tools.length > 0) {
+    body.tools = request.tools.map((t) => ({
+      type: "function",
+      function: { name: encodeToolName(t.name), description: t.description, parameters: t.inputSchema },
+    }));
+    body.tool_choice = "auto";
+  }
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.maxOutputTokens !== undefined) body.max_tokens = request.maxOutputTokens;
+  return body;
+}
+
+function toOpenAiMessage(m: LlmMessage): Record<string, unknown> {
+  if (m.role === "user") return { role: "user", content: m.content };
+  if (m.role === "tool") return { role: "tool", tool_call_id: m.toolCallId, content: m.content };
+  const hasCalls = m.toolCalls !== undefined && m.toolCalls.length > 0;
+  // OpenAI only accepts a null content next to tool_calls
+  const out: Record<string, unknown> = {
+    role: "assistant",
+    content: hasCalls ? m.content : (m.content ?? ""),
+  };
+  if (m.toolCalls && hasCalls) {
+    out.tool_calls = m.toolCalls.map((c) => ({
+      id: c.id,
+      type: "function",
+      function: { name: encodeToolName(c.name), arguments: c.argumentsJson },
+    }));
+  }
+  return out;
+}
+
+function fromOpenAiResponse(
+  json: ChatResponse,
+  decode: (name: string) => string,
+): Omit<LlmResponse, "attempts"> {
+  const choice = json.choices[0]!;
+  const toolCalls: LlmToolCall[] = (choice.message.tool_calls ?? []).map((c, i) => ({
+    id: c.id || `call_${i}`,
+    name: decode(c.function.name),
+    argumentsJson:
+      typeof c.function.arguments === "string"
+        ? c.function.arguments
+        : JSON.stringify(c.function.arguments ?? {}),
+  }));
+  return {
+    content: choice.message.content ?? null,
+    toolCalls,
+    usage: { inputTokens: json.usage?.prompt_tokens ?? 0, outputTokens: json.usage?.completion_tokens ?? 0 },
+    finishReason: choice.finish_reason ?? (toolCalls.length > 0 ? "tool_calls" : "stop"),
+  };
+}
+
+function describeInvalid(json: unknown): string {
+  const first = checkChatResponse.Errors(json).First();
+  return first ? `${first.path || "/"} ${first.message}` : "unexpected shape";
+}

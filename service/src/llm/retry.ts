@@ -1,0 +1,182 @@
+// One policy for every provider: per-attempt timeout, backoff with full jitter, Retry-After, then llm_failed.
+import { makeFailure, type Failure } from "@mend/wire";
+
+export interface RetryOptions {
+  /** Attempts in total, the first included (default 4). */
+  maxAttempts?: number;
+  /** Each attempt (connect + response body) is aborted after this long (default 60 s). */
+  attemptTimeoutMs?: number;
+  /** First backoff ceiling; doubles per attempt (default 500 ms). */
+  baseBackoffMs?: number;
+  /** Caps the backoff and any Retry-After the provider asks for (default 30 s). */
+  maxBackoffMs?: number;
+  /** Source of jitter in [0, 1) (default Math.random). */
+  random?: () => number;
+  /** Told about each retry before its wait, e.g. for logs. */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+export interface RetryInfo {
+  /** The attempt that just failed (1-based). */
+  attempt: number;
+  delayMs: number;
+  reason: string;
+  status?: number;
+}
+
+/** What one attempt produced: a value, or an error the retry loop classifies by `retryable`. */
+export type AttemptOutcome<T> =
+  | { ok: true; value: T }
+  | {
+      ok: false;
+      retryable: boolean;
+      message: string;
+      status?: number;
+      bodyTail?: string;
+      /** The provider's Retry-After, already converted to milliseconds. */
+      retryAfterMs?: number;
+    };
+
+export type RetryResult<T> = { ok: true; value: T; attempts: number } | { ok: false; failure: Failure };
+
+export const RETRY_DEFAULTS = {
+  maxAttempts: 4,
+  attemptTimeoutMs: 60_000,
+  baseBackoffMs: 500,
+  maxBackoffMs: 30_000,
+} as const;
+
+/**
+ * Runs `attempt` until it succeeds, fails for good, or the attempts are spent. Each attempt gets a signal
+ * that fires on its timeout or on `signal`; a throw from the attempt is a connection error (retried),
+ * unless `signal` fired (→ `interrupted`). Provider faults come back as `llm_failed`, never as a throw.
+ * @example const r = await withRetries("openai", (s) => postOnce(s), { maxAttempts: 3 }, run.signal)
+ */
+export async function withRetries<T>(
+  provider: string,
+  attempt: (signal: AbortSignal) => Promise<AttemptOutcome<T>>,
+  options: RetryOptions = {},
+  signal?: AbortSignal,
+): Promise<RetryResult<T>> {
+  const maxAttempts = Math.max(1, options.maxAttempts ?? RETRY_DEFAULTS.maxAttempts);
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? RETRY_DEFAULTS.attemptTimeoutMs;
+  const baseBackoffMs = options.baseBackoffMs ?? RETRY_DEFAULTS.baseBackoffMs;
+  const maxBackoffMs = options.maxBackoffMs ?? RETRY_DEFAULTS.maxBackoffMs;
+  const random = options.random ?? Math.random;
+  let last: Extract<AttemptOutcome<T>, { ok: false }> | undefined;
+  for (let n = 1; n <= maxAttempts; n++) {
+    if (signal?.aborted) return { ok: false, failure: interrupted(provider, n - 1) };
+    const timeout = AbortSignal.timeout(attemptTimeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let outcome: AttemptOutcome<T>;
+    try {
+      outcome = await attempt(combined);
+    } catch (err) {
+      if (signal?.aborted) return { ok: false, failure: interrupted(provider, n) };
+      outcome = timeout.aborted
+        ? { ok: false, retryable: true, message: `no response within ${attemptTimeoutMs} ms` }
+        : { ok: false, retryable: true, message: `connection error: ${describeError(err)}` };
+    }
+    if (outcome.ok) return { ok: true, value: outcome.value, attempts: n };
+    last = outcome;
+    if (!outcome.retryable) return { ok: false, failure: rejected(provider, n, outcome) };
+    if (n === maxAttempts) break;
+    const delayMs =
+      outcome.retryAfterMs !== undefined
+        ? Math.min(outcome.retryAfterMs, maxBackoffMs)
+        : Math.floor(random() * Math.min(maxBackoffMs, baseBackoffMs * 2 ** (n - 1)));
+    options.onRetry?.({ attempt: n, delayMs, reason: outcome.message, status: outcome.status });
+    if (!(await sleep(delayMs, signal))) return { ok: false, failure: interrupted(provider, n) };
+  }
+  const backoffMs = Math.min(maxBackoffMs, last?.retryAfterMs ?? baseBackoffMs * 2 ** maxAttempts);
+  const what =
+    last?.status !== undefined ? `HTTP ${last.status}: ${last.message}` : (last?.message ?? "unknown error");
+  return {
+    ok: false,
+    failure: makeFailure(
+      "llm_failed",
+      `The ${provider} model provider failed after ${maxAttempts} attempt${maxAttempts === 1 ? "" : "s"} (last: ${what}). Retry later.`,
+      true,
+      {
+        remedy: { action: "retry_later", backoffMs },
+        ...(last?.status !== undefined ? { status: last.status } : {}),
+        ...(last?.bodyTail ? { bodyTail: last.bodyTail } : {}),
+      },
+    ),
+  };
+}
+
+/**
+ * Parses an HTTP Retry-After value (delay-seconds or an HTTP date) into milliseconds from `nowMs`.
+ * @example parseRetryAfterMs("2") // 2000
+ */
+export function parseRetryAfterMs(
+  value: string | null | undefined,
+  nowMs: number = Date.now(),
+): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = value.trim();
+  if (text === "") return undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - nowMs);
+}
+
+function rejected(
+  provider: string,
+  attempts: number,
+  o: { message: string; status?: number; bodyTail?: string },
+): Failure {
+  const status = o.status;
+  const remedy =
+    status === 401 || status === 403
+      ? {
+          action: "check_configuration",
+          hint: "Check MEND_LLM_API_KEY: the provider refused the credentials.",
+        }
+      : status === 404
+        ? { action: "check_configuration", hint: "Check MEND_LLM_BASE_URL and the model name." }
+        : {
+            action: "fix_request",
+            hint: "The provider rejected the request itself; retrying it unchanged will not help.",
+          };
+  const what = status !== undefined ? `HTTP ${status}` : "an invalid request";
+  return makeFailure(
+    "llm_failed",
+    `The ${provider} model provider rejected the request with ${what} after ${attempts} attempt${attempts === 1 ? "" : "s"} (not retried): ${o.message}`,
+    false,
+    { remedy, ...(status !== undefined ? { status } : {}), ...(o.bodyTail ? { bodyTail: o.bodyTail } : {}) },
+  );
+}
+
+function interrupted(provider: string, attempts: number): Failure {
+  return makeFailure(
+    "interrupted",
+    `The call to the ${provider} model provider was interrupted after ${attempts} attempt${attempts === 1 ? "" : "s"} (run cancelled or service stopping).`,
+    true,
+  );
+}
+
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause as { code?: string; message?: string } | undefined;
+  const detail = cause?.code ?? cause?.message;
+  return detail ? `${err.message} (${detail})` : err.message;
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` fires. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,514 @@
+// The hosted agent loop: asks the model for actions, runs them as journaled steps, heals failures by policy,
+// escalates to a human, and replays its own journal to resume after a crash.
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { makeFailure, type ExecutionResponse, type Failure } from "@mend/wire";
+import { generateToolsDts } from "@mend/sandboxes";
+import type { Config } from "../config/config.ts";
+import type { Logger } from "../log/logger.ts";
+import type { LlmMessage, LlmOutcome, LlmProvider, LlmResponse, LlmToolCall } from "../llm/llm-provider.ts";
+import type { Policy } from "../policy/policy-schema.ts";
+import type { PolicyRegistry } from "../policy/policy-registry.ts";
+import type { RunRecord } from "../store/records.ts";
+import type { Store } from "../store/store.ts";
+import type { ToolCaller } from "../tools/tool-caller.ts";
+import type { Caller } from "../engine/caller.ts";
+import type { Executor } from "../engine/executor.ts";
+import { journaled } from "../engine/journaled.ts";
+import type { RunEvents } from "../engine/run-events.ts";
+import type { ActionSpec } from "../engine/step-action.ts";
+import { ASK_HUMAN, FINISH, RUN_CODE, RUN_ORCHESTRATION, actionTools } from "./loop-actions.ts";
+import { exhausted, type BudgetState } from "./loop-budget.ts";
+import { goalMessage, systemPrompt } from "./loop-prompt.ts";
+import { compactHistory } from "./compact-history.ts";
+import { nextRemediation } from "./remediate.ts";
+import { renderExecution, renderLoopError } from "./render-result.ts";
+
+export interface HostedLoopDeps {
+  store: Store;
+  executor: Executor;
+  events: RunEvents;
+  tools: ToolCaller;
+  policies: PolicyRegistry;
+  config: Config;
+  log: Logger;
+  /** The model of a run (env config merged with the run's `model`), or null when none is configured. */
+  modelFor(run: RunRecord): { provider: LlmProvider; model: string; temperature?: number } | null;
+}
+
+const LEASE_TTL_MS = 30_000;
+/** How often a process looks for hosted runs nobody drives (a dead replica's, an expired lease). */
+const SWEEP_MS = 10_000;
+
+/** A lease owner id names its host and process, so a restarted service can tell a dead holder at once. */
+function ownerDead(owner: string | null): boolean {
+  const [host, pid] = owner?.split("/") ?? [];
+  if (!owner || host !== hostname() || !pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+/** What one model-chosen call produced for the conversation. */
+interface CallOutcome {
+  content: string;
+  failed: boolean;
+  finish?: { answer: unknown };
+  waiting?: boolean;
+}
+
+/**
+ * Drives hosted runs. One driver per run per process, guarded across processes by a lease.
+ * @example loop.start(run.id); await loop.resumeAll(); await loop.stop()
+ */
+export class HostedLoop {
+  readonly #d: HostedLoopDeps;
+  readonly #owner = `${hostname()}/${process.pid}/${randomBytes(4).toString("hex")}`;
+  #sweeper: NodeJS.Timeout | null = null;
+  readonly #driving = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  #stopped = false;
+
+  constructor(deps: HostedLoopDeps) {
+    this.#d = deps;
+  }
+
+  /** Starts driving a run in the background (no-op if already driven here). */
+  start(runId: string): void {
+    if (this.#stopped || this.#driving.has(runId)) return;
+    const abort = new AbortController();
+    const done = this.#drive(runId, abort.signal)
+      .catch((err: unknown) => this.#d.log.error({ err, runId }, "hosted run driver crashed"))
+      .finally(() => this.#driving.delete(runId));
+    this.#driving.set(runId, { abort, done });
+  }
+
+  /**
+   * Resumes every hosted run left `running` (start-up after a crash or a deploy), then keeps looking
+   * periodically for runs whose driver died elsewhere (their lease expires).
+   */
+  async resumeAll(): Promise<number> {
+    const runs = (await this.#d.store.runsByStatus("running")).filter((r) => r.mode === "hosted");
+    for (const r of runs) this.start(r.id);
+    if (!this.#sweeper && !this.#stopped) {
+      this.#sweeper = setInterval(() => void this.resumeAll().catch(() => 0), SWEEP_MS);
+      this.#sweeper.unref();
+    }
+    return runs.length;
+  }
+
+  /** Stops a run's driver between steps and aborts its running step (run cancellation). */
+  cancel(runId: string): void {
+    this.#driving.get(runId)?.abort.abort(new Error("run cancelled"));
+  }
+
+  /**
+   * Stops every driver at its next step boundary (shutdown); in-flight steps finish or are interrupted by the
+   * shutdown grace, and the runs stay `running` to resume at the next start. Nothing is journaled as cancelled.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    await Promise.allSettled([...this.#driving.values()].map((d) => d.done));
+  }
+
+  get activeRuns(): number {
+    return this.#driving.size;
+  }
+
+  async #drive(runId: string, signal: AbortSignal): Promise<void> {
+    const { store, log } = this.#d;
+    const run = await store.getRunById(runId);
+    const dead =
+      run?.leaseOwner && run.leaseOwner !== this.#owner && ownerDead(run.leaseOwner)
+        ? run.leaseOwner
+        : undefined;
+    if (!(await store.acquireLease(runId, this.#owner, LEASE_TTL_MS, dead))) return;
+    const renew = setInterval(
+      () => void store.acquireLease(runId, this.#owner, LEASE_TTL_MS),
+      LEASE_TTL_MS / 3,
+    );
+    renew.unref();
+    try {
+      await this.#loop(runId, signal);
+    } catch (err) {
+      if (!signal.aborted) {
+        log.error({ err, runId }, "hosted run failed on a host fault");
+        await this.#finishRun(
+          runId,
+          "failed",
+          null,
+          makeFailure("interrupted", `host fault: ${(err as Error).message}`, true),
+        );
+      }
+    } finally {
+      clearInterval(renew);
+      await store.releaseLease(runId, this.#owner);
+    }
+  }
+
+  async #loop(runId: string, signal: AbortSignal): Promise<void> {
+    const { store, tools, policies } = this.#d;
+    const initial = await this.#currentRun(runId);
+    if (!initial || initial.status !== "running") return;
+    const policy: Policy = policies.get(initial.policy ?? "default") ?? policies.get("default")!;
+    const who: Caller = { tenant: initial.tenant, keyId: null, policy };
+    const model = this.#d.modelFor(initial);
+    if (!model) {
+      await this.#finishRun(
+        runId,
+        "failed",
+        null,
+        makeFailure("llm_failed", "no LLM provider is configured", false),
+      );
+      return;
+    }
+    const allowed = await tools.allowed(who, initial.tools ?? undefined);
+    const offered = actionTools(
+      allowed,
+      policy.container.images,
+      policy.codemode.enabled,
+      policy.container.enabled,
+    );
+    const system = systemPrompt(
+      policy,
+      generateToolsDts(
+        allowed.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
+      ),
+    );
+    const messages: LlmMessage[] = [{ role: "user", content: goalMessage(initial.goal ?? "") }];
+    const budget: BudgetState = { iterations: 0, consecutiveFailures: 0, tokens: 0 };
+
+    for (let i = 1; ; i++) {
+      const run = await this.#currentRun(runId);
+      if (!run || run.status !== "running" || signal.aborted || this.#stopped) return;
+
+      // A budget escalation recorded at this iteration replays as it happened.
+      const budgetKey = `iter-${i}/budget`;
+      const recordedBudget = await store.getStep(runId, budgetKey);
+      const recordedTurn = await store.getStep(runId, `iter-${i}/llm`);
+      const spent =
+        recordedBudget || recordedTurn ? null : exhausted(policy, budget, run.createdAt, Date.now());
+      if (recordedBudget || spent) {
+        if (!recordedBudget && spent && policy.budgets.onExhausted === "fail") {
+          await this.#finishRun(runId, "failed", null, budgetFailure(spent.budget, spent.limit));
+          return;
+        }
+        const request = spent ? this.#budgetRequest(spent.budget, spent.limit, messages) : null;
+        const answer = await this.#awaitHuman(run, budgetKey, request);
+        if (answer === undefined) return;
+        messages.push({
+          role: "user",
+          content: `A human answered after the ${spent?.budget ?? "budget"} budget ran out: ${stringify(answer)}`,
+        });
+        budget.iterations = 0;
+        budget.consecutiveFailures = 0;
+      }
+
+      const turn = await this.#turn(run, i, model, system, messages, offered, signal);
+      if (!turn.ok) {
+        if (this.#stopped || signal.aborted) return;
+        await this.#finishRun(runId, "failed", null, turn.failure);
+        return;
+      }
+      const response = turn.response;
+      budget.iterations++;
+      budget.tokens += response.usage.inputTokens + response.usage.outputTokens;
+      await store.updateRun(runId, { iterations: i });
+      messages.push({
+        role: "assistant",
+        content: response.content,
+        ...(response.toolCalls.length ? { toolCalls: response.toolCalls } : {}),
+      });
+
+      if (response.toolCalls.length === 0) {
+        budget.consecutiveFailures++;
+        messages.push({
+          role: "user",
+          content: renderLoopError(
+            response.content ? "no_action" : "empty_answer",
+            response.content
+              ? "You replied with text but took no action. Call a tool, or finish(answer) to end the run."
+              : "Your reply was empty. Call a tool, or finish(answer) to end the run.",
+          ),
+        });
+        continue;
+      }
+
+      const outcomes = await Promise.all(
+        response.toolCalls.map((call, j) => this.#call(who, run, i, j, call, signal)),
+      );
+      // Stopping or cancelled mid-turn: leave the rest to the replay (or to nobody), journal nothing more.
+      if (this.#stopped || signal.aborted) return;
+      response.toolCalls.forEach((call, j) =>
+        messages.push({ role: "tool", toolCallId: call.id, name: call.name, content: outcomes[j]!.content }),
+      );
+      budget.consecutiveFailures = outcomes.every((o) => o.failed) ? budget.consecutiveFailures + 1 : 0;
+      const finish = outcomes.find((o) => o.finish);
+      if (finish?.finish) {
+        await this.#finishRun(runId, "succeeded", finish.finish.answer, null);
+        return;
+      }
+      if (outcomes.some((o) => o.waiting)) return;
+      compactHistory(messages);
+    }
+  }
+
+  /** One model turn, journaled: on replay the recorded response is used, never a new call. */
+  async #turn(
+    run: RunRecord,
+    i: number,
+    model: { provider: LlmProvider; model: string; temperature?: number },
+    system: string,
+    messages: LlmMessage[],
+    offered: ReturnType<typeof actionTools>,
+    signal: AbortSignal,
+  ): Promise<LlmOutcome> {
+    const policy = this.#d.policies.get(run.policy ?? "default") ?? this.#d.policies.get("default")!;
+    const rule = policy.remediation.llm_failed;
+    for (let attempt = 0; ; attempt++) {
+      const key = attempt === 0 ? `iter-${i}/llm` : `iter-${i}/llm/retry-${attempt}`;
+      const { step } = await journaled(
+        this.#d.store,
+        this.#d.events,
+        run.id,
+        key,
+        "llm",
+        { iteration: i, model: model.model, messages: messages.length, last: messages.at(-1) },
+        async () => {
+          const out = await model.provider.complete(
+            {
+              model: model.model,
+              temperature: model.temperature,
+              system,
+              messages,
+              tools: offered,
+              idempotencyKey: `${run.id}/${key}`,
+            },
+            signal,
+          );
+          return out.ok
+            ? {
+                status: "succeeded",
+                output: out.response,
+                usage: { ...out.response.usage, attempts: out.response.attempts },
+              }
+            : { status: "failed", output: null, failure: out.failure };
+        },
+      );
+      if (step.status === "succeeded") return { ok: true, response: step.output as LlmResponse };
+      const failure = step.failure ?? makeFailure("llm_failed", "the model call failed", true);
+      if (signal.aborted || this.#stopped || !rule || attempt >= rule.retries) return { ok: false, failure };
+      await this.#d.events.publish(run.id, "remediation", {
+        afterSeq: step.seq,
+        kind: failure.kind,
+        action: "retry",
+        attempt: attempt + 1,
+      });
+      await sleep(rule.backoffMs * 2 ** attempt, signal);
+    }
+  }
+
+  /** Executes one model-chosen call as journaled step(s), healing by policy before the model sees a failure. */
+  async #call(
+    who: Caller,
+    run: RunRecord,
+    i: number,
+    j: number,
+    call: LlmToolCall,
+    signal: AbortSignal,
+  ): Promise<CallOutcome> {
+    const key = `iter-${i}/call-${j}`;
+    let args: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(call.argumentsJson || "{}");
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+        throw new Error("arguments must be a JSON object");
+      args = parsed as Record<string, unknown>;
+    } catch (e) {
+      return {
+        failed: true,
+        content: renderLoopError(
+          "malformed_arguments",
+          `The arguments of ${call.name} are not a JSON object: ${(e as Error).message}`,
+          {
+            received: call.argumentsJson.slice(0, 500),
+          },
+        ),
+      };
+    }
+    if (call.name === FINISH)
+      return {
+        failed: false,
+        content: JSON.stringify({ status: "succeeded" }),
+        finish: { answer: args.answer ?? null },
+      };
+    if (call.name === ASK_HUMAN) {
+      const answer = await this.#awaitHuman(run, key, {
+        question: text(args.question),
+        kind: "ask_human",
+      });
+      if (answer === undefined) return { failed: false, waiting: true, content: "" };
+      return { failed: false, content: JSON.stringify({ status: "succeeded", answer }) };
+    }
+    let action: ActionSpec;
+    if (call.name === RUN_ORCHESTRATION) {
+      action = { type: "codemode", code: text(args.code) };
+    } else if (call.name === RUN_CODE) {
+      const resources = (args.resources ?? {}) as Record<string, number>;
+      action = {
+        type: "container",
+        image: text(args.image),
+        code: text(args.code),
+        ...(Array.isArray(args.files) ? { files: args.files as { path: string; content: string }[] } : {}),
+        limits: resources,
+      };
+    } else {
+      action = { type: "tool", tool: call.name, args };
+    }
+    if ((action.type === "codemode" || action.type === "container") && action.code === "") {
+      return {
+        failed: true,
+        content: renderLoopError("malformed_arguments", `${call.name} needs non-empty \`code\``),
+      };
+    }
+    return this.#execute(who, run, key, action, signal);
+  }
+
+  async #execute(
+    who: Caller,
+    run: RunRecord,
+    key: string,
+    first: ActionSpec,
+    signal: AbortSignal,
+  ): Promise<CallOutcome> {
+    const opts = { narrowedTo: run.tools ?? undefined, signal };
+    let res: ExecutionResponse = await this.#d.executor.step(who, run, key, first, opts);
+    const healed: Failure[] = [];
+    let action = first;
+    for (let attempt = 1; res.failure && !signal.aborted && !this.#stopped; attempt++) {
+      const next = nextRemediation(who.policy, action, res.failure, attempt, res.stepSeq ?? 0);
+      if (!next) break;
+      await this.#d.events.publish(run.id, "remediation", {
+        ...next.record,
+        key,
+        failure: { kind: res.failure.kind, message: res.failure.message },
+      });
+      await sleep(next.delayMs, signal);
+      healed.push(res.failure);
+      action = next.action;
+      res = await this.#d.executor.step(who, run, `${key}/retry-${attempt}`, action, {
+        ...opts,
+        remediation: next.record,
+      });
+    }
+    return {
+      failed: res.status === "failed",
+      content: renderExecution(res, res.status === "succeeded" ? healed : []),
+    };
+  }
+
+  /**
+   * The human step `key`: its answer when given; otherwise the run waits (returns undefined) with nothing
+   * held in memory — POST /v1/runs/{id}/input ends the step and starts the driver again.
+   */
+  async #awaitHuman(run: RunRecord, key: string, request: Record<string, unknown> | null): Promise<unknown> {
+    const { store, events } = this.#d;
+    const existing = await store.getStep(run.id, key);
+    if (existing?.status === "succeeded")
+      return (existing.output as { answer?: unknown } | null)?.answer ?? null;
+    const waitingFor = {
+      ...(request ?? (existing?.input as Record<string, unknown> | null) ?? {}),
+      stepKey: key,
+    };
+    if (!existing) await store.claimStep({ runId: run.id, key, kind: "human", input: waitingFor });
+    await store.updateRun(run.id, { status: "waiting_for_input", waitingFor });
+    await events.publish(run.id, "run.waiting_for_input", waitingFor);
+    return undefined;
+  }
+
+  #budgetRequest(budget: string, limit: number, messages: LlmMessage[]): Record<string, unknown> {
+    const tried = messages
+      .filter((m) => m.role === "assistant")
+      .flatMap((m) => (m.role === "assistant" ? (m.toolCalls ?? []).map((c) => c.name) : []));
+    const failures = messages
+      .filter((m): m is Extract<LlmMessage, { role: "tool" }> => m.role === "tool")
+      .map((m) => safeJson(m.content))
+      .filter(
+        (r): r is { failure: { kind: string; message: string } } =>
+          typeof r === "object" && r !== null && "failure" in r,
+      )
+      .slice(-5)
+      .map((r) => ({ kind: r.failure.kind, message: r.failure.message }));
+    return {
+      kind: "budget_exhausted",
+      question: `The run spent its ${budget} budget (${limit}) without finishing. What should it do next? Clarify the goal, provide what is missing, or tell it to stop.`,
+      tried: [...new Set(tried)],
+      recentFailures: failures,
+    };
+  }
+
+  async #currentRun(runId: string): Promise<RunRecord | null> {
+    return this.#d.store.getRunById(runId);
+  }
+
+  async #finishRun(
+    runId: string,
+    status: "succeeded" | "failed",
+    output: unknown,
+    failure: Failure | null,
+  ): Promise<void> {
+    const run = await this.#currentRun(runId);
+    if (!run || run.status !== "running") return;
+    await this.#d.store.updateRun(runId, { status, output, failure, waitingFor: null });
+    await this.#d.events.publish(runId, "run.completed", {
+      status,
+      ...(failure ? { failure: { kind: failure.kind, message: failure.message } } : {}),
+    });
+  }
+}
+
+function budgetFailure(budget: string, limit: number): Failure {
+  return makeFailure(
+    "budget_exhausted",
+    `The run spent its ${budget} budget (${limit}) without finishing.`,
+    false,
+    {
+      remedy: { action: "human_input" },
+    },
+  );
+}
+
+/** A model-supplied argument as text (absent → ""; non-strings as JSON, never "[object Object]"). */
+function text(v: unknown): string {
+  return typeof v === "string" ? v : v === undefined || v === null ? "" : JSON.stringify(v);
+}
+
+function stringify(v: unknown): string {
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return null;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,107 @@
+// The actions a hosted run's model may take, offered as tools: the policy's tools plus the fallbacks.
+import type { LlmTool } from "../llm/llm-provider.ts";
+import type { ToolDefinition } from "../tools/tool.ts";
+
+export const RUN_ORCHESTRATION = "run_orchestration";
+export const RUN_CODE = "run_code";
+export const ASK_HUMAN = "ask_human";
+export const FINISH = "finish";
+export const LOOP_ACTIONS = [RUN_ORCHESTRATION, RUN_CODE, ASK_HUMAN, FINISH] as const;
+
+/**
+ * The tool list of one model turn. Structured tools keep their own names and schemas.
+ * @example actionTools(allowedTools, ["python", "shell"], true, true)
+ */
+export function actionTools(
+  tools: ToolDefinition[],
+  images: string[],
+  codemode: boolean,
+  containers: boolean,
+): LlmTool[] {
+  const out: LlmTool[] = tools.map((t) => ({
+    name: t.name,
+    description: t.description,
+    inputSchema: t.inputSchema,
+  }));
+  if (codemode) {
+    out.push({
+      name: RUN_ORCHESTRATION,
+      description:
+        "Run JavaScript (an async function body; use `return`) that orchestrates the tools above through `tools.<name>(args)`. " +
+        "No I/O, network or imports. Use it for loops, fan-out (Promise.all) and data shaping across several tool calls.",
+      inputSchema: {
+        type: "object",
+        properties: {
+          code: {
+            type: "string",
+            description: "JavaScript body, e.g. `const r = await tools.echo({text:'x'}); return r;`",
+          },
+        },
+        required: ["code"],
+        additionalProperties: false,
+      },
+    });
+  }
+  if (containers && images.length > 0) {
+    out.push({
+      name: RUN_CODE,
+      description:
+        "Run arbitrary code once in a fresh, isolated container with no network. Print results to stdout; files written under " +
+        "/workspace/out are returned. Ask for more resources when a limit was hit.",
+      inputSchema: {
+        type: "object",
+        properties: {
+          image: { enum: images, description: "Runtime image" },
+          code: {
+            type: "string",
+            description: "Program text (Python for `python`, JavaScript for `node`, bash for `shell`)",
+          },
+          files: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: { path: { type: "string" }, content: { type: "string" } },
+              required: ["path", "content"],
+            },
+          },
+          resources: {
+            type: "object",
+            properties: {
+              memoryMb: { type: "number" },
+              timeoutMs: { type: "integer" },
+              cpus: { type: "number" },
+              diskMb: { type: "number" },
+            },
+            additionalProperties: false,
+          },
+        },
+        required: ["image", "code"],
+        additionalProperties: false,
+      },
+    });
+  }
+  out.push(
+    {
+      name: ASK_HUMAN,
+      description:
+        "Pause and ask a human for information or a decision you cannot get otherwise. The run resumes with the answer.",
+      inputSchema: {
+        type: "object",
+        properties: { question: { type: "string" } },
+        required: ["question"],
+        additionalProperties: false,
+      },
+    },
+    {
+      name: FINISH,
+      description: "End the run with the final answer to the goal.",
+      inputSchema: {
+        type: "object",
+        properties: { answer: { description: "The final answer (text or JSON)" } },
+        required: ["answer"],
+        additionalProperties: false,
+      },
+    },
+  );
+  return out;
+}

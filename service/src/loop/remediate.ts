@@ -1,0 +1,72 @@
+// The policy's automatic healing: given a failed action, the next attempt to make (or none).
+import type { Failure } from "@mend/wire";
+import type { Policy } from "../policy/policy-schema.ts";
+import type { ActionSpec } from "../engine/step-action.ts";
+
+export interface Remediation {
+  action: ActionSpec;
+  /** Journaled on the retry step; `afterSeq` links it to the failed step. */
+  record: { afterSeq: number; kind: string; attempt: number; action: string; [k: string]: unknown };
+  delayMs: number;
+}
+
+type Sandbox = "codemode" | "container";
+
+function scaled(
+  policy: Policy,
+  sandbox: Sandbox,
+  field: "memoryMb" | "timeoutMs",
+  current: number,
+  multiplier: number | undefined,
+): number | null {
+  if (!multiplier) return null;
+  const ceiling = policy[sandbox].max[field];
+  const next = Math.min(Math.round(current * multiplier), ceiling);
+  return next > current ? next : null;
+}
+
+/**
+ * Decides retry number `attempt` (1-based) for a failure, or null when the policy says hand it to the model.
+ * @example nextRemediation(policy, action, oom, 1, 7) // { action: {...limits.memoryMb: 128}, record: {...}, delayMs: 0 }
+ */
+export function nextRemediation(
+  policy: Policy,
+  action: ActionSpec,
+  failure: Failure,
+  attempt: number,
+  failedSeq: number,
+  random: () => number = Math.random,
+): Remediation | null {
+  const rule = policy.remediation[failure.kind];
+  if (!rule || attempt > rule.retries) return null;
+  const delayMs =
+    rule.backoffMs > 0 ? Math.round(rule.backoffMs * 2 ** (attempt - 1) * (0.5 + random() / 2)) : 0;
+  const record = { afterSeq: failedSeq, kind: failure.kind, attempt, action: "retry" };
+  if (action.type === "tool") return { action, record, delayMs };
+  const sandbox: Sandbox = action.type;
+  const limits = { ...(action.limits ?? {}) } as Record<string, number>;
+  const failedLimits = (failure.limits ?? {}) as Record<string, unknown>;
+  const current = (field: "memoryMb" | "timeoutMs") =>
+    typeof failedLimits[field] === "number"
+      ? failedLimits[field]
+      : (limits[field] ?? policy[sandbox].defaults[field]);
+  if (failure.kind === "out_of_memory") {
+    const memoryMb = scaled(policy, sandbox, "memoryMb", current("memoryMb"), rule.memoryMultiplier);
+    if (memoryMb === null) return null;
+    return {
+      action: { ...action, limits: { ...limits, memoryMb } } as ActionSpec,
+      record: { ...record, action: "increase_memory", memoryMb },
+      delayMs,
+    };
+  }
+  if (failure.kind === "timeout") {
+    const timeoutMs = scaled(policy, sandbox, "timeoutMs", current("timeoutMs"), rule.timeoutMultiplier);
+    if (timeoutMs === null) return null;
+    return {
+      action: { ...action, limits: { ...limits, timeoutMs } } as ActionSpec,
+      record: { ...record, action: "increase_timeout", timeoutMs },
+      delayMs,
+    };
+  }
+  return { action, record, delayMs };
+}

@@ -1,0 +1,57 @@
+// The root every policy extends implicitly: safe defaults when no policy file says otherwise.
+import type { Policy } from "./policy-schema.ts";
+
+/** Built-in base policy (policies/default.yaml refines it). */
+export const BASE_POLICY: Omit<Policy, "name" | "version"> = {
+  tools: { allow: ["echo", "sleep"], deny: [] },
+  codemode: {
+    enabled: true,
+    engines: ["quickjs", "v8"],
+    defaults: {
+      memoryMb: 32,
+      timeoutMs: 5_000,
+      stackKb: 512,
+      maxToolCalls: 1_000,
+      maxLogBytes: 64 * 1024,
+      maxResultBytes: 1024 * 1024,
+    },
+    max: {
+      memoryMb: 256,
+      timeoutMs: 60_000,
+      stackKb: 4096,
+      maxToolCalls: 10_000,
+      maxLogBytes: 1024 * 1024,
+      maxResultBytes: 4 * 1024 * 1024,
+    },
+  },
+  container: {
+    enabled: true,
+    images: ["python", "node", "shell"],
+    network: {},
+    defaults: { memoryMb: 256, cpus: 1, timeoutMs: 10_000, diskMb: 256, pids: 64, outputBytes: 1024 * 1024 },
+    max: {
+      memoryMb: 2048,
+      cpus: 2,
+      timeoutMs: 300_000,
+      diskMb: 2048,
+      pids: 512,
+      outputBytes: 16 * 1024 * 1024,
+    },
+  },
+  cache: {},
+  remediation: {
+    out_of_memory: { retries: 1, backoffMs: 0, memoryMultiplier: 2 },
+    container_lost: { retries: 2, backoffMs: 200 },
+    sandbox_unavailable: { retries: 3, backoffMs: 500 },
+    llm_failed: { retries: 3, backoffMs: 1_000 },
+  },
+  budgets: {
+    iterations: 30,
+    consecutiveFailures: 4,
+    wallMs: 30 * 60_000,
+    tokens: 500_000,
+    onExhausted: "ask_human",
+  },
+  http: { allowHosts: [] },
+  limits: {},
+};

@@ -1,0 +1,185 @@
+// The policy file format (YAML, validated with zod): tools, limits per sandbox, images, cache, remediation, budgets, tenant limits.
+import { z } from "zod";
+import { FAILURE_KINDS } from "@mend/wire";
+
+/** A strict object whose unknown-key error lists the keys that are expected there. */
+function strict<T extends z.ZodRawShape>(shape: T) {
+  const known = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (iss) =>
+      iss.code === "unrecognized_keys"
+        ? `unknown key ${iss.keys.map((k) => `"${k}"`).join(", ")}; expected one of: ${known}`
+        : undefined,
+  });
+}
+
+const codemodeLimits = strict({
+  memoryMb: z.number().positive().describe("heap limit of the script's runtime, MiB"),
+  timeoutMs: z.number().int().positive().describe("wall-clock limit of one script, ms"),
+  stackKb: z.number().int().min(16).describe("stack size, KiB"),
+  maxToolCalls: z.number().int().min(0).describe("tool calls one script may make"),
+  maxLogBytes: z.number().int().min(0).describe("console output kept, bytes"),
+  maxResultBytes: z.number().int().min(0).describe("size of the returned value as JSON, bytes"),
+});
+
+const containerLimits = strict({
+  memoryMb: z.number().min(6).describe("memory (and memory+swap) limit, MiB"),
+  cpus: z.number().positive().describe("CPU share, in cores"),
+  timeoutMs: z.number().int().positive().describe("wall-clock limit, ms"),
+  diskMb: z.number().positive().describe("writable tmpfs size, MiB"),
+  pids: z.number().int().min(4).describe("process/thread limit"),
+  outputBytes: z.number().int().min(1024).describe("stdout+stderr kept, bytes"),
+});
+
+const ceiling = strict({
+  memoryMb: z.number().positive().optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  diskMb: z.number().positive().optional(),
+});
+
+const remediationRule = strict({
+  retries: z.number().int().min(0).max(10).describe("automatic retries before the failure reaches the model"),
+  backoffMs: z.number().int().min(0).default(0).describe("first delay; doubles each retry, with jitter"),
+  memoryMultiplier: z.number().min(1).optional().describe("out_of_memory: multiply memory each retry"),
+  timeoutMultiplier: z
+    .number()
+    .min(1)
+    .optional()
+    .describe("timeout: multiply the wall-clock limit each retry"),
+  diskMultiplier: z.number().min(1).optional().describe("disk_full: multiply the disk size each retry"),
+  ceiling: ceiling
+    .optional()
+    .describe(
+      "upper bound of the multiplied resources (never above the sandbox maximum, which applies when omitted)",
+    ),
+});
+
+const budgets = strict({
+  iterations: z.number().int().positive().describe("LLM iterations of a hosted run"),
+  consecutiveFailures: z
+    .number()
+    .int()
+    .positive()
+    .describe("failed steps in a row before the budget is spent"),
+  wallMs: z.number().int().positive().describe("wall-clock time of a hosted run, ms"),
+  tokens: z.number().int().positive().describe("LLM tokens of a hosted run"),
+  onExhausted: z.enum(["ask_human", "fail"]).describe("what happens when a budget is spent"),
+});
+
+const tenantLimits = strict({
+  requestsPerSecond: z
+    .number()
+    .positive()
+    .optional()
+    .describe("sustained HTTP requests per second per tenant (token bucket)"),
+  burst: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe("bucket size: requests allowed at once (default: requestsPerSecond rounded up)"),
+  concurrentExecutions: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe("executions (POST /v1/executions, client steps) running at once per tenant"),
+});
+
+const failureKindKeys = (what: string) => ({
+  error: (iss: { code?: string; keys?: string[] }) =>
+    iss.code === "unrecognized_keys"
+      ? `unknown failure kind ${(iss.keys ?? []).map((k) => `"${k}"`).join(", ")} in ${what}; expected one of: ${FAILURE_KINDS.join(", ")}`
+      : undefined,
+});
+
+const partial = <T extends z.ZodRawShape>(o: z.ZodObject<T>) => o.partial();
+
+/** A policy file as written: everything optional except the name, so `extends` can fill the rest. */
+export const PolicyFileSchema = strict({
+  name: z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9_-]*$/,
+      "expected lowercase letters, digits, - and _ (the file's name without .yaml)",
+    )
+    .describe("the policy's name; must equal the file's name without .yaml"),
+  description: z.string().optional(),
+  extends: z
+    .string()
+    .optional()
+    .describe("name of the policy this one refines (its values are the defaults here)"),
+  tools: strict({
+    allow: z
+      .array(z.string())
+      .optional()
+      .describe("tool names or glob patterns: * within a dotted segment, ** across"),
+    deny: z.array(z.string()).optional().describe("names or globs removed from `allow`"),
+  })
+    .optional()
+    .describe("which tools the policy binds (code-mode scripts, the loop, GET /v1/tools)"),
+  codemode: strict({
+    enabled: z.boolean().optional(),
+    engines: z.array(z.enum(["quickjs", "v8"])).optional(),
+    defaults: partial(codemodeLimits).optional().describe("limits used when a request omits them"),
+    max: partial(codemodeLimits).optional().describe("ceilings: a request above them is a policy_violation"),
+  }).optional(),
+  container: strict({
+    enabled: z.boolean().optional().describe("false: every container execution fails with policy_violation"),
+    images: z.array(z.string()).optional().describe("images a request may name"),
+    network: z
+      .record(z.string(), z.enum(["none"]))
+      .optional()
+      .describe("network mode per image; `none` (the default) is the only mode the sandbox offers today"),
+    defaults: partial(containerLimits).optional().describe("limits used when a request omits them"),
+    max: partial(containerLimits).optional().describe("ceilings: a request above them is a policy_violation"),
+  }).optional(),
+  cache: z
+    .record(z.string(), z.union([z.literal("off"), strict({ ttlSeconds: z.number().int().positive() })]))
+    .optional()
+    .describe("per tool: `off`, or how long a deterministic tool's result is reused"),
+  remediation: z
+    .partialRecord(z.enum(FAILURE_KINDS), remediationRule, failureKindKeys("remediation"))
+    .optional()
+    .describe("per failure kind: what is retried automatically before the model sees the failure"),
+  budgets: partial(budgets)
+    .optional()
+    .describe("the hosted loop's budgets and what happens when one is spent"),
+  http: strict({ allowHosts: z.array(z.string()).optional() }).optional(),
+  limits: tenantLimits
+    .optional()
+    .describe("per-tenant request rate and execution concurrency (429 beyond them)"),
+}).describe("A Mend policy: what a tenant's executions may use. See policies/default.yaml.");
+export type PolicyFile = z.infer<typeof PolicyFileSchema>;
+
+/** A policy after `extends` is resolved: every limit known. */
+export interface Policy {
+  name: string;
+  version: string;
+  description?: string;
+  tools: { allow: string[]; deny: string[] };
+  codemode: {
+    enabled: boolean;
+    engines: ("quickjs" | "v8")[];
+    defaults: z.infer<typeof codemodeLimits>;
+    max: z.infer<typeof codemodeLimits>;
+  };
+  container: {
+    enabled: boolean;
+    images: string[];
+    network: Record<string, "none">;
+    defaults: z.infer<typeof containerLimits>;
+    max: z.infer<typeof containerLimits>;
+  };
+  cache: Record<string, "off" | { ttlSeconds: number }>;
+  remediation: Partial<Record<(typeof FAILURE_KINDS)[number], z.infer<typeof remediationRule>>>;
+  budgets: z.infer<typeof budgets>;
+  http: { allowHosts: string[] };
+  /** Per-tenant limits; an absent value means no limit. */
+  limits: z.infer<typeof tenantLimits>;
+}
+
+export type CodeModeLimitValues = Policy["codemode"]["defaults"];
+export type ContainerLimitValues = Policy["container"]["defaults"];
+export type RemediationRule = z.infer<typeof remediationRule>;
+export type TenantLimits = Policy["limits"];

@@ -1,0 +1,130 @@
+// The one place where a request meets its policy: defaults filled in, ceilings enforced, tools filtered.
+import { makeFailure, type Failure } from "@mend/wire";
+import { globMatch } from "./glob.ts";
+import type { CodeModeLimitValues, ContainerLimitValues, Policy } from "./policy-schema.ts";
+
+export type Admission<T> = { ok: true; value: T } | { ok: false; failure: Failure };
+
+/** Whether the policy lets a caller use this tool (allow globs minus deny globs). */
+export function toolAllowed(policy: Policy, tool: string): boolean {
+  return (
+    policy.tools.allow.some((p) => globMatch(p, tool)) && !policy.tools.deny.some((p) => globMatch(p, tool))
+  );
+}
+
+/** A refusal naming the broken rule; `hint` tells the model what it can do instead. */
+function violation(rule: string, message: string, hint: string): { ok: false; failure: Failure } {
+  return {
+    ok: false,
+    failure: makeFailure("policy_violation", message, false, {
+      rule,
+      remedy: { action: "change_request", hint },
+    }),
+  };
+}
+
+function withinCeilings<T extends Record<string, number>>(
+  policy: Policy,
+  section: "codemode" | "container",
+  requested: Partial<T> | undefined,
+  defaults: T,
+  max: T,
+): Admission<T> {
+  const out = { ...defaults };
+  for (const [k, v] of Object.entries(requested ?? {}) as [keyof T & string, number | undefined][]) {
+    if (v === undefined || typeof v !== "number") continue;
+    const ceiling = max[k];
+    if (ceiling !== undefined && v > ceiling) {
+      return {
+        ok: false,
+        failure: makeFailure(
+          "policy_violation",
+          `${section} ${k}=${v} is over the maximum of ${ceiling} allowed by policy "${policy.name}" (rule ${section}.max.${k}); ask for at most ${ceiling}, or ask a human`,
+          false,
+          {
+            rule: `${section}.max.${k}`,
+            limits: { [k]: ceiling },
+            remedy: { action: "ask_within_limits", [k]: ceiling, withinPolicy: true },
+          },
+        ),
+      };
+    }
+    (out as Record<string, number>)[k] = v;
+  }
+  return { ok: true, value: out };
+}
+
+/** Resolves code-mode limits and engine; tools are checked per call by the sandbox against `allowedTools`. */
+export function admitCodeMode(
+  policy: Policy,
+  req: { engine?: "quickjs" | "v8"; limits?: Partial<CodeModeLimitValues> },
+): Admission<{ engine: "quickjs" | "v8"; limits: CodeModeLimitValues }> {
+  if (!policy.codemode.enabled) {
+    return violation(
+      "codemode.enabled",
+      `policy "${policy.name}" does not allow code-mode executions (rule codemode.enabled)`,
+      "call a tool directly, or ask a human",
+    );
+  }
+  const engine = req.engine ?? "quickjs";
+  if (!policy.codemode.engines.includes(engine)) {
+    return violation(
+      "codemode.engines",
+      `engine "${engine}" is not allowed by policy "${policy.name}" (rule codemode.engines); allowed: ${policy.codemode.engines.join(", ")}`,
+      `use engine ${policy.codemode.engines[0] ?? "quickjs"}`,
+    );
+  }
+  const limits = withinCeilings(
+    policy,
+    "codemode",
+    req.limits,
+    policy.codemode.defaults,
+    policy.codemode.max,
+  );
+  return limits.ok ? { ok: true, value: { engine, limits: limits.value } } : limits;
+}
+
+/** Resolves container image and limits against the policy. */
+export function admitContainer(
+  policy: Policy,
+  req: { image: string; limits?: Partial<ContainerLimitValues> & { network?: string } },
+): Admission<{ image: string; limits: ContainerLimitValues & { network: "none" } }> {
+  if (!policy.container.enabled) {
+    return violation(
+      "container.enabled",
+      `policy "${policy.name}" does not allow container executions (rule container.enabled)`,
+      "use code-mode or a tool instead, or ask a human",
+    );
+  }
+  if (!policy.container.images.includes(req.image)) {
+    return violation(
+      "container.images",
+      `image "${req.image}" is not allowed by policy "${policy.name}" (rule container.images); allowed: ${policy.container.images.join(", ")}`,
+      `pick one of: ${policy.container.images.join(", ")}`,
+    );
+  }
+  const { network, ...numeric } = req.limits ?? {};
+  const mode = policy.container.network[req.image] ?? "none";
+  if (network !== undefined && network !== mode) {
+    return violation(
+      `container.network.${req.image}`,
+      `network "${network}" is not allowed for image "${req.image}" by policy "${policy.name}"; allowed: ${mode}`,
+      `use network "${mode}", or a tool for remote data`,
+    );
+  }
+  const limits = withinCeilings(
+    policy,
+    "container",
+    numeric,
+    policy.container.defaults,
+    policy.container.max,
+  );
+  if (!limits.ok) return limits;
+  return { ok: true, value: { image: req.image, limits: { ...limits.value, network: mode } } };
+}
+
+/** Narrows a requested tool list to what the policy allows (run- or request-level `tools`). */
+export function allowedTools(policy: Policy, available: string[], requested?: string[]): string[] {
+  const permitted = available.filter((t) => toolAllowed(policy, t));
+  return requested ? permitted.filter((t) => requested.includes(t)) : permitted;
+}

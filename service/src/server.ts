@@ -1,0 +1,68 @@
+// Starts the HTTP server on the configured address and shuts it down gracefully on request.
+import { serve, type ServerType } from "@hono/node-server";
+import type { AddressInfo } from "node:net";
+import type { Config } from "./config/config.ts";
+import type { Logger } from "./log/logger.ts";
+import { createApp } from "./http/app.ts";
+import { createServices, type Services } from "./services.ts";
+import { VERSION } from "./version.ts";
+import { checkBinding } from "./auth/check-binding.ts";
+import { isLoopback } from "./auth/loopback.ts";
+import { watchPolicies } from "./policy/watch-policies.ts";
+
+export interface RunningServer {
+  url: string;
+  services: Services;
+  /** Stops accepting, lets in-flight executions finish up to the grace deadline, marks the rest interrupted. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the services and listens. Resolves once the socket accepts connections.
+ * @example const srv = await startServer(loadConfig(), log); await srv.close()
+ */
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const services = await createServices(config, log);
+  const app = createApp(services);
+  const binding = await checkBinding(config, services.store);
+  log[binding.level]({ host: binding.host, activeKeys: binding.activeKeys }, binding.message);
+  const stopWatchingPolicies = watchPolicies(services.policies, log);
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: binding.host }, () => resolve(s));
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  log.info({ url, version: VERSION, dataDir: config.dataDir, store: services.store.kind }, "mend listening");
+  if (!isLoopback(binding.host)) log.warn({ host: binding.host }, "listening beyond loopback");
+  const resumed = await services.loop.resumeAll();
+  if (resumed > 0) log.info({ runs: resumed }, "resumed hosted runs");
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    services,
+    close() {
+      closing ??= (async () => {
+        stopWatchingPolicies();
+        log.info({ graceMs: config.shutdownGraceMs, inflight: services.inflight.size }, "shutting down");
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Hosted drivers stop between steps; their runs stay `running` and resume at the next start.
+        const loopStopped = services.loop.stop();
+        if ("closeIdleConnections" in server) server.closeIdleConnections();
+        const drained = await services.inflight.drain(config.shutdownGraceMs);
+        if (!drained) {
+          const n = await services.store.interruptStartedSteps();
+          log.warn({ interrupted: n }, "grace deadline passed; in-flight steps marked interrupted");
+        }
+        await loopStopped;
+        // Responses of finished executions are still being written: give them a moment before cutting.
+        await Promise.race([stopped, new Promise((r) => setTimeout(r, drained ? 2_000 : 200).unref())]);
+        if ("closeAllConnections" in server) server.closeAllConnections();
+        await stopped;
+        await services.dispose();
+        log.info("stopped");
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,114 @@
+// The rows the store keeps, as the engine sees them (storage-neutral: SQLite today, PostgreSQL later).
+import type { Failure } from "@mend/wire";
+
+export type RunMode = "hosted" | "client";
+export type RunStatus = "running" | "waiting_for_input" | "succeeded" | "failed" | "cancelled";
+export type StepKind = "llm" | "tool" | "codemode" | "container" | "human" | "checkpoint";
+export type StepStatus = "started" | "succeeded" | "failed" | "interrupted";
+
+export interface RunRecord {
+  id: string;
+  tenant: string;
+  mode: RunMode;
+  status: RunStatus;
+  goal: string | null;
+  policy: string | null;
+  policyVersion: string | null;
+  metadata: Record<string, unknown> | null;
+  tools: string[] | null;
+  model: Record<string, unknown> | null;
+  output: unknown;
+  failure: Failure | null;
+  waitingFor: unknown;
+  iterations: number;
+  implicit: boolean;
+  idempotencyKey: string | null;
+  createdAt: number;
+  updatedAt: number;
+  /** The driver holding the run (hosted runs), and until when. */
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+}
+
+export interface StepRecord {
+  runId: string;
+  seq: number;
+  key: string;
+  kind: StepKind;
+  status: StepStatus;
+  attempt: number;
+  input: unknown;
+  output: unknown;
+  failure: Failure | null;
+  cached: boolean;
+  startedAt: number;
+  endedAt: number | null;
+  usage: Record<string, unknown> | null;
+  remediation: Record<string, unknown> | null;
+  audit: Record<string, unknown> | null;
+}
+
+export interface ToolCallRow {
+  runId: string;
+  stepSeq: number;
+  seq: number;
+  tool: string;
+  argsJson: string;
+  occurrence: number;
+  status: "succeeded" | "failed";
+  output: unknown;
+  failure: Failure | null;
+  ms: number;
+  cached: boolean;
+}
+
+export interface EventRecord {
+  id: number;
+  runId: string;
+  type: string;
+  data: unknown;
+  at: number;
+}
+
+export interface CacheEntry {
+  tenant: string;
+  tool: string;
+  version: string;
+  argsHash: string;
+  value: unknown;
+  sizeBytes: number;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface CacheStats {
+  entries: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  tenant: string;
+  policy: string;
+  salt: string;
+  hash: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface ToolRecord {
+  tenant: string;
+  name: string;
+  spec: Record<string, unknown>;
+  /** Encrypted secret headers; never leaves the service. */
+  secret: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}

@@ -1,0 +1,120 @@
+// Calls a tool on behalf of a caller: allowlist, argument validation, global cache (with coalescing), invocation.
+import { createHash } from "node:crypto";
+import { makeFailure } from "@mend/wire";
+import { canonicalJson, validateAgainstSchema } from "@mend/sandboxes";
+import type { Caller } from "../engine/caller.ts";
+import { toolAllowed } from "../policy/resolve-request.ts";
+import type { Store } from "../store/store.ts";
+import type { ToolCatalog } from "./tool-catalog.ts";
+import type { ToolCallContext, ToolDefinition, ToolResult } from "./tool.ts";
+
+export interface ToolCallOptions {
+  /** "bypass" skips the cache lookup (the fresh result still refreshes the entry). */
+  cache?: "use" | "bypass";
+  /** Tools the run or request narrowed itself to (never beyond the policy). */
+  narrowedTo?: string[];
+}
+
+/**
+ * The single path by which the service runs a tool.
+ * @example const r = await caller.call(who, "echo", { text: "hi" }, ctx)
+ */
+export class ToolCaller {
+  readonly #catalog: ToolCatalog;
+  readonly #store: Store;
+  readonly #inflight = new Map<string, Promise<ToolResult>>();
+
+  constructor(catalog: ToolCatalog, store: Store) {
+    this.#catalog = catalog;
+    this.#store = store;
+  }
+
+  /** The tools this caller may use, as definitions. */
+  async allowed(who: Caller, narrowedTo?: string[]): Promise<ToolDefinition[]> {
+    const all = await this.#catalog.list(who.tenant);
+    return all.filter((t) => toolAllowed(who.policy, t.name) && (!narrowedTo || narrowedTo.includes(t.name)));
+  }
+
+  async call(
+    who: Caller,
+    name: string,
+    args: unknown,
+    ctx: ToolCallContext,
+    opts: ToolCallOptions = {},
+  ): Promise<ToolResult & { cached?: boolean }> {
+    const tool = await this.#catalog.get(who.tenant, name);
+    if (!tool || !toolAllowed(who.policy, name) || (opts.narrowedTo && !opts.narrowedTo.includes(name))) {
+      const allowed = (await this.allowed(who, opts.narrowedTo)).map((t) => t.name);
+      return {
+        ok: false,
+        failure: makeFailure(
+          "tool_not_allowed",
+          `tool "${name}" is not ${tool ? "allowed by the policy" : "known"}; allowed tools: ${allowed.join(", ") || "(none)"}`,
+          false,
+          { tool: name, allowedTools: allowed, remedy: { action: "use_allowed_tool" } },
+        ),
+      };
+    }
+    const errors = validateAgainstSchema(tool.inputSchema, args ?? {});
+    if (errors.length > 0) {
+      return {
+        ok: false,
+        failure: makeFailure(
+          "tool_input_invalid",
+          `arguments of "${name}" do not match its schema: ${errors.map((e) => `${e.path || "/"} ${e.message}`).join("; ")}`,
+          false,
+          { tool: name, errors, remedy: { action: "fix_arguments" } },
+        ),
+      };
+    }
+    const rule = who.policy.cache[name] ?? tool.cache;
+    if (!rule || rule === "off") return tool.invoke(args ?? {}, { ...ctx, policy: who.policy });
+
+    const argsHash = createHash("sha256")
+      .update(canonicalJson(args ?? {}))
+      .digest("hex");
+    const now = Date.now();
+    if (opts.cache !== "bypass") {
+      const hit = await this.#store.getCache(who.tenant, name, tool.version, argsHash, now);
+      if (hit) return { ok: true, value: hit.value, cached: true };
+      await this.#store.countCacheMiss(who.tenant);
+    }
+    // Identical concurrent calls share one invocation.
+    const flightKey = `${who.tenant}\0${name}\0${tool.version}\0${argsHash}`;
+    const pending = this.#inflight.get(flightKey);
+    if (pending) return { ...(await pending), cached: true };
+    const p = (async (): Promise<ToolResult> => {
+      const r = await tool.invoke(args ?? {}, { ...ctx, policy: who.policy });
+      if (r.ok) {
+        const text = JSON.stringify(r.value ?? null);
+        await this.#store.putCache(
+          {
+            tenant: who.tenant,
+            tool: name,
+            version: tool.version,
+            argsHash,
+            value: r.value ?? null,
+            sizeBytes: Buffer.byteLength(text),
+            createdAt: now,
+            expiresAt: now + rule.ttlSeconds * 1000,
+          },
+          this.#cacheMaxBytes,
+        );
+      }
+      return r;
+    })();
+    this.#inflight.set(flightKey, p);
+    try {
+      return await p;
+    } finally {
+      this.#inflight.delete(flightKey);
+    }
+  }
+
+  #cacheMaxBytes = 256 * 1024 * 1024;
+
+  /** Sets the global cache's byte cap (LRU eviction beyond it). */
+  setCacheMaxBytes(bytes: number): void {
+    this.#cacheMaxBytes = bytes;
+  }
+}

@@ -1,0 +1,359 @@
+// A tenant's registered HTTP tools and MCP servers in the store: checks, encryption of credentials, views.
+import { createHash } from "node:crypto";
+import type { McpServerInfo, RegisterMcpServer, RegisterTool, ToolInfo } from "@mend/wire";
+import { Rejection } from "../engine/rejection.ts";
+import type { ToolRecord } from "../store/records.ts";
+import type { Store } from "../store/store.ts";
+import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http-tool.ts";
+import {
+  MCP_RECORD_PREFIX,
+  mcpParams,
+  splitMcpServer,
+  type McpServerEntry,
+  type McpServerSpec,
+} from "./mcp-server-config.ts";
+import { checkToolSchema } from "./schema-check.ts";
+import type { SecretBox } from "./secret-box.ts";
+
+/** A tool's API view before the caller's policy adds `allowed`. */
+export type RegisteredToolInfo = Omit<ToolInfo, "allowed">;
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Headers the service sets itself (or that HTTP owns); a registration may not override them. */
+const RESERVED_HEADERS = new Set([
+  "host",
+  "content-length",
+  "content-type",
+  "transfer-encoding",
+  "connection",
+  "idempotency-key",
+]);
+
+export interface ToolRegistryDeps {
+  store: Store;
+  secrets: SecretBox;
+  /** Names of the built-in tools: their first segments are reserved namespaces. */
+  builtinNames: readonly string[];
+  /** Servers from MEND_MCP_SERVERS, for the `local` tenant (read-only through the API). */
+  configServers: readonly RegisterMcpServer[];
+  /** Whether tenants may register stdio servers (they run a command on the service's host). */
+  allowStdio: boolean;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+const firstSegment = (name: string) => name.split(".")[0]!;
+const aad = (tenant: string, recordName: string) => `${tenant}/${recordName}`;
+
+/**
+ * Registration and lookup of tenant tools. Credentials are sealed before they reach the store and only
+ * opened to make a call; views never contain them.
+ * @example const { info, created } = await registry.registerHttpTool("local", body)
+ */
+export class ToolRegistry {
+  readonly #d: ToolRegistryDeps;
+  readonly #reserved: Set<string>;
+
+  constructor(deps: ToolRegistryDeps) {
+    this.#d = deps;
+    this.#reserved = new Set(deps.builtinNames.map(firstSegment));
+  }
+
+  /** Creates or replaces an HTTP tool: 201 semantics when created, 200 when it existed. */
+  async registerHttpTool(
+    tenant: string,
+    body: RegisterTool,
+  ): Promise<{ info: RegisteredToolInfo; created: boolean }> {
+    const errors = [
+      ...checkToolSchema(body.inputSchema, "/inputSchema", true),
+      ...(body.outputSchema ? checkToolSchema(body.outputSchema, "/outputSchema", false) : []),
+      ...checkEndpoint(body.endpoint),
+      ...checkHeaders(body.headers ?? {}),
+    ];
+    if (errors.length > 0) {
+      throw new Rejection(
+        "invalid",
+        `tool "${body.name}" is invalid: ${errors[0]!.path} ${errors[0]!.message}`,
+        { errors },
+      );
+    }
+    await this.#assertNameFree(tenant, body.name, "tool");
+    const headers = Object.fromEntries(
+      Object.entries(body.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+    );
+    const spec: HttpToolSpec = {
+      kind: "http",
+      description: body.description,
+      inputSchema: body.inputSchema,
+      ...(body.outputSchema ? { outputSchema: body.outputSchema } : {}),
+      endpoint: body.endpoint,
+      method: body.method ?? "POST",
+      headerNames: Object.keys(headers).sort(),
+      timeoutMs: body.timeoutMs ?? DEFAULT_HTTP_TOOL_TIMEOUT_MS,
+      version: body.version ?? derivedVersion(body),
+      ...(body.cache ? { cache: body.cache } : {}),
+      idempotent: body.idempotent ?? false,
+    };
+    const record = await this.#put(
+      tenant,
+      body.name,
+      spec as unknown as Record<string, unknown>,
+      Object.keys(headers).length === 0 ? {} : { headers },
+    );
+    return { info: httpToolInfo(body.name, spec, record.record), created: record.created };
+  }
+
+  /** The tenant's registered HTTP tools. */
+  async httpTools(tenant: string): Promise<{ name: string; spec: HttpToolSpec; record: ToolRecord }[]> {
+    const rows = await this.#d.store.listTools(tenant);
+    return rows
+      .filter((r) => r.spec.kind === "http")
+      .map((r) => ({ name: r.name, spec: r.spec as unknown as HttpToolSpec, record: r }));
+  }
+
+  async httpTool(tenant: string, name: string): Promise<{ spec: HttpToolSpec; record: ToolRecord } | null> {
+    const r = await this.#d.store.getTool(tenant, name);
+    return r && r.spec.kind === "http" ? { spec: r.spec as unknown as HttpToolSpec, record: r } : null;
+  }
+
+  async deleteHttpTool(tenant: string, name: string): Promise<boolean> {
+    if (!(await this.httpTool(tenant, name))) return false;
+    return this.#d.store.deleteTool(tenant, name);
+  }
+
+  /** Decrypted headers of an HTTP tool record (for the call only). */
+  async headersOf(record: ToolRecord): Promise<Record<string, string>> {
+    return (await this.#openSecret(record)).headers ?? {};
+  }
+
+  async registerMcpServer(
+    tenant: string,
+    body: RegisterMcpServer,
+  ): Promise<{ info: McpServerInfo; created: boolean }> {
+    if ("command" in body && !this.#d.allowStdio) {
+      throw new Rejection(
+        "not_configured",
+        "stdio MCP servers run a command on the service's host and are disabled; the operator can enable them with MEND_MCP_ALLOW_STDIO=1, or define them in MEND_MCP_SERVERS",
+      );
+    }
+    const errors =
+      "url" in body
+        ? [...checkEndpoint(body.url, "/url"), ...checkHeaders(body.headers ?? {})]
+        : checkEnv(body.env ?? {});
+    if (errors.length > 0) {
+      throw new Rejection(
+        "invalid",
+        `MCP server "${body.name}" is invalid: ${errors[0]!.path} ${errors[0]!.message}`,
+        { errors },
+      );
+    }
+    await this.#assertNameFree(tenant, body.name, "mcp-server");
+    const { spec, secret } = splitMcpServer(body);
+    const r = await this.#put(
+      tenant,
+      MCP_RECORD_PREFIX + body.name,
+      spec as unknown as Record<string, unknown>,
+      secret,
+    );
+    return { info: mcpServerInfo(body.name, spec, "api", r.record), created: r.created };
+  }
+
+  /** Every MCP server of the tenant: configured ones (local tenant) first, then registered ones. */
+  async mcpServers(tenant: string): Promise<McpServerEntry[]> {
+    const fromConfig: McpServerEntry[] =
+      tenant === "local"
+        ? this.#d.configServers.map((body) => {
+            const { spec, secret } = splitMcpServer(body);
+            return {
+              name: body.name,
+              spec,
+              origin: "config" as const,
+              fingerprint: `config:${createHash("sha256").update(JSON.stringify(body)).digest("hex")}`,
+              params: async () => mcpParams(body.name, spec, secret),
+            };
+          })
+        : [];
+    const taken = new Set(fromConfig.map((s) => s.name));
+    const stored = (await this.#d.store.listTools(tenant))
+      .filter((r) => r.spec.kind === "mcp-server" && !taken.has(r.name.slice(MCP_RECORD_PREFIX.length)))
+      .map((r): McpServerEntry => {
+        const name = r.name.slice(MCP_RECORD_PREFIX.length);
+        const spec = r.spec as unknown as McpServerSpec;
+        return {
+          name,
+          spec,
+          origin: "api",
+          fingerprint: `api:${r.updatedAt}:${r.createdAt}`,
+          createdAt: r.createdAt,
+          updatedAt: r.updatedAt,
+          params: async () => mcpParams(name, spec, await this.#openSecret(r)),
+        };
+      });
+    return [...fromConfig, ...stored];
+  }
+
+  async listMcpServers(tenant: string): Promise<McpServerInfo[]> {
+    return (await this.mcpServers(tenant)).map((s) => mcpServerInfo(s.name, s.spec, s.origin, s));
+  }
+
+  async deleteMcpServer(tenant: string, name: string): Promise<boolean> {
+    if (tenant === "local" && this.#d.configServers.some((s) => s.name === name)) {
+      throw new Rejection("conflict", `MCP server "${name}" is defined by MEND_MCP_SERVERS; remove it there`);
+    }
+    return this.#d.store.deleteTool(tenant, MCP_RECORD_PREFIX + name);
+  }
+
+  /** Refuses built-in namespaces, and names that would clash with a tool or server of the other kind. */
+  async #assertNameFree(tenant: string, name: string, kind: "tool" | "mcp-server"): Promise<void> {
+    const ns = firstSegment(name);
+    if (this.#reserved.has(ns)) {
+      throw new Rejection(
+        "conflict",
+        `"${name}" would shadow the built-in tools under "${ns}"; choose another name`,
+        { name },
+      );
+    }
+    const servers = (await this.mcpServers(tenant)).map((s) => s.name);
+    if (kind === "tool" && servers.includes(ns)) {
+      throw new Rejection(
+        "conflict",
+        `"${name}" clashes with the tools of MCP server "${ns}"; choose another name`,
+        { name },
+      );
+    }
+    if (kind === "mcp-server") {
+      if (this.#d.configServers.some((s) => s.name === name) && tenant === "local") {
+        throw new Rejection("conflict", `MCP server "${name}" is defined by MEND_MCP_SERVERS`, { name });
+      }
+      const clash = (await this.httpTools(tenant)).find((t) => firstSegment(t.name) === name);
+      if (clash)
+        throw new Rejection(
+          "conflict",
+          `MCP server "${name}" clashes with the registered tool "${clash.name}"`,
+          { name },
+        );
+    }
+  }
+
+  async #put(
+    tenant: string,
+    recordName: string,
+    spec: Record<string, unknown>,
+    secret: Record<string, Record<string, string>>,
+  ): Promise<{ record: ToolRecord; created: boolean }> {
+    const previous = await this.#d.store.getTool(tenant, recordName);
+    const now = Date.now();
+    const record: ToolRecord = {
+      tenant,
+      name: recordName,
+      spec,
+      secret: Object.keys(secret).length
+        ? await this.#d.secrets.seal(JSON.stringify(secret), aad(tenant, recordName))
+        : null,
+      createdAt: previous?.createdAt ?? now,
+      updatedAt: now,
+    };
+    await this.#d.store.putTool(record);
+    return { record, created: previous === null };
+  }
+
+  async #openSecret(r: ToolRecord): Promise<Record<string, Record<string, string>>> {
+    if (!r.secret) return {};
+    return JSON.parse(await this.#d.secrets.open(r.secret, aad(r.tenant, r.name))) as Record<
+      string,
+      Record<string, string>
+    >;
+  }
+}
+
+/** The API view of an HTTP tool: its header names, never their values. */
+export function httpToolInfo(
+  name: string,
+  spec: HttpToolSpec,
+  times?: { createdAt?: number; updatedAt?: number },
+): RegisteredToolInfo {
+  return {
+    name,
+    description: spec.description,
+    inputSchema: spec.inputSchema,
+    ...(spec.outputSchema ? { outputSchema: spec.outputSchema } : {}),
+    version: spec.version,
+    ...(spec.cache ? { cache: spec.cache } : {}),
+    idempotent: spec.idempotent,
+    source: "http",
+    endpoint: spec.endpoint,
+    method: spec.method,
+    timeoutMs: spec.timeoutMs,
+    headerNames: spec.headerNames,
+    ...(times?.createdAt !== undefined ? { createdAt: iso(times.createdAt) } : {}),
+    ...(times?.updatedAt !== undefined ? { updatedAt: iso(times.updatedAt) } : {}),
+  };
+}
+
+function mcpServerInfo(
+  name: string,
+  spec: McpServerSpec,
+  origin: "api" | "config",
+  times: { createdAt?: number; updatedAt?: number },
+): McpServerInfo {
+  return {
+    name,
+    transport: spec.transport,
+    ...(spec.url ? { url: spec.url } : {}),
+    ...(spec.command ? { command: spec.command, args: spec.args ?? [] } : {}),
+    ...(spec.headerNames ? { headerNames: spec.headerNames } : {}),
+    ...(spec.envNames ? { envNames: spec.envNames } : {}),
+    origin,
+    ...(times.createdAt !== undefined ? { createdAt: iso(times.createdAt) } : {}),
+    ...(times.updatedAt !== undefined ? { updatedAt: iso(times.updatedAt) } : {}),
+  };
+}
+
+function derivedVersion(body: RegisterTool): string {
+  const basis = JSON.stringify([
+    body.inputSchema,
+    body.outputSchema ?? null,
+    body.endpoint,
+    body.method ?? "POST",
+  ]);
+  return createHash("sha256").update(basis).digest("hex").slice(0, 12);
+}
+
+type Problem = { path: string; message: string };
+
+function checkEndpoint(endpoint: string, path = "/endpoint"): Problem[] {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return [{ path, message: "not a valid URL" }];
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    return [{ path, message: "expected an http(s) URL" }];
+  if (url.username || url.password) {
+    return [
+      { path, message: "credentials in the URL would be returned by the API; put them in headers instead" },
+    ];
+  }
+  return [];
+}
+
+function checkHeaders(headers: Record<string, string>): Problem[] {
+  const out: Problem[] = [];
+  for (const [k, v] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(k)) out.push({ path: `/headers/${k}`, message: "not a valid header name" });
+    else if (RESERVED_HEADERS.has(k.toLowerCase()))
+      out.push({ path: `/headers/${k}`, message: "set by the service; cannot be overridden" });
+    // The value itself is never echoed back: it may be a credential.
+    if (/[\r\n\0]/.test(v))
+      out.push({ path: `/headers/${k}`, message: "the value contains a line break or NUL" });
+  }
+  return out;
+}
+
+function checkEnv(env: Record<string, string>): Problem[] {
+  return Object.entries(env).flatMap(([k, v]) => [
+    ...(ENV_NAME.test(k) ? [] : [{ path: `/env/${k}`, message: "not a valid environment variable name" }]),
+    ...(v.includes("\0") ? [{ path: `/env/${k}`, message: "the value contains NUL" }] : []),
+  ]);
+}

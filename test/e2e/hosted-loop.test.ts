@@ -1,0 +1,172 @@
+// The hosted agent loop end to end: the real service, the real Docker engine and a scripted model over HTTP.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startService, type ServiceProcess } from "../support/service-process.ts";
+import { startFakeLlm, type FakeLlm, type Script } from "../support/fake-llm.ts";
+import {
+  callTool,
+  empty,
+  finish,
+  malformed,
+  runCode,
+  runOrchestration,
+  unknownAction,
+} from "../support/fake-llm-turns.ts";
+import { call } from "../support/http-json.ts";
+
+const POLICY = `name: default
+tools:
+  allow: ["echo", "sleep"]
+container:
+  images: [python]
+remediation:
+  out_of_memory: { retries: 1, memoryMultiplier: 2 }
+budgets: { iterations: 40, consecutiveFailures: 2, wallMs: 600000, tokens: 10000000, onExhausted: ask_human }
+`;
+
+/** One fake model for the whole file: each test's goal picks its script. */
+const scripts = new Map<string, Script>();
+let llm: FakeLlm;
+let svc: ServiceProcess;
+
+before(async () => {
+  llm = await startFakeLlm({
+    script: (req, turn, ctx) => {
+      for (const [goal, script] of scripts)
+        if (ctx.conversation.includes(goal)) return script(req, turn, ctx);
+      throw new Error(`no script for ${ctx.conversation}`);
+    },
+  });
+  const policies = mkdtempSync(join(tmpdir(), "mend-loop-policies-"));
+  writeFileSync(join(policies, "default.yaml"), POLICY);
+  svc = await startService({
+    MEND_POLICIES_DIR: policies,
+    MEND_LLM_PROVIDER: "openai",
+    MEND_LLM_BASE_URL: llm.url,
+    MEND_LLM_MODEL: "fake",
+  });
+});
+after(async () => {
+  await svc.stop();
+  await llm.close();
+});
+
+const api = (method: string, path: string, body?: unknown) => call(svc.url, method, path, body);
+
+async function hostedRun(goal: string, script: Script): Promise<string> {
+  scripts.set(goal, script);
+  const r = await api("POST", "/v1/runs", { mode: "hosted", goal });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.id as string;
+}
+
+async function until(id: string, statuses: string[]): Promise<any> {
+  for (;;) {
+    const r = await api("GET", `/v1/runs/${id}`);
+    if (statuses.includes(r.body.status)) return r.body;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+const lastResult = (ctx: { lastToolResult?: { content: string } }) =>
+  JSON.parse(ctx.lastToolResult?.content ?? "{}");
+
+describe("hosted runs", () => {
+  it("heal an out-of-memory container by policy (64 → 128 MiB) and finish", async () => {
+    const code = "x = bytearray(80 * 1024 * 1024)\nprint('allocated', len(x) // (1024 * 1024), 'MiB')";
+    const id = await hostedRun("oom-heal", (_req, turn, ctx) =>
+      turn === 0 ? runCode("python", code, { memoryMb: 64 }) : finish(lastResult(ctx).stdout ?? "no output"),
+    );
+    const run = await until(id, ["succeeded", "failed", "waiting_for_input"]);
+    assert.equal(run.status, "succeeded", JSON.stringify(run));
+    assert.match(String(run.output), /allocated 80 MiB/);
+    const steps = (await api("GET", `/v1/runs/${id}/steps`)).body as any[];
+    const failed = steps.find((s) => s.key === "iter-1/call-0");
+    const retry = steps.find((s) => s.key === "iter-1/call-0/retry-1");
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.failure.kind, "out_of_memory");
+    assert.equal(retry.status, "succeeded");
+    assert.equal(retry.remediation.afterSeq, failed.seq);
+    assert.equal(retry.remediation.memoryMb, 128);
+    const modelSaw = llm.seen("oom-heal").at(-1)!.body!.messages.at(-1)!.content as string;
+    assert.match(modelSaw, /healedAfter/);
+  });
+
+  it("give tool_not_allowed as context, then let the model use an allowed tool", async () => {
+    const id = await hostedRun("not-allowed", (_req, turn, ctx) => {
+      if (turn === 0) return callTool("secrets.read", { name: "prod" });
+      if (turn === 1) {
+        const r = lastResult(ctx);
+        assert.equal(r.failure.kind, "tool_not_allowed");
+        assert.ok(r.failure.allowedTools.includes("echo"));
+        return callTool("echo", { text: "fallback" });
+      }
+      return finish(JSON.stringify(lastResult(ctx).result));
+    });
+    const run = await until(id, ["succeeded", "failed", "waiting_for_input"]);
+    assert.equal(run.status, "succeeded", JSON.stringify(run));
+    assert.equal(run.output, '{"text":"fallback"}');
+  });
+
+  it("pause in waiting_for_input when the failure budget is spent, and resume with the human's answer", async () => {
+    const id = await hostedRun("budget-human", (_req, _turn, ctx) => {
+      if (ctx.lastUserMessage?.includes("A human answered")) return finish("thanks, human");
+      return runOrchestration("throw new Error('still broken')");
+    });
+    const waiting = await until(id, ["waiting_for_input", "succeeded", "failed"]);
+    assert.equal(waiting.status, "waiting_for_input");
+    assert.equal(waiting.waitingFor.kind, "budget_exhausted");
+    assert.match(waiting.waitingFor.question, /consecutiveFailures/);
+    assert.equal(waiting.waitingFor.recentFailures[0].kind, "runtime_error");
+    const answered = await api("POST", `/v1/runs/${id}/input`, { input: "use the backup data" });
+    assert.equal(answered.status, 200);
+    const run = await until(id, ["succeeded", "failed"]);
+    assert.equal(run.status, "succeeded");
+    assert.equal(run.output, "thanks, human");
+    assert.equal((await api("POST", `/v1/runs/${id}/input`, { input: "again" })).status, 409);
+  });
+
+  it("turn malformed tool-call JSON, an unknown action and an empty answer into structured context", async () => {
+    const seen: string[] = [];
+    // A successful echo between the bad turns keeps the consecutive-failure budget (2) from running out.
+    const id = await hostedRun("bad-model", (_req, turn, ctx) => {
+      if (turn > 0) seen.push(ctx.lastToolResult?.content ?? ctx.lastUserMessage ?? "");
+      if (turn === 0) return malformed("run_code");
+      if (turn === 2) return unknownAction("launch_rockets");
+      if (turn === 4) return empty();
+      if (turn === 6) return finish("recovered");
+      return callTool("echo", { text: `ok ${turn}` });
+    });
+    const run = await until(id, ["succeeded", "failed", "waiting_for_input"]);
+    assert.equal(run.status, "succeeded", JSON.stringify(run));
+    assert.match(seen[0]!, /malformed_arguments/);
+    assert.match(seen[2]!, /tool_not_allowed/);
+    assert.match(seen[4]!, /empty_answer/);
+  });
+
+  it("is refused with a problem that says how to configure a provider when none is configured", async () => {
+    const bare = await startService();
+    try {
+      const r = await call(bare.url, "POST", "/v1/runs", { mode: "hosted", goal: "x" });
+      assert.equal(r.status, 422);
+      assert.match(r.body.detail, /MEND_LLM_PROVIDER/);
+    } finally {
+      await bare.stop();
+    }
+  });
+
+  it("stops a cancelled run between steps", async () => {
+    const id = await hostedRun("cancel-me", () =>
+      runOrchestration("await tools.sleep({ ms: 200 }); return 1;"),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await api("POST", `/v1/runs/${id}/cancel`)).body.status, "cancelled");
+    const before = llm.seen("cancel-me").length;
+    await new Promise((r) => setTimeout(r, 600));
+    assert.ok(llm.seen("cancel-me").length <= before + 1, "no further turns after cancellation");
+    assert.equal((await api("GET", `/v1/runs/${id}`)).body.status, "cancelled");
+  });
+});

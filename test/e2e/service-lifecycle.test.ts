@@ -1,0 +1,173 @@
+// The service as a process: configuration errors, health, problem+json answers, graceful shutdown.
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { request } from "node:http";
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { startService, type ServiceProcess } from "../support/service-process.ts";
+
+const MAIN = new URL("../../service/src/cli/main.ts", import.meta.url).pathname;
+const started: ServiceProcess[] = [];
+after(async () => {
+  await Promise.all(started.map((s) => s.stop("SIGKILL")));
+});
+
+async function service(env: Record<string, string> = {}): Promise<ServiceProcess> {
+  const s = await startService(env);
+  started.push(s);
+  return s;
+}
+
+const post = (url: string, body: string, headers: Record<string, string> = {}) =>
+  fetch(url, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+
+describe("mend serve configuration", () => {
+  it("exits non-zero with one line naming a bad variable", () => {
+    const r = spawnSync(process.execPath, [MAIN, "serve"], {
+      env: { ...process.env, MEND_PORT: "abc" },
+      encoding: "utf8",
+    });
+    assert.notEqual(r.status, 0);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /MEND_PORT/);
+  });
+
+  it("rejects an unknown command with usage", () => {
+    const r = spawnSync(process.execPath, [MAIN, "frobnicate"], { encoding: "utf8" });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /unknown command/);
+  });
+});
+
+describe("the running service", () => {
+  it("answers /healthz with ok, the store kind, the Docker engine and the images", async () => {
+    const s = await service();
+    const res = await fetch(`${s.url}/healthz`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as {
+      ok: boolean;
+      version: string;
+      store: { kind: string };
+      docker: { available: boolean };
+      images: string[];
+    };
+    assert.equal(body.ok, true);
+    assert.equal(body.store.kind, "sqlite");
+    assert.equal(body.docker.available, true, "the setup script starts the Docker engine");
+    assert.ok(Array.isArray(body.images));
+    assert.match(body.version, /^\d+\.\d+\.\d+/);
+    assert.ok(res.headers.get("x-request-id"), "every response carries a request id");
+  });
+
+  it("answers unknown routes with a 404 problem+json", async () => {
+    const s = await service();
+    const res = await fetch(`${s.url}/v1/nope`);
+    assert.equal(res.status, 404);
+    assert.equal(res.headers.get("content-type"), "application/problem+json");
+    const p = (await res.json()) as { type: string; status: number; detail: string };
+    assert.equal(p.type, "urn:mend:problem:not-found");
+    assert.equal(p.status, 404);
+  });
+
+  it("answers malformed JSON with 400 and the parser's position", async () => {
+    const s = await service();
+    const res = await post(`${s.url}/v1/executions`, '{"sandbox": "codemode", "code": ');
+    assert.equal(res.status, 400);
+    const p = (await res.json()) as { type: string; detail: string };
+    assert.equal(p.type, "urn:mend:problem:malformed-json");
+    assert.match(p.detail, /position|line|column|end of JSON/i);
+  });
+
+  it("answers a schema violation with 400 and the JSON path of each offending field", async () => {
+    const s = await service();
+    const res = await post(
+      `${s.url}/v1/executions`,
+      JSON.stringify({ sandbox: "codemode", code: "", engine: "lua" }),
+    );
+    assert.equal(res.status, 400);
+    const p = (await res.json()) as { type: string; errors: { path: string }[] };
+    assert.equal(p.type, "urn:mend:problem:validation");
+    assert.ok(p.errors.length > 0);
+  });
+
+  it("answers a body that is not UTF-8 with 400", async () => {
+    const s = await service();
+    const res = await fetch(`${s.url}/v1/executions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+    });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { detail: string }).detail, /UTF-8/);
+  });
+
+  it("answers a body over the size limit with 413", async () => {
+    const s = await service({ MEND_BODY_LIMIT_BYTES: "1024" });
+    const res = await post(
+      `${s.url}/v1/executions`,
+      JSON.stringify({ sandbox: "codemode", code: "x".repeat(4096) }),
+    );
+    assert.equal(res.status, 413);
+    assert.equal(((await res.json()) as { type: string }).type, "urn:mend:problem:payload-too-large");
+  });
+});
+
+describe("graceful shutdown", () => {
+  const sleepScript = (ms: number) =>
+    JSON.stringify({
+      sandbox: "codemode",
+      code: `await tools.sleep({ ms: ${ms} }); return "done";`,
+      limits: { timeoutMs: 30000 },
+    });
+
+  it("lets in-flight executions finish on SIGTERM, then exits 0", async () => {
+    const s = await service({ MEND_SHUTDOWN_GRACE_MS: "20000" });
+    const inflight = Array.from({ length: 4 }, () => post(`${s.url}/v1/executions`, sleepScript(1500)));
+    await new Promise((r) => setTimeout(r, 300));
+    s.child.kill("SIGTERM");
+    const results = await Promise.all(inflight);
+    for (const r of results) {
+      assert.equal(r.status, 200);
+      assert.equal(((await r.json()) as { result: string }).result, "done");
+    }
+    const { code } = await s.exited;
+    assert.equal(code, 0);
+  });
+
+  it("marks executions still running at the deadline as interrupted and exits 0", async () => {
+    const s = await service({ MEND_SHUTDOWN_GRACE_MS: "200" });
+    const pending = post(`${s.url}/v1/executions`, sleepScript(20000)).catch(() => null);
+    await new Promise((r) => setTimeout(r, 400));
+    s.child.kill("SIGTERM");
+    const { code } = await s.exited;
+    assert.equal(code, 0);
+    await pending;
+    const db = new DatabaseSync(join(s.dataDir, "mend.db"));
+    const steps = db.prepare("SELECT status, failure FROM steps").all() as {
+      status: string;
+      failure: string;
+    }[];
+    db.close();
+    assert.equal(steps.length, 1);
+    assert.equal(steps[0]!.status, "interrupted");
+    assert.equal((JSON.parse(steps[0]!.failure) as { kind: string }).kind, "interrupted");
+  });
+
+  it("stops accepting connections once shutting down", async () => {
+    const s = await service({ MEND_SHUTDOWN_GRACE_MS: "5000" });
+    const slow = post(`${s.url}/v1/executions`, sleepScript(800));
+    await new Promise((r) => setTimeout(r, 200));
+    s.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await new Promise<boolean>((resolve) => {
+      const req = request(`${s.url}/healthz`, { agent: false }, () => resolve(false));
+      req.on("error", () => resolve(true));
+      req.end();
+    });
+    assert.equal(refused, true);
+    assert.equal((await slow).status, 200);
+    assert.equal((await s.exited).code, 0);
+  });
+});

@@ -1,0 +1,77 @@
+// Starts the real service as a child process (`mend serve`) on a free loopback port, for end-to-end tests.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+const MAIN = new URL("../../service/src/cli/main.ts", import.meta.url).pathname;
+
+export interface ServiceProcess {
+  url: string;
+  child: ChildProcess;
+  dataDir: string;
+  /** Every log line the service wrote (JSON). */
+  logs: string[];
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Spawns `node service/src/cli/main.ts serve` and waits for its "mend listening" log line.
+ * @example const svc = await startService({ MEND_POOL_SIZE: "0" }); await fetch(svc.url + "/healthz")
+ */
+export async function startService(
+  env: Record<string, string> = {},
+  dataDir?: string,
+): Promise<ServiceProcess> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), "mend-e2e-"));
+  const child = spawn(process.execPath, [MAIN, "serve"], {
+    env: {
+      ...process.env,
+      MEND_PORT: "0",
+      MEND_DATA_DIR: dir,
+      MEND_LOG_LEVEL: "info",
+      MEND_POOL_SIZE: "0",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout });
+    rl.on("line", (line) => {
+      logs.push(line);
+      try {
+        const rec = JSON.parse(line) as { msg?: string; url?: string };
+        if (rec.msg === "mend listening" && rec.url) resolve(rec.url);
+      } catch {
+        /* not JSON: keep it in logs */
+      }
+    });
+    void exited.then(({ code, signal }) =>
+      reject(
+        new Error(
+          `service exited before listening (code ${code}, signal ${signal}): ${stderr}${logs.join("\n")}`,
+        ),
+      ),
+    );
+  });
+  return {
+    url,
+    child,
+    dataDir: dir,
+    logs,
+    exited,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}

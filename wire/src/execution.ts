@@ -1,0 +1,137 @@
+// POST /v1/executions (and the `action` of a client-driven step): request and response schemas.
+import { Type, type Static } from "@sinclair/typebox";
+import { FailureSchema } from "./failure.ts";
+
+/** Cap on submitted code (256 KiB). */
+export const MAX_CODE_CHARS = 256 * 1024;
+
+const ToolName = Type.String({ pattern: "^[A-Za-z_][\\w-]*(\\.[A-Za-z_][\\w-]*)*$", maxLength: 128 });
+
+export const CodeModeLimitsSchema = Type.Object(
+  {
+    memoryMb: Type.Optional(Type.Number({ minimum: 1 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    stackKb: Type.Optional(Type.Integer({ minimum: 16 })),
+    maxToolCalls: Type.Optional(Type.Integer({ minimum: 0 })),
+    maxLogBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+    maxResultBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CodeModeActionSchema = Type.Object(
+  {
+    sandbox: Type.Literal("codemode"),
+    code: Type.String({
+      minLength: 1,
+      maxLength: MAX_CODE_CHARS,
+      description: "Script body; runs as an async function (top-level await, return).",
+    }),
+    language: Type.Optional(Type.Union([Type.Literal("javascript"), Type.Literal("typescript")])),
+    engine: Type.Optional(Type.Union([Type.Literal("quickjs"), Type.Literal("v8")])),
+    tools: Type.Optional(Type.Array(ToolName, { maxItems: 256 })),
+    limits: Type.Optional(CodeModeLimitsSchema),
+    seed: Type.Optional(Type.Integer()),
+    cache: Type.Optional(Type.Union([Type.Literal("use"), Type.Literal("bypass")])),
+  },
+  { $id: "CodeModeAction", additionalProperties: false },
+);
+export type CodeModeAction = Static<typeof CodeModeActionSchema>;
+
+export const ContainerLimitsSchema = Type.Object(
+  {
+    memoryMb: Type.Optional(Type.Number({ minimum: 6 })),
+    cpus: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    diskMb: Type.Optional(Type.Number({ minimum: 1 })),
+    pids: Type.Optional(Type.Integer({ minimum: 4 })),
+    outputBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+    network: Type.Optional(Type.Literal("none")),
+  },
+  { additionalProperties: false },
+);
+
+export const InputFileSchema = Type.Object(
+  {
+    path: Type.String({ minLength: 1, maxLength: 512 }),
+    content: Type.String(),
+    encoding: Type.Optional(Type.Union([Type.Literal("utf8"), Type.Literal("base64")])),
+  },
+  { additionalProperties: false },
+);
+
+export const ContainerActionSchema = Type.Object(
+  {
+    sandbox: Type.Literal("container"),
+    image: Type.String({ minLength: 1, maxLength: 64 }),
+    code: Type.String({ minLength: 1, maxLength: MAX_CODE_CHARS }),
+    files: Type.Optional(Type.Array(InputFileSchema, { maxItems: 256 })),
+    stdin: Type.Optional(Type.String()),
+    argv: Type.Optional(Type.Array(Type.String(), { maxItems: 64 })),
+    limits: Type.Optional(ContainerLimitsSchema),
+  },
+  { $id: "ContainerAction", additionalProperties: false },
+);
+export type ContainerAction = Static<typeof ContainerActionSchema>;
+
+export const ToolActionSchema = Type.Object(
+  {
+    type: Type.Literal("tool"),
+    tool: ToolName,
+    args: Type.Optional(Type.Unknown()),
+    cache: Type.Optional(Type.Union([Type.Literal("use"), Type.Literal("bypass")])),
+  },
+  { additionalProperties: false },
+);
+
+export const ExecutionRequestSchema = Type.Union([CodeModeActionSchema, ContainerActionSchema], {
+  $id: "ExecutionRequest",
+});
+export type ExecutionRequest = Static<typeof ExecutionRequestSchema>;
+
+export const OutputFileSchema = Type.Object({
+  path: Type.String(),
+  size: Type.Integer(),
+  sha256: Type.String(),
+  url: Type.String(),
+});
+
+export const ToolCallSummarySchema = Type.Object({
+  seq: Type.Integer(),
+  tool: Type.String(),
+  status: Type.Union([Type.Literal("succeeded"), Type.Literal("failed")]),
+  cached: Type.Boolean(),
+  replayed: Type.Boolean(),
+  ms: Type.Number(),
+});
+
+export const ExecutionResponseSchema = Type.Object(
+  {
+    id: Type.String(),
+    runId: Type.String(),
+    stepSeq: Type.Optional(Type.Integer()),
+    key: Type.Optional(Type.String()),
+    status: Type.Union([Type.Literal("succeeded"), Type.Literal("failed")]),
+    result: Type.Optional(Type.Unknown()),
+    stdout: Type.Optional(Type.String()),
+    stderr: Type.Optional(Type.String()),
+    exitCode: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    logs: Type.Optional(Type.Array(Type.String())),
+    files: Type.Optional(Type.Array(OutputFileSchema)),
+    toolCalls: Type.Optional(Type.Array(ToolCallSummarySchema)),
+    unmatchedReplays: Type.Optional(
+      Type.Array(Type.Object({ tool: Type.String(), argsJson: Type.String() })),
+    ),
+    failure: Type.Optional(FailureSchema),
+    usage: Type.Object({
+      wallMs: Type.Number(),
+      memoryPeakMb: Type.Optional(Type.Number()),
+      cpuMs: Type.Optional(Type.Number()),
+    }),
+    attempts: Type.Integer(),
+    replayed: Type.Boolean(),
+    cached: Type.Optional(Type.Boolean()),
+  },
+  { $id: "ExecutionResponse", additionalProperties: true },
+);
+export type ExecutionResponse = Static<typeof ExecutionResponseSchema>;

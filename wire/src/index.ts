@@ -1,0 +1,62 @@
+// Public surface of the wire schemas: validators for the service, types for the client.
+export {
+  FAILURE_KINDS,
+  FAILURE_LAYER,
+  FailureKindSchema,
+  FailureLayerSchema,
+  FailureSchema,
+  RemedySchema,
+  makeFailure,
+} from "./failure.ts";
+export type { Failure, FailureKind, FailureLayer, Remedy } from "./failure.ts";
+export { ProblemSchema, PROBLEM_TYPES } from "./problem.ts";
+export type { Problem, ProblemType } from "./problem.ts";
+export { HealthSchema } from "./health.ts";
+export type { Health } from "./health.ts";
+export {
+  CodeModeActionSchema,
+  CodeModeLimitsSchema,
+  ContainerActionSchema,
+  ContainerLimitsSchema,
+  ExecutionRequestSchema,
+  ExecutionResponseSchema,
+  InputFileSchema,
+  OutputFileSchema,
+  ToolActionSchema,
+  ToolCallSummarySchema,
+} from "./execution.ts";
+export type { CodeModeAction, ContainerAction, ExecutionRequest, ExecutionResponse } from "./execution.ts";
+export {
+  CheckpointBodySchema,
+  CheckpointSchema,
+  CompleteBodySchema,
+  CreateRunSchema,
+  InputBodySchema,
+  ModelSpecSchema,
+  RunSchema,
+  RunStatusSchema,
+  RunsPageSchema,
+  StepActionSchema,
+  StepKeySchema,
+  StepKindSchema,
+  StepRequestSchema,
+  StepSchema,
+} from "./run.ts";
+export type { CreateRun, Run, RunStatus, RunsPage, Step, StepAction, StepRequest } from "./run.ts";
+export {
+  CacheRuleSchema,
+  MCP_SERVER_NAME_PATTERN,
+  McpServerInfoSchema,
+  RegisterMcpServerSchema,
+  RegisterToolSchema,
+  TOOL_NAME_PATTERN,
+  ToolInfoSchema,
+  ToolNameSchema,
+} from "./tools.ts";
+export type { McpServerInfo, RegisterMcpServer, RegisterTool, ToolInfo } from "./tools.ts";
+export { CacheClearedSchema, CacheStatsSchema, CheckpointPutSchema } from "./cache.ts";
+export type { CacheStats } from "./cache.ts";
+export { RelayAnswerSchema, RelayEventSchema, RelayStartSchema, RelayToolSchema } from "./relay.ts";
+export type { RelayAnswer, RelayEvent, RelayStart, RelayTool } from "./relay.ts";
+export { ROUTES, routeIndex } from "./routes.ts";
+export type { HttpMethod, RouteResponse, RouteSpec } from "./routes.ts";

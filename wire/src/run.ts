@@ -1,0 +1,136 @@
+// Runs, their journal (steps) and the requests that drive them.
+import { Type, type Static } from "@sinclair/typebox";
+import { FailureSchema } from "./failure.ts";
+import { CodeModeActionSchema, ContainerActionSchema, ToolActionSchema } from "./execution.ts";
+
+export const RunStatusSchema = Type.Union([
+  Type.Literal("running"),
+  Type.Literal("waiting_for_input"),
+  Type.Literal("succeeded"),
+  Type.Literal("failed"),
+  Type.Literal("cancelled"),
+]);
+export type RunStatus = Static<typeof RunStatusSchema>;
+
+export const ModelSpecSchema = Type.Object(
+  {
+    provider: Type.Optional(Type.Union([Type.Literal("openai"), Type.Literal("anthropic")])),
+    name: Type.Optional(Type.String()),
+    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CreateRunSchema = Type.Object(
+  {
+    mode: Type.Union([Type.Literal("hosted"), Type.Literal("client")]),
+    goal: Type.Optional(Type.String({ maxLength: 100_000 })),
+    model: Type.Optional(ModelSpecSchema),
+    tools: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 256 })),
+    policy: Type.Optional(Type.String({ maxLength: 128 })),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { $id: "CreateRun", additionalProperties: false },
+);
+export type CreateRun = Static<typeof CreateRunSchema>;
+
+export const RunSchema = Type.Object(
+  {
+    id: Type.String(),
+    mode: Type.Union([Type.Literal("hosted"), Type.Literal("client")]),
+    status: RunStatusSchema,
+    goal: Type.Union([Type.String(), Type.Null()]),
+    policy: Type.Union([Type.String(), Type.Null()]),
+    policyVersion: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    metadata: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    createdAt: Type.String({ format: "date-time" }),
+    updatedAt: Type.String({ format: "date-time" }),
+    iterations: Type.Integer(),
+    output: Type.Optional(Type.Unknown()),
+    failure: Type.Optional(FailureSchema),
+    waitingFor: Type.Optional(Type.Unknown()),
+  },
+  { $id: "Run" },
+);
+export type Run = Static<typeof RunSchema>;
+
+export const RunsPageSchema = Type.Object({
+  items: Type.Array(RunSchema),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+export type RunsPage = Static<typeof RunsPageSchema>;
+
+export const StepKindSchema = Type.Union([
+  Type.Literal("llm"),
+  Type.Literal("tool"),
+  Type.Literal("codemode"),
+  Type.Literal("container"),
+  Type.Literal("human"),
+  Type.Literal("checkpoint"),
+]);
+
+export const StepSchema = Type.Object(
+  {
+    seq: Type.Integer(),
+    key: Type.String(),
+    kind: StepKindSchema,
+    status: Type.Union([
+      Type.Literal("started"),
+      Type.Literal("succeeded"),
+      Type.Literal("failed"),
+      Type.Literal("interrupted"),
+    ]),
+    attempt: Type.Integer(),
+    input: Type.Unknown(),
+    output: Type.Unknown(),
+    failure: Type.Union([FailureSchema, Type.Null()]),
+    cached: Type.Boolean(),
+    replayed: Type.Boolean(),
+    startedAt: Type.String({ format: "date-time" }),
+    endedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+    usage: Type.Unknown(),
+    remediation: Type.Optional(Type.Unknown()),
+    audit: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: "who ran the step (tenant, keyId, policy, policyVersion) and the resolved limits",
+      }),
+    ),
+    toolCalls: Type.Optional(Type.Array(Type.Unknown())),
+  },
+  { $id: "Step" },
+);
+export type Step = Static<typeof StepSchema>;
+
+/** A step key: printable, at most 256 characters. */
+export const StepKeySchema = Type.String({
+  minLength: 1,
+  maxLength: 256,
+  pattern: "^[^\\u0000-\\u001f\\u007f]+$",
+});
+
+const ContainerStepAction = Type.Composite([
+  Type.Object({ type: Type.Literal("container") }),
+  Type.Omit(ContainerActionSchema, ["sandbox"]),
+]);
+const CodeModeStepAction = Type.Composite([
+  Type.Object({ type: Type.Literal("codemode") }),
+  Type.Omit(CodeModeActionSchema, ["sandbox"]),
+]);
+
+export const StepActionSchema = Type.Union([CodeModeStepAction, ContainerStepAction, ToolActionSchema]);
+export type StepAction = Static<typeof StepActionSchema>;
+
+export const StepRequestSchema = Type.Object(
+  { key: StepKeySchema, action: StepActionSchema },
+  { $id: "StepRequest", additionalProperties: false },
+);
+export type StepRequest = Static<typeof StepRequestSchema>;
+
+export const CheckpointBodySchema = Type.Object({ value: Type.Unknown() }, { additionalProperties: false });
+export const CheckpointSchema = Type.Object({
+  key: Type.String(),
+  value: Type.Unknown(),
+  createdAt: Type.String({ format: "date-time" }),
+});
+export const InputBodySchema = Type.Object({ input: Type.Unknown() }, { additionalProperties: false });
+export const CompleteBodySchema = Type.Object({ output: Type.Unknown() }, { additionalProperties: false });
