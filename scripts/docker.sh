@@ -6,18 +6,25 @@ docker_answers() {
   [ -S "$sock" ] && curl -sf --max-time 2 --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1
 }
 
-ensure_docker() {
-  if docker_answers; then return 0; fi
-  if ! command -v dockerd >/dev/null; then
-    if [ "$(id -u)" != 0 ]; then
-      echo "mend: dockerd is missing and installing it needs root (apt-get install docker.io)" >&2
-      return 1
-    fi
-    echo "mend: installing docker.io and debootstrap from Debian" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq docker.io debootstrap >/dev/null
+# Installs what the sandbox needs from Debian (the engine, and debootstrap for the offline image build).
+ensure_host_packages() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "mend: ${missing[*]} missing and installing needs root (apt-get install ${missing[*]})" >&2
+    return 1
   fi
+  echo "mend: installing ${missing[*]} from Debian" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_docker() {
+  ensure_host_packages
+  if docker_answers; then return 0; fi
   if ! docker_answers; then
     mkdir -p "$MEND_ROOT/data"
     echo "mend: starting dockerd (log: data/dockerd.log)" >&2

@@ -341,6 +341,7 @@ export type Run = {
         retryable: boolean;
       }
     | undefined;
+  policyVersion?: string | null | undefined;
   output?: unknown;
   waitingFor?: unknown;
   policy: string | null;
@@ -410,6 +411,7 @@ export type RunsPage = {
           retryable: boolean;
         }
       | undefined;
+    policyVersion?: string | null | undefined;
     output?: unknown;
     waitingFor?: unknown;
     policy: string | null;
@@ -427,6 +429,7 @@ export type RunsPage = {
 export type Step = {
   toolCalls?: unknown[] | undefined;
   remediation?: unknown;
+  audit?: { [x: string]: unknown } | undefined;
   kind: "tool" | "codemode" | "container" | "llm" | "human" | "checkpoint";
   usage: unknown;
   status: "interrupted" | "succeeded" | "failed" | "started";

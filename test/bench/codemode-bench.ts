@@ -1,18 +1,23 @@
-// Code-mode latency from the host: a fresh sandbox per execution, tool calls over the worker boundary, CPU-heavy loops.
+// Code-mode latency from the host, in process: a fresh sandbox per execution (QuickJS in warm workers, V8
+// isolates), tool calls over the engine boundary, and CPU-heavy loops for the V8/QuickJS ratio.
 import { QuickJsEngine } from "../../sandboxes/src/codemode/quickjs/quickjs-engine.ts";
-import { TEST_LIMITS, TEST_TOOLS } from "../../sandboxes/src/codemode/conformance.ts";
+import { V8Engine } from "../../sandboxes/src/codemode/v8/v8-engine.ts";
+import { TEST_LIMITS, TEST_TOOLS } from "../../sandboxes/src/codemode/conformance-fixtures.ts";
 import type { CodeModeEngine, CodeModeRequest, ToolInvoker } from "../../sandboxes/src/codemode/engine.ts";
-import { summarize, type Row } from "./stats.ts";
-
-export type { Row } from "./stats.ts";
+import { closedLoop, rowOf, sequential, type LoadResult } from "./load.ts";
+import { percentile, type Row, type Target } from "./stats.ts";
 
 const echo: ToolInvoker = async ({ args }) => ({ ok: true, value: args });
 
-const THREE_CALLS =
+/** The script of rows (a)-(c): 3 sequential tool calls, each depending on the previous answer. */
+export const THREE_CALLS =
   "const a = await tools.echo({ text: 'a' });\nconst b = await tools.echo({ text: a.text + 'b' });\nconst c = await tools.echo({ text: b.text + 'c' });\nreturn c.text;";
 const THREE_CONCURRENT =
   "const r = await Promise.all(['a', 'b', 'c'].map((text) => tools.echo({ text })));\nreturn r.length;";
-const CPU_LOOP = "let s = 0;\nfor (let i = 0; i < 1e6; i++) { s = (s + i * i) % 1000003; }\nreturn s;";
+/** `i * i` leaves int32, so `%` is a float fmod call in both engines. */
+export const CPU_LOOP = "let s = 0;\nfor (let i = 0; i < 1e6; i++) { s = (s + i * i) % 1000003; }\nreturn s;";
+/** Stays in int32 arithmetic, which V8's optimising compiler turns into machine integers. */
+const INT_LOOP = "let s = 0;\nfor (let i = 0; i < 1e6; i++) { s = (s + i * 7) % 65521; }\nreturn s;";
 
 function request(code: string): CodeModeRequest {
   return {
@@ -26,91 +31,84 @@ function request(code: string): CodeModeRequest {
   };
 }
 
-async function samples(engine: CodeModeEngine, code: string, n: number, warmup: number): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await checked(engine, code);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await checked(engine, code);
-    out.push(performance.now() - t0);
-  }
-  return out;
+function op(engine: CodeModeEngine, code: string): () => Promise<void> {
+  return async () => {
+    const outcome = await engine.execute(request(code));
+    if (outcome.status !== "succeeded") throw new Error(`script failed: ${outcome.failure?.kind ?? "?"}`);
+  };
 }
 
-async function checked(engine: CodeModeEngine, code: string): Promise<void> {
-  const outcome = await engine.execute(request(code));
-  if (outcome.status !== "succeeded")
-    throw new Error(`bench script failed: ${JSON.stringify(outcome.failure)}`);
-}
-
-/** Executions per second with `concurrency` executions in flight. */
-async function throughput(
+/** The rows of one engine, plus the raw loop samples for the ratio. */
+async function engineRows(
+  label: string,
   engine: CodeModeEngine,
-  code: string,
-  total: number,
-  concurrency: number,
-): Promise<number> {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next++ < total) await checked(engine, code);
+  n: number,
+  threeCallsTarget: Target | undefined,
+): Promise<{ rows: Row[]; loop: LoadResult; intLoop: LoadResult }> {
+  const rows: Row[] = [];
+  const seq = await sequential(n, 200, op(engine, THREE_CALLS));
+  const conc = await closedLoop(n, 4, op(engine, THREE_CALLS));
+  rows.push(
+    rowOf(`${label}: fresh sandbox, 3 sequential tool calls (in process)`, seq, {
+      throughputPerS: Math.round((conc.samplesMs.length / conc.wallMs) * 1000),
+      failures: seq.failures.count + conc.failures.count,
+      failureMessages: [...seq.failures.messages(), ...conc.failures.messages()],
+      target: threeCallsTarget,
+      notes: "one at a time for p50/p99; throughput with 4 in flight",
     }),
   );
-  return Math.round((total / (performance.now() - t0)) * 1000);
+  rows.push(
+    rowOf(
+      `${label}: fresh sandbox, 3 concurrent tool calls (Promise.all)`,
+      await sequential(n, 100, op(engine, THREE_CONCURRENT)),
+    ),
+  );
+  rows.push(rowOf(`${label}: fresh sandbox, return 1`, await sequential(n, 100, op(engine, "return 1"))));
+  const loops = label === "quickjs" ? 10 : 30;
+  const loop = await sequential(loops, 2, op(engine, CPU_LOOP));
+  const intLoop = await sequential(loops, 2, op(engine, INT_LOOP));
+  return { rows, loop, intLoop };
+}
+
+function ratioRow(name: string, v8: LoadResult, quickjs: LoadResult, what: string): Row {
+  const ratio = percentile(quickjs.samplesMs, 0.5) / percentile(v8.samplesMs, 0.5);
+  return rowOf(name, v8, {
+    ratio: Math.round(ratio * 10) / 10,
+    target: { metric: "ratio", atLeast: 10 },
+    failures: v8.failures.count + quickjs.failures.count,
+    notes: `V8 ${ratio.toFixed(1)}× faster than QuickJS at p50 (${what}); QuickJS row below`,
+  });
 }
 
 /**
- * The rows (a) and (d) of the code-mode benchmark for any engine: 3 sequential tool calls, 3
- * concurrent ones, and a 1e6-iteration loop, timed from the host around `execute`.
- *
- * @example console.table(await benchEngine("quickjs", new QuickJsEngine()));
+ * Rows (a), (c) and (d) of issue 3, measured in the bench process: QuickJS with 2 warm workers, then V8.
+ * @example console.table(await benchCodeModeInProcess())
  */
-export async function benchEngine(label: string, engine: CodeModeEngine, n = 2000): Promise<Row[]> {
-  const rows: Row[] = [];
-  rows.push(
-    summarize(
-      `(a) ${label}: fresh sandbox, 3 sequential tool calls`,
-      await samples(engine, THREE_CALLS, n, 300),
-      {
-        throughputPerS: await throughput(engine, THREE_CALLS, n, 4),
-        target: label === "quickjs" ? "p50 <= 0.5 ms" : undefined,
-        notes: "one at a time for p50/p99; throughput with 4 in flight",
-      },
-    ),
-  );
-  rows.push(
-    summarize(
-      `(a) ${label}: fresh sandbox, 3 concurrent tool calls (Promise.all)`,
-      await samples(engine, THREE_CONCURRENT, n, 300),
-    ),
-  );
-  rows.push(summarize(`${label}: fresh sandbox, return 1`, await samples(engine, "return 1", n, 300)));
-  rows.push(
-    summarize(`(d) ${label}: CPU-heavy 1e6-iteration loop`, await samples(engine, CPU_LOOP, 30, 3), {
-      notes: "V8 should be >= 10x faster",
-    }),
-  );
-  return rows;
-}
-
-/**
- * Runs the code-mode benchmark rows of the QuickJS engine (2 warm workers).
- *
- * @example console.table(await benchCodeMode());
- */
-export async function benchCodeMode(): Promise<Row[]> {
-  const rows: Row[] = [];
+export async function benchCodeModeInProcess(n = 2000): Promise<Row[]> {
   const quickjs = new QuickJsEngine({ workers: 2 });
+  let q: Awaited<ReturnType<typeof engineRows>>;
   try {
     await quickjs.ready();
-    rows.push(...(await benchEngine("quickjs", quickjs)));
+    q = await engineRows("quickjs", quickjs, n, { metric: "p50Ms", atMost: 0.5 });
   } finally {
     await quickjs.dispose();
   }
-  // (c) and the V8 half of (d): the V8 engine's rows go here, e.g.
-  // rows.push(...(await benchEngine("v8", new V8Engine())));
-  return rows;
+  const v8 = new V8Engine();
+  let v: Awaited<ReturnType<typeof engineRows>>;
+  try {
+    v = await engineRows("v8", v8, Math.round(n / 2), undefined);
+  } finally {
+    await v8.dispose();
+  }
+  const label = (r: Row, prefix: string): Row => ({ ...r, name: `${prefix} ${r.name}` });
+  return [
+    ...q.rows.map((r, i) => label(r, i === 0 ? "(a)" : "   ")),
+    ...v.rows.map((r, i) => label(r, i === 0 ? "(c)" : "   ")),
+    ratioRow("(d) v8: CPU-heavy 1e6-iteration loop (float %)", v.loop, q.loop, "float fmod in both"),
+    rowOf("    quickjs: same loop", q.loop),
+    ratioRow("(d) v8: 1e6-iteration int32 loop", v.intLoop, q.intLoop, "int32 arithmetic"),
+    rowOf("    quickjs: same int32 loop", q.intLoop),
+  ];
 }
 
-if (import.meta.main) console.table(await benchCodeMode());
+if (import.meta.main) console.table(await benchCodeModeInProcess());

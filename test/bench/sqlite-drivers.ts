@@ -37,13 +37,17 @@ function measure(name: string, db: Driver, n: number): Row[] {
     reads.push(performance.now() - t0);
   }
   db.close();
+  const perS = (xs: number[]) => Math.round((xs.length / xs.reduce((a, b) => a + b, 0)) * 1000);
   return [
-    summarize(`${name}: step insert+update (WAL, NORMAL)`, writes),
-    summarize(`${name}: step point read`, reads),
+    summarize(`${name}: step insert+update (WAL, NORMAL)`, writes, { throughputPerS: perS(writes) }),
+    summarize(`${name}: step point read`, reads, { throughputPerS: perS(reads) }),
   ];
 }
 
-/** Runs both drivers side by side on fresh files. */
+/**
+ * Runs both drivers side by side on fresh files (one process, one thread: throughput is 1 / mean latency).
+ * @example console.table(benchSqliteDrivers(5000))
+ */
 export function benchSqliteDrivers(n = 20_000): Row[] {
   const dir = mkdtempSync(join(tmpdir(), "mend-sqlite-bench-"));
   try {

@@ -1,13 +1,31 @@
-// Shared statistics for the benchmark tables: percentiles and throughput from raw samples.
+// Shared vocabulary of the benchmark tables: a row (percentiles, throughput, memory, failures), its target and verdict.
+
+/** A target on one measured figure of a row: at most (latency, memory) or at least (throughput, ratio). */
+export interface Target {
+  metric: "p50Ms" | "p99Ms" | "throughputPerS" | "peakRssMb" | "ratio";
+  atMost?: number;
+  atLeast?: number;
+}
 
 /** One line of a benchmark table. */
 export interface Row {
   name: string;
+  /** Operations attempted (successes + failures). */
   n?: number;
-  p50Ms: number;
-  p99Ms: number;
+  /** Operations that failed (error status, wrong answer, timeout): a row with failures never passes. */
+  failures?: number;
+  /** The distinct failure messages with their counts, printed under the table. */
+  failureMessages?: string[];
+  p50Ms?: number;
+  p99Ms?: number;
   throughputPerS?: number;
-  target?: string;
+  /** Peak resident memory of the measured process (VmHWM), MiB. */
+  peakRssMb?: number;
+  /** Free text for the memory column (e.g. current RSS too). */
+  memory?: string;
+  /** A dimensionless figure compared with a target (e.g. V8 vs QuickJS speed-up). */
+  ratio?: number;
+  target?: Target;
   notes?: string;
 }
 
@@ -19,17 +37,64 @@ export function percentile(samples: number[], q: number): number {
   return sorted[idx]!;
 }
 
+/** Rounds to 3 decimals (µs resolution for milliseconds). */
+export function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
 /**
  * Summarises latency samples (ms) into a table row.
- * @example summarize("route", [0.3, 0.4, 0.5]) // { name: "route", p50Ms: 0.4, ... }
+ * @example summarize("route", [0.3, 0.4, 0.5]) // { name: "route", n: 3, p50Ms: 0.4, p99Ms: 0.5, failures: 0 }
  */
 export function summarize(name: string, samplesMs: number[], extra: Partial<Row> = {}): Row {
-  const round = (x: number) => Math.round(x * 1000) / 1000;
   return {
     name,
-    n: samplesMs.length,
-    p50Ms: round(percentile(samplesMs, 0.5)),
-    p99Ms: round(percentile(samplesMs, 0.99)),
+    n: samplesMs.length + (extra.failures ?? 0),
+    failures: 0,
+    p50Ms: round3(percentile(samplesMs, 0.5)),
+    p99Ms: round3(percentile(samplesMs, 0.99)),
     ...extra,
   };
+}
+
+/** The figure a target is about, if the row has it. */
+function figure(row: Row, metric: Target["metric"]): number | undefined {
+  const v = row[metric];
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * The result column: failures first (a row with failures is marked so whatever its figures), then the target.
+ * @example verdict({ name: "x", p50Ms: 0.3, target: { metric: "p50Ms", atMost: 0.5 } }) // "pass"
+ */
+export function verdict(row: Row): string {
+  if ((row.failures ?? 0) > 0) return `FAILED (${row.failures} of ${row.n ?? "?"})`;
+  if (!row.target) return "";
+  const v = figure(row, row.target.metric);
+  if (v === undefined) return "n/a";
+  const { atMost, atLeast } = row.target;
+  const ok = (atMost === undefined || v <= atMost) && (atLeast === undefined || v >= atLeast);
+  return ok ? "pass" : "MISS";
+}
+
+/**
+ * The target column in words.
+ * @example targetText({ metric: "throughputPerS", atLeast: 1000 }) // "≥ 1,000/s"
+ */
+export function targetText(t: Target | undefined): string {
+  if (!t) return "";
+  const num = (x: number) => x.toLocaleString("en-US");
+  const bound = t.atMost !== undefined ? `≤ ${num(t.atMost)}` : `≥ ${num(t.atLeast ?? 0)}`;
+  switch (t.metric) {
+    case "p50Ms":
+      return `p50 ${bound} ms`;
+    case "p99Ms":
+      return `p99 ${bound} ms`;
+    case "throughputPerS":
+      return `${bound}/s`;
+    case "peakRssMb":
+      return `peak RSS ${bound} MiB`;
+    case "ratio":
+      return `${bound}×`;
+  }
 }

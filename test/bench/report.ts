@@ -1,0 +1,107 @@
+// Renders benchmark tables as markdown (one per issue plus a summary) and writes them under bench/results/.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { targetText, verdict, type Row } from "./stats.ts";
+
+/** The benchmark of one issue: its rows and the notes needed to read them honestly. */
+export interface Table {
+  /** File stem and --only name, e.g. "issue3". */
+  id: string;
+  title: string;
+  rows: Row[];
+  notes: string[];
+  /** Wall time of the whole section, ms. */
+  wallMs?: number;
+  /** A host fault that stopped the section early (the rows measured so far are kept). */
+  error?: string;
+}
+
+const fmt = (x: number | undefined, digits = 3): string =>
+  x === undefined || !Number.isFinite(x) ? "" : Number(x.toFixed(digits)).toLocaleString("en-US");
+
+const cell = (s: string): string => s.replaceAll("|", "\\|").replaceAll("\n", " ");
+
+/** The machine the numbers come from, for every file's header. */
+export function machineLine(): string {
+  const cpu = cpus();
+  return `${cpu.length} × ${cpu[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}`;
+}
+
+/**
+ * One table as markdown: a row per measurement with its target next to it and a pass/miss column.
+ * @example renderTable({ id: "issue2", title: "SQLite drivers", rows, notes: [] })
+ */
+export function renderTable(t: Table): string {
+  const lines = [
+    `## ${t.title}`,
+    "",
+    "| measurement | n | failed | p50 ms | p99 ms | throughput /s | memory | target | result | notes |",
+    "|---|--:|--:|--:|--:|--:|---|---|---|---|",
+  ];
+  for (const r of t.rows) {
+    const extra = r.ratio !== undefined ? `ratio ${fmt(r.ratio, 1)}×` : "";
+    lines.push(
+      `| ${[
+        r.name,
+        r.n === undefined ? "" : String(r.n),
+        String(r.failures ?? 0),
+        fmt(r.p50Ms),
+        fmt(r.p99Ms),
+        fmt(r.throughputPerS, 1),
+        r.memory ?? (r.peakRssMb !== undefined ? `peak ${fmt(r.peakRssMb, 0)} MiB` : ""),
+        targetText(r.target),
+        verdict(r),
+        [extra, r.notes ?? ""].filter(Boolean).join("; "),
+      ]
+        .map(cell)
+        .join(" | ")} |`,
+    );
+  }
+  const failed = t.rows.filter((r) => (r.failures ?? 0) > 0);
+  if (failed.length > 0) {
+    lines.push("", "**Failures:**", "");
+    for (const r of failed) {
+      lines.push(`- ${r.name}: ${r.failures} failed`);
+      for (const m of r.failureMessages ?? []) lines.push(`  - ${m}`);
+    }
+  }
+  if (t.error) lines.push("", `**Section stopped by a host fault:** ${t.error}`);
+  if (t.notes.length > 0) lines.push("", ...t.notes.map((n) => `- ${n}`));
+  if (t.wallMs !== undefined) lines.push("", `_Section wall time: ${fmt(t.wallMs / 1000, 1)} s._`);
+  return lines.join("\n") + "\n";
+}
+
+/** The summary: one line per row that has a target or failures, across every table. */
+export function renderSummary(tables: Table[]): string {
+  const lines = [
+    "## Summary",
+    "",
+    "| issue | measurement | figure | target | result |",
+    "|---|---|--:|---|---|",
+  ];
+  for (const t of tables) {
+    for (const r of t.rows) {
+      if (!r.target && !(r.failures ?? 0)) continue;
+      const v = r.target ? r[r.target.metric] : undefined;
+      lines.push(
+        `| ${[t.id, r.name, typeof v === "number" ? fmt(v) : "", targetText(r.target), verdict(r)].map(cell).join(" | ")} |`,
+      );
+    }
+    if (t.error) lines.push(`| ${t.id} | (section stopped) | | | ${cell(t.error)} |`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Writes bench/results/<id>.md per table and summary.md; returns the summary text.
+ * @example writeResults("bench/results", tables)
+ */
+export function writeResults(dir: string, tables: Table[]): string {
+  mkdirSync(dir, { recursive: true });
+  const header = `# Mend benchmarks — ${new Date().toISOString()}\n\n${machineLine()}\n\n`;
+  for (const t of tables) writeFileSync(join(dir, `${t.id}.md`), header + renderTable(t));
+  const summary = header + renderSummary(tables);
+  writeFileSync(join(dir, "summary.md"), summary);
+  return summary;
+}
