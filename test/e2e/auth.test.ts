@@ -83,6 +83,37 @@ describe("API keys over HTTP", () => {
     assert.equal((await get("/v1/runs", auth(token))).status, 200);
   });
 
+  it("lets a browser sign in to the inspector with the key in an HttpOnly cookie", async () => {
+    const token = await createKey(env, "acme", "default");
+    const anonymous = await fetch(`${svc.url}/ui`, { redirect: "manual" });
+    assert.equal(anonymous.status, 302);
+    assert.equal(anonymous.headers.get("location"), "/ui/login");
+    assert.equal((await fetch(`${svc.url}/ui/login`)).status, 200);
+    const form = (key: string) =>
+      fetch(`${svc.url}/ui/login`, {
+        method: "POST",
+        body: new URLSearchParams({ key }),
+        redirect: "manual",
+      });
+    const refused = await form("mend_0123456789abcdef_nope");
+    assert.equal(refused.status, 200);
+    assert.equal(refused.headers.get("set-cookie"), null);
+    assert.match(await refused.text(), /role="alert"/);
+    const signedIn = await form(token);
+    assert.equal(signedIn.status, 302);
+    const cookie = signedIn.headers.get("set-cookie") ?? "";
+    assert.match(cookie, /^mend_key=/);
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Strict/);
+    const withCookie = { cookie: cookie.split(";")[0]! };
+    assert.equal((await get("/ui", withCookie)).status, 200);
+    assert.equal(
+      (await get("/v1/runs", withCookie)).status,
+      200,
+      "the inspector's own API calls carry the cookie",
+    );
+  });
+
   it("answers malformed and wrong keys with 401 problem+json and an invalid_token challenge", async () => {
     const token = await createKey(env, "acme", "default");
     const wrongSecret = token.slice(0, -4) + (token.endsWith("AAAA") ? "BBBB" : "AAAA");

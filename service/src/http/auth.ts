@@ -8,9 +8,14 @@ import { ApiKeys } from "../auth/api-keys.ts";
 import { TenantRateLimiter } from "../auth/rate-limiter.ts";
 import { TenantConcurrency } from "../auth/concurrency-limiter.ts";
 import { isLoopback } from "../auth/loopback.ts";
+import { getCookie } from "hono/cookie";
+import { KEY_COOKIE } from "../ui/login-view.ts";
 
 /** The tenant of callers without a key, when no key exists. */
 export const LOCAL_TENANT = "local";
+
+/** Routes anyone may reach: liveness, and the inspector's sign-in form. */
+const PUBLIC_PATHS = new Set(["/healthz", "/ui/login"]);
 
 /** Routes that start an execution, counted against the tenant's `concurrentExecutions`. */
 const EXECUTION_ROUTES = [/^\/v1\/executions\/?$/, /^\/v1\/runs\/[^/]+\/steps\/?$/];
@@ -39,13 +44,19 @@ export function authenticate(s: Services): MiddlewareHandler<AppEnv> {
   const rate = new TenantRateLimiter();
   const running = new TenantConcurrency();
   return async (c, next) => {
-    if (c.req.path === "/healthz") return next();
-    const who = await keys.identify(c.req.header("authorization"));
+    if (PUBLIC_PATHS.has(c.req.path)) return next();
+    // Browsers (the inspector) carry the key in an HttpOnly, SameSite=Strict cookie instead of a header.
+    const cookie = getCookie(c, KEY_COOKIE);
+    const who = await keys.identify(
+      c.req.header("authorization") ?? (cookie ? `Bearer ${cookie}` : undefined),
+    );
     let tenant: string;
     let keyId: string | null = null;
     let policyName: string;
     switch (who.kind) {
       case "refused":
+        if (c.req.method === "GET" && (c.req.path === "/ui" || c.req.path.startsWith("/ui/")))
+          return c.redirect("/ui/login");
         throw unauthorized(who.detail, who.reason !== "missing");
       case "anonymous": {
         const peer = remoteAddress(c);

@@ -12,6 +12,9 @@ import { runsPage, runsRegion } from "./runs-list-view.ts";
 import { runLive, runPage } from "./run-page-view.ts";
 import { stepPage } from "./step-page-view.ts";
 import { stepsJsonl } from "./step-export.ts";
+import { KEY_COOKIE, loginPage } from "./login-view.ts";
+import { ApiKeys } from "../auth/api-keys.ts";
+import { setCookie } from "hono/cookie";
 
 /** The client script, read once at start-up (a real .js file, so it is linted and syntax-checked). */
 const SCRIPT = readFileSync(new URL("./assets/inspector.js", import.meta.url), "utf8");
@@ -45,6 +48,22 @@ export function uiRoutes(s: Services): Hono<AppEnv> {
   r.onError((err, c) => {
     if (err instanceof Rejection && err.reason === "not_found") return notFound(c, err.message);
     throw err;
+  });
+
+  r.get("/login", (c) => page(c, loginPage()));
+  r.post("/login", async (c) => {
+    const form = await c.req.parseBody();
+    const key = typeof form.key === "string" ? form.key.trim() : "";
+    const who = await new ApiKeys(s.store).identify(`Bearer ${key}`);
+    if (who.kind !== "key")
+      return page(c, loginPage(who.kind === "refused" ? who.detail : "no API keys are configured"));
+    setCookie(c, KEY_COOKIE, key, {
+      httpOnly: true,
+      sameSite: "Strict",
+      path: "/",
+      secure: c.req.url.startsWith("https:"),
+    });
+    return c.redirect("/ui");
   });
 
   r.get("/assets/inspector.js", (c) =>
