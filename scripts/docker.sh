@@ -3,7 +3,8 @@
 
 docker_answers() {
   local sock="${MEND_DOCKER_SOCKET:-/var/run/docker.sock}"
-  [ -S "$sock" ] && curl -sf --max-time 2 --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1
+  [ -S "$sock" ] && command -v docker >/dev/null &&
+    DOCKER_HOST="unix://$sock" timeout 5 docker version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
 
 # Installs what the sandbox needs from Debian (the engine, and debootstrap for the offline image build).

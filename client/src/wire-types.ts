@@ -98,6 +98,8 @@ export type ProblemType =
   | "malformed-json"
   | "validation"
   | "unauthorized"
+  | "forbidden"
+  | "unsupported-media-type"
   | "not-found"
   | "conflict"
   | "payload-too-large"

@@ -21,6 +21,7 @@ export type {
 } from "./container/runner.ts";
 export { validateAgainstSchema, assertUsableSchema } from "./json-schema/validate.ts";
 export type { SchemaError } from "./json-schema/validate.ts";
+export { unsafePattern } from "./json-schema/safe-pattern.ts";
 export { DockerRunner, DEFAULT_CONTAINER_LIMITS } from "./container/docker-runner.ts";
 export type { DockerRunnerOptions } from "./container/docker-runner.ts";
 export { hardenedSpec, imageRef, limitsClass } from "./container/host-config.ts";

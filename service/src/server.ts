@@ -47,7 +47,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         log.info({ graceMs: config.shutdownGraceMs, inflight: services.inflight.size }, "shutting down");
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         // Hosted drivers stop between steps; their runs stay `running` and resume at the next start.
-        const loopStopped = services.loop.stop();
+        const loopStopped = services.loop.stop(config.shutdownGraceMs);
         if ("closeIdleConnections" in server) server.closeIdleConnections();
         const drained = await services.inflight.drain(config.shutdownGraceMs);
         if (!drained) {

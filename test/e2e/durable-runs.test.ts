@@ -184,6 +184,20 @@ describe("client-driven runs", () => {
   });
 });
 
+describe("journal values that look like blob references", () => {
+  it("replays a result shaped like a blob reference exactly as it was returned", async () => {
+    const id = await clientRun();
+    await api("POST", `/v1/runs/${id}/steps`, { key: "big", action: codemode("return 'z'.repeat(9000);") });
+    const sha = (await api("GET", `/v1/runs/${id}/steps`)).body[0].output.result.$blob as string;
+    const lookalike = `return { $blob: ${JSON.stringify(sha)}, size: 1, json: true };`;
+    const live = await api("POST", `/v1/runs/${id}/steps`, { key: "fake", action: codemode(lookalike) });
+    const replay = await api("POST", `/v1/runs/${id}/steps`, { key: "fake", action: codemode(lookalike) });
+    assert.deepEqual(live.body.result, { $blob: sha, size: 1, json: true });
+    assert.equal(replay.body.replayed, true);
+    assert.deepEqual(replay.body.result, live.body.result);
+  });
+});
+
 describe("the global cache", () => {
   it("serves a cacheable tool from the cache in a second run, and can be bypassed and cleared", async () => {
     await api("DELETE", "/v1/cache?tool=echo");

@@ -147,6 +147,72 @@ describe("hosted runs", () => {
     assert.match(seen[4]!, /empty_answer/);
   });
 
+  it("show run_code under a policy without containers as policy_violation, and let the run go on", async () => {
+    const policies = mkdtempSync(join(tmpdir(), "mend-loop-nocontainers-"));
+    writeFileSync(
+      join(policies, "default.yaml"),
+      'name: default\ntools:\n  allow: ["echo"]\ncontainer:\n  enabled: false\n',
+    );
+    const strict = await startService({
+      MEND_POLICIES_DIR: policies,
+      MEND_LLM_PROVIDER: "openai",
+      MEND_LLM_BASE_URL: llm.url,
+      MEND_LLM_MODEL: "fake",
+    });
+    try {
+      let offered: string[] = [];
+      scripts.set("no-containers", (req, turn, ctx) => {
+        if (turn === 0) {
+          offered = (req.tools ?? []).map((t) => t.function.name);
+          return runCode("python", "print(1)");
+        }
+        if (turn === 1) {
+          const r = lastResult(ctx);
+          assert.equal(r.failure.kind, "policy_violation");
+          assert.equal(r.failure.rule, "container.enabled");
+          return callTool("echo", { text: "without containers" });
+        }
+        return finish("done without containers");
+      });
+      const created = await call(strict.url, "POST", "/v1/runs", { mode: "hosted", goal: "no-containers" });
+      let run: any;
+      do {
+        await new Promise((r) => setTimeout(r, 50));
+        run = (await call(strict.url, "GET", `/v1/runs/${created.body.id}`)).body;
+      } while (run.status === "running");
+      assert.equal(run.status, "succeeded", JSON.stringify(run));
+      assert.ok(!offered.includes("run_code"), "run_code is not even offered");
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it("answer hostile run_code arguments with a structured error, never a crashed run", async () => {
+    const seen: string[] = [];
+    const bad = [
+      runCode("python", "print(1)", { memoryMb: 3 } as never),
+      {
+        toolCalls: [
+          {
+            name: "run_code",
+            arguments: { image: "python", code: "print(1)", files: [{ path: "../x", content: "a" }] },
+          },
+        ],
+      },
+      { toolCalls: [{ name: "run_code", arguments: { image: "python", code: "print(1)", files: ["x"] } }] },
+    ];
+    const id = await hostedRun("hostile-args", (_req, turn, ctx) => {
+      if (turn > 0) seen.push(ctx.lastToolResult?.content ?? "");
+      if (turn === 6) return finish("survived");
+      return turn % 2 === 0 ? bad[turn / 2]! : callTool("echo", { text: "breathe" });
+    });
+    const run = await until(id, ["succeeded", "failed", "waiting_for_input"]);
+    assert.equal(run.status, "succeeded", JSON.stringify(run));
+    assert.match(seen[0]!, /malformed_arguments/);
+    assert.match(seen[2]!, /invalid_request|malformed_arguments/);
+    assert.match(seen[4]!, /malformed_arguments/);
+  });
+
   it("is refused with a problem that says how to configure a provider when none is configured", async () => {
     const bare = await startService();
     try {

@@ -171,3 +171,33 @@ describe("graceful shutdown", () => {
     assert.equal((await s.exited).code, 0);
   });
 });
+
+describe("requests a web page could send through a browser (no API keys: loopback is trusted)", () => {
+  it("refuses a body that is not JSON with 415, a foreign Origin and a foreign Host with 403", async () => {
+    const s = await service();
+    const code = JSON.stringify({ sandbox: "codemode", code: "return 1" });
+    const plain = await fetch(`${s.url}/v1/executions`, {
+      method: "POST",
+      body: code,
+      headers: { "content-type": "text/plain" },
+    });
+    assert.equal(plain.status, 415);
+    assert.equal(plain.headers.get("content-type"), "application/problem+json");
+    const crossSite = await post(`${s.url}/v1/executions`, code, { origin: "https://evil.example" });
+    assert.equal(crossSite.status, 403);
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const req = request(`${s.url}/v1/runs`, { headers: { host: "evil.example" } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    assert.equal(rebound, 403);
+    assert.equal(
+      (await post(`${s.url}/v1/executions`, code, { origin: s.url })).status,
+      200,
+      "same origin is fine",
+    );
+  });
+});

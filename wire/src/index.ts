@@ -21,6 +21,7 @@ export {
   ExecutionRequestSchema,
   ExecutionResponseSchema,
   InputFileSchema,
+  MAX_CODE_CHARS,
   OutputFileSchema,
   ToolActionSchema,
   ToolCallSummarySchema,

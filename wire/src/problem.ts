@@ -24,6 +24,8 @@ export const PROBLEM_TYPES = [
   "malformed-json",
   "validation",
   "unauthorized",
+  "forbidden",
+  "unsupported-media-type",
   "not-found",
   "conflict",
   "payload-too-large",

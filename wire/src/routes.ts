@@ -612,6 +612,18 @@ export const ROUTES: readonly RouteSpec[] = [
     "application/x-ndjson",
   ),
   ui("/ui/runs/{id}/steps/{seq}", "uiStep", "One step: input, output, failure, tool calls"),
+  ui("/ui/login", "uiLogin", "The inspector's sign-in form (when API keys exist)"),
+  {
+    method: "post",
+    path: "/ui/login",
+    operationId: "uiLoginSubmit",
+    summary: "Sign in with an API key: sets an HttpOnly, SameSite=Strict cookie and redirects to /ui",
+    tag: "Inspector",
+    responses: {
+      200: { description: "The form again, with the reason the key was refused", contentType: "text/html" },
+      302: { description: "Signed in; redirect to /ui", contentType: "text/html" },
+    },
+  },
 ];
 
 /** The API's route table as a lookup: `"post /v1/runs"` → spec. */

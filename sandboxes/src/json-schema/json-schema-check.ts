@@ -3,6 +3,7 @@ import { Type, type TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { canonicalJson } from "../codemode/canonical-json.ts";
 import type { JsonSchema } from "../codemode/engine.ts";
+import { unsafePattern } from "./safe-pattern.ts";
 
 /** One offending field: a JSON Pointer into the arguments (`/` is the root) and what is wrong. */
 export interface SchemaError {
@@ -38,6 +39,8 @@ const SCALAR_KEYS = [
 function options(schema: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of SCALAR_KEYS) if (schema[key] !== undefined) out[key] = schema[key];
+  // A pattern that could backtrack exponentially is not enforced (registration refuses such schemas).
+  if ("pattern" in out && unsafePattern(out.pattern) !== null) delete out.pattern;
   return out;
 }
 
@@ -130,7 +133,13 @@ export function compileSchema(schema: JsonSchema): SchemaCheck {
   const key = canonicalJson(schema);
   let check = cache.get(key);
   if (check === undefined) {
-    check = TypeCompiler.Compile(fromJsonSchema(schema));
+    try {
+      check = TypeCompiler.Compile(fromJsonSchema(schema));
+    } catch (e) {
+      // An unusable schema (e.g. from an MCP server) makes every call fail as invalid, never the host.
+      const reason = `the tool's input schema cannot be used: ${(e as Error).message}`;
+      return { errors: () => [{ path: "/", message: reason }] };
+    }
     if (cache.size >= CACHE_LIMIT) {
       const oldest = cache.keys().next();
       if (oldest.done !== true) cache.delete(oldest.value);

@@ -1,7 +1,7 @@
 // The durable core: every execution is a journaled step — claimed, run once, recorded, replayed thereafter.
 import { createHash } from "node:crypto";
 import { makeFailure, type ExecutionRequest, type ExecutionResponse } from "@mend/wire";
-import type { CodeModeEngine, ContainerRunner } from "@mend/sandboxes";
+import type { CodeModeEngine, ContainerFile, ContainerRunner } from "@mend/sandboxes";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { RunRecord, StepRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
@@ -21,6 +21,7 @@ import { fromExecution, type ActionSpec } from "./step-action.ts";
 import type { StepContext, StepResult } from "./step-context.ts";
 import { externalize, internalize } from "./step-output.ts";
 import { checkRemedy } from "./check-remedy.ts";
+import { decodeInputFiles } from "./input-files.ts";
 
 export interface StepOptions {
   /** Tools the run narrowed itself to (never beyond the policy). */
@@ -46,14 +47,17 @@ export interface ExecutorDeps {
 }
 
 /** Journaled form of an action: file contents and stdin are summarised, never inlined. */
-function journalInput(action: ActionSpec, det: Determinism | null): Record<string, unknown> {
+function journalInput(
+  action: ActionSpec,
+  det: Determinism | null,
+  files: ContainerFile[],
+): Record<string, unknown> {
   const input: Record<string, unknown> = { ...action };
   if (action.type === "container") {
-    input.files = (action.files ?? []).map((f) => ({
+    input.files = files.map((f) => ({
       path: f.path,
-      sha256: createHash("sha256")
-        .update(Buffer.from(f.content, f.encoding === "base64" ? "base64" : "utf8"))
-        .digest("hex"),
+      size: f.content.length,
+      sha256: createHash("sha256").update(f.content).digest("hex"),
     }));
     if (action.stdin !== undefined) input.stdin = { bytes: Buffer.byteLength(action.stdin) };
   }
@@ -80,6 +84,8 @@ export class Executor {
 
   /** POST /v1/executions: an implicit run with one step. */
   async oneOff(who: Caller, req: ExecutionRequest, idempotencyKey?: string): Promise<ExecutionResponse> {
+    // Refuse bad input files before the implicit run exists.
+    if (req.sandbox === "container") decodeInputFiles(req.files);
     const { run } = await this.#d.store.createRun({
       id: newId("run"),
       tenant: who.tenant,
@@ -90,7 +96,15 @@ export class Executor {
       policyVersion: who.policy.version,
       idempotencyKey: idempotencyKey ? `execution:${idempotencyKey}` : null,
     });
-    const res = await this.step(who, run, "execution", fromExecution(req));
+    let res: ExecutionResponse;
+    try {
+      res = await this.step(who, run, "execution", fromExecution(req));
+    } catch (err) {
+      // A host fault: the implicit run must not stay `running` forever.
+      const failure = makeFailure("interrupted", `internal error: ${(err as Error).message}`, true);
+      await this.#d.store.updateRun(run.id, { status: "failed", failure });
+      throw err;
+    }
     await this.#d.store.updateRun(run.id, {
       status: res.status,
       ...(res.status === "succeeded" ? { output: res.result ?? null } : { failure: res.failure ?? null }),
@@ -131,11 +145,13 @@ export class Executor {
     const { store, events, crash } = this.#d;
     const det: Determinism | null =
       action.type === "codemode" ? { seed: action.seed ?? seedFor(run.id, key), clockMs: Date.now() } : null;
+    // Refusals (bad file paths, oversized uploads) happen before anything is journaled.
+    const files = action.type === "container" ? decodeInputFiles(action.files) : [];
     const claim = await store.claimStep({
       runId: run.id,
       key,
       kind: action.type,
-      input: journalInput(action, det),
+      input: journalInput(action, det, files),
       remediation: opts.remediation ?? null,
       audit: {
         tenant: who.tenant,
@@ -168,12 +184,13 @@ export class Executor {
         extraTools: opts.extraTools,
         signal,
       };
-      result = await this.#dispatch(ctx, action, journaledDet);
+      result = await this.#dispatch(ctx, action, journaledDet, files);
     } catch (err) {
-      // A fault of the host itself (not of the guest): journaled so the step is readable, then rethrown.
+      // A fault of the host itself (not of the guest): recorded as an unfinished attempt, so the step stays
+      // readable and a retry of the same key executes it again instead of replaying an internal error.
       log.error({ err }, "step crashed the host path");
       await store.endStep(run.id, step.seq, {
-        status: "failed",
+        status: "interrupted",
         output: null,
         failure: makeFailure(
           "sandbox_unavailable",
@@ -225,7 +242,12 @@ export class Executor {
     return this.#compose(ended, result.output, failure ?? undefined, false);
   }
 
-  #dispatch(ctx: StepContext, action: ActionSpec, det: Determinism | null): Promise<StepResult> {
+  #dispatch(
+    ctx: StepContext,
+    action: ActionSpec,
+    det: Determinism | null,
+    files: ContainerFile[],
+  ): Promise<StepResult> {
     const d = this.#d;
     switch (action.type) {
       case "codemode":
@@ -236,7 +258,7 @@ export class Executor {
           det ?? { seed: 0, clockMs: Date.now() },
         );
       case "container":
-        return runContainer({ runner: d.containers, store: d.store, blobs: d.blobs }, ctx, action);
+        return runContainer({ runner: d.containers, store: d.store, blobs: d.blobs }, ctx, action, files);
       case "tool":
         return runTool(d.tools, ctx, action);
     }

@@ -1,5 +1,5 @@
 // Journals an arbitrary host-side step (an LLM turn, a human answer): run once, recorded, replayed afterwards.
-import type { Failure } from "@mend/wire";
+import { makeFailure, type Failure } from "@mend/wire";
 import type { StepKind, StepRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
 import type { RunEvents } from "./run-events.ts";
@@ -12,7 +12,8 @@ export interface JournaledResult {
 }
 
 /**
- * Runs `fn` as step `key` of a run unless the journal already has it finished.
+ * Runs `fn` as step `key` of a run unless the journal already has it finished; `fn` returning null leaves
+ * the step unfinished (`interrupted`).
  * @example const { step, replayed } = await journaled(store, events, runId, "iter-1/llm", "llm", input, callModel)
  */
 export async function journaled(
@@ -22,7 +23,7 @@ export async function journaled(
   key: string,
   kind: StepKind,
   input: unknown,
-  fn: (step: StepRecord) => Promise<JournaledResult>,
+  fn: (step: StepRecord) => Promise<JournaledResult | null>,
 ): Promise<{ step: StepRecord; replayed: boolean }> {
   const claim = await store.claimStep({ runId, key, kind, input });
   if (claim.kind === "finished") return { step: claim.step, replayed: true };
@@ -33,6 +34,16 @@ export async function journaled(
     attempt: claim.step.attempt,
   });
   const r = await fn(claim.step);
+  if (r === null) {
+    // Interrupted (shutdown): an unfinished attempt, executed again when the run resumes.
+    const step = await store.endStep(runId, claim.step.seq, {
+      status: "interrupted",
+      output: null,
+      failure: makeFailure("interrupted", "interrupted by a shutdown; resumed at the next start", true),
+      usage: null,
+    });
+    return { step, replayed: false };
+  }
   const step = await store.endStep(runId, claim.step.seq, {
     status: r.status,
     output: r.output ?? null,

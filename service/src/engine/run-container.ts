@@ -1,10 +1,9 @@
 // Runs a container step: policy admission, the one-shot container, produced files into the blob store.
 import { makeFailure, type ContainerAction } from "@mend/wire";
-import type { ContainerRunner } from "@mend/sandboxes";
+import type { ContainerFile, ContainerRunner } from "@mend/sandboxes";
 import { admitContainer } from "../policy/resolve-request.ts";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { Store } from "../store/store.ts";
-import { decodeInputFiles } from "./input-files.ts";
 import type { StepContext, StepResult } from "./step-context.ts";
 
 export interface ContainerDeps {
@@ -15,10 +14,12 @@ export interface ContainerDeps {
 
 export type ContainerSpec = Omit<ContainerAction, "sandbox">;
 
+/** Runs the container step; `files` are the action's input files, already decoded and checked. */
 export async function runContainer(
   deps: ContainerDeps,
   ctx: StepContext,
   action: ContainerSpec,
+  files: ContainerFile[],
 ): Promise<StepResult> {
   const admitted = admitContainer(ctx.who.policy, { image: action.image, limits: action.limits });
   if (!admitted.ok) return { status: "failed", failure: admitted.failure, output: { usage: { wallMs: 0 } } };
@@ -36,27 +37,43 @@ export async function runContainer(
       output: { usage: { wallMs: 0 } },
     };
   }
+  const inputBytes = files.reduce((n, f) => n + f.content.length, 0);
+  if (inputBytes > admitted.value.limits.diskMb * 1024 * 1024) {
+    return {
+      status: "failed",
+      failure: makeFailure(
+        "disk_full",
+        `the input files (${inputBytes} bytes) do not fit the ${admitted.value.limits.diskMb} MiB workspace`,
+        true,
+        {
+          limits: { diskMb: admitted.value.limits.diskMb },
+          remedy: { action: "increase_disk", diskMb: Math.ceil((inputBytes * 2) / (1024 * 1024)) },
+        },
+      ),
+      output: { usage: { wallMs: 0 } },
+    };
+  }
   const outcome = await deps.runner.run({
     image: admitted.value.image,
     code: action.code,
-    files: decodeInputFiles(action.files),
+    files,
     stdin: action.stdin,
     argv: action.argv,
     limits: admitted.value.limits,
     labels: { "mend.run": ctx.runId, "mend.step": String(ctx.step.seq), "mend.tenant": ctx.who.tenant },
     signal: ctx.signal,
   });
-  const files = [];
+  const produced = [];
   for (const f of outcome.files) {
     const { sha256, size } = await deps.blobs.put(f.content);
     await deps.store.addBlobRef(ctx.who.tenant, sha256, size);
-    files.push({ path: f.path, size, sha256, url: `/v1/blobs/${sha256}` });
+    produced.push({ path: f.path, size, sha256, url: `/v1/blobs/${sha256}` });
   }
   const output = {
     stdout: outcome.stdout,
     stderr: outcome.stderr,
     exitCode: outcome.exitCode,
-    files,
+    files: produced,
     usage: outcome.usage,
   };
   const resolved = { image: admitted.value.image, limits: admitted.value.limits };

@@ -12,18 +12,14 @@ export type StepOutput = Omit<
   "id" | "runId" | "stepSeq" | "key" | "status" | "failure" | "attempts" | "replayed"
 >;
 
-interface BlobRef {
-  $blob: string;
-  size: number;
-}
+const EXTERNAL_FIELDS = ["stdout", "stderr", "result"] as const;
+type ExternalField = (typeof EXTERNAL_FIELDS)[number];
 
-const isBlobRef = (v: unknown): v is BlobRef =>
-  typeof v === "object" &&
-  v !== null &&
-  typeof (v as BlobRef).$blob === "string" &&
-  Object.keys(v).length === 2;
-
-/** Replaces large strings (stdout, stderr, a big result) by blob references. */
+/**
+ * Replaces large fields (stdout, stderr, a big result) by `{ $blob, size }` references. Which fields were
+ * moved is listed out of band in `$externalized`, so a guest value that merely looks like a reference is
+ * never mistaken for one.
+ */
 export async function externalize(
   out: StepOutput,
   tenant: string,
@@ -31,36 +27,30 @@ export async function externalize(
   blobs: BlobStore,
 ): Promise<Record<string, unknown>> {
   const journaled: Record<string, unknown> = { ...out };
-  for (const field of ["stdout", "stderr"] as const) {
+  const moved: ExternalField[] = [];
+  for (const field of EXTERNAL_FIELDS) {
     const v = out[field];
-    if (typeof v === "string" && Buffer.byteLength(v) > INLINE_MAX_BYTES) {
-      const { sha256, size } = await blobs.put(v);
-      await store.addBlobRef(tenant, sha256, size);
-      journaled[field] = { $blob: sha256, size } satisfies BlobRef;
-    }
+    if (v === undefined) continue;
+    const text = field === "result" ? JSON.stringify(v) : typeof v === "string" ? v : undefined;
+    if (text === undefined || Buffer.byteLength(text) <= INLINE_MAX_BYTES) continue;
+    const { sha256, size } = await blobs.put(text);
+    await store.addBlobRef(tenant, sha256, size);
+    journaled[field] = { $blob: sha256, size };
+    moved.push(field);
   }
-  if (out.result !== undefined) {
-    const text = JSON.stringify(out.result);
-    if (text !== undefined && Buffer.byteLength(text) > INLINE_MAX_BYTES) {
-      const { sha256, size } = await blobs.put(text);
-      await store.addBlobRef(tenant, sha256, size);
-      journaled.result = { $blob: sha256, size, json: true };
-    }
-  }
+  if (moved.length > 0) journaled.$externalized = moved;
   return journaled;
 }
 
-/** Reverses externalize: reads referenced blobs back. */
+/** Reverses externalize: reads the listed fields back from the blob store. */
 export async function internalize(journaled: unknown, blobs: BlobStore): Promise<StepOutput> {
-  const out = { ...(journaled as Record<string, unknown>) };
-  for (const field of ["stdout", "stderr"]) {
-    const v = out[field];
-    if (isBlobRef(v)) out[field] = (await blobs.get(v.$blob))?.toString("utf8") ?? "";
-  }
-  const r = out.result as { $blob?: string; json?: boolean } | undefined;
-  if (r && typeof r === "object" && typeof r.$blob === "string" && r.json === true) {
-    const buf = await blobs.get(r.$blob);
-    out.result = buf ? JSON.parse(buf.toString("utf8")) : null;
+  const { $externalized, ...out } = journaled as Record<string, unknown> & {
+    $externalized?: ExternalField[];
+  };
+  for (const field of $externalized ?? []) {
+    const ref = out[field] as { $blob: string };
+    const text = (await blobs.get(ref.$blob))?.toString("utf8");
+    out[field] = field === "result" ? (text === undefined ? null : JSON.parse(text)) : (text ?? "");
   }
   return out as StepOutput;
 }

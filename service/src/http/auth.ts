@@ -7,7 +7,7 @@ import { HttpProblem } from "./problem.ts";
 import { ApiKeys } from "../auth/api-keys.ts";
 import { TenantRateLimiter } from "../auth/rate-limiter.ts";
 import { TenantConcurrency } from "../auth/concurrency-limiter.ts";
-import { isLoopback } from "../auth/loopback.ts";
+import { foreignBrowserRequest, isLoopback } from "../auth/loopback.ts";
 import { getCookie } from "hono/cookie";
 import { KEY_COOKIE } from "../ui/login-view.ts";
 
@@ -64,6 +64,16 @@ export function authenticate(s: Services): MiddlewareHandler<AppEnv> {
           throw unauthorized(
             "no API keys are configured, so only loopback callers are served; create one with `mend keys create --tenant NAME`",
             false,
+          );
+        }
+        // Without keys, anything that can reach loopback is trusted: refuse what a web page could send
+        // through the user's browser (DNS rebinding, cross-site requests).
+        const foreign = foreignBrowserRequest(c.req.header("host"), c.req.header("origin"));
+        if (foreign) {
+          throw new HttpProblem(
+            403,
+            "forbidden",
+            `${foreign}: without API keys only local, same-origin callers are served`,
           );
         }
         tenant = LOCAL_TENANT;

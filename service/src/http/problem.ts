@@ -8,6 +8,8 @@ const TITLES: Record<ProblemType, string> = {
   "malformed-json": "Malformed JSON",
   validation: "Request does not match the schema",
   unauthorized: "Unauthorized",
+  forbidden: "Forbidden",
+  "unsupported-media-type": "Unsupported media type",
   "not-found": "Not found",
   conflict: "Conflict",
   "payload-too-large": "Payload too large",

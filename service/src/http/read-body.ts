@@ -36,6 +36,15 @@ export function validate<T extends TSchema>(schema: T, value: unknown, where = "
  * @example const body = await readBody(c, CreateRunSchema)
  */
 export async function readBody<T extends TSchema>(c: Context, schema: T): Promise<Static<T>> {
+  // JSON only: a form or text/plain body is what a cross-site page can send without a preflight.
+  const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/json" && !type?.endsWith("+json")) {
+    throw new HttpProblem(
+      415,
+      "unsupported-media-type",
+      `expected content-type application/json, got ${type ?? "none"}`,
+    );
+  }
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(await c.req.arrayBuffer());

@@ -7,7 +7,6 @@ import { generateToolsDts } from "@mend/sandboxes";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { LlmMessage, LlmOutcome, LlmProvider, LlmResponse, LlmToolCall } from "../llm/llm-provider.ts";
-import type { Policy } from "../policy/policy-schema.ts";
 import type { PolicyRegistry } from "../policy/policy-registry.ts";
 import type { RunRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
@@ -17,11 +16,15 @@ import type { Executor } from "../engine/executor.ts";
 import { journaled } from "../engine/journaled.ts";
 import type { RunEvents } from "../engine/run-events.ts";
 import type { ActionSpec } from "../engine/step-action.ts";
-import { ASK_HUMAN, FINISH, RUN_CODE, RUN_ORCHESTRATION, actionTools } from "./loop-actions.ts";
+import { actionTools } from "./loop-actions.ts";
+import { parseCall } from "./parse-call.ts";
+import { Rejection } from "../engine/rejection.ts";
 import { exhausted, type BudgetState } from "./loop-budget.ts";
 import { goalMessage, systemPrompt } from "./loop-prompt.ts";
 import { compactHistory } from "./compact-history.ts";
 import { nextRemediation } from "./remediate.ts";
+import { awaitHuman, budgetFailure, budgetRequest } from "./human-step.ts";
+import { abortableSleep as sleep } from "./abortable-sleep.ts";
 import { renderExecution, renderLoopError } from "./render-result.ts";
 
 export interface HostedLoopDeps {
@@ -70,6 +73,10 @@ export class HostedLoop {
   #sweeper: NodeJS.Timeout | null = null;
   readonly #driving = new Map<string, { abort: AbortController; done: Promise<void> }>();
   #stopped = false;
+  /** Fires when a shutdown's grace is over: model calls and backoff sleeps still in progress give up. */
+  readonly #shutdown = new AbortController();
+  /** Runs answered (human input) while their driver was still finishing a turn: started again after it. */
+  readonly #restart = new Set<string>();
 
   constructor(deps: HostedLoopDeps) {
     this.#d = deps;
@@ -77,11 +84,18 @@ export class HostedLoop {
 
   /** Starts driving a run in the background (no-op if already driven here). */
   start(runId: string): void {
-    if (this.#stopped || this.#driving.has(runId)) return;
+    if (this.#stopped) return;
+    if (this.#driving.has(runId)) {
+      this.#restart.add(runId);
+      return;
+    }
     const abort = new AbortController();
     const done = this.#drive(runId, abort.signal)
       .catch((err: unknown) => this.#d.log.error({ err, runId }, "hosted run driver crashed"))
-      .finally(() => this.#driving.delete(runId));
+      .finally(() => {
+        this.#driving.delete(runId);
+        if (this.#restart.delete(runId)) this.start(runId);
+      });
     this.#driving.set(runId, { abort, done });
   }
 
@@ -108,10 +122,13 @@ export class HostedLoop {
    * Stops every driver at its next step boundary (shutdown); in-flight steps finish or are interrupted by the
    * shutdown grace, and the runs stay `running` to resume at the next start. Nothing is journaled as cancelled.
    */
-  async stop(): Promise<void> {
+  async stop(graceMs = 10_000): Promise<void> {
     this.#stopped = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
-    await Promise.allSettled([...this.#driving.values()].map((d) => d.done));
+    const all = Promise.allSettled([...this.#driving.values()].map((d) => d.done));
+    const timer = setTimeout(() => this.#shutdown.abort(new Error("service stopping")), graceMs);
+    await all;
+    clearTimeout(timer);
   }
 
   get activeRuns(): number {
@@ -126,13 +143,19 @@ export class HostedLoop {
         ? run.leaseOwner
         : undefined;
     if (!(await store.acquireLease(runId, this.#owner, LEASE_TTL_MS, dead))) return;
-    const renew = setInterval(
-      () => void store.acquireLease(runId, this.#owner, LEASE_TTL_MS),
-      LEASE_TTL_MS / 3,
-    );
+    // Losing the lease (another process took the run over) stops this driver at its next step boundary.
+    const lost = new AbortController();
+    const renew = setInterval(() => {
+      store.acquireLease(runId, this.#owner, LEASE_TTL_MS).then(
+        (held) => {
+          if (!held) lost.abort(new Error("lease lost"));
+        },
+        (err: unknown) => log.warn({ err, runId }, "lease renewal failed"),
+      );
+    }, LEASE_TTL_MS / 3);
     renew.unref();
     try {
-      await this.#loop(runId, signal);
+      await this.#loop(runId, AbortSignal.any([signal, lost.signal]));
     } catch (err) {
       if (!signal.aborted) {
         log.error({ err, runId }, "hosted run failed on a host fault");
@@ -153,7 +176,18 @@ export class HostedLoop {
     const { store, tools, policies } = this.#d;
     const initial = await this.#currentRun(runId);
     if (!initial || initial.status !== "running") return;
-    const policy: Policy = policies.get(initial.policy ?? "default") ?? policies.get("default")!;
+    const policy = policies.get(initial.policy ?? "default");
+    if (!policy) {
+      // Never fall back to a broader policy than the one the run was created under.
+      const message = `the run's policy "${initial.policy}" is no longer loaded; restore policies/${initial.policy}.yaml and send SIGHUP`;
+      await this.#finishRun(
+        runId,
+        "failed",
+        null,
+        makeFailure("policy_violation", message, false, { rule: "policy" }),
+      );
+      return;
+    }
     const who: Caller = { tenant: initial.tenant, keyId: null, policy };
     const model = this.#d.modelFor(initial);
     if (!model) {
@@ -196,12 +230,12 @@ export class HostedLoop {
           await this.#finishRun(runId, "failed", null, budgetFailure(spent.budget, spent.limit));
           return;
         }
-        const request = spent ? this.#budgetRequest(spent.budget, spent.limit, messages) : null;
-        const answer = await this.#awaitHuman(run, budgetKey, request);
+        const request = spent ? budgetRequest(spent.budget, spent.limit, messages) : null;
+        const answer = await awaitHuman(this.#d.store, this.#d.events, run, budgetKey, request);
         if (answer === undefined) return;
         messages.push({
           role: "user",
-          content: `A human answered after the ${spent?.budget ?? "budget"} budget ran out: ${stringify(answer)}`,
+          content: `A human answered after the ${spent?.budget ?? (recordedBudget?.input as { budget?: string } | null)?.budget ?? "budget"} budget ran out: ${stringify(answer)}`,
         });
         budget.iterations = 0;
         budget.consecutiveFailures = 0;
@@ -287,8 +321,10 @@ export class HostedLoop {
               tools: offered,
               idempotencyKey: `${run.id}/${key}`,
             },
-            signal,
+            AbortSignal.any([signal, this.#shutdown.signal]),
           );
+          // Cut short by the shutdown: leave the turn unfinished, it is asked again when the run resumes.
+          if (!out.ok && this.#shutdown.signal.aborted) return null;
           return out.ok
             ? {
                 status: "succeeded",
@@ -301,13 +337,16 @@ export class HostedLoop {
       if (step.status === "succeeded") return { ok: true, response: step.output as LlmResponse };
       const failure = step.failure ?? makeFailure("llm_failed", "the model call failed", true);
       if (signal.aborted || this.#stopped || !rule || attempt >= rule.retries) return { ok: false, failure };
-      await this.#d.events.publish(run.id, "remediation", {
-        afterSeq: step.seq,
-        kind: failure.kind,
-        action: "retry",
-        attempt: attempt + 1,
-      });
-      await sleep(rule.backoffMs * 2 ** attempt, signal);
+      // On replay the retry is already journaled: no second event, no second wait.
+      if (!(await this.#d.store.getStep(run.id, `iter-${i}/llm/retry-${attempt + 1}`))) {
+        await this.#d.events.publish(run.id, "remediation", {
+          afterSeq: step.seq,
+          kind: failure.kind,
+          action: "retry",
+          attempt: attempt + 1,
+        });
+        await sleep(rule.backoffMs * 2 ** attempt, AbortSignal.any([signal, this.#shutdown.signal]));
+      }
     }
   }
 
@@ -321,60 +360,34 @@ export class HostedLoop {
     signal: AbortSignal,
   ): Promise<CallOutcome> {
     const key = `iter-${i}/call-${j}`;
-    let args: Record<string, unknown>;
-    try {
-      const parsed: unknown = JSON.parse(call.argumentsJson || "{}");
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-        throw new Error("arguments must be a JSON object");
-      args = parsed as Record<string, unknown>;
-    } catch (e) {
-      return {
-        failed: true,
-        content: renderLoopError(
-          "malformed_arguments",
-          `The arguments of ${call.name} are not a JSON object: ${(e as Error).message}`,
-          {
-            received: call.argumentsJson.slice(0, 500),
-          },
-        ),
-      };
+    const parsed = parseCall(call);
+    switch (parsed.kind) {
+      case "invalid":
+        return { failed: true, content: parsed.content };
+      case "finish":
+        return {
+          failed: false,
+          content: JSON.stringify({ status: "succeeded" }),
+          finish: { answer: parsed.answer },
+        };
+      case "ask_human": {
+        const answer = await awaitHuman(this.#d.store, this.#d.events, run, key, {
+          question: parsed.question,
+          kind: "ask_human",
+        });
+        if (answer === undefined) return { failed: false, waiting: true, content: "" };
+        return { failed: false, content: JSON.stringify({ status: "succeeded", answer }) };
+      }
+      case "action":
+        try {
+          return await this.#execute(who, run, key, parsed.action, signal);
+        } catch (err) {
+          // A request the engine refuses (e.g. a file path with "..") is the model's mistake, shown to it.
+          if (err instanceof Rejection)
+            return { failed: true, content: renderLoopError("invalid_request", err.message, err.details) };
+          throw err;
+        }
     }
-    if (call.name === FINISH)
-      return {
-        failed: false,
-        content: JSON.stringify({ status: "succeeded" }),
-        finish: { answer: args.answer ?? null },
-      };
-    if (call.name === ASK_HUMAN) {
-      const answer = await this.#awaitHuman(run, key, {
-        question: text(args.question),
-        kind: "ask_human",
-      });
-      if (answer === undefined) return { failed: false, waiting: true, content: "" };
-      return { failed: false, content: JSON.stringify({ status: "succeeded", answer }) };
-    }
-    let action: ActionSpec;
-    if (call.name === RUN_ORCHESTRATION) {
-      action = { type: "codemode", code: text(args.code) };
-    } else if (call.name === RUN_CODE) {
-      const resources = (args.resources ?? {}) as Record<string, number>;
-      action = {
-        type: "container",
-        image: text(args.image),
-        code: text(args.code),
-        ...(Array.isArray(args.files) ? { files: args.files as { path: string; content: string }[] } : {}),
-        limits: resources,
-      };
-    } else {
-      action = { type: "tool", tool: call.name, args };
-    }
-    if ((action.type === "codemode" || action.type === "container") && action.code === "") {
-      return {
-        failed: true,
-        content: renderLoopError("malformed_arguments", `${call.name} needs non-empty \`code\``),
-      };
-    }
-    return this.#execute(who, run, key, action, signal);
   }
 
   async #execute(
@@ -391,12 +404,15 @@ export class HostedLoop {
     for (let attempt = 1; res.failure && !signal.aborted && !this.#stopped; attempt++) {
       const next = nextRemediation(who.policy, action, res.failure, attempt, res.stepSeq ?? 0);
       if (!next) break;
-      await this.#d.events.publish(run.id, "remediation", {
-        ...next.record,
-        key,
-        failure: { kind: res.failure.kind, message: res.failure.message },
-      });
-      await sleep(next.delayMs, signal);
+      // On replay the retry is already journaled: no second event, no second wait.
+      if (!(await this.#d.store.getStep(run.id, `${key}/retry-${attempt}`))) {
+        await this.#d.events.publish(run.id, "remediation", {
+          ...next.record,
+          key,
+          failure: { kind: res.failure.kind, message: res.failure.message },
+        });
+        await sleep(next.delayMs, AbortSignal.any([signal, this.#shutdown.signal]));
+      }
       healed.push(res.failure);
       action = next.action;
       res = await this.#d.executor.step(who, run, `${key}/retry-${attempt}`, action, {
@@ -407,46 +423,6 @@ export class HostedLoop {
     return {
       failed: res.status === "failed",
       content: renderExecution(res, res.status === "succeeded" ? healed : []),
-    };
-  }
-
-  /**
-   * The human step `key`: its answer when given; otherwise the run waits (returns undefined) with nothing
-   * held in memory — POST /v1/runs/{id}/input ends the step and starts the driver again.
-   */
-  async #awaitHuman(run: RunRecord, key: string, request: Record<string, unknown> | null): Promise<unknown> {
-    const { store, events } = this.#d;
-    const existing = await store.getStep(run.id, key);
-    if (existing?.status === "succeeded")
-      return (existing.output as { answer?: unknown } | null)?.answer ?? null;
-    const waitingFor = {
-      ...(request ?? (existing?.input as Record<string, unknown> | null) ?? {}),
-      stepKey: key,
-    };
-    if (!existing) await store.claimStep({ runId: run.id, key, kind: "human", input: waitingFor });
-    await store.updateRun(run.id, { status: "waiting_for_input", waitingFor });
-    await events.publish(run.id, "run.waiting_for_input", waitingFor);
-    return undefined;
-  }
-
-  #budgetRequest(budget: string, limit: number, messages: LlmMessage[]): Record<string, unknown> {
-    const tried = messages
-      .filter((m) => m.role === "assistant")
-      .flatMap((m) => (m.role === "assistant" ? (m.toolCalls ?? []).map((c) => c.name) : []));
-    const failures = messages
-      .filter((m): m is Extract<LlmMessage, { role: "tool" }> => m.role === "tool")
-      .map((m) => safeJson(m.content))
-      .filter(
-        (r): r is { failure: { kind: string; message: string } } =>
-          typeof r === "object" && r !== null && "failure" in r,
-      )
-      .slice(-5)
-      .map((r) => ({ kind: r.failure.kind, message: r.failure.message }));
-    return {
-      kind: "budget_exhausted",
-      question: `The run spent its ${budget} budget (${limit}) without finishing. What should it do next? Clarify the goal, provide what is missing, or tell it to stop.`,
-      tried: [...new Set(tried)],
-      recentFailures: failures,
     };
   }
 
@@ -470,45 +446,6 @@ export class HostedLoop {
   }
 }
 
-function budgetFailure(budget: string, limit: number): Failure {
-  return makeFailure(
-    "budget_exhausted",
-    `The run spent its ${budget} budget (${limit}) without finishing.`,
-    false,
-    {
-      remedy: { action: "human_input" },
-    },
-  );
-}
-
-/** A model-supplied argument as text (absent → ""; non-strings as JSON, never "[object Object]"). */
-function text(v: unknown): string {
-  return typeof v === "string" ? v : v === undefined || v === null ? "" : JSON.stringify(v);
-}
-
 function stringify(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
-}
-
-function safeJson(s: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return null;
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

@@ -32,7 +32,18 @@ function withinCeilings<T extends Record<string, number>>(
 ): Admission<T> {
   const out = { ...defaults };
   for (const [k, v] of Object.entries(requested ?? {}) as [keyof T & string, number | undefined][]) {
-    if (v === undefined || typeof v !== "number") continue;
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || !(k in defaults)) {
+      return {
+        ok: false,
+        failure: makeFailure(
+          "policy_violation",
+          `${section} ${k}=${JSON.stringify(v)} is not a valid limit: expected one of ${Object.keys(defaults).join(", ")} with a positive number`,
+          false,
+          { rule: `${section}.limits`, remedy: { action: "fix_request" } },
+        ),
+      };
+    }
     const ceiling = max[k];
     if (ceiling !== undefined && v > ceiling) {
       return {

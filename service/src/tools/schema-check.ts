@@ -1,5 +1,5 @@
 // Checks at registration that a tool's JSON Schema is one the service can validate with, naming each bad path.
-import { assertUsableSchema } from "@mend/sandboxes";
+import { assertUsableSchema, unsafePattern } from "@mend/sandboxes";
 
 export interface SchemaProblem {
   /** JSON Pointer into the request body, e.g. /inputSchema/properties/q/type. */
@@ -54,15 +54,8 @@ function walk(s: unknown, path: string, depth: number, out: SchemaProblem[]): vo
     out.push({ path: `${path}/enum`, message: "expected a non-empty array" });
   }
   if ("pattern" in s) {
-    try {
-      new RegExp(String(s.pattern), "u");
-      if (typeof s.pattern !== "string") throw new Error("not a string");
-    } catch (e) {
-      out.push({
-        path: `${path}/pattern`,
-        message: `not a valid regular expression: ${(e as Error).message}`,
-      });
-    }
+    const why = unsafePattern(s.pattern);
+    if (why) out.push({ path: `${path}/pattern`, message: why });
   }
   for (const k of NUMBER_KW)
     if (k in s && typeof s[k] !== "number") out.push({ path: `${path}/${k}`, message: "expected a number" });
