@@ -132,4 +132,16 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN lease_owner TEXT;
   ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;
   `,
+  // The cache's byte total, kept by triggers (so eviction does not SUM the table on every write).
+  `
+  CREATE INDEX cache_expiry ON cache_entries (expires_at);
+  CREATE TABLE cache_total (id INTEGER PRIMARY KEY CHECK (id = 1), bytes INTEGER NOT NULL);
+  INSERT INTO cache_total (id, bytes) VALUES (1, (SELECT COALESCE(SUM(size_bytes), 0) FROM cache_entries));
+  CREATE TRIGGER cache_total_insert AFTER INSERT ON cache_entries
+    BEGIN UPDATE cache_total SET bytes = bytes + NEW.size_bytes WHERE id = 1; END;
+  CREATE TRIGGER cache_total_delete AFTER DELETE ON cache_entries
+    BEGIN UPDATE cache_total SET bytes = bytes - OLD.size_bytes WHERE id = 1; END;
+  CREATE TRIGGER cache_total_update AFTER UPDATE OF size_bytes ON cache_entries
+    BEGIN UPDATE cache_total SET bytes = bytes + NEW.size_bytes - OLD.size_bytes WHERE id = 1; END;
+  `,
 ];

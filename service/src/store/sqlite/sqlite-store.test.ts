@@ -161,6 +161,19 @@ describe("SqliteStore cache", () => {
     assert.equal(await store.getCache("t1", "echo", "1", "a", now + 5), null);
   });
 
+  it("keeps the byte total right when an entry is replaced, so nothing is evicted needlessly", async () => {
+    const now = Date.now();
+    await store.putCache(entry("a", 60, now), 100);
+    await store.putCache(entry("a", 10, now), 100); // replaced: 10 bytes, not 70
+    await store.putCache(entry("b", 40, now), 100);
+    await store.putCache(entry("c", 40, now), 100); // 90 in total: fits
+    for (const h of ["a", "b", "c"]) assert.ok(await store.getCache("t1", "echo", "1", h, now + 1), h);
+    assert.equal((await store.cacheStats("t1")).bytes, 90);
+    await store.clearCache("t1");
+    await store.putCache(entry("d", 95, now), 100);
+    assert.ok(await store.getCache("t1", "echo", "1", "d", now + 1), "deletes lowered the total");
+  });
+
   it("evicts the least recently used entries beyond the byte cap", async () => {
     const now = Date.now();
     await store.putCache(entry("a", 40, now), 100);

@@ -464,8 +464,10 @@ export class SqliteStore implements Store {
       const now = Date.now();
       this.#q("DELETE FROM cache_entries WHERE expires_at <= ?").run(now);
       this.#q(
-        `INSERT OR REPLACE INTO cache_entries (tenant, tool, version, args_hash, value, size_bytes, created_at, expires_at, last_used_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO cache_entries (tenant, tool, version, args_hash, value, size_bytes, created_at, expires_at, last_used_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (tenant, tool, version, args_hash) DO UPDATE SET value=excluded.value, size_bytes=excluded.size_bytes,
+           created_at=excluded.created_at, expires_at=excluded.expires_at, last_used_at=excluded.last_used_at`,
       ).run(
         e.tenant,
         e.tool,
@@ -477,8 +479,10 @@ export class SqliteStore implements Store {
         e.expiresAt,
         now,
       );
-      // LRU eviction over the whole cache until it fits the byte cap.
-      let total = num((this.#q("SELECT COALESCE(SUM(size_bytes),0) AS b FROM cache_entries").get() as Row).b);
+      // LRU eviction over the whole cache until it fits the byte cap (the total is kept by triggers).
+      let total = num(
+        (this.#q("SELECT bytes FROM cache_total WHERE id = 1").get() as Row | undefined)?.bytes,
+      );
       while (total > maxBytes) {
         const victim = this.#q(
           "SELECT tenant, tool, version, args_hash, size_bytes FROM cache_entries ORDER BY last_used_at LIMIT 1",
