@@ -435,11 +435,12 @@ export class SqliteStore implements Store {
     argsHash: string,
     now: number,
   ): Promise<CacheEntry | null> {
+    // A miss is one plain read (no write lock); only a hit records its use.
+    const r = this.#q(
+      "SELECT * FROM cache_entries WHERE tenant=? AND tool=? AND version=? AND args_hash=? AND expires_at > ?",
+    ).get(tenant, tool, version, argsHash, now) as Row | undefined;
+    if (!r) return null;
     return this.#tx(() => {
-      const r = this.#q(
-        "SELECT * FROM cache_entries WHERE tenant=? AND tool=? AND version=? AND args_hash=? AND expires_at > ?",
-      ).get(tenant, tool, version, argsHash, now) as Row | undefined;
-      if (!r) return null;
       this.#q(
         "UPDATE cache_entries SET hits=hits+1, last_used_at=? WHERE tenant=? AND tool=? AND version=? AND args_hash=?",
       ).run(now, tenant, tool, version, argsHash);
