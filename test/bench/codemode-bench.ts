@@ -10,14 +10,16 @@ import { percentile, type Row, type Target } from "./stats.ts";
 const echo: ToolInvoker = async ({ args }) => ({ ok: true, value: args });
 
 /** The script of rows (a)-(c): 3 sequential tool calls, each depending on the previous answer. */
-export const THREE_CALLS =
+const THREE_CALLS =
   "const a = await tools.echo({ text: 'a' });\nconst b = await tools.echo({ text: a.text + 'b' });\nconst c = await tools.echo({ text: b.text + 'c' });\nreturn c.text;";
 const THREE_CONCURRENT =
   "const r = await Promise.all(['a', 'b', 'c'].map((text) => tools.echo({ text })));\nreturn r.length;";
 /** `i * i` leaves int32, so `%` is a float fmod call in both engines. */
-export const CPU_LOOP = "let s = 0;\nfor (let i = 0; i < 1e6; i++) { s = (s + i * i) % 1000003; }\nreturn s;";
+const CPU_LOOP = "let s = 0;\nfor (let i = 0; i < 1e6; i++) { s = (s + i * i) % 1000003; }\nreturn s;";
 /** Stays in int32 arithmetic, which V8's optimising compiler turns into machine integers. */
 const INT_LOOP = "let s = 0;\nfor (let i = 0; i < 1e6; i++) { s = (s + i * 7) % 65521; }\nreturn s;";
+/** The same, 10× longer: sandbox setup weighs less in the ratio. */
+const INT_LOOP_10M = INT_LOOP.replace("1e6", "1e7");
 
 function request(code: string): CodeModeRequest {
   return {
@@ -44,7 +46,13 @@ async function engineRows(
   engine: CodeModeEngine,
   n: number,
   threeCallsTarget: Target | undefined,
-): Promise<{ rows: Row[]; loop: LoadResult; intLoop: LoadResult }> {
+): Promise<{
+  rows: Row[];
+  return1: LoadResult;
+  loop: LoadResult;
+  intLoop: LoadResult;
+  longLoop: LoadResult;
+}> {
   const rows: Row[] = [];
   const seq = await sequential(n, 200, op(engine, THREE_CALLS));
   const conc = await closedLoop(n, 4, op(engine, THREE_CALLS));
@@ -63,20 +71,29 @@ async function engineRows(
       await sequential(n, 100, op(engine, THREE_CONCURRENT)),
     ),
   );
-  rows.push(rowOf(`${label}: fresh sandbox, return 1`, await sequential(n, 100, op(engine, "return 1"))));
+  const return1 = await sequential(n, 100, op(engine, "return 1"));
+  rows.push(rowOf(`${label}: fresh sandbox, return 1`, return1));
   const loops = label === "quickjs" ? 10 : 30;
   const loop = await sequential(loops, 2, op(engine, CPU_LOOP));
   const intLoop = await sequential(loops, 2, op(engine, INT_LOOP));
-  return { rows, loop, intLoop };
+  const longLoop = await sequential(loops / 2, 1, op(engine, INT_LOOP_10M));
+  return { rows, return1, loop, intLoop, longLoop };
 }
 
-function ratioRow(name: string, v8: LoadResult, quickjs: LoadResult, what: string): Row {
-  const ratio = percentile(quickjs.samplesMs, 0.5) / percentile(v8.samplesMs, 0.5);
-  return rowOf(name, v8, {
+function ratioRow(
+  name: string,
+  v8: { loop: LoadResult; return1: LoadResult },
+  quickjs: { loop: LoadResult; return1: LoadResult },
+  what: string,
+): Row {
+  const p50 = (r: LoadResult) => percentile(r.samplesMs, 0.5);
+  const ratio = p50(quickjs.loop) / p50(v8.loop);
+  const compute = (p50(quickjs.loop) - p50(quickjs.return1)) / (p50(v8.loop) - p50(v8.return1));
+  return rowOf(name, v8.loop, {
     ratio: Math.round(ratio * 10) / 10,
     target: { metric: "ratio", atLeast: 10 },
-    failures: v8.failures.count + quickjs.failures.count,
-    notes: `V8 ${ratio.toFixed(1)}× faster than QuickJS at p50 (${what}); QuickJS row below`,
+    failures: v8.loop.failures.count + quickjs.loop.failures.count,
+    notes: `${what}; V8 ${ratio.toFixed(1)}× faster than QuickJS at p50 end to end, ${compute.toFixed(1)}× without sandbox setup (each engine's 'return 1' p50 subtracted); QuickJS row below`,
   });
 }
 
@@ -104,10 +121,22 @@ export async function benchCodeModeInProcess(n = 2000): Promise<Row[]> {
   return [
     ...q.rows.map((r, i) => label(r, i === 0 ? "(a)" : "   ")),
     ...v.rows.map((r, i) => label(r, i === 0 ? "(c)" : "   ")),
-    ratioRow("(d) v8: CPU-heavy 1e6-iteration loop (float %)", v.loop, q.loop, "float fmod in both"),
+    ratioRow("(d) v8: CPU-heavy 1e6-iteration loop (float %)", v, q, "float fmod in both"),
     rowOf("    quickjs: same loop", q.loop),
-    ratioRow("(d) v8: 1e6-iteration int32 loop", v.intLoop, q.intLoop, "int32 arithmetic"),
+    ratioRow(
+      "(d) v8: 1e6-iteration int32 loop",
+      { ...v, loop: v.intLoop },
+      { ...q, loop: q.intLoop },
+      "int32",
+    ),
     rowOf("    quickjs: same int32 loop", q.intLoop),
+    ratioRow(
+      "    v8: 1e7-iteration int32 loop",
+      { ...v, loop: v.longLoop },
+      { ...q, loop: q.longLoop },
+      "int32",
+    ),
+    rowOf("    quickjs: same 1e7 loop", q.longLoop),
   ];
 }
 

@@ -1,6 +1,6 @@
 // Load shapes for the benchmarks: one-at-a-time latency and closed-loop concurrency, counting every failure.
 import { FailureTally } from "./failure-tally.ts";
-import { round3, summarize, type Row } from "./stats.ts";
+import { summarize, type Row } from "./stats.ts";
 
 /** What a measurement produced: latencies of the successful operations, the failures, and the wall time. */
 export interface LoadResult {
@@ -13,7 +13,8 @@ export interface LoadResult {
 export type Op = (i: number) => Promise<void>;
 
 /**
- * Runs `op` `n` times one after another (after `warmup` untimed runs; their failures count too).
+ * Runs `op` `n` times one after another (after `warmup` untimed runs; their failures count too); `between`
+ * runs untimed before each one (a failure there counts, and skips that run).
  * @example const r = await sequential(1000, 100, async () => { await client.json("GET", "/json") })
  */
 export async function sequential(
@@ -27,7 +28,14 @@ export async function sequential(
   const samplesMs: number[] = [];
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
-    if (between) await between();
+    if (between) {
+      try {
+        await between();
+      } catch (e) {
+        failures.add(e);
+        continue;
+      }
+    }
     const t = performance.now();
     try {
       await op(i);
@@ -85,9 +93,4 @@ export function rowOf(
     ...(withThroughput ? { throughputPerS: throughput(r) } : {}),
     ...rest,
   });
-}
-
-/** Milliseconds since `t0` (performance.now), rounded to µs. */
-export function since(t0: number): number {
-  return round3(performance.now() - t0);
 }

@@ -28,7 +28,10 @@ export function procMemory(pid: number | undefined): ProcMemory | undefined {
  * The memory fields of a row for a process: peak RSS (for targets) and a readable summary.
  * @example { ...memoryFields("service", svc.child.pid) } // { peakRssMb: 180.1, memory: "service RSS 142 MiB, peak 180 MiB" }
  */
-export function memoryFields(label: string, pid: number | undefined): { peakRssMb?: number; memory?: string } {
+export function memoryFields(
+  label: string,
+  pid: number | undefined,
+): { peakRssMb?: number; memory?: string } {
   const m = procMemory(pid);
   if (!m) return { memory: `${label}: not readable` };
   return {

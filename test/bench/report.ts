@@ -22,7 +22,10 @@ const fmt = (x: number | undefined, digits = 3): string =>
 
 const cell = (s: string): string => s.replaceAll("|", "\\|").replaceAll("\n", " ");
 
-/** The machine the numbers come from, for every file's header. */
+/**
+ * The machine the numbers come from, for every file's header.
+ * @example machineLine() // "2 × Intel(R) Xeon(R) Processor, 24 GiB RAM, Node v24.21.0"
+ */
 export function machineLine(): string {
   const cpu = cpus();
   return `${cpu.length} × ${cpu[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}`;

@@ -29,7 +29,10 @@ export interface Row {
   notes?: string;
 }
 
-/** The q-quantile (0..1) of samples, nearest-rank. */
+/**
+ * The q-quantile (0..1) of samples, nearest-rank.
+ * @example percentile([3, 1, 2], 0.5) // 2
+ */
 export function percentile(samples: number[], q: number): number {
   if (samples.length === 0) return Number.NaN;
   const sorted = [...samples].sort((a, b) => a - b);
@@ -37,7 +40,10 @@ export function percentile(samples: number[], q: number): number {
   return sorted[idx]!;
 }
 
-/** Rounds to 3 decimals (µs resolution for milliseconds). */
+/**
+ * Rounds to 3 decimals (µs resolution for milliseconds).
+ * @example round3(0.12345) // 0.123
+ */
 export function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }

@@ -14,7 +14,7 @@ const ConfigSchema = z.object({
   MEND_BODY_LIMIT_BYTES: positiveInt.default(5 * 1024 * 1024),
   MEND_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   MEND_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
-  MEND_CODEMODE_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+  MEND_CODEMODE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
   MEND_CRASHPOINT: z
     .string()
     .regex(/^[a-z-]+:\d+$/, "expected <point>:<n>, e.g. after-step-start:3")

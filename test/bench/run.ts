@@ -1,0 +1,137 @@
+// `npm run bench`: every benchmark of issues 2-6 side by side in one run, as markdown tables with targets.
+//
+// Usage:
+//   npm run bench                               all sections (~6-10 min on the 2-core machine)
+//   node test/bench/run.ts --only issue5        one section (comma-separated list: --only issue3,issue5)
+//   node test/bench/run.ts --only issue6 --runs 500   issue 6 with another number of concurrent runs
+//
+// Writes bench/results/<issue>.md (one table per issue) and bench/results/summary.md (rows with a target or
+// failures, for the sections of this invocation), and prints them. Every table row shows n, failures (any
+// failed request or execution counts; a row with failures is marked FAILED whatever its figures), p50/p99,
+// throughput, memory, the target and pass/MISS. The exit code is 1 when a row has failures or a section
+// stopped on a host fault; a missed target alone exits 0 (benchmarks are not tests).
+// Load generators run in this process, the service in a child process: both share the machine's cores.
+import { loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { benchCheckpointsInProcess } from "./checkpoint-bench.ts";
+import { benchCodeModeInProcess } from "./codemode-bench.ts";
+import { benchCodeModeHttp } from "./codemode-http-bench.ts";
+import { benchContainers } from "./container-bench.ts";
+import { benchHostedRuns } from "./hosted-runs-bench.ts";
+import { renderSummary, renderTable, writeResults, type Table } from "./report.ts";
+import { benchResume } from "./resume-bench.ts";
+import { benchSqliteDrivers } from "./sqlite-drivers.ts";
+import { benchStepsHttp } from "./steps-http-bench.ts";
+import type { Row } from "./stats.ts";
+
+const RESULTS_DIR = new URL("../../bench/results", import.meta.url).pathname;
+const SHARED_CORES =
+  "Load generators (and the fake LLM) run in the bench process, the service in a child process: both share the machine's 2 cores.";
+
+interface Section {
+  id: string;
+  title: string;
+  notes: string[];
+  measure(opts: { runs: number }): Promise<Row[]>;
+}
+
+const SECTIONS: Section[] = [
+  {
+    id: "issue2",
+    title: "Issue 2 — embedded store: node:sqlite vs better-sqlite3",
+    notes: [
+      "One step journaled as INSERT + UPDATE in WAL mode with synchronous=NORMAL, then point reads; 20,000 each, same process, fresh files.",
+      "The store (service/src/store/sqlite/) uses node:sqlite.",
+    ],
+    measure: async () => benchSqliteDrivers(20_000),
+  },
+  {
+    id: "issue3",
+    title: "Issue 3 — code-mode: QuickJS and V8, in process and over HTTP",
+    notes: [
+      "(a)/(c) in process: `engine.execute` timed from the host, a fresh sandbox per execution, echo tool answered by the host; QuickJS with 2 warm workers.",
+      "(b)/(c) over HTTP: POST /v1/executions to the real service (child process, journaled in SQLite). Unless said otherwise each execution's echo arguments are new, so every call misses the default policy's echo cache and writes an entry; the cache-hit and sleep({ms:0}) variants are listed for comparison.",
+      "(d) ratio = QuickJS p50 / V8 p50 on the same 1e6-iteration script; V8's figure includes creating the isolate.",
+      "(e) the floor of (b): a bare Hono JSON route on @hono/node-server in its own child process (test/bench/bare-hono-server.ts).",
+      "The service runs MEND_CODEMODE_WORKERS=2 QuickJS workers (its default), each running one execution at a time, tool calls included; the last rows repeat the throughput with 8 workers.",
+      SHARED_CORES,
+    ],
+    measure: async () => [...(await benchCodeModeInProcess()), ...(await benchCodeModeHttp())],
+  },
+  {
+    id: "issue4",
+    title: "Issue 4 — container sandbox: print(6*7) in python, end to end over HTTP",
+    notes: [
+      "POST /v1/executions {sandbox: container, image: python, code: print(6*7)} against the real service; stdout must be 42.",
+      "Warm: the service with MEND_POOL_SIZE=2; before each timed request the bench waits (untimed) until exactly 2 pooled containers run; a request is a pool hit when the pool refills after it.",
+      "Cold: MEND_POOL_SIZE=0. 8 concurrent clients: 40 requests, closed loop. Memory: the service's VmRSS/VmHWM.",
+      SHARED_CORES + " dockerd and containerd use them too.",
+    ],
+    measure: async () => benchContainers(),
+  },
+  {
+    id: "issue5",
+    title: "Issue 5 — checkpoints: journaling overhead, steps/s, replay, cache hit, resume after kill -9",
+    notes: [
+      "In process: SqliteStore on a temp file; services from createServices(loadConfig(...), logger, {containers: false}) with the repository's policies; caller = local tenant, default policy.",
+      "Over HTTP: the real service; steps are POST /v1/runs/{id}/steps {key, action: {type: tool, tool: sleep, args: {ms: 0}}} with distinct keys over 1,000 client runs (each run's steps in order).",
+      "Replay (ii) is 200 sequential HTTP round trips; (i) is the same through RunService.step without HTTP.",
+      "Resume: the service of the HTTP rows is killed with SIGKILL (16 sleep steps in flight), restarted on the same data dir, and timed from spawn to the answer of a replayed step; 3 rounds.",
+      SHARED_CORES,
+    ],
+    measure: async () => {
+      const rows = await benchCheckpointsInProcess();
+      const http = await benchStepsHttp();
+      rows.push(...http.rows, ...(await benchResume(http.journaled)));
+      return rows;
+    },
+  },
+  {
+    id: "issue6",
+    title: "Issue 6 — concurrent hosted runs against the fake LLM",
+    notes: [
+      "Fake OpenAI-compatible model (test/support/fake-llm.ts) in the bench process, 200 ms per answer; each run: 9 turns of run_orchestration('return 1'), then finish. Policy: the default with budgets raised (iterations 50, onExhausted fail).",
+      "Step overhead = time from the fake model finishing writing turn k's answer to receiving the run's request for turn k+1 (9 samples per run): everything Mend does between two model calls, queueing behind the other runs included.",
+      "Service CPU per turn: the service process's utime+stime (/proc/<pid>/stat, all threads) over the phase, divided by the turns.",
+      "If the full size has any failure, the section also runs 500 runs on a fresh service. It always ends with 50 runs (light load) on a fresh service, for the overhead of a service that is not saturated.",
+      SHARED_CORES,
+    ],
+    measure: async ({ runs }) => benchHostedRuns(runs),
+  },
+];
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { only: { type: "string" }, runs: { type: "string", default: "2000" } },
+  });
+  const only = values.only?.split(",").map((s) => s.trim());
+  const unknown = only?.filter((id) => !SECTIONS.some((s) => s.id === id)) ?? [];
+  if (unknown.length > 0) {
+    console.error(`unknown section(s) ${unknown.join(", ")}; known: ${SECTIONS.map((s) => s.id).join(", ")}`);
+    return 2;
+  }
+  const tables: Table[] = [];
+  for (const section of SECTIONS.filter((s) => !only || only.includes(s.id))) {
+    const t0 = performance.now();
+    const load0 = loadavg()[0]!;
+    const table: Table = { id: section.id, title: section.title, rows: [], notes: [...section.notes] };
+    try {
+      table.rows = await section.measure({ runs: Number(values.runs) });
+    } catch (e) {
+      table.error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    }
+    table.wallMs = performance.now() - t0;
+    table.notes.push(
+      `Machine load average (1 min) at start/end of this section: ${load0.toFixed(2)} / ${loadavg()[0]!.toFixed(2)} (other processes on the machine add to it).`,
+    );
+    tables.push(table);
+    console.log(renderTable(table));
+    writeResults(RESULTS_DIR, tables);
+  }
+  console.log(renderSummary(tables));
+  console.log(`written to ${RESULTS_DIR}/`);
+  const failed = tables.some((t) => t.error || t.rows.some((r) => (r.failures ?? 0) > 0));
+  return failed ? 1 : 0;
+}
+
+process.exitCode = await main();
