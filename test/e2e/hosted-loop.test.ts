@@ -190,7 +190,7 @@ describe("hosted runs", () => {
   it("answer hostile run_code arguments with a structured error, never a crashed run", async () => {
     const seen: string[] = [];
     const bad = [
-      runCode("python", "print(1)", { memoryMb: 3 } as never),
+      runCode("python", "print(1)", { memoryMb: 3 }),
       {
         toolCalls: [
           {
