@@ -40,6 +40,8 @@ export interface HostedLoopDeps {
 }
 
 const LEASE_TTL_MS = 30_000;
+/** Calls of one model turn that run (concurrently); more are answered with an error. */
+const MAX_CALLS_PER_TURN = 8;
 /** How often a process looks for hosted runs nobody drives (a dead replica's, an expired lease). */
 const SWEEP_MS = 10_000;
 
@@ -271,8 +273,19 @@ export class HostedLoop {
         continue;
       }
 
+      // A turn runs at most MAX_CALLS_PER_TURN calls; the rest are answered with an error, never run.
       const outcomes = await Promise.all(
-        response.toolCalls.map((call, j) => this.#call(who, run, i, j, call, signal)),
+        response.toolCalls.map((call, j) =>
+          j < MAX_CALLS_PER_TURN
+            ? this.#call(who, run, i, j, call, signal)
+            : Promise.resolve<CallOutcome>({
+                failed: true,
+                content: renderLoopError(
+                  "too_many_calls",
+                  `at most ${MAX_CALLS_PER_TURN} calls run per turn; this one was not run — ask for it again`,
+                ),
+              }),
+        ),
       );
       // Stopping or cancelled mid-turn: leave the rest to the replay (or to nobody), journal nothing more.
       if (this.#stopped || signal.aborted) return;

@@ -34,7 +34,11 @@ export async function streamRunEvents(c: Context<AppEnv>, s: Services): Promise<
           break;
         }
         // Heartbeat keeps proxies from closing an idle stream; a new event wakes us earlier.
-        await Promise.race([pending, stream.sleep(15_000).then(() => stream.write(": keep-alive\n\n"))]);
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<"idle">((resolve) => (timer = setTimeout(() => resolve("idle"), 15_000)));
+        const woke = await Promise.race([pending.then(() => "event" as const), idle]);
+        clearTimeout(timer);
+        if (woke === "idle" && !stream.aborted) await stream.write(": keep-alive\n\n");
       }
     } finally {
       unsubscribe();
