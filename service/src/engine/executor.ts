@@ -82,10 +82,8 @@ export class Executor {
     this.#d = deps;
   }
 
-  /** POST /v1/executions: an implicit run with one step. */
-  async oneOff(who: Caller, req: ExecutionRequest, idempotencyKey?: string): Promise<ExecutionResponse> {
-    // Refuse bad input files before the implicit run exists.
-    if (req.sandbox === "container") decodeInputFiles(req.files);
+  /** The run of a one-off execution (idempotent by key when one is given). */
+  async implicitRun(who: Caller, idempotencyKey?: string): Promise<RunRecord> {
     const { run } = await this.#d.store.createRun({
       id: newId("run"),
       tenant: who.tenant,
@@ -94,8 +92,16 @@ export class Executor {
       implicit: true,
       policy: who.policy.name,
       policyVersion: who.policy.version,
-      idempotencyKey: idempotencyKey ? `execution:${idempotencyKey}` : null,
+      idempotencyKey: idempotencyKey ?? null,
     });
+    return run;
+  }
+
+  /** POST /v1/executions: an implicit run with one step. */
+  async oneOff(who: Caller, req: ExecutionRequest, idempotencyKey?: string): Promise<ExecutionResponse> {
+    // Refuse bad input files before the implicit run exists.
+    if (req.sandbox === "container") decodeInputFiles(req.files);
+    const run = await this.implicitRun(who, idempotencyKey ? `execution:${idempotencyKey}` : undefined);
     let res: ExecutionResponse;
     try {
       res = await this.step(who, run, "execution", fromExecution(req));

@@ -9,7 +9,6 @@ import { Type } from "@sinclair/typebox";
 import { RelayAnswerSchema, RelayStartSchema, type RelayEvent } from "@mend/wire";
 import type { StepOptions } from "../engine/executor.ts";
 import type { ActionSpec } from "../engine/step-action.ts";
-import { newId } from "../engine/ids.ts";
 import type { RunRecord } from "../store/records.ts";
 import type { ToolDefinition } from "../tools/tool.ts";
 import { RelaySession } from "./relay-session.ts";
@@ -61,16 +60,7 @@ export function relayRoutes(s: Services): Hono<AppEnv> {
       if (!done && run.status !== "running")
         throw new HttpProblem(409, "conflict", `run ${run.id} is ${run.status}`);
     } else {
-      ({ run } = await s.store.createRun({
-        id: newId("run"),
-        tenant: who.tenant,
-        mode: "client",
-        goal: null,
-        implicit: true,
-        policy: who.policy.name,
-        policyVersion: who.policy.version,
-        idempotencyKey: idem ? `relay:${idem}` : null,
-      }));
+      run = await s.executor.implicitRun(who, idem ? `relay:${idem}` : undefined);
     }
     const session = new RelaySession(who.tenant);
     sessions.set(session.id, session);
