@@ -108,6 +108,22 @@ describe("client-driven runs", () => {
     );
   });
 
+  it("aborts a step in progress when its run is cancelled, and journals it as interrupted", async () => {
+    const id = await clientRun();
+    const pending = api("POST", `/v1/runs/${id}/steps`, {
+      key: "long",
+      action: { type: "tool", tool: "sleep", args: { ms: 20000 } },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await api("POST", `/v1/runs/${id}/cancel`);
+    const r = await pending;
+    assert.equal(r.body.status, "failed");
+    assert.equal(r.body.failure.kind, "interrupted");
+    assert.ok(r.body.usage.wallMs < 20000);
+    const steps = (await api("GET", `/v1/runs/${id}/steps`)).body;
+    assert.equal(steps[0].failure.kind, "interrupted");
+  });
+
   it("answers 404 for an unknown run and 400 for bad step keys", async () => {
     assert.equal((await api("GET", "/v1/runs/run_doesnotexist")).status, 404);
     assert.equal(

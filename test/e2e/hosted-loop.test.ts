@@ -7,12 +7,14 @@ import { join } from "node:path";
 import { startService, type ServiceProcess } from "../support/service-process.ts";
 import { startFakeLlm, type FakeLlm, type Script } from "../support/fake-llm.ts";
 import {
+  askHuman,
   callTool,
   empty,
   finish,
   malformed,
   runCode,
   runOrchestration,
+  together,
   unknownAction,
 } from "../support/fake-llm-turns.ts";
 import { call } from "../support/http-json.ts";
@@ -211,6 +213,15 @@ describe("hosted runs", () => {
     assert.match(seen[0]!, /malformed_arguments/);
     assert.match(seen[2]!, /invalid_request|malformed_arguments/);
     assert.match(seen[4]!, /malformed_arguments/);
+  });
+
+  it("finish the run when the model asks a human and finishes in the same turn", async () => {
+    const id = await hostedRun("ask-and-finish", () =>
+      together(askHuman("Anything else?"), finish("all done")),
+    );
+    const run = await until(id, ["succeeded", "failed", "waiting_for_input"]);
+    assert.equal(run.status, "succeeded", JSON.stringify(run));
+    assert.equal(run.output, "all done");
   });
 
   it("is refused with a problem that says how to configure a provider when none is configured", async () => {

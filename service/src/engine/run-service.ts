@@ -39,6 +39,8 @@ export interface RunServiceDeps {
 export class RunService {
   readonly #d: RunServiceDeps;
   #hosted: HostedDriver | null = null;
+  /** Client-driven runs with steps in progress in this process. */
+  readonly #cancels = new Map<string, { controller: AbortController; steps: number }>();
 
   constructor(deps: RunServiceDeps) {
     this.#d = deps;
@@ -117,9 +119,20 @@ export class RunService {
       return this.#d.executor.respond(done, true);
     if (run.status !== "running")
       throw new Rejection("conflict", `run ${id} is ${run.status}; it takes no more steps`);
-    return this.#d.executor.step(who, run, key, fromStepAction(action), {
-      narrowedTo: run.tools ?? undefined,
-    });
+    if (run.mode === "hosted")
+      throw new Rejection("conflict", `run ${id} is hosted; the service drives its steps`);
+    // Steps in progress share one controller per run, so cancelling the run aborts them.
+    let cancel = this.#cancels.get(id);
+    if (!cancel) this.#cancels.set(id, (cancel = { controller: new AbortController(), steps: 0 }));
+    cancel.steps++;
+    try {
+      return await this.#d.executor.step(who, run, key, fromStepAction(action), {
+        narrowedTo: run.tools ?? undefined,
+        signal: cancel.controller.signal,
+      });
+    } finally {
+      if (--cancel.steps === 0) this.#cancels.delete(id);
+    }
   }
 
   async putCheckpoint(who: Caller, id: string, key: string, value: unknown): Promise<void> {
@@ -158,6 +171,7 @@ export class RunService {
     if (FINISHED.has(run.status)) return run;
     const done = await this.#d.store.updateRun(id, { status: "cancelled", waitingFor: null });
     this.#hosted?.cancel(id);
+    this.#cancels.get(id)?.controller.abort(new Error("run cancelled"));
     await this.#d.events.publish(id, "run.completed", { status: "cancelled" });
     return done;
   }

@@ -16,7 +16,7 @@ import type { Executor } from "../engine/executor.ts";
 import { journaled } from "../engine/journaled.ts";
 import type { RunEvents } from "../engine/run-events.ts";
 import type { ActionSpec } from "../engine/step-action.ts";
-import { actionTools } from "./loop-actions.ts";
+import { ASK_HUMAN, FINISH, actionTools } from "./loop-actions.ts";
 import { parseCall } from "./parse-call.ts";
 import { Rejection } from "../engine/rejection.ts";
 import { exhausted, type BudgetState } from "./loop-budget.ts";
@@ -274,17 +274,24 @@ export class HostedLoop {
       }
 
       // A turn runs at most MAX_CALLS_PER_TURN calls; the rest are answered with an error, never run.
+      // A turn that finishes the run asks no human.
+      const finishing = response.toolCalls.some((c) => c.name === FINISH);
       const outcomes = await Promise.all(
         response.toolCalls.map((call, j) =>
-          j < MAX_CALLS_PER_TURN
-            ? this.#call(who, run, i, j, call, signal)
-            : Promise.resolve<CallOutcome>({
-                failed: true,
-                content: renderLoopError(
-                  "too_many_calls",
-                  `at most ${MAX_CALLS_PER_TURN} calls run per turn; this one was not run — ask for it again`,
-                ),
-              }),
+          finishing && call.name === ASK_HUMAN
+            ? Promise.resolve<CallOutcome>({
+                failed: false,
+                content: renderLoopError("not_asked", "finish was called in the same turn"),
+              })
+            : j < MAX_CALLS_PER_TURN
+              ? this.#call(who, run, i, j, call, signal)
+              : Promise.resolve<CallOutcome>({
+                  failed: true,
+                  content: renderLoopError(
+                    "too_many_calls",
+                    `at most ${MAX_CALLS_PER_TURN} calls run per turn; this one was not run — ask for it again`,
+                  ),
+                }),
         ),
       );
       // Stopping or cancelled mid-turn: leave the rest to the replay (or to nobody), journal nothing more.
