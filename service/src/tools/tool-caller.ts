@@ -82,7 +82,11 @@ export class ToolCaller {
     // Identical concurrent calls share one invocation.
     const flightKey = `${who.tenant}\0${name}\0${tool.version}\0${argsHash}`;
     const pending = this.#inflight.get(flightKey);
-    if (pending) return { ...(await pending), cached: true };
+    if (pending) {
+      // Shared with an identical call in flight; only a success counts as served from the cache.
+      const shared = await pending;
+      return shared.ok ? { ...shared, cached: true } : shared;
+    }
     const p = (async (): Promise<ToolResult> => {
       const r = await tool.invoke(args ?? {}, { ...ctx, policy: who.policy });
       if (r.ok) {
