@@ -462,7 +462,8 @@ export class SqliteStore implements Store {
 
   async putCache(e: CacheEntry, maxBytes: number): Promise<void> {
     this.#tx(() => {
-      const now = Date.now();
+      // The entry's creation time is "now" for this write: one clock for expiry and recency, the caller's.
+      const now = e.createdAt;
       this.#q("DELETE FROM cache_entries WHERE expires_at <= ?").run(now);
       this.#q(
         `INSERT INTO cache_entries (tenant, tool, version, args_hash, value, size_bytes, created_at, expires_at, last_used_at)
