@@ -114,7 +114,9 @@ describe("client-driven runs", () => {
       key: "long",
       action: { type: "tool", tool: "sleep", args: { ms: 20000 } },
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // Cancel only once the step is journaled as started (else the step would be refused, not aborted).
+    while ((await api("GET", `/v1/runs/${id}/steps`)).body.length === 0)
+      await new Promise((r) => setTimeout(r, 20));
     await api("POST", `/v1/runs/${id}/cancel`);
     const r = await pending;
     assert.equal(r.body.status, "failed");

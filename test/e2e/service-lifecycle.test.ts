@@ -19,6 +19,23 @@ async function service(env: Record<string, string> = {}): Promise<ServiceProcess
   return s;
 }
 
+/** Waits until the service has journaled `n` steps as started (read from its SQLite file). */
+async function startedSteps(dataDir: string, n: number): Promise<void> {
+  for (;;) {
+    try {
+      const db = new DatabaseSync(join(dataDir, "mend.db"), { readOnly: true });
+      const row = db.prepare("SELECT COUNT(*) AS c FROM steps WHERE status = 'started'").get() as {
+        c: number;
+      };
+      db.close();
+      if (row.c >= n) return;
+    } catch {
+      /* not created yet */
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const post = (url: string, body: string, headers: Record<string, string> = {}) =>
   fetch(url, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
 
@@ -125,7 +142,7 @@ describe("graceful shutdown", () => {
   it("lets in-flight executions finish on SIGTERM, then exits 0", async () => {
     const s = await service({ MEND_SHUTDOWN_GRACE_MS: "20000" });
     const inflight = Array.from({ length: 4 }, () => post(`${s.url}/v1/executions`, sleepScript(1500)));
-    await new Promise((r) => setTimeout(r, 300));
+    await startedSteps(s.dataDir, 4);
     s.child.kill("SIGTERM");
     const results = await Promise.all(inflight);
     for (const r of results) {
@@ -139,7 +156,7 @@ describe("graceful shutdown", () => {
   it("marks executions still running at the deadline as interrupted and exits 0", async () => {
     const s = await service({ MEND_SHUTDOWN_GRACE_MS: "200" });
     const pending = post(`${s.url}/v1/executions`, sleepScript(20000)).catch(() => null);
-    await new Promise((r) => setTimeout(r, 400));
+    await startedSteps(s.dataDir, 1);
     s.child.kill("SIGTERM");
     const { code } = await s.exited;
     assert.equal(code, 0);
@@ -158,7 +175,7 @@ describe("graceful shutdown", () => {
   it("stops accepting connections once shutting down", async () => {
     const s = await service({ MEND_SHUTDOWN_GRACE_MS: "5000" });
     const slow = post(`${s.url}/v1/executions`, sleepScript(800));
-    await new Promise((r) => setTimeout(r, 200));
+    await startedSteps(s.dataDir, 1);
     s.child.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 100));
     const refused = await new Promise<boolean>((resolve) => {
