@@ -65,6 +65,11 @@ function journalInput(
   return input;
 }
 
+/** The decoded, checked input files of an action (none but for containers); throws Rejection on bad ones. */
+function inputFilesOf(action: ActionSpec): ContainerFile[] {
+  return action.type === "container" ? decodeInputFiles(action.files) : [];
+}
+
 /** Seed derived from the run and key, so a script replays the same random path without storing anything. */
 function seedFor(runId: string, key: string): number {
   return createHash("sha256").update(`${runId}\0${key}`).digest().readUInt32BE(0);
@@ -99,12 +104,13 @@ export class Executor {
 
   /** POST /v1/executions: an implicit run with one step. */
   async oneOff(who: Caller, req: ExecutionRequest, idempotencyKey?: string): Promise<ExecutionResponse> {
-    // Refuse bad input files before the implicit run exists.
-    if (req.sandbox === "container") decodeInputFiles(req.files);
+    // Bad input files are refused before the implicit run exists; decoded once, for the step too.
+    const action = fromExecution(req);
+    const files = inputFilesOf(action);
     const run = await this.implicitRun(who, idempotencyKey ? `execution:${idempotencyKey}` : undefined);
     let res: ExecutionResponse;
     try {
-      res = await this.step(who, run, "execution", fromExecution(req));
+      res = await this.#coalesced(who, run, "execution", action, {}, files);
     } catch (err) {
       // A host fault: the implicit run must not stay `running` forever.
       const failure = makeFailure("interrupted", `internal error: ${(err as Error).message}`, true);
@@ -129,10 +135,22 @@ export class Executor {
     action: ActionSpec,
     opts: StepOptions = {},
   ): Promise<ExecutionResponse> {
+    // Refusals (bad file paths, oversized uploads) happen before anything is journaled.
+    return this.#coalesced(who, run, key, action, opts, inputFilesOf(action));
+  }
+
+  async #coalesced(
+    who: Caller,
+    run: RunRecord,
+    key: string,
+    action: ActionSpec,
+    opts: StepOptions,
+    files: ContainerFile[],
+  ): Promise<ExecutionResponse> {
     const flight = `${run.id}\0${key}`;
     const pending = this.#running.get(flight);
     if (pending) return pending;
-    const p = this.#step(who, run, key, action, opts);
+    const p = this.#step(who, run, key, action, opts, files);
     this.#running.set(flight, p);
     try {
       return await p;
@@ -147,12 +165,11 @@ export class Executor {
     key: string,
     action: ActionSpec,
     opts: StepOptions,
+    files: ContainerFile[],
   ): Promise<ExecutionResponse> {
     const { store, events, crash } = this.#d;
     const det: Determinism | null =
       action.type === "codemode" ? { seed: action.seed ?? seedFor(run.id, key), clockMs: Date.now() } : null;
-    // Refusals (bad file paths, oversized uploads) happen before anything is journaled.
-    const files = action.type === "container" ? decodeInputFiles(action.files) : [];
     const claim = await store.claimStep({
       runId: run.id,
       key,

@@ -9,7 +9,7 @@ import { TenantRateLimiter } from "../auth/rate-limiter.ts";
 import { TenantConcurrency } from "../auth/concurrency-limiter.ts";
 import { foreignBrowserRequest, isLoopback } from "../auth/loopback.ts";
 import { getCookie } from "hono/cookie";
-import { KEY_COOKIE } from "../ui/login-view.ts";
+import { KEY_COOKIE } from "../auth/key-cookie.ts";
 
 /** The tenant of callers without a key, when no key exists. */
 export const LOCAL_TENANT = "local";

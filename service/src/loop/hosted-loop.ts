@@ -84,7 +84,7 @@ export class HostedLoop {
     this.#d = deps;
   }
 
-  /** Starts driving a run in the background (no-op if already driven here). */
+  /** Starts driving a run in the background; if it is driven here already, drives it once more afterwards. */
   start(runId: string): void {
     if (this.#stopped) return;
     if (this.#driving.has(runId)) {
@@ -107,7 +107,8 @@ export class HostedLoop {
    */
   async resumeAll(): Promise<number> {
     const runs = (await this.#d.store.runsByStatus("running")).filter((r) => r.mode === "hosted");
-    for (const r of runs) this.start(r.id);
+    // Only runs nobody drives here: start() on a driven run means "run it again after this turn".
+    for (const r of runs) if (!this.#driving.has(r.id)) this.start(r.id);
     if (!this.#sweeper && !this.#stopped) {
       this.#sweeper = setInterval(() => void this.resumeAll().catch(() => 0), SWEEP_MS);
       this.#sweeper.unref();

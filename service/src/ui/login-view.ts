@@ -3,9 +3,6 @@ import { html } from "hono/html";
 import type { Html } from "./ui-html.ts";
 import { layout } from "./ui-layout.ts";
 
-/** The name of the cookie holding a browser's API key (HttpOnly, SameSite=Strict). */
-export const KEY_COOKIE = "mend_key";
-
 /**
  * The sign-in form, with the reason of a refused attempt if any.
  * @example loginPage("that key was revoked")

@@ -12,7 +12,8 @@ import { runsPage, runsRegion } from "./runs-list-view.ts";
 import { runLive, runPage } from "./run-page-view.ts";
 import { stepPage } from "./step-page-view.ts";
 import { stepsJsonl } from "./step-export.ts";
-import { KEY_COOKIE, loginPage } from "./login-view.ts";
+import { loginPage } from "./login-view.ts";
+import { KEY_COOKIE } from "../auth/key-cookie.ts";
 import { ApiKeys } from "../auth/api-keys.ts";
 import { setCookie } from "hono/cookie";
 
