@@ -85,6 +85,8 @@ export type Remedy = {
   hint?: string | undefined;
   action: string;
 };
+/** A code-mode engine's name. */
+export type CodeModeEngineName = "quickjs" | "v8";
 export type Problem = {
   errors?: { message: string; path: string }[] | undefined;
   instance?: string | undefined;

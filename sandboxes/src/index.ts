@@ -1,6 +1,7 @@
 // Public surface of @mend/sandboxes: code-mode engines, the container runner, and their interfaces.
 export type {
   CodeModeEngine,
+  CodeModeEngines,
   CodeModeLimits,
   CodeModeOutcome,
   CodeModeRequest,
@@ -32,5 +33,4 @@ export { ToolCallBroker } from "./codemode/tool-calls.ts";
 export type { ToolCallSettlement } from "./codemode/tool-calls.ts";
 export { canonicalJson } from "./codemode/canonical-json.ts";
 export { generateToolsDts, schemaToTs } from "./codemode/tools-dts.ts";
-export { runConformanceSuite } from "./codemode/conformance.ts";
 export { V8Engine } from "./codemode/v8/v8-engine.ts";

@@ -1,10 +1,9 @@
 // Starts the HTTP server on the configured address and shuts it down gracefully on request.
-import { serve, type ServerType } from "@hono/node-server";
-import type { AddressInfo } from "node:net";
 import type { Config } from "./config/config.ts";
 import type { Logger } from "./log/logger.ts";
-import { createApp } from "./http/app.ts";
-import { createServices, type Services } from "./services.ts";
+import { createApp } from "./edge/app.ts";
+import { listen } from "./edge/listen.ts";
+import { createServices, type Services } from "./services/services.ts";
 import { VERSION } from "./version.ts";
 import { checkBinding } from "./auth/check-binding.ts";
 import { isLoopback } from "./auth/loopback.ts";
@@ -27,12 +26,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const binding = await checkBinding(config, services.store);
   log[binding.level]({ host: binding.host, activeKeys: binding.activeKeys }, binding.message);
   const stopWatchingPolicies = watchPolicies(services.policies, log);
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: binding.host }, () => resolve(s));
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
-  const url = `http://${host}:${addr.port}`;
+  const { server, url } = await listen(app, config.port, binding.host);
   log.info({ url, version: VERSION, dataDir: config.dataDir, store: services.store.kind }, "mend listening");
   if (!isLoopback(binding.host)) log.warn({ host: binding.host }, "listening beyond loopback");
   const resumed = await services.loop.resumeAll();
@@ -48,7 +42,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         // Hosted drivers stop between steps; their runs stay `running` and resume at the next start.
         const loopStopped = services.loop.stop(config.shutdownGraceMs);
-        if ("closeIdleConnections" in server) server.closeIdleConnections();
+        server.closeIdleConnections();
         const drained = await services.inflight.drain(config.shutdownGraceMs);
         if (!drained) {
           const n = await services.store.interruptStartedSteps();
@@ -57,7 +51,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         await loopStopped;
         // Responses of finished executions are still being written: give them a moment before cutting.
         await Promise.race([stopped, new Promise((r) => setTimeout(r, drained ? 2_000 : 200).unref())]);
-        if ("closeAllConnections" in server) server.closeAllConnections();
+        server.closeAllConnections();
         await stopped;
         await services.dispose();
         log.info("stopped");

@@ -2,7 +2,7 @@
 // isolates), tool calls over the engine boundary, and CPU-heavy loops for the V8/QuickJS ratio.
 import { QuickJsEngine } from "../../sandboxes/src/codemode/quickjs/quickjs-engine.ts";
 import { V8Engine } from "../../sandboxes/src/codemode/v8/v8-engine.ts";
-import { TEST_LIMITS, TEST_TOOLS } from "../../sandboxes/src/codemode/conformance-fixtures.ts";
+import { TEST_LIMITS, TEST_TOOLS } from "../../sandboxes/src/testing/codemode-fixtures.ts";
 import type { CodeModeEngine, CodeModeRequest, ToolInvoker } from "../../sandboxes/src/codemode/engine.ts";
 import { closedLoop, rowOf, sequential, type LoadResult } from "./load.ts";
 import { percentile, type Row, type Target } from "./stats.ts";

@@ -1,5 +1,6 @@
 // Code-mode executions end to end over HTTP (journaled by the real service in a child process), against a bare
 // Hono route as the floor.
+import type { CodeModeEngineName } from "@mend/wire";
 import { rmSync } from "node:fs";
 import { startService } from "../support/service-process.ts";
 import { startBareHono } from "./bare-hono-server.ts";
@@ -27,7 +28,7 @@ const SLEEPS =
 /** An execution op: POST /v1/executions, 200 and status succeeded (and the expected result when given). */
 function execution(
   client: HttpClient,
-  engine: "quickjs" | "v8",
+  engine: CodeModeEngineName,
   script: () => { code: string; expect?: unknown },
 ): Op {
   return async () => {

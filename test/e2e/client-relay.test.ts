@@ -8,8 +8,8 @@ import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { loadConfig } from "../../service/src/config/config.ts";
 import { createLogger } from "../../service/src/log/logger.ts";
-import { createServices } from "../../service/src/services.ts";
-import { createApp } from "../../service/src/http/app.ts";
+import { createServices } from "../../service/src/services/services.ts";
+import { createApp } from "../../service/src/edge/app.ts";
 import { Mend, MendApiError, MendFailure } from "../../client/src/index.ts";
 
 let services: Awaited<ReturnType<typeof createServices>>;

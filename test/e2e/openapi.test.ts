@@ -8,8 +8,8 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { FormatRegistry, type TSchema } from "@sinclair/typebox";
 import { loadConfig } from "../../service/src/config/config.ts";
 import { createLogger } from "../../service/src/log/logger.ts";
-import { createServices } from "../../service/src/services.ts";
-import { createApp } from "../../service/src/http/app.ts";
+import { createServices } from "../../service/src/services/services.ts";
+import { createApp } from "../../service/src/edge/app.ts";
 import { ROUTES } from "../../wire/src/routes.ts";
 
 type Doc = {

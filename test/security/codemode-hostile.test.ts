@@ -2,7 +2,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { QuickJsEngine } from "../../sandboxes/src/codemode/quickjs/quickjs-engine.ts";
-import { TEST_LIMITS, testRequest } from "../../sandboxes/src/codemode/conformance.ts";
+import { TEST_LIMITS, testRequest } from "../../sandboxes/src/testing/index.ts";
 import type { CodeModeLimits, CodeModeOutcome } from "../../sandboxes/src/codemode/engine.ts";
 
 const CASES: { name: string; code: string; kinds: string[]; limits?: Partial<CodeModeLimits> }[] = [

@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { QuickJsEngine } from "../../sandboxes/src/codemode/quickjs/quickjs-engine.ts";
-import { MemoryJournal, TEST_LIMITS, testRequest } from "../../sandboxes/src/codemode/conformance.ts";
+import { MemoryJournal, TEST_LIMITS, testRequest } from "../../sandboxes/src/testing/index.ts";
 import type { CodeModeRequest } from "../../sandboxes/src/codemode/engine.ts";
 
 const MiB = 1024 * 1024;

@@ -1,5 +1,6 @@
 // POST /v1/executions (and the `action` of a client-driven step): request and response schemas.
 import { Type, type Static } from "@sinclair/typebox";
+import { CodeModeEngineSchema } from "./engines.ts";
 import { FailureSchema } from "./failure.ts";
 
 /** Cap on submitted code (256 KiB). */
@@ -28,7 +29,7 @@ export const CodeModeActionSchema = Type.Object(
       description: "Script body; runs as an async function (top-level await, return).",
     }),
     language: Type.Optional(Type.Union([Type.Literal("javascript"), Type.Literal("typescript")])),
-    engine: Type.Optional(Type.Union([Type.Literal("quickjs"), Type.Literal("v8")])),
+    engine: Type.Optional(CodeModeEngineSchema),
     tools: Type.Optional(Type.Array(ToolName, { maxItems: 256 })),
     limits: Type.Optional(CodeModeLimitsSchema),
     seed: Type.Optional(Type.Integer()),

@@ -9,6 +9,8 @@ export {
   makeFailure,
 } from "./failure.ts";
 export type { Failure, FailureKind, FailureLayer, Remedy } from "./failure.ts";
+export { CODEMODE_ENGINES, CodeModeEngineSchema } from "./engines.ts";
+export type { CodeModeEngineName } from "./engines.ts";
 export { ProblemSchema, PROBLEM_TYPES } from "./problem.ts";
 export type { Problem, ProblemType } from "./problem.ts";
 export { HealthSchema } from "./health.ts";
@@ -37,6 +39,8 @@ export {
   RunSchema,
   RunStatusSchema,
   RunsPageSchema,
+  ListRunsQuerySchema,
+  ExportRunsQuerySchema,
   StepActionSchema,
   StepKeySchema,
   StepKindSchema,

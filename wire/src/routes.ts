@@ -10,8 +10,9 @@ import {
   CompleteBodySchema,
   CreateRunSchema,
   InputBodySchema,
+  ExportRunsQuerySchema,
+  ListRunsQuerySchema,
   RunSchema,
-  RunStatusSchema,
   RunsPageSchema,
   StepRequestSchema,
   StepSchema,
@@ -253,11 +254,7 @@ export const ROUTES: readonly RouteSpec[] = [
     operationId: "listRuns",
     summary: "A page of runs, newest first",
     tag: "Runs",
-    query: {
-      status: RunStatusSchema,
-      limit: Type.String({ pattern: "^[0-9]+$", description: "1 to 200 (default 50)" }),
-      cursor: Type.String({ description: "nextCursor of the previous page" }),
-    },
+    query: ListRunsQuerySchema.properties,
     responses: { 200: json("A page", RunsPageSchema, { items: [EX.run], nextCursor: null }), 400: invalid },
   },
   {
@@ -266,11 +263,7 @@ export const ROUTES: readonly RouteSpec[] = [
     operationId: "exportRuns",
     summary: "Trajectories (messages, actions, failures, recoveries) as JSON Lines",
     tag: "Runs",
-    query: {
-      status: RunStatusSchema,
-      format: Type.Literal("jsonl"),
-      run: Type.String({ description: "Only this run" }),
-    },
+    query: ExportRunsQuerySchema.properties,
     responses: {
       200: { description: "One JSON object per run and line", contentType: "application/x-ndjson" },
     },

@@ -54,6 +54,22 @@ export const RunSchema = Type.Object(
 );
 export type Run = Static<typeof RunSchema>;
 
+/** GET /v1/runs query: `limit` is 1 to 200 (default 50); `cursor` is the previous page's nextCursor. */
+export const ListRunsQuerySchema = Type.Object({
+  status: Type.Optional(RunStatusSchema),
+  limit: Type.Optional(
+    Type.String({ pattern: "^([1-9]|[1-9][0-9]|1[0-9][0-9]|200)$", description: "1 to 200 (default 50)" }),
+  ),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: "nextCursor of the previous page" })),
+});
+
+/** GET /v1/runs/export query. */
+export const ExportRunsQuerySchema = Type.Object({
+  status: Type.Optional(RunStatusSchema),
+  format: Type.Optional(Type.Literal("jsonl")),
+  run: Type.Optional(Type.String({ maxLength: 100, description: "Only this run" })),
+});
+
 export const RunsPageSchema = Type.Object({
   items: Type.Array(RunSchema),
   nextCursor: Type.Union([Type.String(), Type.Null()]),

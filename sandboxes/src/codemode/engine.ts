@@ -1,5 +1,5 @@
 // The code-mode engine interface: what the service's engine knows of QuickJS or V8 (nothing more).
-import type { Failure } from "@mend/wire";
+import type { CodeModeEngineName, Failure } from "@mend/wire";
 
 /** A JSON Schema object, as tools declare their inputs. */
 export type JsonSchema = Record<string, unknown>;
@@ -93,9 +93,12 @@ export type CodeModeOutcome =
   | (OutcomeBase & { status: "succeeded"; result: unknown })
   | (OutcomeBase & { status: "failed"; failure: Failure });
 
+/** One engine of each name, as the service holds them. */
+export type CodeModeEngines = Record<CodeModeEngineName, CodeModeEngine>;
+
 /** An engine runs one script per call in a fresh guest. Host misuse throws; guest outcomes are values. */
 export interface CodeModeEngine {
-  readonly name: "quickjs" | "v8";
+  readonly name: CodeModeEngineName;
   execute(request: CodeModeRequest): Promise<CodeModeOutcome>;
   /** Stops workers and frees every resource. Idempotent. */
   dispose(): Promise<void>;

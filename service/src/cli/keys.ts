@@ -1,8 +1,7 @@
 // `mend keys create|list|revoke`: manages API keys in the store at MEND_DATA_DIR (the service may be running).
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/config.ts";
-import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { openStore } from "../services/open-store.ts";
 import { loadPolicies, PolicyError } from "../policy/policy-loader.ts";
 import { ApiKeyError, ApiKeys, type ApiKeyInfo } from "../auth/api-keys.ts";
 
@@ -105,7 +104,7 @@ export async function keysCommand(
       return 2;
     }
   }
-  const store = SqliteStore.open(join(config.dataDir, "mend.db"));
+  const store = await openStore(config);
   try {
     const keys = new ApiKeys(store);
     switch (verb) {

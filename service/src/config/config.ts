@@ -25,6 +25,19 @@ const ConfigSchema = z.object({
   MEND_LLM_BASE_URL: z.string().url().optional(),
   MEND_LLM_API_KEY: z.string().optional(),
   MEND_LLM_MODEL: z.string().optional(),
+  MEND_SECRET_KEY: z.string().optional(),
+  MEND_MCP_SERVERS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: `not valid JSON: ${(e as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  MEND_MCP_ALLOW_STDIO: z.enum(["0", "1", "true", "false"]).optional(),
 });
 
 /** The parsed configuration. Durations carry their unit in the name. */
@@ -42,6 +55,12 @@ export interface Config {
   policiesDir: string;
   cacheMaxBytes: number;
   llm: { provider?: "openai" | "anthropic"; baseUrl?: string; apiKey?: string; model?: string };
+  /** MEND_SECRET_KEY: the key that seals tool credentials (else a key file in the data dir). */
+  secretKey: string | undefined;
+  /** MEND_MCP_SERVERS, parsed JSON (entries are checked by the tool registry). */
+  mcpServers: unknown;
+  /** MEND_MCP_ALLOW_STDIO: tenants may register stdio MCP servers (commands on this host). */
+  mcpAllowStdio: boolean;
 }
 
 /** Raised for a bad MEND_* variable; its message is one line naming the variable. */
@@ -83,5 +102,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiKey: c.MEND_LLM_API_KEY,
       model: c.MEND_LLM_MODEL,
     },
+    secretKey: c.MEND_SECRET_KEY,
+    mcpServers: c.MEND_MCP_SERVERS,
+    mcpAllowStdio: c.MEND_MCP_ALLOW_STDIO === "1" || c.MEND_MCP_ALLOW_STDIO === "true",
   };
 }

@@ -1,18 +1,18 @@
 // The durable core: every execution is a journaled step — claimed, run once, recorded, replayed thereafter.
 import { createHash } from "node:crypto";
 import { makeFailure, type ExecutionRequest, type ExecutionResponse } from "@mend/wire";
-import type { CodeModeEngine, ContainerFile, ContainerRunner } from "@mend/sandboxes";
+import type { CodeModeEngines, ContainerFile, ContainerRunner } from "@mend/sandboxes";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { RunRecord, StepRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
 import type { ToolCaller } from "../tools/tool-caller.ts";
 import type { ToolDefinition } from "../tools/tool.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Caller } from "./caller.ts";
+import type { Caller } from "../core/caller.ts";
 import type { Crashpoints } from "./crashpoint.ts";
-import { executionId, newId } from "./ids.ts";
+import { executionId, newId } from "../core/ids.ts";
 import type { Inflight } from "./inflight.ts";
-import { Rejection } from "./rejection.ts";
+import { Rejection } from "../core/rejection.ts";
 import { runCodeMode, type Determinism } from "./run-codemode.ts";
 import { runContainer } from "./run-container.ts";
 import type { RunEvents } from "./run-events.ts";
@@ -38,7 +38,7 @@ export interface ExecutorDeps {
   store: Store;
   blobs: BlobStore;
   tools: ToolCaller;
-  codemode: { quickjs: CodeModeEngine; v8: CodeModeEngine };
+  codemode: CodeModeEngines;
   containers: ContainerRunner | null;
   events: RunEvents;
   inflight: Inflight;

@@ -1,7 +1,7 @@
 // Validates and decodes the files a caller sends into a container: relative paths only, size-capped.
 import { posix } from "node:path";
 import type { ContainerFile } from "@mend/sandboxes";
-import { Rejection } from "./rejection.ts";
+import { Rejection } from "../core/rejection.ts";
 
 /** Total bytes of input files one execution may carry. */
 export const MAX_INPUT_FILES_BYTES = 4 * 1024 * 1024;

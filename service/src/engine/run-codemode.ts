@@ -1,6 +1,6 @@
 // Runs a code-mode step: policy admission, tool bindings, journaled tool calls, deterministic seed and clock.
 import type { CodeModeAction } from "@mend/wire";
-import type { CodeModeEngine, ToolBinding } from "@mend/sandboxes";
+import type { CodeModeEngines, ToolBinding } from "@mend/sandboxes";
 import { admitCodeMode } from "../policy/resolve-request.ts";
 import type { Store } from "../store/store.ts";
 import type { ToolCaller } from "../tools/tool-caller.ts";
@@ -9,7 +9,7 @@ import type { StepContext, StepResult } from "./step-context.ts";
 import { StoreToolJournal } from "./store-tool-journal.ts";
 
 export interface CodeModeDeps {
-  engines: { quickjs: CodeModeEngine; v8: CodeModeEngine };
+  engines: CodeModeEngines;
   tools: ToolCaller;
   store: Store;
   crash: Crashpoints;

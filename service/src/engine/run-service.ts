@@ -4,13 +4,15 @@ import type { Config } from "../config/config.ts";
 import type { PolicyRegistry } from "../policy/policy-registry.ts";
 import type { EventRecord, Page, RunRecord, StepRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
-import { InvalidCursorError } from "../store/sqlite/sqlite-store.ts";
-import type { Caller } from "./caller.ts";
+import { InvalidCursorError } from "../store/store-errors.ts";
+import type { Caller } from "../core/caller.ts";
 import type { Executor } from "./executor.ts";
-import { newId } from "./ids.ts";
-import { Rejection } from "./rejection.ts";
+import { newId } from "../core/ids.ts";
+import { Rejection } from "../core/rejection.ts";
 import type { RunEvents } from "./run-events.ts";
-import { fromStepAction } from "./step-action.ts";
+import { fromStepAction, type ActionSpec } from "./step-action.ts";
+import type { ToolCaller } from "../tools/tool-caller.ts";
+import type { ToolDefinition } from "../tools/tool.ts";
 import { LLM_CONFIGURATION_HINT, resolveModel } from "../llm/create-provider.ts";
 
 /** Largest checkpoint value, as JSON text (1 MiB). */
@@ -29,6 +31,7 @@ export interface RunServiceDeps {
   executor: Executor;
   events: RunEvents;
   policies: PolicyRegistry;
+  tools: ToolCaller;
   config: Config;
 }
 
@@ -133,6 +136,59 @@ export class RunService {
     } finally {
       if (--cancel.steps === 0) this.#cancels.delete(id);
     }
+  }
+
+  /**
+   * Where a relayed script (client-hosted tools, /v1/relay) is journaled: step `key` of the caller's
+   * client-driven run, or a new implicit run. Client tools may not shadow the service's tools.
+   */
+  async relayTarget(
+    who: Caller,
+    q: { runId?: string; key?: string; idempotencyKey?: string; clientTools: string[] },
+  ): Promise<{ run: RunRecord; key: string }> {
+    const names = new Set<string>();
+    for (const name of q.clientTools) {
+      if (names.has(name)) throw new Rejection("invalid", `tool "${name}" is declared twice`);
+      names.add(name);
+      if (await this.#d.tools.known(who, name)) {
+        throw new Rejection(
+          "invalid",
+          `tool "${name}" is a service tool; client-hosted tools cannot shadow it`,
+        );
+      }
+    }
+    if (!q.runId) {
+      const idem = q.idempotencyKey ? `relay:${q.idempotencyKey}` : undefined;
+      return { run: await this.#d.executor.implicitRun(who, idem), key: "execution" };
+    }
+    const run = await this.get(who, q.runId);
+    const key = q.key ?? "codemode";
+    if (run.mode !== "client")
+      throw new Rejection("conflict", `run ${run.id} is hosted; relay steps need a client-driven run`);
+    const done = await this.#d.store.getStep(run.id, key);
+    if (!done && run.status !== "running") throw new Rejection("conflict", `run ${run.id} is ${run.status}`);
+    return { run, key };
+  }
+
+  /** Runs a relayed code-mode step with the client's tools bound; an implicit run ends with it. */
+  async relayStep(
+    who: Caller,
+    run: RunRecord,
+    key: string,
+    action: ActionSpec,
+    clientTools: ToolDefinition[],
+  ): Promise<ExecutionResponse> {
+    const res = await this.#d.executor.step(who, run, key, action, {
+      narrowedTo: run.tools ?? undefined,
+      extraTools: clientTools,
+    });
+    if (run.implicit) {
+      await this.#d.store.updateRun(run.id, {
+        status: res.status,
+        ...(res.status === "succeeded" ? { output: res.result ?? null } : { failure: res.failure ?? null }),
+      });
+    }
+    return res;
   }
 
   async putCheckpoint(who: Caller, id: string, key: string, value: unknown): Promise<void> {

@@ -1,6 +1,6 @@
 // Everything a step runner needs to execute one journaled step, passed explicitly.
 import type { Failure } from "@mend/wire";
-import type { Caller } from "./caller.ts";
+import type { Caller } from "../core/caller.ts";
 import type { StepOutput } from "./step-output.ts";
 import type { ToolDefinition } from "../tools/tool.ts";
 import type { StepRecord } from "../store/records.ts";

@@ -2,7 +2,7 @@
 import type { RunStatus } from "@mend/wire";
 import type { StepRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
-import type { Caller } from "./caller.ts";
+import type { Caller } from "../core/caller.ts";
 import { runView, stepView } from "./run-view.ts";
 
 /** The step that answered a failed step: a remediation linked to it, else the next step of the run. */

@@ -3,7 +3,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { makeFailure, type ExecutionResponse, type Failure } from "@mend/wire";
-import { generateToolsDts } from "@mend/sandboxes";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { LlmMessage, LlmOutcome, LlmProvider, LlmResponse, LlmToolCall } from "../llm/llm-provider.ts";
@@ -11,20 +10,20 @@ import type { PolicyRegistry } from "../policy/policy-registry.ts";
 import type { RunRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
 import type { ToolCaller } from "../tools/tool-caller.ts";
-import type { Caller } from "../engine/caller.ts";
+import type { Caller } from "../core/caller.ts";
 import type { Executor } from "../engine/executor.ts";
 import { journaled } from "../engine/journaled.ts";
 import type { RunEvents } from "../engine/run-events.ts";
 import type { ActionSpec } from "../engine/step-action.ts";
 import { ASK_HUMAN, FINISH, actionTools } from "./loop-actions.ts";
 import { parseCall } from "./parse-call.ts";
-import { Rejection } from "../engine/rejection.ts";
+import { Rejection } from "../core/rejection.ts";
 import { exhausted, type BudgetState } from "./loop-budget.ts";
 import { goalMessage, systemPrompt } from "./loop-prompt.ts";
 import { compactHistory } from "./compact-history.ts";
 import { nextRemediation } from "./remediate.ts";
 import { awaitHuman, budgetFailure, budgetRequest } from "./human-step.ts";
-import { abortableSleep as sleep } from "./abortable-sleep.ts";
+import { abortableSleep as sleep } from "../lib/abortable-sleep.ts";
 import { renderExecution, renderLoopError } from "./render-result.ts";
 
 export interface HostedLoopDeps {
@@ -209,12 +208,7 @@ export class HostedLoop {
       policy.codemode.enabled,
       policy.container.enabled,
     );
-    const system = systemPrompt(
-      policy,
-      generateToolsDts(
-        allowed.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
-      ),
-    );
+    const system = systemPrompt(policy, await tools.declarations(who, initial.tools ?? undefined));
     const messages: LlmMessage[] = [{ role: "user", content: goalMessage(initial.goal ?? "") }];
     const budget: BudgetState = { iterations: 0, consecutiveFailures: 0, tokens: 0 };
 

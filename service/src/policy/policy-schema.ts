@@ -1,6 +1,6 @@
 // The policy file format (YAML, validated with zod): tools, limits per sandbox, images, cache, remediation, budgets, tenant limits.
 import { z } from "zod";
-import { FAILURE_KINDS } from "@mend/wire";
+import { CODEMODE_ENGINES, FAILURE_KINDS, type CodeModeEngineName } from "@mend/wire";
 
 /** A strict object whose unknown-key error lists the keys that are expected there. */
 function strict<T extends z.ZodRawShape>(shape: T) {
@@ -120,7 +120,7 @@ export const PolicyFileSchema = strict({
     .describe("which tools the policy binds (code-mode scripts, the loop, GET /v1/tools)"),
   codemode: strict({
     enabled: z.boolean().optional(),
-    engines: z.array(z.enum(["quickjs", "v8"])).optional(),
+    engines: z.array(z.enum(CODEMODE_ENGINES)).optional(),
     defaults: partial(codemodeLimits).optional().describe("limits used when a request omits them"),
     max: partial(codemodeLimits).optional().describe("ceilings: a request above them is a policy_violation"),
   }).optional(),
@@ -160,7 +160,7 @@ export interface Policy {
   tools: { allow: string[]; deny: string[] };
   codemode: {
     enabled: boolean;
-    engines: ("quickjs" | "v8")[];
+    engines: CodeModeEngineName[];
     defaults: z.infer<typeof codemodeLimits>;
     max: z.infer<typeof codemodeLimits>;
   };

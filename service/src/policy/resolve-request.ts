@@ -1,5 +1,5 @@
 // The one place where a request meets its policy: defaults filled in, ceilings enforced, tools filtered.
-import { makeFailure, type Failure } from "@mend/wire";
+import { makeFailure, type CodeModeEngineName, type Failure } from "@mend/wire";
 import { globMatch } from "./glob.ts";
 import type { CodeModeLimitValues, ContainerLimitValues, Policy } from "./policy-schema.ts";
 
@@ -68,8 +68,8 @@ function withinCeilings<T extends Record<string, number>>(
 /** Resolves code-mode limits and engine; tools are checked per call by the sandbox against `allowedTools`. */
 export function admitCodeMode(
   policy: Policy,
-  req: { engine?: "quickjs" | "v8"; limits?: Partial<CodeModeLimitValues> },
-): Admission<{ engine: "quickjs" | "v8"; limits: CodeModeLimitValues }> {
+  req: { engine?: CodeModeEngineName; limits?: Partial<CodeModeLimitValues> },
+): Admission<{ engine: CodeModeEngineName; limits: CodeModeLimitValues }> {
   if (!policy.codemode.enabled) {
     return violation(
       "codemode.enabled",

@@ -86,17 +86,12 @@ export function mcpParams(
 }
 
 /**
- * Parses MEND_MCP_SERVERS: a JSON array of registrations, or an object of name → registration without name.
- * @example parseMcpServersEnv('{"files":{"command":"npx","args":["-y","@modelcontextprotocol/server-filesystem","/tmp"]}}')
+ * Checks MEND_MCP_SERVERS (already parsed from JSON by the config): an array of registrations, or an
+ * object of name → registration without name.
+ * @example mcpServersFromConfig({ files: { command: "npx", args: ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"] } })
  */
-export function parseMcpServersEnv(text: string | undefined): RegisterMcpServer[] {
-  if (!text?.trim()) return [];
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new McpConfigError(`MEND_MCP_SERVERS is not valid JSON: ${(e as Error).message}`);
-  }
+export function mcpServersFromConfig(doc: unknown): RegisterMcpServer[] {
+  if (doc === undefined || doc === null) return [];
   const list: unknown[] = Array.isArray(doc)
     ? doc
     : typeof doc === "object" && doc !== null

@@ -8,13 +8,12 @@ import { loadConfig } from "../config/config.ts";
 import { createLogger } from "../log/logger.ts";
 import { MCP_FIXTURE_PATH, serveMcpFixtureHttp } from "../../../test/support/mcp-fixture-server.ts";
 import { ToolCatalog } from "./tool-catalog.ts";
-import { createToolRegistry, registerToolSources } from "./register-tool-sources.ts";
+import { BlobStore } from "../store/blob-store.ts";
+import { registerToolSources } from "./register-tool-sources.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mend-mcp-"));
-const config = loadConfig({ MEND_DATA_DIR: dir });
-const log = createLogger("silent");
-const store = SqliteStore.open(join(dir, "mend.db"));
-const env = {
+const config = loadConfig({
+  MEND_DATA_DIR: dir,
   MEND_MCP_SERVERS: JSON.stringify({
     local_fixture: {
       command: process.execPath,
@@ -22,10 +21,14 @@ const env = {
       env: { FIXTURE_TOKEN: "stdio-secret-value-42" },
     },
   }),
-};
+});
+const log = createLogger("silent");
+const store = SqliteStore.open(join(dir, "mend.db"));
+const blobs = new BlobStore(join(dir, "blobs"));
 const catalog = new ToolCatalog();
-const dispose = await registerToolSources(catalog, { store, config, log, env });
-const registry = createToolRegistry({ store, config, log, env });
+const sources = await registerToolSources(catalog, { store, config, log, blobs });
+const { registry } = sources;
+const dispose = () => sources.dispose();
 const http = await serveMcpFixtureHttp();
 after(async () => {
   await dispose();

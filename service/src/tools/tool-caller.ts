@@ -1,8 +1,8 @@
 // Calls a tool on behalf of a caller: allowlist, argument validation, global cache (with coalescing), invocation.
 import { createHash } from "node:crypto";
 import { makeFailure } from "@mend/wire";
-import { canonicalJson, validateAgainstSchema } from "@mend/sandboxes";
-import type { Caller } from "../engine/caller.ts";
+import { canonicalJson, generateToolsDts, validateAgainstSchema } from "@mend/sandboxes";
+import type { Caller } from "../core/caller.ts";
 import { toolAllowed } from "../policy/resolve-request.ts";
 import type { Store } from "../store/store.ts";
 import type { ToolCatalog } from "./tool-catalog.ts";
@@ -33,6 +33,19 @@ export class ToolCaller {
   async allowed(who: Caller, narrowedTo?: string[]): Promise<ToolDefinition[]> {
     const all = await this.#catalog.list(who.tenant);
     return all.filter((t) => toolAllowed(who.policy, t.name) && (!narrowedTo || narrowedTo.includes(t.name)));
+  }
+
+  /** Whether `name` is a tool of the service for this tenant (built-in or registered), allowed or not. */
+  async known(who: Caller, name: string): Promise<boolean> {
+    return (await this.#catalog.get(who.tenant, name)) !== undefined;
+  }
+
+  /** TypeScript declarations of the tools this caller may use (GET /v1/tools.d.ts, MCP, the loop's prompt). */
+  async declarations(who: Caller, narrowedTo?: string[]): Promise<string> {
+    const tools = await this.allowed(who, narrowedTo);
+    return generateToolsDts(
+      tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
+    );
   }
 
   async call(

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { createLogger } from "../log/logger.ts";
-import { Rejection } from "../engine/rejection.ts";
+import { Rejection } from "../core/rejection.ts";
 import { BUILTIN_TOOL_NAMES } from "./builtin-tools.ts";
 import { SecretBox } from "./secret-box.ts";
 import { ToolRegistry } from "./tool-registry.ts";

@@ -1,7 +1,7 @@
 // A tenant's registered HTTP tools and MCP servers in the store: checks, encryption of credentials, views.
 import { createHash } from "node:crypto";
 import type { McpServerInfo, RegisterMcpServer, RegisterTool, ToolInfo } from "@mend/wire";
-import { Rejection } from "../engine/rejection.ts";
+import { Rejection } from "../core/rejection.ts";
 import type { ToolRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
 import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http-tool.ts";

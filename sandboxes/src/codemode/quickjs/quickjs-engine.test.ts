@@ -1,10 +1,11 @@
 // Runs the shared conformance suite against the QuickJS engine, plus QuickJS-specific checks.
+import * as t from "node:test";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { runConformanceSuite, testRequest } from "../conformance.ts";
+import { runConformanceSuite, testRequest } from "../../testing/index.ts";
 import { QuickJsEngine } from "./quickjs-engine.ts";
 
-runConformanceSuite("quickjs", () => new QuickJsEngine({ workers: 2 }));
+runConformanceSuite(t, "quickjs", () => new QuickJsEngine({ workers: 2 }));
 
 describe("QuickJsEngine", () => {
   it("keeps its worker count while replacing crashed and timed-out workers", async () => {

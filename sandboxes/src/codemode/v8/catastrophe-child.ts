@@ -1,6 +1,6 @@
 // Child process of the hostile tests: triggers V8's fatal OOM in an isolate and prints what the engine reported.
 // Run on its own (never imported): a process with a lost isolate cannot exit cleanly, so the test kills it.
-import { TEST_LIMITS, testRequest } from "../conformance-fixtures.ts";
+import { TEST_LIMITS, testRequest } from "../../testing/codemode-fixtures.ts";
 import { V8Engine } from "./v8-engine.ts";
 
 const messages: string[] = [];

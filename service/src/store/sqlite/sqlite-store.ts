@@ -16,6 +16,7 @@ import type {
   ToolRecord,
 } from "../records.ts";
 import type { NewRun, NewStep, RunPatch, StepClaim, StepEnd, Store } from "../store.ts";
+import { InvalidCursorError, NotFoundError } from "../store-errors.ts";
 import { MIGRATIONS } from "./migrations.ts";
 
 type Row = Record<string, SQLInputValue>;
@@ -97,16 +98,6 @@ const encodeCursor = (r: RunRecord) => Buffer.from(`${r.createdAt}:${r.id}`).toS
 function decodeCursor(c: string): [number, string] | null {
   const m = /^(\d+):(run_[\w-]+)$/.exec(Buffer.from(c, "base64url").toString());
   return m ? [Number(m[1]), m[2]!] : null;
-}
-
-/** Thrown for a cursor the caller did not get from us. */
-export class InvalidCursorError extends Error {
-  override name = "InvalidCursorError";
-}
-
-/** Thrown when a run or step that must exist does not. */
-export class NotFoundError extends Error {
-  override name = "NotFoundError";
 }
 
 /**

@@ -1,0 +1,76 @@
+// Builds the Hono application: middleware (request ids, logs, body limit, auth), routes, error mapping.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import type { Services } from "../services/services.ts";
+import type { AppEnv } from "./app-env.ts";
+import { fromRejection, HttpProblem, problemResponse, Rejection } from "./problem.ts";
+import { authenticate } from "./authenticate.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { executionRoutes } from "./routes/executions.ts";
+import { runRoutes } from "./routes/runs.ts";
+import { blobRoutes } from "./routes/blobs.ts";
+import { cacheRoutes } from "./routes/cache.ts";
+import { toolRoutes, toolsDtsRoute } from "./routes/tools.ts";
+import { uiRoutes } from "./ui/ui-routes.ts";
+import { mcpRoutes } from "./mcp/mcp-routes.ts";
+import { relayRoutes } from "./relay/relay-routes.ts";
+import { openapiRoutes } from "./openapi/openapi-routes.ts";
+
+/**
+ * The whole HTTP surface, without a listening socket (tests call `app.request` or serve it).
+ * @example const app = createApp(services); serve({ fetch: app.fetch, port: 8080 })
+ */
+export function createApp(services: Services): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(requestId({ headerName: "x-request-id" }));
+  app.use(async (c, next) => {
+    const log = services.log.child({ reqId: c.get("requestId") });
+    c.set("log", log);
+    const t0 = performance.now();
+    await next();
+    log.debug(
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: performance.now() - t0 },
+      "request",
+    );
+  });
+  app.use(
+    bodyLimit({
+      maxSize: services.config.bodyLimitBytes,
+      onError: () => {
+        throw new HttpProblem(
+          413,
+          "payload-too-large",
+          `request body exceeds ${services.config.bodyLimitBytes} bytes`,
+        );
+      },
+    }),
+  );
+  app.use(authenticate(services));
+
+  app.route("/", healthRoutes(services));
+  app.route("/v1/executions", executionRoutes(services));
+  app.route("/v1/runs", runRoutes(services));
+  app.route("/v1/blobs", blobRoutes(services));
+  app.route("/v1/cache", cacheRoutes(services));
+  app.route("/v1/tools.d.ts", toolsDtsRoute(services));
+  app.route("/v1/tools", toolRoutes(services));
+  app.route("/", openapiRoutes(services));
+  app.route("/mcp", mcpRoutes(services));
+  app.route("/v1/relay", relayRoutes(services));
+  app.route("/ui", uiRoutes(services));
+
+  app.notFound((c) =>
+    problemResponse(c, new HttpProblem(404, "not-found", `no route for ${c.req.method} ${c.req.path}`)),
+  );
+  app.onError((err, c) => {
+    if (err instanceof HttpProblem) return problemResponse(c, err);
+    if (err instanceof Rejection) return problemResponse(c, fromRejection(err));
+    c.get("log").error({ err }, "unhandled error");
+    return problemResponse(
+      c,
+      new HttpProblem(500, "internal", "internal error; see the service log for this request id"),
+    );
+  });
+  return app;
+}

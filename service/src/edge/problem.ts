@@ -1,0 +1,81 @@
+// The one place that turns errors into HTTP: HttpProblem for expected refusals, 500 for host faults.
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Problem, ProblemType } from "@mend/wire";
+import { Rejection, type RejectionReason } from "../core/rejection.ts";
+
+const TITLES: Record<ProblemType, string> = {
+  "malformed-json": "Malformed JSON",
+  validation: "Request does not match the schema",
+  unauthorized: "Unauthorized",
+  forbidden: "Forbidden",
+  "unsupported-media-type": "Unsupported media type",
+  "not-found": "Not found",
+  conflict: "Conflict",
+  "payload-too-large": "Payload too large",
+  "rate-limited": "Too many requests",
+  "policy-violation": "Policy violation",
+  "not-configured": "Not configured",
+  unavailable: "Service unavailable",
+  internal: "Internal error",
+};
+
+/**
+ * A request that cannot be executed. Thrown by routes and middleware, rendered once by the error handler.
+ * @example throw new HttpProblem(404, "not-found", "run run_123 does not exist")
+ */
+export class HttpProblem extends Error {
+  override name = "HttpProblem";
+  readonly status: ContentfulStatusCode;
+  readonly type: ProblemType;
+  readonly extra: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: ContentfulStatusCode,
+    type: ProblemType,
+    detail: string,
+    extra: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) {
+    super(detail);
+    this.status = status;
+    this.type = type;
+    this.extra = extra;
+    this.headers = headers;
+  }
+}
+
+/** Renders a problem+json response. */
+export function problemResponse(c: Context, p: HttpProblem): Response {
+  const body: Problem = {
+    type: `urn:mend:problem:${p.type}`,
+    title: TITLES[p.type],
+    status: p.status,
+    detail: p.message,
+    instance: c.req.path,
+    requestId: c.get("requestId"),
+    ...p.extra,
+  };
+  return new Response(JSON.stringify(body), {
+    status: p.status,
+    headers: { "content-type": "application/problem+json", ...p.headers },
+  });
+}
+
+const REJECTION_HTTP: Record<RejectionReason, [ContentfulStatusCode, ProblemType]> = {
+  invalid: [400, "validation"],
+  not_found: [404, "not-found"],
+  conflict: [409, "conflict"],
+  too_large: [413, "payload-too-large"],
+  not_configured: [422, "not-configured"],
+  unavailable: [503, "unavailable"],
+};
+
+/** Maps an engine refusal to its HTTP problem (the only place that knows the status codes). */
+export function fromRejection(r: Rejection): HttpProblem {
+  const [status, type] = REJECTION_HTTP[r.reason];
+  return new HttpProblem(status, type, r.message, r.details);
+}
+
+export { Rejection };

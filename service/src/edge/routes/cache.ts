@@ -1,0 +1,14 @@
+// The global cache: GET /v1/cache/stats and DELETE /v1/cache?tool=, per tenant.
+import { Hono } from "hono";
+import type { Services } from "../../services/services.ts";
+import type { AppEnv } from "../app-env.ts";
+
+export function cacheRoutes(s: Services): Hono<AppEnv> {
+  const r = new Hono<AppEnv>();
+  r.get("/stats", async (c) => c.json(await s.store.cacheStats(c.get("caller").tenant)));
+  r.delete("/", async (c) => {
+    const removed = await s.store.clearCache(c.get("caller").tenant, c.req.query("tool") || undefined);
+    return c.json({ removed });
+  });
+  return r;
+}

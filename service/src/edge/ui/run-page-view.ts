@@ -1,0 +1,162 @@
+// The run page (/ui/runs/{id}): header with facts and actions, the human-in-the-loop form, the timeline.
+import { html } from "hono/html";
+import type { RunRecord, StepRecord } from "../../store/records.ts";
+import type { Html } from "./ui-html.ts";
+import { layout, statusBadge } from "./ui-layout.ts";
+import { formatDuration, formatTime, prettyJson } from "./ui-format.ts";
+import { summarizeRun } from "./run-summary.ts";
+import { stepHref, timeline } from "./timeline-view.ts";
+
+const runHref = (id: string) => `/ui/runs/${encodeURIComponent(id)}`;
+const apiHref = (id: string, action: string) => `/v1/runs/${encodeURIComponent(id)}/${action}`;
+
+/**
+ * The failure object as a readable block: kind (red), message, and the remedy the policy suggests.
+ * @example failureBox(run.failure)
+ */
+export function failureBox(f: NonNullable<RunRecord["failure"]>, title = "Failure"): Html {
+  const remedy = f.remedy
+    ? Object.entries(f.remedy)
+        .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+        .join(", ")
+    : null;
+  return html`<div class="failure-box" role="group" aria-label="${title}">
+    <div>
+      <span class="fkind">${f.kind}</span>
+      <span class="muted">· ${f.layer} · ${f.retryable ? "retryable" : "not retryable"}</span>
+    </div>
+    <p style="margin:.3rem 0;white-space:pre-wrap">${f.message}</p>
+    ${remedy ? html`<div><strong>Remedy:</strong> <span class="mono">${remedy}</span></div>` : ""}
+  </div>`;
+}
+
+/** The request shown to the human: a question/message/prompt field in words, the rest as JSON. */
+function waitingRequest(w: unknown): Html {
+  if (typeof w === "string") return html`<p style="white-space:pre-wrap;font-size:1.05rem">${w}</p>`;
+  const b = typeof w === "object" && w !== null ? (w as Record<string, unknown>) : {};
+  const text = [b.question, b.message, b.prompt, b.reason].find((v): v is string => typeof v === "string");
+  return html`${text ? html`<p style="white-space:pre-wrap;font-size:1.05rem">${text}</p>` : ""}
+    <details ${text ? "" : "open"}>
+      <summary>Full request</summary>
+      <pre class="out">${prettyJson(w)}</pre>
+    </details>`;
+}
+
+function waitingSection(run: RunRecord): Html {
+  return html`<section class="waiting" aria-labelledby="waiting-title">
+    <h2 id="waiting-title">This run is waiting for your input</h2>
+    ${waitingRequest(run.waitingFor)}
+    <form method="post" action="${apiHref(run.id, "input")}" data-api="input" id="input-form">
+      <label for="answer"><strong>Your answer</strong></label>
+      <textarea id="answer" name="input" required aria-describedby="answer-help"></textarea>
+      <p id="answer-help" class="muted">Sent as text, or as JSON when the box below is ticked.</p>
+      <label class="check"
+        ><input type="checkbox" name="json" value="1" id="answer-json" /> Send as JSON</label
+      >
+      <p>
+        <button type="submit">Send answer</button>
+        <output class="form-status" role="status" for="answer"></output>
+      </p>
+    </form>
+  </section>`;
+}
+
+/**
+ * The live part of the run page (what the client script re-fetches when events arrive).
+ * @example c.html(runLive(run, steps, Date.now()))
+ */
+export function runLive(run: RunRecord, steps: StepRecord[], nowMs: number): Html {
+  const sum = summarizeRun(run, steps, nowMs);
+  const title = run.goal ?? (run.implicit ? "One-off execution" : "Run without a goal");
+  // The step whose failure ended the run (same kind), when there is one.
+  const lastFailed = steps.findLast((s) => s.status === "failed" && s.failure?.kind === run.failure?.kind);
+  return html`<section class="run-head card" aria-labelledby="run-title">
+      <div>
+        <h1 id="run-title">${title}</h1>
+        <dl class="facts">
+          <dt>Status</dt>
+          <dd id="run-status" data-status="${run.status}">${statusBadge(run.status)}</dd>
+          <dt>Run</dt>
+          <dd class="mono">${run.id}</dd>
+          <dt>Mode</dt>
+          <dd>
+            ${run.mode}${run.policy ? html` · policy <span class="mono">${run.policy}${run.policyVersion ? `@${run.policyVersion}` : ""}</span>` : ""}
+          </dd>
+          <dt>Started</dt>
+          <dd>
+            <time datetime="${new Date(run.createdAt).toISOString()}">${formatTime(run.createdAt)}</time>
+          </dd>
+          <dt>Duration</dt>
+          <dd>${formatDuration(sum.durationMs)}${sum.finished ? "" : " so far"}</dd>
+          <dt>Journal</dt>
+          <dd>
+            ${run.iterations} iteration${run.iterations === 1 ? "" : "s"} · ${sum.steps}
+            step${sum.steps === 1 ? "" : "s"} ·
+            <span class="${sum.failures ? "count-bad" : ""}"
+              >${sum.failures} failure${sum.failures === 1 ? "" : "s"}</span
+            >
+            ·
+            <span class="${sum.remediations ? "count-fix" : ""}"
+              >${sum.remediations} remediation${sum.remediations === 1 ? "" : "s"}</span
+            >
+          </dd>
+        </dl>
+        ${
+          run.failure
+            ? html`<h2>Why the run failed</h2>
+                ${failureBox(run.failure, "Run failure")}
+                ${lastFailed ? html`<p><a href="${stepHref(run.id, lastFailed.seq)}">Open the failed step #${lastFailed.seq}</a></p>` : ""}`
+            : ""
+        }
+        ${
+          run.output !== null && run.output !== undefined
+            ? html`<details>
+                <summary>Output</summary>
+                <pre class="out">${prettyJson(run.output)}</pre>
+              </details>`
+            : ""
+        }
+      </div>
+      <div class="actions">
+        <a class="button secondary" href="${runHref(run.id)}/export.jsonl" download>Export JSONL</a>
+        ${
+          sum.finished
+            ? ""
+            : html`<form method="post" action="${apiHref(run.id, "cancel")}" data-api="cancel">
+                <button type="submit" class="danger">Cancel run</button>
+                <output class="form-status" role="status"></output>
+              </form>`
+        }
+      </div>
+    </section>
+    ${run.status === "waiting_for_input" ? waitingSection(run) : ""}
+    <h2>Timeline</h2>
+    ${timeline(run.id, steps, nowMs)}`;
+}
+
+/**
+ * The whole run page; `lastEventId` is where the client's event stream resumes.
+ * @example c.html(runPage(run, steps, lastEventId, Date.now()))
+ */
+export function runPage(run: RunRecord, steps: StepRecord[], lastEventId: number, nowMs: number): Html {
+  const live = !summarizeRun(run, steps, nowMs).finished;
+  const body = html`<nav aria-label="Breadcrumb" class="muted">
+      <a href="/ui">Runs</a> › <span class="mono">${run.id}</span>
+    </nav>
+    <div
+      id="run-live"
+      data-run-id="${run.id}"
+      data-live="${live ? "1" : "0"}"
+      data-last-event-id="${lastEventId}"
+      data-fragment-url="${runHref(run.id)}/live"
+    >
+      ${runLive(run, steps, nowMs)}
+    </div>
+    <p id="live-status" class="muted" role="status" aria-live="polite">
+      ${live ? "Live: new steps appear as they happen." : ""}
+    </p>
+    <p class="kbd-help">
+      Keys: <kbd>j</kbd>/<kbd>k</kbd> next/previous step · <kbd>Enter</kbd> open · <kbd>u</kbd> back to runs.
+    </p>`;
+  return layout({ title: run.goal ? `Run: ${run.goal.slice(0, 60)}` : `Run ${run.id}`, page: "run", body });
+}

@@ -1,0 +1,136 @@
+// The composition root: builds every long-lived component from the config, and tears them down in order.
+import { join } from "node:path";
+import {
+  DockerRunner,
+  QuickJsEngine,
+  V8Engine,
+  type CodeModeEngines,
+  type ContainerRunner,
+} from "@mend/sandboxes";
+import type { Config } from "../config/config.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Store } from "../store/store.ts";
+import { openStore } from "./open-store.ts";
+import { BlobStore } from "../store/blob-store.ts";
+import { Inflight } from "../engine/inflight.ts";
+import { Crashpoints } from "../engine/crashpoint.ts";
+import { Executor } from "../engine/executor.ts";
+import { RunEvents } from "../engine/run-events.ts";
+import { RunService } from "../engine/run-service.ts";
+import { HostedLoop } from "../loop/hosted-loop.ts";
+import { ModelRegistry } from "../loop/model-registry.ts";
+import { PolicyRegistry } from "../policy/policy-registry.ts";
+import { ToolCatalog } from "../tools/tool-catalog.ts";
+import { ToolCaller } from "../tools/tool-caller.ts";
+import { registerToolSources } from "../tools/register-tool-sources.ts";
+import type { ToolRegistry } from "../tools/tool-registry.ts";
+
+/** Everything routes and the engine use; built once per process. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  store: Store;
+  blobs: BlobStore;
+  policies: PolicyRegistry;
+  containers: ContainerRunner | null;
+  codemode: CodeModeEngines;
+  catalog: ToolCatalog;
+  /** Registration of a tenant's HTTP tools and MCP servers (the one registry of the process). */
+  registry: ToolRegistry;
+  tools: ToolCaller;
+  events: RunEvents;
+  executor: Executor;
+  runs: RunService;
+  loop: HostedLoop;
+  inflight: Inflight;
+}
+
+export interface ServiceOptions {
+  /** false: no container sandbox (container executions fail with sandbox_unavailable). */
+  containers?: boolean;
+}
+
+/**
+ * Opens the store, loads policies, starts the sandboxes, and returns the services with a `dispose`.
+ * @example const s = await createServices(loadConfig(), log); ...; await s.dispose()
+ */
+export async function createServices(
+  config: Config,
+  log: Logger,
+  opts: ServiceOptions = {},
+): Promise<Services & { dispose(): Promise<void> }> {
+  const crash = new Crashpoints(config.crashpoint);
+  const policies = await PolicyRegistry.load(config.policiesDir, log);
+  const store = await openStore(config);
+  const blobs = new BlobStore(join(config.dataDir, "blobs"));
+  let containers: ContainerRunner | null = null;
+  if (opts.containers !== false) {
+    // Pool containers are created with the default policy's limits: the common request is a pool hit.
+    const defaults = policies.get("default")?.container.defaults;
+    const runner = new DockerRunner({
+      socketPath: config.dockerSocket,
+      pool: { python: config.poolSize },
+      ...(defaults ? { poolLimits: { ...defaults, network: "none" as const } } : {}),
+    });
+    containers = runner;
+    try {
+      await runner.start();
+    } catch (err) {
+      log.warn(
+        { err: (err as Error).message },
+        "container sandbox unavailable; container executions will fail with sandbox_unavailable",
+      );
+    }
+  }
+  const codemode = {
+    quickjs: new QuickJsEngine({ workers: config.codemodeWorkers }),
+    v8: new V8Engine(),
+  };
+  const catalog = new ToolCatalog();
+  const toolSources = await registerToolSources(catalog, { store, config, log, blobs });
+  const tools = new ToolCaller(catalog, store);
+  tools.setCacheMaxBytes(config.cacheMaxBytes);
+  const events = new RunEvents(store);
+  const inflight = new Inflight();
+  const executor = new Executor({ store, blobs, tools, codemode, containers, events, inflight, crash, log });
+  const runs = new RunService({ store, executor, events, policies, tools, config });
+  const models = new ModelRegistry(config);
+  const loop = new HostedLoop({
+    store,
+    executor,
+    events,
+    tools,
+    policies,
+    config,
+    log,
+    modelFor: (r) => models.modelFor(r),
+  });
+  runs.attachHostedDriver(loop);
+  return {
+    config,
+    log,
+    store,
+    blobs,
+    policies,
+    containers,
+    codemode,
+    catalog,
+    registry: toolSources.registry,
+    tools,
+    events,
+    executor,
+    runs,
+    loop,
+    inflight,
+    async dispose() {
+      await loop.stop();
+      await Promise.allSettled([
+        codemode.quickjs.dispose(),
+        codemode.v8.dispose(),
+        containers?.dispose(),
+        toolSources.dispose(),
+      ]);
+      await store.close();
+    },
+  };
+}
