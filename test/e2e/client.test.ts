@@ -122,15 +122,26 @@ describe("mend.runs", () => {
       (e: unknown) => e instanceof MendFailure,
     );
 
+    // Checkpoints are journaled steps of kind "checkpoint", in the order they were first recorded.
     const steps = await mend.runs.steps(run.id);
     assert.deepEqual(
-      steps.map((s) => [s.key, s.status]),
+      steps.map((s) => [s.kind, s.status]),
       [
-        ["sum", "succeeded"],
-        ["boom", "failed"],
+        ["checkpoint", "succeeded"],
+        ["checkpoint", "succeeded"],
+        ["checkpoint", "succeeded"],
+        ["checkpoint", "succeeded"],
+        ["codemode", "succeeded"],
+        ["codemode", "failed"],
       ],
     );
-    assert.deepEqual((await run.steps()).length, 2);
+    assert.deepEqual(
+      steps.filter((s) => s.kind !== "checkpoint").map((s) => s.key),
+      ["sum", "boom"],
+    );
+    assert.equal(steps[0]!.key, "checkpoint:fetch");
+    assert.deepEqual((steps[0]!.output as { value: unknown }).value, { n: 1 });
+    assert.deepEqual((await run.steps()).length, 6);
     const done = await run.complete({ answer: 6 });
     assert.equal(done.status, "succeeded");
     assert.deepEqual((await mend.runs.complete(run.id, { answer: 6 })).output, { answer: 6 });

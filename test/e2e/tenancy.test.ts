@@ -89,7 +89,7 @@ describe("tenant isolation", () => {
     const steps = await json<Step[]>(acme, "GET", `/v1/runs/${runId}/steps`);
     assert.deepEqual(
       steps.map((s) => s.key),
-      ["big"],
+      ["big", "checkpoint:cp"],
     );
     const blob = await call(acme, "GET", `/v1/blobs/${blobSha}`);
     assert.equal(blob.status, 200);
@@ -119,7 +119,7 @@ describe("tenant isolation", () => {
     const steps = await json<Step[]>(acme, "GET", `/v1/runs/${runId}/steps`);
     assert.deepEqual(
       steps.map((s) => s.key),
-      ["big"],
+      ["big", "checkpoint:cp"],
       "the replay attempt added nothing",
     );
     assert.deepEqual(

@@ -309,12 +309,16 @@ export const ROUTES: readonly RouteSpec[] = [
     method: "put",
     path: "/v1/runs/{id}/checkpoints/{key}",
     operationId: "putCheckpoint",
-    summary: "Record a durable value computed by the caller (run.step in the client)",
+    summary:
+      "Record a durable value computed by the caller (run.step in the client), journaled as a step of kind checkpoint (key checkpoint:<key>); the first value wins",
     tag: "Runs",
     params: { ...RunId, key: StepKey },
     body: { schema: CheckpointBodySchema, example: { value: { hits: 3 } } },
     responses: {
-      200: json("Recorded", CheckpointPutSchema, { key: "search", value: { hits: 3 } }),
+      200: json("The recorded value (the first one written for this key)", CheckpointPutSchema, {
+        key: "search",
+        value: { hits: 3 },
+      }),
       400: invalid,
       404: missing,
       409: problem("The run is finished"),

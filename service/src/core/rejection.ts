@@ -1,7 +1,14 @@
 // Domain refusals of the engine (not failures of code): the HTTP edge maps each reason to a status once.
 
 export type RejectionReason =
-  "invalid" | "not_found" | "conflict" | "too_large" | "not_configured" | "unavailable";
+  | "invalid"
+  | "not_found"
+  | "conflict"
+  | "too_large"
+  | "not_configured"
+  | "unavailable"
+  /** Over a rate or concurrency limit; `details.retryAfterSeconds` says when to retry. */
+  | "rate_limited";
 
 /**
  * A request the engine will not execute. Not a failure value: nothing ran.

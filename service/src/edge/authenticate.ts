@@ -1,12 +1,10 @@
-// Resolves who is calling (API key → tenant and policy, or the loopback `local` tenant) and applies per-tenant limits.
+// Resolves who is calling (API key → tenant and policy, or the loopback `local` tenant) and admits the request (rate).
 import type { IncomingMessage } from "node:http";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Services } from "../services/services.ts";
 import type { AppEnv } from "./app-env.ts";
 import { HttpProblem } from "./problem.ts";
 import { ApiKeys } from "../auth/api-keys.ts";
-import { TenantRateLimiter } from "../auth/rate-limiter.ts";
-import { TenantConcurrency } from "../auth/concurrency-limiter.ts";
 import { foreignBrowserRequest, isLoopback } from "../auth/loopback.ts";
 import { getCookie } from "hono/cookie";
 import { KEY_COOKIE } from "../auth/key-cookie.ts";
@@ -16,12 +14,6 @@ export const LOCAL_TENANT = "local";
 
 /** Routes anyone may reach: liveness, and the inspector's sign-in form. */
 const PUBLIC_PATHS = new Set(["/healthz", "/ui/login"]);
-
-/** Routes that start an execution, counted against the tenant's `concurrentExecutions`. */
-const EXECUTION_ROUTES = [/^\/v1\/executions\/?$/, /^\/v1\/runs\/[^/]+\/steps\/?$/];
-
-/** Seconds for Retry-After when a tenant is at its concurrency limit (an execution's typical length). */
-const CONCURRENCY_RETRY_AFTER_S = 1;
 
 function unauthorized(detail: string, invalidToken: boolean): HttpProblem {
   const challenge = invalidToken ? 'Bearer realm="mend", error="invalid_token"' : 'Bearer realm="mend"';
@@ -36,13 +28,11 @@ function remoteAddress(c: Context<AppEnv>): string | undefined {
 /**
  * Sets `caller` on the context for every route except /healthz: 401 for missing, malformed, wrong or
  * revoked keys when keys exist; the `local` tenant with the `default` policy when none do (loopback
- * peers only); 429 with Retry-After beyond the tenant's request rate or concurrent executions.
+ * peers only); 429 with Retry-After beyond the tenant's request rate (executions are admitted by the engine).
  * @example app.use(authenticate(services))
  */
 export function authenticate(s: Services): MiddlewareHandler<AppEnv> {
   const keys = new ApiKeys(s.store);
-  const rate = new TenantRateLimiter();
-  const running = new TenantConcurrency();
   return async (c, next) => {
     if (PUBLIC_PATHS.has(c.req.path)) return next();
     // Browsers (the inspector) carry the key in an HttpOnly, SameSite=Strict cookie instead of a header.
@@ -93,33 +83,9 @@ export function authenticate(s: Services): MiddlewareHandler<AppEnv> {
         `policy "${policyName}" of ${keyId ? `API key ${keyId}` : "the local tenant"} is not loaded; add policies/${policyName}.yaml and send SIGHUP`,
       );
     }
-    const allowed = rate.take(tenant, policy.limits);
-    if (!allowed.ok) {
-      const seconds = Math.max(1, Math.ceil(allowed.retryAfterMs / 1000));
-      throw new HttpProblem(
-        429,
-        "rate-limited",
-        `tenant "${tenant}" is over its policy's rate of ${policy.limits.requestsPerSecond} requests per second (burst ${policy.limits.burst ?? Math.ceil(policy.limits.requestsPerSecond ?? 1)}); retry in ${seconds} s`,
-        { retryAfterSeconds: seconds },
-        { "retry-after": String(seconds) },
-      );
-    }
-    c.set("caller", { tenant, keyId, policy });
-    if (c.req.method !== "POST" || !EXECUTION_ROUTES.some((re) => re.test(c.req.path))) return next();
-    const release = running.tryAcquire(tenant, policy.limits.concurrentExecutions);
-    if (!release) {
-      throw new HttpProblem(
-        429,
-        "rate-limited",
-        `tenant "${tenant}" already runs ${policy.limits.concurrentExecutions} executions, its policy's limit of concurrent executions; retry when one finishes`,
-        { retryAfterSeconds: CONCURRENCY_RETRY_AFTER_S },
-        { "retry-after": String(CONCURRENCY_RETRY_AFTER_S) },
-      );
-    }
-    try {
-      await next();
-    } finally {
-      release();
-    }
+    const caller = { tenant, keyId, policy };
+    s.admission.request(caller);
+    c.set("caller", caller);
+    return next();
   };
 }

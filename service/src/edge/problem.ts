@@ -70,12 +70,15 @@ const REJECTION_HTTP: Record<RejectionReason, [ContentfulStatusCode, ProblemType
   too_large: [413, "payload-too-large"],
   not_configured: [422, "not-configured"],
   unavailable: [503, "unavailable"],
+  rate_limited: [429, "rate-limited"],
 };
 
 /** Maps an engine refusal to its HTTP problem (the only place that knows the status codes). */
 export function fromRejection(r: Rejection): HttpProblem {
   const [status, type] = REJECTION_HTTP[r.reason];
-  return new HttpProblem(status, type, r.message, r.details);
+  const retry = r.details.retryAfterSeconds;
+  const headers: Record<string, string> = typeof retry === "number" ? { "retry-after": String(retry) } : {};
+  return new HttpProblem(status, type, r.message, r.details, headers);
 }
 
 export { Rejection };

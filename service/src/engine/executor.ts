@@ -11,15 +11,16 @@ import type { Logger } from "../log/logger.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Crashpoints } from "./crashpoint.ts";
 import { executionId, newId } from "../core/ids.ts";
-import type { Inflight } from "./inflight.ts";
+import type { Admission, AdmissionMode } from "./admission.ts";
+import type { Release } from "../auth/concurrency-limiter.ts";
 import { Rejection } from "../core/rejection.ts";
 import { runCodeMode, type Determinism } from "./run-codemode.ts";
 import { runContainer } from "./run-container.ts";
-import type { RunEvents } from "./run-events.ts";
 import { runTool } from "./run-tool.ts";
 import { fromExecution, type ActionSpec } from "./step-action.ts";
 import type { StepContext, StepResult } from "./step-context.ts";
-import { externalize, internalize } from "./step-output.ts";
+import { EXECUTION_EXTERNAL_FIELDS, internalize, type StepOutput } from "./step-output.ts";
+import type { StepEnding, StepLifecycle } from "./step-lifecycle.ts";
 import { checkRemedy } from "./check-remedy.ts";
 import { decodeInputFiles } from "./input-files.ts";
 
@@ -32,6 +33,10 @@ export interface StepOptions {
   remediation?: Record<string, unknown> | null;
   /** Tools bound for this step only, besides the policy's (client-hosted tools of /v1/relay). */
   extraTools?: ToolDefinition[];
+  /** At the tenant's concurrency limit: answer 429 (`refuse`, the default) or wait for a slot (`wait`). */
+  admission?: AdmissionMode;
+  /** A slot the caller already holds (taken before a response stream started); released by the step. */
+  admitted?: Release;
 }
 
 export interface ExecutorDeps {
@@ -40,10 +45,10 @@ export interface ExecutorDeps {
   tools: ToolCaller;
   codemode: CodeModeEngines;
   containers: ContainerRunner | null;
-  events: RunEvents;
-  inflight: Inflight;
-  crash: Crashpoints;
+  steps: StepLifecycle;
+  admission: Admission;
   log: Logger;
+  crash: Crashpoints;
 }
 
 /** Journaled form of an action: file contents and stdin are summarised, never inlined. */
@@ -85,6 +90,14 @@ export class Executor {
 
   constructor(deps: ExecutorDeps) {
     this.#d = deps;
+  }
+
+  /**
+   * Takes an execution slot of `who` now (429 Rejection at the limit), for a caller that must know before
+   * it starts a response stream; pass it as `StepOptions.admitted`.
+   */
+  admit(who: Caller): Promise<Release> {
+    return this.#d.admission.execution(who, "refuse");
   }
 
   /** The run of a one-off execution (idempotent by key when one is given). */
@@ -149,8 +162,11 @@ export class Executor {
   ): Promise<ExecutionResponse> {
     const flight = `${run.id}\0${key}`;
     const pending = this.#running.get(flight);
-    if (pending) return pending;
-    const p = this.#step(who, run, key, action, opts, files);
+    if (pending) {
+      opts.admitted?.();
+      return pending;
+    }
+    const p = this.#admitted(who, run, key, action, opts, files);
     this.#running.set(flight, p);
     try {
       return await p;
@@ -159,6 +175,24 @@ export class Executor {
     }
   }
 
+  async #admitted(
+    who: Caller,
+    run: RunRecord,
+    key: string,
+    action: ActionSpec,
+    opts: StepOptions,
+    files: ContainerFile[],
+  ): Promise<ExecutionResponse> {
+    const release =
+      opts.admitted ?? (await this.#d.admission.execution(who, opts.admission ?? "refuse", opts.signal));
+    try {
+      return await this.#step(who, run, key, action, opts, files);
+    } finally {
+      release();
+    }
+  }
+
+  /** One execution as a journaled step (the lifecycle claims, replays, ends and announces it). */
   async #step(
     who: Caller,
     run: RunRecord,
@@ -167,14 +201,14 @@ export class Executor {
     opts: StepOptions,
     files: ContainerFile[],
   ): Promise<ExecutionResponse> {
-    const { store, events, crash } = this.#d;
     const det: Determinism | null =
       action.type === "codemode" ? { seed: action.seed ?? seedFor(run.id, key), clockMs: Date.now() } : null;
-    const claim = await store.claimStep({
+    const spec = {
       runId: run.id,
       key,
       kind: action.type,
       input: journalInput(action, det, files),
+      tenant: who.tenant,
       remediation: opts.remediation ?? null,
       audit: {
         tenant: who.tenant,
@@ -182,87 +216,51 @@ export class Executor {
         policy: who.policy.name,
         policyVersion: who.policy.version,
       },
-    });
-    if (claim.kind === "finished") return this.respond(claim.step, true);
-    const step = claim.step;
-    const log = this.#d.log.child({ runId: run.id, seq: step.seq, key });
-    await events.publish(run.id, "step.started", {
-      seq: step.seq,
-      key,
-      kind: step.kind,
-      attempt: step.attempt,
-    });
-    crash.hit("after-step-start");
-
-    const journaledDet = (step.input as { determinism?: Determinism } | null)?.determinism ?? det;
-    const work = this.#d.inflight.begin();
-    const signal = opts.signal ? AbortSignal.any([work.signal, opts.signal]) : work.signal;
-    let result: StepResult;
-    try {
-      const ctx: StepContext = {
-        who,
-        runId: run.id,
-        step,
-        narrowedTo: opts.narrowedTo,
-        extraTools: opts.extraTools,
-        signal,
-      };
-      result = await this.#dispatch(ctx, action, journaledDet, files);
-    } catch (err) {
-      // A fault of the host itself (not of the guest): recorded as an unfinished attempt, so the step stays
-      // readable and a retry of the same key executes it again instead of replaying an internal error.
-      log.error({ err }, "step crashed the host path");
-      await store.endStep(run.id, step.seq, {
-        status: "interrupted",
-        output: null,
-        failure: makeFailure(
-          "sandbox_unavailable",
-          `internal error while executing the step: ${(err as Error).message}`,
-          true,
-        ),
-        usage: null,
-      });
-      throw err;
-    } finally {
-      work.end();
+      externalFields: EXECUTION_EXTERNAL_FIELDS,
+    };
+    const outcome = await this.#d.steps.run(
+      spec,
+      async ({ step, signal }): Promise<StepEnding> => {
+        const journaledDet = (step.input as { determinism?: Determinism } | null)?.determinism ?? det;
+        const ctx: StepContext = {
+          who,
+          runId: run.id,
+          step,
+          narrowedTo: opts.narrowedTo,
+          extraTools: opts.extraTools,
+          signal,
+        };
+        const result = await this.#dispatch(ctx, action, journaledDet, files);
+        return {
+          status: result.status,
+          output: result.output,
+          failure: result.failure ? checkRemedy(who.policy, result.failure, action.type) : null,
+          usage: result.output.usage ?? null,
+          cached: result.output.cached ?? false,
+          ...(result.resolved ? { audit: { resolved: result.resolved } } : {}),
+        };
+      },
+      { signal: opts.signal },
+    );
+    switch (outcome.kind) {
+      case "replayed":
+        return this.respond(outcome.step, true);
+      case "interrupted":
+        // Shutdown past its grace: the step stays unfinished and is re-executed on retry.
+        return this.#compose(
+          outcome.step,
+          (outcome.output ?? {}) as StepOutput,
+          makeFailure("interrupted", "The service shut down while this step ran; retry the request.", true),
+          false,
+        );
+      case "ended":
+        return this.#compose(
+          outcome.step,
+          outcome.output as StepOutput,
+          outcome.step.failure ?? undefined,
+          false,
+        );
     }
-    if (opts.signal?.aborted && !work.signal.aborted) {
-      result = {
-        status: "failed",
-        output: result.output,
-        failure: makeFailure("interrupted", "The run was cancelled while this step ran.", false),
-      };
-    } else if (work.signal.aborted) {
-      // Shutdown past its grace: the step stays unfinished (marked interrupted) and is re-executed on retry.
-      const failure = makeFailure(
-        "interrupted",
-        "The service shut down while this step ran; retry the request.",
-        true,
-      );
-      return this.#compose(step, result.output, failure, false);
-    }
-    const journaled = await externalize(result.output, who.tenant, store, this.#d.blobs);
-    crash.hit("before-step-end");
-    const failure = result.failure ? checkRemedy(who.policy, result.failure, action.type) : null;
-    const ended = await store.endStep(run.id, step.seq, {
-      status: result.status,
-      output: journaled,
-      failure,
-      usage: result.output.usage ?? null,
-      cached: result.output.cached ?? false,
-      ...(result.resolved ? { audit: { ...step.audit, resolved: result.resolved } } : {}),
-    });
-    crash.hit("after-step-end");
-    await events.publish(run.id, result.status === "succeeded" ? "step.completed" : "step.failed", {
-      seq: step.seq,
-      key,
-      kind: step.kind,
-      attempt: step.attempt,
-      status: result.status,
-      ...(result.failure ? { failure: { kind: result.failure.kind, message: result.failure.message } } : {}),
-    });
-    log.debug({ status: result.status, failure: result.failure?.kind }, "step ended");
-    return this.#compose(ended, result.output, failure ?? undefined, false);
   }
 
   #dispatch(
@@ -292,13 +290,15 @@ export class Executor {
     if (step.status !== "succeeded" && step.status !== "failed") {
       throw new Rejection("conflict", `step "${step.key}" has not finished`);
     }
-    const output = step.output ? await internalize(step.output, this.#d.blobs) : { usage: { wallMs: 0 } };
+    const output = step.output
+      ? ((await internalize(step.output, this.#d.blobs)) as StepOutput)
+      : { usage: { wallMs: 0 } };
     return this.#compose(step, output, step.failure ?? undefined, replayed);
   }
 
   #compose(
     step: StepRecord,
-    output: ExecutionResponse extends infer R ? Partial<R> : never,
+    output: StepOutput,
     failure: ExecutionResponse["failure"],
     replayed: boolean,
   ): ExecutionResponse {

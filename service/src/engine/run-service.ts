@@ -10,10 +10,16 @@ import type { Executor } from "./executor.ts";
 import { newId } from "../core/ids.ts";
 import { Rejection } from "../core/rejection.ts";
 import type { RunEvents } from "./run-events.ts";
+import type { StepLifecycle } from "./step-lifecycle.ts";
+import type { Release } from "../auth/concurrency-limiter.ts";
 import { fromStepAction, type ActionSpec } from "./step-action.ts";
 import type { ToolCaller } from "../tools/tool-caller.ts";
 import type { ToolDefinition } from "../tools/tool.ts";
 import { LLM_CONFIGURATION_HINT, resolveModel } from "../llm/create-provider.ts";
+
+/** A human answer and a checkpoint value move to the blob store when large. */
+const HUMAN_EXTERNAL_FIELDS = ["answer"] as const;
+const CHECKPOINT_EXTERNAL_FIELDS = ["value"] as const;
 
 /** Largest checkpoint value, as JSON text (1 MiB). */
 export const MAX_CHECKPOINT_BYTES = 1024 * 1024;
@@ -28,6 +34,7 @@ export interface HostedDriver {
 
 export interface RunServiceDeps {
   store: Store;
+  steps: StepLifecycle;
   executor: Executor;
   events: RunEvents;
   policies: PolicyRegistry;
@@ -145,7 +152,7 @@ export class RunService {
   async relayTarget(
     who: Caller,
     q: { runId?: string; key?: string; idempotencyKey?: string; clientTools: string[] },
-  ): Promise<{ run: RunRecord; key: string }> {
+  ): Promise<{ run: RunRecord; key: string; admitted: Release }> {
     const names = new Set<string>();
     for (const name of q.clientTools) {
       if (names.has(name)) throw new Rejection("invalid", `tool "${name}" is declared twice`);
@@ -158,8 +165,14 @@ export class RunService {
       }
     }
     if (!q.runId) {
+      const admitted = await this.#d.executor.admit(who);
       const idem = q.idempotencyKey ? `relay:${q.idempotencyKey}` : undefined;
-      return { run: await this.#d.executor.implicitRun(who, idem), key: "execution" };
+      try {
+        return { run: await this.#d.executor.implicitRun(who, idem), key: "execution", admitted };
+      } catch (err) {
+        admitted();
+        throw err;
+      }
     }
     const run = await this.get(who, q.runId);
     const key = q.key ?? "codemode";
@@ -167,7 +180,8 @@ export class RunService {
       throw new Rejection("conflict", `run ${run.id} is hosted; relay steps need a client-driven run`);
     const done = await this.#d.store.getStep(run.id, key);
     if (!done && run.status !== "running") throw new Rejection("conflict", `run ${run.id} is ${run.status}`);
-    return { run, key };
+    // Admitted before the response stream starts, so a tenant at its limit gets a plain 429.
+    return { run, key, admitted: await this.#d.executor.admit(who) };
   }
 
   /** Runs a relayed code-mode step with the client's tools bound; an implicit run ends with it. */
@@ -177,10 +191,12 @@ export class RunService {
     key: string,
     action: ActionSpec,
     clientTools: ToolDefinition[],
+    admitted: Release,
   ): Promise<ExecutionResponse> {
     const res = await this.#d.executor.step(who, run, key, action, {
       narrowedTo: run.tools ?? undefined,
       extraTools: clientTools,
+      admitted,
     });
     if (run.implicit) {
       await this.#d.store.updateRun(run.id, {
@@ -191,7 +207,12 @@ export class RunService {
     return res;
   }
 
-  async putCheckpoint(who: Caller, id: string, key: string, value: unknown): Promise<void> {
+  /**
+   * Records checkpoint `key` of a run as a journaled step (kind `checkpoint`, key `checkpoint:<key>`):
+   * the first value written wins, so a caller that retries after a lost response — or recomputes after a
+   * crash — gets the recorded value back, as with any step. Returns the recorded value.
+   */
+  async putCheckpoint(who: Caller, id: string, key: string, value: unknown): Promise<unknown> {
     const run = await this.get(who, id);
     const size = Buffer.byteLength(JSON.stringify(value ?? null));
     if (size > MAX_CHECKPOINT_BYTES) {
@@ -201,7 +222,33 @@ export class RunService {
       );
     }
     if (FINISHED.has(run.status)) throw new Rejection("conflict", `run ${id} is ${run.status}`);
-    await this.#d.store.putCheckpoint(id, key, value);
+    const outcome = await this.#d.steps.run(
+      {
+        runId: id,
+        key: `checkpoint:${key}`,
+        kind: "checkpoint",
+        input: { key },
+        tenant: who.tenant,
+        audit: {
+          tenant: who.tenant,
+          keyId: who.keyId,
+          policy: who.policy.name,
+          policyVersion: who.policy.version,
+        },
+        externalFields: CHECKPOINT_EXTERNAL_FIELDS,
+      },
+      async () => {
+        await this.#d.store.putCheckpoint(id, key, value);
+        return { status: "succeeded", output: { value: value ?? null } };
+      },
+    );
+    if (outcome.kind === "replayed" && outcome.step.kind !== "checkpoint") {
+      throw new Rejection(
+        "conflict",
+        `step key "checkpoint:${key}" of run ${id} is a ${outcome.step.kind} step`,
+      );
+    }
+    return (outcome.output as { value?: unknown } | null)?.value ?? null;
   }
 
   async getCheckpoint(who: Caller, id: string, key: string): Promise<{ value: unknown; createdAt: number }> {
@@ -241,18 +288,14 @@ export class RunService {
     const step = key ? await this.#d.store.getStep(id, key) : null;
     if (!step) throw new Rejection("conflict", `run ${id} has no open human step`);
     if (step.status !== "succeeded") {
-      await this.#d.store.endStep(id, step.seq, {
-        status: "succeeded",
-        output: { answer: input },
-        failure: null,
-        usage: null,
-      });
-      await this.#d.events.publish(id, "step.completed", {
-        seq: step.seq,
-        key: step.key,
-        kind: "human",
-        status: "succeeded",
-      });
+      await this.#d.steps.end(
+        { runId: id, tenant: who.tenant, externalFields: HUMAN_EXTERNAL_FIELDS },
+        step,
+        {
+          status: "succeeded",
+          output: { answer: input },
+        },
+      );
     }
     const resumed = await this.#d.store.updateRun(id, { status: "running", waitingFor: null });
     if (resumed.mode === "hosted") this.#hosted?.start(id);

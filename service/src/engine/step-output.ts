@@ -12,45 +12,55 @@ export type StepOutput = Omit<
   "id" | "runId" | "stepSeq" | "key" | "status" | "failure" | "attempts" | "replayed"
 >;
 
-const EXTERNAL_FIELDS = ["stdout", "stderr", "result"] as const;
-type ExternalField = (typeof EXTERNAL_FIELDS)[number];
+/** The fields of an execution's output that may move to the blob store. */
+export const EXECUTION_EXTERNAL_FIELDS = ["stdout", "stderr", "result"] as const;
 
 /**
- * Replaces large fields (stdout, stderr, a big result) by `{ $blob, size }` references. Which fields were
- * moved is listed out of band in `$externalized`, so a guest value that merely looks like a reference is
- * never mistaken for one.
+ * Replaces large fields by `{ $blob, size }` references. `fields` names the top-level fields that may
+ * move (a string moves as its text; any other value as its JSON). Which fields were moved is listed out of
+ * band in `$externalized` (and the JSON-encoded ones in `$json`), so a guest value that merely looks like
+ * a reference is never mistaken for one.
+ * @example await externalize({ stdout: "x".repeat(10_000) }, ["stdout"], "local", store, blobs)
  */
 export async function externalize(
-  out: StepOutput,
+  out: Record<string, unknown>,
+  fields: readonly string[],
   tenant: string,
   store: Store,
   blobs: BlobStore,
 ): Promise<Record<string, unknown>> {
   const journaled: Record<string, unknown> = { ...out };
-  const moved: ExternalField[] = [];
-  for (const field of EXTERNAL_FIELDS) {
+  const moved: string[] = [];
+  const json: string[] = [];
+  for (const field of fields) {
     const v = out[field];
     if (v === undefined) continue;
-    const text = field === "result" ? JSON.stringify(v) : typeof v === "string" ? v : undefined;
-    if (text === undefined || Buffer.byteLength(text) <= INLINE_MAX_BYTES) continue;
+    // `result` is always JSON (journals written before other fields could move rely on it).
+    const asJson = field === "result" || typeof v !== "string";
+    const text = asJson ? JSON.stringify(v) : v;
+    if (Buffer.byteLength(text) <= INLINE_MAX_BYTES) continue;
     const { sha256, size } = await blobs.put(text);
     await store.addBlobRef(tenant, sha256, size);
     journaled[field] = { $blob: sha256, size };
     moved.push(field);
+    if (asJson && field !== "result") json.push(field);
   }
   if (moved.length > 0) journaled.$externalized = moved;
+  if (json.length > 0) journaled.$json = json;
   return journaled;
 }
 
 /** Reverses externalize: reads the listed fields back from the blob store. */
-export async function internalize(journaled: unknown, blobs: BlobStore): Promise<StepOutput> {
-  const { $externalized, ...out } = journaled as Record<string, unknown> & {
-    $externalized?: ExternalField[];
+export async function internalize(journaled: unknown, blobs: BlobStore): Promise<Record<string, unknown>> {
+  const { $externalized, $json, ...out } = journaled as Record<string, unknown> & {
+    $externalized?: string[];
+    $json?: string[];
   };
   for (const field of $externalized ?? []) {
     const ref = out[field] as { $blob: string };
     const text = (await blobs.get(ref.$blob))?.toString("utf8");
-    out[field] = field === "result" ? (text === undefined ? null : JSON.parse(text)) : (text ?? "");
+    const asJson = field === "result" || ($json ?? []).includes(field);
+    out[field] = asJson ? (text === undefined ? null : JSON.parse(text)) : (text ?? "");
   }
-  return out as StepOutput;
+  return out;
 }

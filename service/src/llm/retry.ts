@@ -1,5 +1,6 @@
 // One policy for every provider: per-attempt timeout, backoff with full jitter, Retry-After, then llm_failed.
 import { makeFailure, type Failure } from "@mend/wire";
+import { retry } from "../lib/retry.ts";
 
 export interface RetryOptions {
   /** Attempts in total, the first included (default 4). */
@@ -62,35 +63,51 @@ export async function withRetries<T>(
   const attemptTimeoutMs = options.attemptTimeoutMs ?? RETRY_DEFAULTS.attemptTimeoutMs;
   const baseBackoffMs = options.baseBackoffMs ?? RETRY_DEFAULTS.baseBackoffMs;
   const maxBackoffMs = options.maxBackoffMs ?? RETRY_DEFAULTS.maxBackoffMs;
-  const random = options.random ?? Math.random;
-  let last: Extract<AttemptOutcome<T>, { ok: false }> | undefined;
-  for (let n = 1; n <= maxAttempts; n++) {
-    if (signal?.aborted) return { ok: false, failure: interrupted(provider, n - 1) };
-    const timeout = AbortSignal.timeout(attemptTimeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    let outcome: AttemptOutcome<T>;
-    try {
-      outcome = await attempt(combined);
-    } catch (err) {
-      if (signal?.aborted) return { ok: false, failure: interrupted(provider, n) };
-      outcome = timeout.aborted
-        ? { ok: false, retryable: true, message: `no response within ${attemptTimeoutMs} ms` }
-        : { ok: false, retryable: true, message: `connection error: ${describeError(err)}` };
-    }
-    if (outcome.ok) return { ok: true, value: outcome.value, attempts: n };
-    last = outcome;
-    if (!outcome.retryable) return { ok: false, failure: rejected(provider, n, outcome) };
-    if (n === maxAttempts) break;
-    const delayMs =
-      outcome.retryAfterMs !== undefined
-        ? Math.min(outcome.retryAfterMs, maxBackoffMs)
-        : Math.floor(random() * Math.min(maxBackoffMs, baseBackoffMs * 2 ** (n - 1)));
-    options.onRetry?.({ attempt: n, delayMs, reason: outcome.message, status: outcome.status });
-    if (!(await sleep(delayMs, signal))) return { ok: false, failure: interrupted(provider, n) };
-  }
-  const backoffMs = Math.min(maxBackoffMs, last?.retryAfterMs ?? baseBackoffMs * 2 ** maxAttempts);
-  const what =
-    last?.status !== undefined ? `HTTP ${last.status}: ${last.message}` : (last?.message ?? "unknown error");
+  /** Attempts made when `signal` stopped the loop (null: it did not). */
+  let interruptedAfter: number | null = null;
+  let status: number | undefined;
+  const result = await retry<AttemptOutcome<T> | null>(
+    async (n) => {
+      if (signal?.aborted) {
+        interruptedAfter = n - 1;
+        return { done: null };
+      }
+      const timeout = AbortSignal.timeout(attemptTimeoutMs);
+      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      let outcome: AttemptOutcome<T>;
+      try {
+        outcome = await attempt(combined);
+      } catch (err) {
+        if (signal?.aborted) {
+          interruptedAfter = n;
+          return { done: null };
+        }
+        outcome = timeout.aborted
+          ? { ok: false, retryable: true, message: `no response within ${attemptTimeoutMs} ms` }
+          : { ok: false, retryable: true, message: `connection error: ${describeError(err)}` };
+      }
+      if (outcome.ok || !outcome.retryable) return { done: outcome };
+      status = outcome.status;
+      return {
+        retry: outcome,
+        reason: outcome.message,
+        ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}),
+      };
+    },
+    { attempts: maxAttempts, backoff: { baseMs: baseBackoffMs, capMs: maxBackoffMs, jitter: "full" } },
+    signal,
+    (info) =>
+      options.onRetry?.({ attempt: info.attempt, delayMs: info.delayMs, reason: info.reason ?? "", status }),
+    options.random,
+  );
+  if (result.value === null) return { ok: false, failure: interrupted(provider, interruptedAfter ?? 0) };
+  if (result.aborted) return { ok: false, failure: interrupted(provider, result.attempts) };
+  const outcome = result.value;
+  if (outcome.ok) return { ok: true, value: outcome.value, attempts: result.attempts };
+  if (!outcome.retryable) return { ok: false, failure: rejected(provider, result.attempts, outcome) };
+  const last = outcome;
+  const backoffMs = Math.min(maxBackoffMs, last.retryAfterMs ?? baseBackoffMs * 2 ** maxAttempts);
+  const what = last.status !== undefined ? `HTTP ${last.status}: ${last.message}` : last.message;
   return {
     ok: false,
     failure: makeFailure(
@@ -99,8 +116,8 @@ export async function withRetries<T>(
       true,
       {
         remedy: { action: "retry_later", backoffMs },
-        ...(last?.status !== undefined ? { status: last.status } : {}),
-        ...(last?.bodyTail ? { bodyTail: last.bodyTail } : {}),
+        ...(last.status !== undefined ? { status: last.status } : {}),
+        ...(last.bodyTail ? { bodyTail: last.bodyTail } : {}),
       },
     ),
   };
@@ -163,20 +180,4 @@ function describeError(err: unknown): string {
   const cause = err.cause as { code?: string; message?: string } | undefined;
   const detail = cause?.code ?? cause?.message;
   return detail ? `${err.message} (${detail})` : err.message;
-}
-
-/** Resolves true after `ms`, or false as soon as `signal` fires. */
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -12,7 +12,7 @@ import type { Store } from "../store/store.ts";
 import type { ToolCaller } from "../tools/tool-caller.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Executor } from "../engine/executor.ts";
-import { journaled } from "../engine/journaled.ts";
+import type { StepLifecycle } from "../engine/step-lifecycle.ts";
 import type { RunEvents } from "../engine/run-events.ts";
 import type { ActionSpec } from "../engine/step-action.ts";
 import { ASK_HUMAN, FINISH, actionTools } from "./loop-actions.ts";
@@ -23,11 +23,12 @@ import { goalMessage, systemPrompt } from "./loop-prompt.ts";
 import { compactHistory } from "./compact-history.ts";
 import { nextRemediation } from "./remediate.ts";
 import { awaitHuman, budgetFailure, budgetRequest } from "./human-step.ts";
-import { abortableSleep as sleep } from "../lib/abortable-sleep.ts";
+import { backoffMs, sleep } from "../lib/retry.ts";
 import { renderExecution, renderLoopError } from "./render-result.ts";
 
 export interface HostedLoopDeps {
   store: Store;
+  steps: StepLifecycle;
   executor: Executor;
   events: RunEvents;
   tools: ToolCaller;
@@ -39,6 +40,8 @@ export interface HostedLoopDeps {
 }
 
 const LEASE_TTL_MS = 30_000;
+/** The fields of a model turn that move to the blob store when large (a long answer, big tool arguments). */
+const LLM_EXTERNAL_FIELDS = ["content", "toolCalls"] as const;
 /** Calls of one model turn that run (concurrently); more are answered with an error. */
 const MAX_CALLS_PER_TURN = 8;
 /** How often a process looks for hosted runs nobody drives (a dead replica's, an expired lease). */
@@ -228,7 +231,14 @@ export class HostedLoop {
           return;
         }
         const request = spent ? budgetRequest(spent.budget, spent.limit, messages) : null;
-        const answer = await awaitHuman(this.#d.store, this.#d.events, run, budgetKey, request);
+        const answer = await awaitHuman(
+          this.#d.steps,
+          this.#d.store,
+          this.#d.events,
+          run,
+          budgetKey,
+          request,
+        );
         if (answer === undefined) return;
         messages.push({
           role: "user",
@@ -319,14 +329,17 @@ export class HostedLoop {
     const rule = policy.remediation.llm_failed;
     for (let attempt = 0; ; attempt++) {
       const key = attempt === 0 ? `iter-${i}/llm` : `iter-${i}/llm/retry-${attempt}`;
-      const { step } = await journaled(
-        this.#d.store,
-        this.#d.events,
-        run.id,
-        key,
-        "llm",
-        { iteration: i, model: model.model, messages: messages.length, last: messages.at(-1) },
-        async () => {
+      const outcome = await this.#d.steps.run(
+        {
+          runId: run.id,
+          key,
+          kind: "llm",
+          input: { iteration: i, model: model.model, messages: messages.length, last: messages.at(-1) },
+          tenant: run.tenant,
+          audit: { tenant: run.tenant, policy: policy.name, policyVersion: policy.version },
+          externalFields: LLM_EXTERNAL_FIELDS,
+        },
+        async ({ signal: stepSignal }) => {
           const out = await model.provider.complete(
             {
               model: model.model,
@@ -336,20 +349,24 @@ export class HostedLoop {
               tools: offered,
               idempotencyKey: `${run.id}/${key}`,
             },
-            AbortSignal.any([signal, this.#shutdown.signal]),
+            AbortSignal.any([signal, stepSignal, this.#shutdown.signal]),
           );
           // Cut short by the shutdown: leave the turn unfinished, it is asked again when the run resumes.
           if (!out.ok && this.#shutdown.signal.aborted) return null;
           return out.ok
             ? {
                 status: "succeeded",
-                output: out.response,
+                output: out.response as unknown as Record<string, unknown>,
                 usage: { ...out.response.usage, attempts: out.response.attempts },
               }
             : { status: "failed", output: null, failure: out.failure };
         },
       );
-      if (step.status === "succeeded") return { ok: true, response: step.output as LlmResponse };
+      if (outcome.kind === "interrupted") {
+        return { ok: false, failure: makeFailure("interrupted", "the service is shutting down", true) };
+      }
+      const step = outcome.step;
+      if (step.status === "succeeded") return { ok: true, response: outcome.output as LlmResponse };
       const failure = step.failure ?? makeFailure("llm_failed", "the model call failed", true);
       if (signal.aborted || this.#stopped || !rule || attempt >= rule.retries) return { ok: false, failure };
       // On replay the retry is already journaled: no second event, no second wait.
@@ -360,7 +377,10 @@ export class HostedLoop {
           action: "retry",
           attempt: attempt + 1,
         });
-        await sleep(rule.backoffMs * 2 ** attempt, AbortSignal.any([signal, this.#shutdown.signal]));
+        await sleep(
+          backoffMs({ baseMs: rule.backoffMs, jitter: "equal" }, attempt + 1),
+          AbortSignal.any([signal, this.#shutdown.signal]),
+        );
       }
     }
   }
@@ -386,7 +406,7 @@ export class HostedLoop {
           finish: { answer: parsed.answer },
         };
       case "ask_human": {
-        const answer = await awaitHuman(this.#d.store, this.#d.events, run, key, {
+        const answer = await awaitHuman(this.#d.steps, this.#d.store, this.#d.events, run, key, {
           question: parsed.question,
           kind: "ask_human",
         });
@@ -412,7 +432,8 @@ export class HostedLoop {
     first: ActionSpec,
     signal: AbortSignal,
   ): Promise<CallOutcome> {
-    const opts = { narrowedTo: run.tools ?? undefined, signal };
+    // The loop has nobody to answer a 429: at the tenant's concurrency limit its steps wait for a slot.
+    const opts = { narrowedTo: run.tools ?? undefined, signal, admission: "wait" as const };
     let res: ExecutionResponse = await this.#d.executor.step(who, run, key, first, opts);
     const healed: Failure[] = [];
     let action = first;

@@ -4,13 +4,15 @@ import type { LlmMessage } from "../llm/llm-provider.ts";
 import type { RunRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
 import type { RunEvents } from "../engine/run-events.ts";
+import type { StepLifecycle } from "../engine/step-lifecycle.ts";
 
 /**
  * The human step `key`: its answer when given; otherwise the run waits (returns undefined) with nothing
  * held in memory — POST /v1/runs/{id}/input ends the step and starts the driver again.
- * @example const answer = await awaitHuman(store, events, run, "iter-3/call-0", { question: "Which file?" })
+ * @example const answer = await awaitHuman(steps, store, events, run, "iter-3/call-0", { question: "Which file?" })
  */
 export async function awaitHuman(
+  steps: StepLifecycle,
   store: Store,
   events: RunEvents,
   run: RunRecord,
@@ -18,13 +20,19 @@ export async function awaitHuman(
   request: Record<string, unknown> | null,
 ): Promise<unknown> {
   const existing = await store.getStep(run.id, key);
-  if (existing?.status === "succeeded")
-    return (existing.output as { answer?: unknown } | null)?.answer ?? null;
+  if (existing?.status === "succeeded") {
+    const opened = await steps.begin({ runId: run.id, key, kind: "human", input: null, tenant: run.tenant });
+    return (
+      (opened.kind === "replayed" ? (opened.output as { answer?: unknown } | null) : null)?.answer ?? null
+    );
+  }
   const waitingFor = {
     ...(request ?? (existing?.input as Record<string, unknown> | null) ?? {}),
     stepKey: key,
   };
-  if (!existing) await store.claimStep({ runId: run.id, key, kind: "human", input: waitingFor });
+  // A waiting step stays open (nothing is held in memory): POST /v1/runs/{id}/input ends it.
+  if (!existing)
+    await steps.begin({ runId: run.id, key, kind: "human", input: waitingFor, tenant: run.tenant });
   await store.updateRun(run.id, { status: "waiting_for_input", waitingFor });
   await events.publish(run.id, "run.waiting_for_input", waitingFor);
   return undefined;

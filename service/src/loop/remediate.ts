@@ -2,6 +2,7 @@
 import type { Failure } from "@mend/wire";
 import type { Policy } from "../policy/policy-schema.ts";
 import type { ActionSpec } from "../engine/step-action.ts";
+import { backoffMs } from "../lib/retry.ts";
 
 export interface Remediation {
   action: ActionSpec;
@@ -39,8 +40,7 @@ export function nextRemediation(
 ): Remediation | null {
   const rule = policy.remediation[failure.kind];
   if (!rule || attempt > rule.retries) return null;
-  const delayMs =
-    rule.backoffMs > 0 ? Math.round(rule.backoffMs * 2 ** (attempt - 1) * (0.5 + random() / 2)) : 0;
+  const delayMs = backoffMs({ baseMs: rule.backoffMs, jitter: "equal" }, attempt, { random });
   const record = { afterSeq: failedSeq, kind: failure.kind, attempt, action: "retry" };
   if (action.type === "tool") return { action, record, delayMs };
   const sandbox: Sandbox = action.type;

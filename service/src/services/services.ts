@@ -15,6 +15,8 @@ import { BlobStore } from "../store/blob-store.ts";
 import { Inflight } from "../engine/inflight.ts";
 import { Crashpoints } from "../engine/crashpoint.ts";
 import { Executor } from "../engine/executor.ts";
+import { Admission } from "../engine/admission.ts";
+import { StepLifecycle } from "../engine/step-lifecycle.ts";
 import { RunEvents } from "../engine/run-events.ts";
 import { RunService } from "../engine/run-service.ts";
 import { HostedLoop } from "../loop/hosted-loop.ts";
@@ -39,6 +41,10 @@ export interface Services {
   registry: ToolRegistry;
   tools: ToolCaller;
   events: RunEvents;
+  /** The one step lifecycle (claim, replay, crash points, blobs, events) every journaled step goes through. */
+  steps: StepLifecycle;
+  /** The one admission point: request rate and execution concurrency per tenant. */
+  admission: Admission;
   executor: Executor;
   runs: RunService;
   loop: HostedLoop;
@@ -92,11 +98,14 @@ export async function createServices(
   tools.setCacheMaxBytes(config.cacheMaxBytes);
   const events = new RunEvents(store);
   const inflight = new Inflight();
-  const executor = new Executor({ store, blobs, tools, codemode, containers, events, inflight, crash, log });
-  const runs = new RunService({ store, executor, events, policies, tools, config });
+  const steps = new StepLifecycle({ store, blobs, events, crash, inflight, log });
+  const admission = new Admission();
+  const executor = new Executor({ store, blobs, tools, codemode, containers, steps, admission, crash, log });
+  const runs = new RunService({ store, steps, executor, events, policies, tools, config });
   const models = new ModelRegistry(config);
   const loop = new HostedLoop({
     store,
+    steps,
     executor,
     events,
     tools,
@@ -118,6 +127,8 @@ export async function createServices(
     registry: toolSources.registry,
     tools,
     events,
+    steps,
+    admission,
     executor,
     runs,
     loop,

@@ -1,9 +1,9 @@
 // A registered HTTP tool as a ToolDefinition: JSON call with Idempotency-Key, timeout, retries, output check.
-import { setTimeout as delay } from "node:timers/promises";
 import { makeFailure } from "@mend/wire";
 import { validateAgainstSchema } from "@mend/sandboxes";
 import type { ToolCallContext, ToolDefinition, ToolResult } from "./tool.ts";
 import { redactor } from "./redact.ts";
+import { retry } from "../lib/retry.ts";
 
 /** What the store keeps of an HTTP tool (`ToolRecord.spec`); header values live in the encrypted secret. */
 export interface HttpToolSpec {
@@ -62,24 +62,19 @@ export async function callHttpTool(
   const retries = spec.idempotent ? (rule?.retries ?? DEFAULT_RETRIES) : 0;
   const backoffMs = rule?.backoffMs || DEFAULT_BACKOFF_MS;
   const redact = redactor(Object.values(secretHeaders));
-  let last: ToolResult | undefined;
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt > 0) {
-      try {
-        await delay(backoffMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2), undefined, {
-          signal: ctx.signal,
-        });
-      } catch {
-        return interrupted(name);
-      }
-    }
-    const r = await attemptOnce(name, spec, secretHeaders, args, ctx, redact);
-    if ("done" in r) return r.done;
-    last = r.retry;
-  }
-  const failure = (last as { ok: false; failure: { message: string } }).failure;
-  if (retries > 0) failure.message += ` (after ${retries + 1} attempts)`;
-  return last!;
+  let exhausted = false;
+  const r = await retry<ToolResult>(
+    async () => {
+      const a = await attemptOnce(name, spec, secretHeaders, args, ctx, redact);
+      exhausted = !("done" in a);
+      return "done" in a ? a : { retry: a.retry };
+    },
+    { attempts: retries + 1, backoff: { baseMs: backoffMs, jitter: "equal" } },
+    ctx.signal,
+  );
+  if (r.aborted) return interrupted(name);
+  if (exhausted && retries > 0 && !r.value.ok) r.value.failure.message += ` (after ${r.attempts} attempts)`;
+  return r.value;
 }
 
 async function attemptOnce(

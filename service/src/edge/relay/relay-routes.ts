@@ -26,7 +26,7 @@ export function relayRoutes(s: Services): Hono<AppEnv> {
   r.post("/executions", async (c) => {
     const who = c.get("caller");
     const body = await readBody(c, RelayStartSchema);
-    const { run, key } = await s.runs.relayTarget(who, {
+    const { run, key, admitted } = await s.runs.relayTarget(who, {
       runId: body.runId,
       key: body.key,
       idempotencyKey: c.req.header("idempotency-key"),
@@ -54,7 +54,7 @@ export function relayRoutes(s: Services): Hono<AppEnv> {
       try {
         write({ type: "started", id: session.id, runId: run.id, key });
         const extra = body.tools.map((t) => relayedTool(session, t));
-        const res = await s.runs.relayStep(who, run, key, action, extra);
+        const res = await s.runs.relayStep(who, run, key, action, extra, admitted);
         write({ type: "result", execution: res });
       } catch (err) {
         c.get("log").error({ err }, "relay execution failed on the host path");
@@ -68,6 +68,7 @@ export function relayRoutes(s: Services): Hono<AppEnv> {
           },
         });
       } finally {
+        admitted();
         clearInterval(beat);
         session.close("the execution ended");
         sessions.delete(session.id);

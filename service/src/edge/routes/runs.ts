@@ -59,8 +59,8 @@ export function runRoutes(s: Services): Hono<AppEnv> {
   r.put("/:id/checkpoints/:key", async (c) => {
     const key = validate(StepKeySchema, c.req.param("key"), "checkpoint key");
     const body = await readBody(c, CheckpointBodySchema);
-    await s.runs.putCheckpoint(c.get("caller"), c.req.param("id"), key, body.value);
-    return c.json({ key, value: body.value ?? null });
+    const value = await s.runs.putCheckpoint(c.get("caller"), c.req.param("id"), key, body.value);
+    return c.json({ key, value });
   });
   r.get("/:id/checkpoints/:key", async (c) => {
     const key = validate(StepKeySchema, c.req.param("key"), "checkpoint key");

@@ -1,0 +1,56 @@
+// The one admission point: every request's rate and every execution's concurrency slot, per tenant,
+// whatever started it (HTTP, MCP, relay, the hosted loop, a client-driven step).
+import type { Caller } from "../core/caller.ts";
+import { Rejection } from "../core/rejection.ts";
+import { TenantConcurrency, type Release } from "../auth/concurrency-limiter.ts";
+import { TenantRateLimiter } from "../auth/rate-limiter.ts";
+
+/** Seconds for Retry-After when a tenant is at its concurrency limit (an execution's typical length). */
+const CONCURRENCY_RETRY_AFTER_S = 1;
+
+/**
+ * How an execution that finds its tenant at the limit is admitted: `refuse` answers 429 at once (a
+ * caller that can retry: HTTP, MCP, relay); `wait` queues for a slot (the hosted loop drives its runs
+ * in the background and has nobody to answer).
+ */
+export type AdmissionMode = "refuse" | "wait";
+
+/**
+ * Admits requests (the policy's `requestsPerSecond`/`burst`) and executions (`concurrentExecutions`).
+ * @example const release = await admission.execution(who, "refuse"); try { ... } finally { release() }
+ */
+export class Admission {
+  readonly #rate = new TenantRateLimiter();
+  readonly #running = new TenantConcurrency();
+
+  /** One request of `who`; throws Rejection("rate_limited") with `retryAfterSeconds` over the rate. */
+  request(who: Caller): void {
+    const limits = who.policy.limits;
+    const allowed = this.#rate.take(who.tenant, limits);
+    if (allowed.ok) return;
+    const seconds = Math.max(1, Math.ceil(allowed.retryAfterMs / 1000));
+    throw new Rejection(
+      "rate_limited",
+      `tenant "${who.tenant}" is over its policy's rate of ${limits.requestsPerSecond} requests per second (burst ${limits.burst ?? Math.ceil(limits.requestsPerSecond ?? 1)}); retry in ${seconds} s`,
+      { retryAfterSeconds: seconds },
+    );
+  }
+
+  /** A slot for one execution of `who`; the returned release gives it back (call it once, in a finally). */
+  async execution(who: Caller, mode: AdmissionMode, signal?: AbortSignal): Promise<Release> {
+    const max = who.policy.limits.concurrentExecutions;
+    if (mode === "wait") return this.#running.acquire(who.tenant, max, signal);
+    const release = this.#running.tryAcquire(who.tenant, max);
+    if (release) return release;
+    throw new Rejection(
+      "rate_limited",
+      `tenant "${who.tenant}" already runs ${max} executions, its policy's limit of concurrent executions; retry when one finishes`,
+      { retryAfterSeconds: CONCURRENCY_RETRY_AFTER_S, running: max },
+    );
+  }
+
+  /** Running and queued executions per tenant (for /healthz and metrics). */
+  snapshot(): Record<string, { running: number; waiting: number }> {
+    return this.#running.snapshot();
+  }
+}

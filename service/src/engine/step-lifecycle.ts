@@ -1,0 +1,218 @@
+// The one step lifecycle every journaled step goes through: claim → event → crash point → work →
+// externalize large values → end → event. Executions, tool steps, LLM turns, human answers and
+// checkpoints all use it, so crash points, blobs, events and audit behave the same for each.
+import { makeFailure, type Failure } from "@mend/wire";
+import type { BlobStore } from "../store/blob-store.ts";
+import type { StepKind, StepRecord } from "../store/records.ts";
+import type { Store } from "../store/store.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Crashpoints } from "./crashpoint.ts";
+import type { Inflight } from "./inflight.ts";
+import type { RunEvents } from "./run-events.ts";
+import { externalize, internalize } from "./step-output.ts";
+
+/** What identifies a step and what is journaled when it is first claimed. */
+export interface StepSpec {
+  runId: string;
+  key: string;
+  kind: StepKind;
+  /** Journaled at the first claim; a re-claimed step keeps its first input (it holds the seed and clock). */
+  input: unknown;
+  /** Blobs made from this step's large values belong to this tenant. */
+  tenant: string;
+  /** Who asked and under which policy (written at claim time; the end may add to it). */
+  audit?: Record<string, unknown> | null;
+  /** Links an automatic retry to the failure it remediates. */
+  remediation?: Record<string, unknown> | null;
+  /** Top-level output fields moved to the blob store when their JSON is larger than 4 KiB. */
+  externalFields?: readonly string[];
+}
+
+/** How the work of a step ended; `output` is what the journal keeps (large fields are externalized). */
+export interface StepEnding {
+  status: "succeeded" | "failed";
+  output: Record<string, unknown> | null;
+  failure?: Failure | null;
+  usage?: Record<string, unknown> | null;
+  cached?: boolean;
+  /** Merged over the audit written at claim time (e.g. the limits the policy resolved). */
+  audit?: Record<string, unknown>;
+}
+
+/** What the work of a step receives. */
+export interface StepWork {
+  /** The claimed attempt (its `input` is the journaled one, its `attempt` counts from 1). */
+  step: StepRecord;
+  /** Fires on cancellation of the run or when a shutdown's grace is over. */
+  signal: AbortSignal;
+}
+
+/**
+ * The result of running a step:
+ * - `replayed`: the journal had it finished; nothing ran. `output` is the journaled output, read back.
+ * - `ended`: it ran and its end is durable. `output` is what the work produced (not externalized).
+ * - `interrupted`: a shutdown cut it short; it stays unfinished and the next attempt re-executes it.
+ */
+export type StepOutcome =
+  | { kind: "replayed"; step: StepRecord; output: unknown }
+  | { kind: "ended"; step: StepRecord; output: unknown }
+  | { kind: "interrupted"; step: StepRecord; output: unknown };
+
+/** The claim of a step whose work happens elsewhere (a human answer): ended later with `end`. */
+export type StepOpening =
+  { kind: "replayed"; step: StepRecord; output: unknown } | { kind: "open"; step: StepRecord };
+
+export interface StepLifecycleDeps {
+  store: Store;
+  blobs: BlobStore;
+  events: RunEvents;
+  crash: Crashpoints;
+  inflight: Inflight;
+  log: Logger;
+}
+
+/**
+ * Runs journaled steps. Semantics, the same for every kind (like Restate's `ctx.run`):
+ *
+ * - **At most one completed execution per (run, key).** A key whose step ended (`succeeded` or `failed`)
+ *   is never executed again: `run` answers `replayed` with the journaled output.
+ * - **Unfinished attempts are re-executed.** A step left `started` or `interrupted` (a crash, a shutdown)
+ *   is claimed again as `attempt + 1` with its first input; side effects inside it carry the same
+ *   idempotency keys (run/step/seq), so a tool can deduplicate.
+ * - **Nothing is acknowledged before it is durable.** `ended` is returned after the end is committed.
+ * - **Cancellation is a failure, shutdown is not.** Work cut by the run's cancellation ends `failed`
+ *   (`interrupted`, not retryable); work cut by a shutdown's deadline stays unfinished.
+ * - **A host fault inside the work** (the work throws) leaves the attempt unfinished (`interrupted`) and
+ *   rethrows: a retry of the key executes it again instead of replaying an internal error.
+ * - Crash points (`MEND_CRASHPOINT`): `after-step-start`, `before-step-end`, `after-step-end`.
+ *
+ * @example
+ * const out = await steps.run({ runId, key: "iter-1/llm", kind: "llm", input, tenant }, async ({ signal }) => ({
+ *   status: "succeeded", output: await callModel(signal),
+ * }));
+ */
+export class StepLifecycle {
+  readonly #d: StepLifecycleDeps;
+
+  constructor(deps: StepLifecycleDeps) {
+    this.#d = deps;
+  }
+
+  /** Claims and runs step `spec.key`; `work` returning null means "cut short by a shutdown". */
+  async run(
+    spec: StepSpec,
+    work: (w: StepWork) => Promise<StepEnding | null>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<StepOutcome> {
+    const opened = await this.begin(spec);
+    if (opened.kind === "replayed") return opened;
+    const step = opened.step;
+    const inflight = this.#d.inflight.begin();
+    const signal = opts.signal ? AbortSignal.any([inflight.signal, opts.signal]) : inflight.signal;
+    let ending: StepEnding | null;
+    try {
+      ending = await work({ step, signal });
+    } catch (err) {
+      this.#d.log.error(
+        { err, runId: spec.runId, seq: step.seq, key: spec.key },
+        "step crashed the host path",
+      );
+      await this.#d.store.endStep(spec.runId, step.seq, {
+        status: "interrupted",
+        output: null,
+        failure: makeFailure(
+          "sandbox_unavailable",
+          `internal error while executing the step: ${(err as Error).message}`,
+          true,
+        ),
+        usage: null,
+      });
+      throw err;
+    } finally {
+      inflight.end();
+    }
+    if (inflight.signal.aborted || ending === null) {
+      // A shutdown past its grace: unfinished (the shutdown marks it interrupted), re-executed next time.
+      return { kind: "interrupted", step, output: ending?.output ?? null };
+    }
+    if (opts.signal?.aborted) {
+      ending = {
+        ...ending,
+        status: "failed",
+        failure: makeFailure("interrupted", "The run was cancelled while this step ran.", false),
+      };
+    }
+    return { kind: "ended", step: await this.end(spec, step, ending), output: ending.output };
+  }
+
+  /**
+   * Claims step `spec.key` without running anything: the journal's finished entry (`replayed`), or an
+   * open attempt that `end` finishes later (a human answer arrives through another request).
+   */
+  async begin(spec: StepSpec): Promise<StepOpening> {
+    const claim = await this.#d.store.claimStep({
+      runId: spec.runId,
+      key: spec.key,
+      kind: spec.kind,
+      input: spec.input,
+      remediation: spec.remediation ?? null,
+      audit: spec.audit ?? null,
+    });
+    if (claim.kind === "finished") {
+      const output = claim.step.output ? await internalize(claim.step.output, this.#d.blobs) : null;
+      return { kind: "replayed", step: claim.step, output };
+    }
+    const step = claim.step;
+    await this.#d.events.publish(spec.runId, "step.started", {
+      seq: step.seq,
+      key: spec.key,
+      kind: step.kind,
+      attempt: step.attempt,
+    });
+    this.#d.crash.hit("after-step-start");
+    return { kind: "open", step };
+  }
+
+  /** Ends an open attempt durably: large values to blobs, the end committed, then the event. */
+  async end(
+    spec: Pick<StepSpec, "runId" | "tenant" | "externalFields">,
+    step: StepRecord,
+    ending: StepEnding,
+  ): Promise<StepRecord> {
+    const output =
+      ending.output === null
+        ? null
+        : await externalize(
+            ending.output,
+            spec.externalFields ?? [],
+            spec.tenant,
+            this.#d.store,
+            this.#d.blobs,
+          );
+    this.#d.crash.hit("before-step-end");
+    const ended = await this.#d.store.endStep(spec.runId, step.seq, {
+      status: ending.status,
+      output,
+      failure: ending.failure ?? null,
+      usage: ending.usage ?? null,
+      cached: ending.cached ?? false,
+      ...(ending.audit ? { audit: { ...step.audit, ...ending.audit } } : {}),
+    });
+    this.#d.crash.hit("after-step-end");
+    await this.#d.events.publish(
+      spec.runId,
+      ending.status === "succeeded" ? "step.completed" : "step.failed",
+      {
+        seq: ended.seq,
+        key: ended.key,
+        kind: ended.kind,
+        attempt: ended.attempt,
+        status: ending.status,
+        ...(ending.failure
+          ? { failure: { kind: ending.failure.kind, message: ending.failure.message } }
+          : {}),
+      },
+    );
+    return ended;
+  }
+}
