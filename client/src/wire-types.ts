@@ -27,6 +27,7 @@ export type Failure = {
   rule?: string | undefined;
   status?: number | undefined;
   bodyTail?: string | undefined;
+  attempts?: number | undefined;
   kind:
     | "out_of_memory"
     | "timeout"
@@ -48,7 +49,9 @@ export type Failure = {
     | "policy_violation"
     | "llm_failed"
     | "budget_exhausted"
-    | "interrupted";
+    | "interrupted"
+    | "internal_error"
+    | "attempts_exhausted";
   layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
   message: string;
   retryable: boolean;
@@ -74,7 +77,9 @@ export type FailureKind =
   | "policy_violation"
   | "llm_failed"
   | "budget_exhausted"
-  | "interrupted";
+  | "interrupted"
+  | "internal_error"
+  | "attempts_exhausted";
 export type FailureLayer = "infrastructure" | "code" | "policy" | "tool" | "loop";
 export type Remedy = {
   withinPolicy?: boolean | undefined;
@@ -242,6 +247,7 @@ export type ExecutionResponse = {
         rule?: string | undefined;
         status?: number | undefined;
         bodyTail?: string | undefined;
+        attempts?: number | undefined;
         kind:
           | "out_of_memory"
           | "timeout"
@@ -263,7 +269,9 @@ export type ExecutionResponse = {
           | "policy_violation"
           | "llm_failed"
           | "budget_exhausted"
-          | "interrupted";
+          | "interrupted"
+          | "internal_error"
+          | "attempts_exhausted";
         layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
         message: string;
         retryable: boolean;
@@ -271,10 +279,10 @@ export type ExecutionResponse = {
     | undefined;
   usage: { memoryPeakMb?: number | undefined; cpuMs?: number | undefined; wallMs: number };
   status: "succeeded" | "failed";
+  attempts: number;
   id: string;
   runId: string;
   replayed: boolean;
-  attempts: number;
 };
 export type CreateRun = {
   policy?: string | undefined;
@@ -318,6 +326,7 @@ export type Run = {
         rule?: string | undefined;
         status?: number | undefined;
         bodyTail?: string | undefined;
+        attempts?: number | undefined;
         kind:
           | "out_of_memory"
           | "timeout"
@@ -339,7 +348,9 @@ export type Run = {
           | "policy_violation"
           | "llm_failed"
           | "budget_exhausted"
-          | "interrupted";
+          | "interrupted"
+          | "internal_error"
+          | "attempts_exhausted";
         layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
         message: string;
         retryable: boolean;
@@ -388,6 +399,7 @@ export type RunsPage = {
           rule?: string | undefined;
           status?: number | undefined;
           bodyTail?: string | undefined;
+          attempts?: number | undefined;
           kind:
             | "out_of_memory"
             | "timeout"
@@ -409,7 +421,9 @@ export type RunsPage = {
             | "policy_violation"
             | "llm_failed"
             | "budget_exhausted"
-            | "interrupted";
+            | "interrupted"
+            | "internal_error"
+            | "attempts_exhausted";
           layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
           message: string;
           retryable: boolean;
@@ -467,6 +481,7 @@ export type Step = {
     rule?: string | undefined;
     status?: number | undefined;
     bodyTail?: string | undefined;
+    attempts?: number | undefined;
     kind:
       | "out_of_memory"
       | "timeout"
@@ -488,7 +503,9 @@ export type Step = {
       | "policy_violation"
       | "llm_failed"
       | "budget_exhausted"
-      | "interrupted";
+      | "interrupted"
+      | "internal_error"
+      | "attempts_exhausted";
     layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
     message: string;
     retryable: boolean;
@@ -685,6 +702,7 @@ export type RelayEvent =
               rule?: string | undefined;
               status?: number | undefined;
               bodyTail?: string | undefined;
+              attempts?: number | undefined;
               kind:
                 | "out_of_memory"
                 | "timeout"
@@ -706,7 +724,9 @@ export type RelayEvent =
                 | "policy_violation"
                 | "llm_failed"
                 | "budget_exhausted"
-                | "interrupted";
+                | "interrupted"
+                | "internal_error"
+                | "attempts_exhausted";
               layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
               message: string;
               retryable: boolean;
@@ -714,10 +734,10 @@ export type RelayEvent =
           | undefined;
         usage: { memoryPeakMb?: number | undefined; cpuMs?: number | undefined; wallMs: number };
         status: "succeeded" | "failed";
+        attempts: number;
         id: string;
         runId: string;
         replayed: boolean;
-        attempts: number;
       };
     }
   | {

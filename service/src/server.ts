@@ -3,6 +3,7 @@ import type { Config } from "./config/config.ts";
 import type { Logger } from "./log/logger.ts";
 import { createApp } from "./edge/app.ts";
 import { listen } from "./edge/listen.ts";
+import { describeSystemError, StartupError } from "./config/startup-error.ts";
 import { createServices, type Services } from "./services/services.ts";
 import { VERSION } from "./version.ts";
 import { checkBinding } from "./auth/check-binding.ts";
@@ -22,11 +23,27 @@ export interface RunningServer {
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const services = await createServices(config, log);
-  const app = createApp(services);
+  let draining = false;
+  const app = createApp(services, { draining: () => draining });
   const binding = await checkBinding(config, services.store);
   log[binding.level]({ host: binding.host, activeKeys: binding.activeKeys }, binding.message);
   const stopWatchingPolicies = watchPolicies(services.policies, log);
-  const { server, url } = await listen(app, config.port, binding.host);
+  let listening: Awaited<ReturnType<typeof listen>>;
+  try {
+    listening = await listen(app, config.port, binding.host);
+  } catch (err) {
+    stopWatchingPolicies();
+    await services.dispose();
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === "EADDRINUSE"
+        ? "is already in use; stop what listens there or choose another MEND_PORT"
+        : e.code === "EACCES"
+          ? "cannot be bound by this user (ports below 1024 need privileges)"
+          : `cannot be listened on (${describeSystemError(err)})`;
+    throw new StartupError(`MEND_PORT=${config.port}: ${binding.host}:${config.port} ${why}`);
+  }
+  const { server, url } = listening;
   log.info({ url, version: VERSION, dataDir: config.dataDir, store: services.store.kind }, "mend listening");
   if (!isLoopback(binding.host)) log.warn({ host: binding.host }, "listening beyond loopback");
   const resumed = await services.loop.resumeAll();
@@ -38,6 +55,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     close() {
       closing ??= (async () => {
         stopWatchingPolicies();
+        // From now on every request but the answers in-flight work waits for gets 503 + Connection: close.
+        draining = true;
         log.info({ graceMs: config.shutdownGraceMs, inflight: services.inflight.size }, "shutting down");
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         // Hosted drivers stop between steps; their runs stay `running` and resume at the next start.

@@ -2,7 +2,10 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { startService, type ServiceProcess } from "../support/service-process.ts";
@@ -49,6 +52,49 @@ describe("mend serve configuration", () => {
     const lines = r.stderr.trim().split("\n");
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0]!, /MEND_PORT/);
+  });
+
+  /** `mend serve` with `env`: its exit status and stderr, for conditions that stop it at start-up. */
+  const serveOnce = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [MAIN, "serve"], {
+      env: { ...process.env, MEND_LOG_LEVEL: "silent", MEND_POOL_SIZE: "0", ...env },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+  const oneLine = (stderr: string, name: RegExp) => {
+    const lines = stderr.trim().split("\n");
+    assert.equal(lines.length, 1, stderr);
+    assert.match(lines[0]!, name);
+    assert.doesNotMatch(lines[0]!, /\bat .+:\d+:\d+/, "no stack trace");
+  };
+
+  it("exits 78 with one line naming MEND_PORT when the port is in use", async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "mend-port-"));
+      const r = serveOnce({ MEND_PORT: String(port), MEND_DATA_DIR: dir });
+      assert.equal(r.status, 78, r.stderr);
+      oneLine(r.stderr, /MEND_PORT=\d+: 127\.0\.0\.1:\d+ is already in use/);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it("exits 78 with one line naming MEND_DATA_DIR when the data dir cannot be used", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "mend-datadir-")), "not-a-dir");
+    writeFileSync(file, "a file where the data dir should be");
+    const r = serveOnce({ MEND_DATA_DIR: file });
+    assert.equal(r.status, 78, r.stderr);
+    oneLine(r.stderr, /MEND_DATA_DIR=.*not-a-dir/);
+  });
+
+  it("exits 78 with one line naming MEND_POLICIES_DIR when the policies dir is missing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mend-policies-"));
+    const r = serveOnce({ MEND_DATA_DIR: dir, MEND_POLICIES_DIR: join(dir, "nowhere") });
+    assert.equal(r.status, 78, r.stderr);
+    oneLine(r.stderr, /MEND_POLICIES_DIR=.*nowhere does not exist/);
   });
 
   it("rejects an unknown command with usage", () => {

@@ -24,6 +24,8 @@ export const FAILURE_KINDS = [
   "llm_failed",
   "budget_exhausted",
   "interrupted",
+  "internal_error",
+  "attempts_exhausted",
 ] as const;
 
 export const FailureKindSchema = Type.Union(
@@ -64,6 +66,8 @@ export const FAILURE_LAYER: Record<FailureKind, FailureLayer> = {
   llm_failed: "infrastructure",
   budget_exhausted: "loop",
   interrupted: "infrastructure",
+  internal_error: "infrastructure",
+  attempts_exhausted: "infrastructure",
 };
 
 export const RemedySchema = Type.Object(
@@ -112,6 +116,9 @@ export const FailureSchema = Type.Object(
     rule: Type.Optional(Type.String({ description: "policy_violation: the rule that was broken" })),
     status: Type.Optional(Type.Integer({ description: "tool_failed: HTTP status" })),
     bodyTail: Type.Optional(Type.String()),
+    attempts: Type.Optional(
+      Type.Integer({ description: "attempts_exhausted: attempts that started and died before this one" }),
+    ),
   },
   { $id: "Failure", additionalProperties: true },
 );

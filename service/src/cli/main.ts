@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `mend` command line: `mend serve` runs the service in the foreground; later verbs manage keys.
 import { loadConfig, ConfigError } from "../config/config.ts";
+import { StartupError } from "../config/startup-error.ts";
 import { createLogger } from "../log/logger.ts";
 import { startServer } from "../server.ts";
 import { VERSION } from "../version.ts";
@@ -65,7 +66,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof StartupError) {
       process.stderr.write(`mend: ${err.message}\n`);
       process.exit(78);
     }

@@ -17,13 +17,40 @@ import { mcpRoutes } from "./mcp/mcp-routes.ts";
 import { relayRoutes } from "./relay/relay-routes.ts";
 import { openapiRoutes } from "./openapi/openapi-routes.ts";
 
+/** What the process tells the app about its own state. */
+export interface AppOptions {
+  /** True once a shutdown began: new requests, even on kept-alive connections, get 503 + Connection: close. */
+  draining?: () => boolean;
+}
+
+/** Requests still served while draining: answers that in-flight work waits for (client-hosted tools). */
+const DRAIN_EXEMPT = /^\/v1\/relay\/executions\/[^/]+\/results\/[^/]+$/;
+
 /**
  * The whole HTTP surface, without a listening socket (tests call `app.request` or serve it).
  * @example const app = createApp(services); serve({ fetch: app.fetch, port: 8080 })
  */
-export function createApp(services: Services): Hono<AppEnv> {
+export function createApp(services: Services, opts: AppOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const draining = opts.draining ?? (() => false);
   app.use(requestId({ headerName: "x-request-id" }));
+  app.use(async (c, next) => {
+    if (!draining()) return next();
+    // Shutting down: keep-alive connections must not carry new work past the grace period.
+    if (!DRAIN_EXEMPT.test(c.req.path) && c.req.path !== "/healthz") {
+      return problemResponse(
+        c,
+        new HttpProblem(
+          503,
+          "unavailable",
+          "the service is shutting down; retry on another replica or after it restarts",
+          { retryAfterSeconds: 1 },
+          { "retry-after": "1", connection: "close" },
+        ),
+      );
+    }
+    return next();
+  });
   app.use(async (c, next) => {
     const log = services.log.child({ reqId: c.get("requestId") });
     c.set("log", log);

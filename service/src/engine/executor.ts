@@ -20,7 +20,7 @@ import { runTool } from "./run-tool.ts";
 import { fromExecution, type ActionSpec } from "./step-action.ts";
 import type { StepContext, StepResult } from "./step-context.ts";
 import { EXECUTION_EXTERNAL_FIELDS, internalize, type StepOutput } from "./step-output.ts";
-import type { StepEnding, StepLifecycle } from "./step-lifecycle.ts";
+import { DEFAULT_MAX_ATTEMPTS, type StepEnding, type StepLifecycle } from "./step-lifecycle.ts";
 import { checkRemedy } from "./check-remedy.ts";
 import { decodeInputFiles } from "./input-files.ts";
 
@@ -217,6 +217,7 @@ export class Executor {
         policyVersion: who.policy.version,
       },
       externalFields: EXECUTION_EXTERNAL_FIELDS,
+      maxAttempts: who.policy.limits.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     };
     const outcome = await this.#d.steps.run(
       spec,
@@ -254,9 +255,10 @@ export class Executor {
           false,
         );
       case "ended":
+        // No output: the attempt was refused (attempt cap) or the host failed (internal_error).
         return this.#compose(
           outcome.step,
-          outcome.output as StepOutput,
+          (outcome.output ?? { usage: { wallMs: 0 } }) as StepOutput,
           outcome.step.failure ?? undefined,
           false,
         );

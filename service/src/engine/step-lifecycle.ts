@@ -11,6 +11,9 @@ import type { Inflight } from "./inflight.ts";
 import type { RunEvents } from "./run-events.ts";
 import { externalize, internalize } from "./step-output.ts";
 
+/** Attempts of one step when the policy sets no `limits.maxAttempts`. */
+export const DEFAULT_MAX_ATTEMPTS = 8;
+
 /** What identifies a step and what is journaled when it is first claimed. */
 export interface StepSpec {
   runId: string;
@@ -26,6 +29,11 @@ export interface StepSpec {
   remediation?: Record<string, unknown> | null;
   /** Top-level output fields moved to the blob store when their JSON is larger than 4 KiB. */
   externalFields?: readonly string[];
+  /**
+   * Attempts a step may start before it is given up (`attempts_exhausted`): a step whose attempts keep
+   * dying with the service (a host-killing guest, a poison input) must not be re-executed forever.
+   */
+  maxAttempts?: number;
 }
 
 /** How the work of a step ended; `output` is what the journal keeps (large fields are externalized). */
@@ -58,6 +66,16 @@ export type StepOutcome =
   | { kind: "ended"; step: StepRecord; output: unknown }
   | { kind: "interrupted"; step: StepRecord; output: unknown };
 
+/** The failure of an attempt past the cap: what the journal shows of the attempts that died. */
+function exhausted(step: StepRecord, maxAttempts: number): Failure {
+  return makeFailure(
+    "attempts_exhausted",
+    `This step was started ${step.attempt} times and never finished: each attempt died with the service (killed, out of host memory, or shut down) before its end was journaled. It is not executed again; change what it does, or use a new step key.`,
+    false,
+    { attempts: step.attempt - 1, limits: { maxAttempts } },
+  );
+}
+
 /** The claim of a step whose work happens elsewhere (a human answer): ended later with `end`. */
 export type StepOpening =
   { kind: "replayed"; step: StepRecord; output: unknown } | { kind: "open"; step: StepRecord };
@@ -82,8 +100,11 @@ export interface StepLifecycleDeps {
  * - **Nothing is acknowledged before it is durable.** `ended` is returned after the end is committed.
  * - **Cancellation is a failure, shutdown is not.** Work cut by the run's cancellation ends `failed`
  *   (`interrupted`, not retryable); work cut by a shutdown's deadline stays unfinished.
- * - **A host fault inside the work** (the work throws) leaves the attempt unfinished (`interrupted`) and
- *   rethrows: a retry of the key executes it again instead of replaying an internal error.
+ * - **A host fault inside the work** (the work throws: a bug of the service, never the guest's doing) ends
+ *   the step `failed` with kind `internal_error` and the process keeps serving; a storage fault while
+ *   ending it propagates (the edge answers 503 `storage_unavailable`), leaving the attempt unfinished.
+ * - **Attempts are capped.** An attempt beyond `spec.maxAttempts` is not executed: the step ends `failed`
+ *   with kind `attempts_exhausted`, naming its attempts.
  * - Crash points (`MEND_CRASHPOINT`): `after-step-start`, `before-step-end`, `after-step-end`.
  *
  * @example
@@ -107,30 +128,38 @@ export class StepLifecycle {
     const opened = await this.begin(spec);
     if (opened.kind === "replayed") return opened;
     const step = opened.step;
+    if (spec.maxAttempts !== undefined && step.attempt > spec.maxAttempts) {
+      const ending: StepEnding = {
+        status: "failed",
+        output: null,
+        failure: exhausted(step, spec.maxAttempts),
+      };
+      return { kind: "ended", step: await this.end(spec, step, ending), output: null };
+    }
     const inflight = this.#d.inflight.begin();
     const signal = opts.signal ? AbortSignal.any([inflight.signal, opts.signal]) : inflight.signal;
     let ending: StepEnding | null;
     try {
       ending = await work({ step, signal });
     } catch (err) {
+      inflight.end();
+      // Cut by a shutdown, a throw is the teardown's doing: unfinished, re-executed next time.
+      if (inflight.signal.aborted) return { kind: "interrupted", step, output: null };
       this.#d.log.error(
         { err, runId: spec.runId, seq: step.seq, key: spec.key },
         "step crashed the host path",
       );
-      await this.#d.store.endStep(spec.runId, step.seq, {
-        status: "interrupted",
-        output: null,
-        failure: makeFailure(
-          "sandbox_unavailable",
-          `internal error while executing the step: ${(err as Error).message}`,
-          true,
-        ),
-        usage: null,
-      });
-      throw err;
-    } finally {
-      inflight.end();
+      const message = err instanceof Error ? err.message : String(err);
+      const failure = makeFailure(
+        "internal_error",
+        `Mend failed while executing this step (${message}); nothing of your code caused it. Retry with a new step key, or report the request id.`,
+        false,
+        { cause: { type: err instanceof Error ? err.name : typeof err, message } },
+      );
+      const ended = await this.end(spec, step, { status: "failed", output: null, failure });
+      return { kind: "ended", step: ended, output: null };
     }
+    inflight.end();
     if (inflight.signal.aborted || ending === null) {
       // A shutdown past its grace: unfinished (the shutdown marks it interrupted), re-executed next time.
       return { kind: "interrupted", step, output: ending?.output ?? null };

@@ -35,6 +35,9 @@ export class StoreToolJournal implements ToolCallJournal {
   }
 
   async record(call: ToolCallRecord): Promise<void> {
+    // A call cut short (shutdown, a vanished relay client) did not complete: journaled, it would replay as
+    // a failure forever; unjournaled, the next attempt of the step makes it again with the same key.
+    if (call.status === "failed" && call.failure?.kind === "interrupted" && call.failure.retryable) return;
     await this.#store.recordToolCall({
       runId: this.#runId,
       stepSeq: this.#stepSeq,

@@ -12,7 +12,7 @@ import type { Store } from "../store/store.ts";
 import type { ToolCaller } from "../tools/tool-caller.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Executor } from "../engine/executor.ts";
-import type { StepLifecycle } from "../engine/step-lifecycle.ts";
+import { DEFAULT_MAX_ATTEMPTS, type StepLifecycle } from "../engine/step-lifecycle.ts";
 import type { RunEvents } from "../engine/run-events.ts";
 import type { ActionSpec } from "../engine/step-action.ts";
 import { ASK_HUMAN, FINISH, actionTools } from "./loop-actions.ts";
@@ -338,6 +338,7 @@ export class HostedLoop {
           tenant: run.tenant,
           audit: { tenant: run.tenant, policy: policy.name, policyVersion: policy.version },
           externalFields: LLM_EXTERNAL_FIELDS,
+          maxAttempts: policy.limits.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
         },
         async ({ signal: stepSignal }) => {
           const out = await model.provider.complete(

@@ -83,7 +83,15 @@ const tenantLimits = strict({
     .int()
     .min(1)
     .optional()
-    .describe("executions (POST /v1/executions, client steps) running at once per tenant"),
+    .describe("executions (HTTP, MCP, relay, hosted runs) running at once per tenant"),
+  maxAttempts: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "attempts one step may start before it fails as attempts_exhausted (default 8): a step whose attempts keep dying with the service is not re-executed forever",
+    ),
 });
 
 const failureKindKeys = (what: string) => ({
@@ -148,7 +156,9 @@ export const PolicyFileSchema = strict({
   http: strict({ allowHosts: z.array(z.string()).optional() }).optional(),
   limits: tenantLimits
     .optional()
-    .describe("per-tenant request rate and execution concurrency (429 beyond them)"),
+    .describe(
+      "per-tenant request rate and execution concurrency (429 beyond them), and the attempt cap of a step",
+    ),
 }).describe("A Mend policy: what a tenant's executions may use. See policies/default.yaml.");
 export type PolicyFile = z.infer<typeof PolicyFileSchema>;
 

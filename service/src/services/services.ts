@@ -1,5 +1,7 @@
 // The composition root: builds every long-lived component from the config, and tears them down in order.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { describeSystemError, StartupError } from "../config/startup-error.ts";
 import {
   DockerRunner,
   QuickJsEngine,
@@ -66,8 +68,26 @@ export async function createServices(
   opts: ServiceOptions = {},
 ): Promise<Services & { dispose(): Promise<void> }> {
   const crash = new Crashpoints(config.crashpoint);
-  const policies = await PolicyRegistry.load(config.policiesDir, log);
-  const store = await openStore(config);
+  if (!existsSync(config.policiesDir)) {
+    throw new StartupError(
+      `MEND_POLICIES_DIR=${config.policiesDir} does not exist: point MEND_POLICIES_DIR at the policies folder (the repository's policies/) or create it with a default.yaml`,
+    );
+  }
+  let policies: PolicyRegistry;
+  try {
+    policies = await PolicyRegistry.load(config.policiesDir, log);
+  } catch (err) {
+    throw new StartupError(`MEND_POLICIES_DIR=${config.policiesDir}: ${describeSystemError(err)}`);
+  }
+  let store: Store;
+  try {
+    store = await openStore(config);
+  } catch (err) {
+    if (err instanceof StartupError) throw err;
+    throw new StartupError(
+      `MEND_DATA_DIR=${config.dataDir}: the store cannot be opened (${describeSystemError(err)}); the service needs a readable and writable data dir`,
+    );
+  }
   const blobs = new BlobStore(join(config.dataDir, "blobs"));
   let containers: ContainerRunner | null = null;
   if (opts.containers !== false) {
