@@ -22,6 +22,7 @@ import { renderSummary, renderTable, writeResults, type Table } from "./report.t
 import { benchResume } from "./resume-bench.ts";
 import { benchSqliteDrivers } from "./sqlite-drivers.ts";
 import { benchStepsHttp } from "./steps-http-bench.ts";
+import { benchDurableSteps } from "./durable-steps-bench.ts";
 import type { Row } from "./stats.ts";
 
 const RESULTS_DIR = new URL("../../bench/results", import.meta.url).pathname;
@@ -97,6 +98,17 @@ const SECTIONS: Section[] = [
       SHARED_CORES,
     ],
     measure: async ({ runs }) => benchHostedRuns(runs),
+  },
+  {
+    id: "issue17",
+    title: "Issue 17 — hot path: durable steps side by side with Restate (and DBOS)",
+    notes: [
+      "Each workflow makes 200 trivial durable steps in order, each journaled before the next; 16 workflows run at once, then one alone; rounds interleave the systems (Mend, then Restate, …) so they share the same machine state; the throughput is the median round.",
+      "Mend: the real service (child process, SQLite) driven over HTTP by client-driven runs — a tool step the service executes (sleep 0), and the caller's own step journaled with run.step (PUT checkpoint), the counterpart of Restate's ctx.run.",
+      "Restate: restate-server from @restatedev/restate-server and an SDK endpoint (@restatedev/restate-sdk) in child processes on loopback, invoked through its HTTP ingress; per-step times measured inside the handler around ctx.run.",
+      SHARED_CORES,
+    ],
+    measure: async () => benchDurableSteps({ workflows: 16, steps: 200, rounds: 3 }),
   },
 ];
 

@@ -1,0 +1,180 @@
+// Durable steps side by side: Mend, Restate and DBOS run the same workload — workflows of 200 trivial
+// steps, each durably journaled before the next — interleaved in one run, on the same 2 cores.
+import { startService, type ServiceProcess } from "../support/service-process.ts";
+import { httpClient, type HttpClient } from "./http-client.ts";
+import { memoryFields } from "./proc-memory.ts";
+import { percentile, round3, type Row } from "./stats.ts";
+import { restateWorkflow, startRestate, type RestatePeer } from "./peers/restate-peer.ts";
+
+/** A system that runs one workflow of `steps` durable steps and reports each step's duration (ms). */
+export interface DurablePeer {
+  name: string;
+  workflow(steps: number): Promise<number[]>;
+  /** Processes whose memory the table reports. */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+/** Mend, client-driven: each step is `POST /v1/runs/{id}/steps` of a trivial tool (sleep 0) the service executes. */
+async function mendToolSteps(svc: ServiceProcess, client: HttpClient): Promise<DurablePeer> {
+  return {
+    name: "Mend: tool step (POST /v1/runs/{id}/steps, sleep 0)",
+    async workflow(steps) {
+      const run = (await client.json<{ id: string }>("POST", "/v1/runs", { mode: "client" })).id;
+      const times: number[] = [];
+      for (let i = 0; i < steps; i++) {
+        const t0 = performance.now();
+        const r = await client.json<{ status: string }>("POST", `/v1/runs/${run}/steps`, {
+          key: `s${i}`,
+          action: { type: "tool", tool: "sleep", args: { ms: 0 } },
+        });
+        if (r.status !== "succeeded") throw new Error(`step ${i}: ${JSON.stringify(r)}`);
+        times.push(performance.now() - t0);
+      }
+      return times;
+    },
+    pids: () => [svc.child.pid!],
+    stop: async () => {},
+  };
+}
+
+/** Mend, like `ctx.run`: the caller computes the value and journals it (`PUT …/checkpoints/{key}`, run.step). */
+async function mendCheckpointSteps(svc: ServiceProcess, client: HttpClient): Promise<DurablePeer> {
+  return {
+    name: "Mend: caller's step (run.step → PUT /v1/runs/{id}/checkpoints/{key})",
+    async workflow(steps) {
+      const run = (await client.json<{ id: string }>("POST", "/v1/runs", { mode: "client" })).id;
+      const times: number[] = [];
+      for (let i = 0; i < steps; i++) {
+        const t0 = performance.now();
+        const r = await client.json<{ value: unknown }>("PUT", `/v1/runs/${run}/checkpoints/s${i}`, {
+          value: i,
+        });
+        if (r.value !== i) throw new Error(`step ${i}: ${JSON.stringify(r)}`);
+        times.push(performance.now() - t0);
+      }
+      return times;
+    },
+    pids: () => [svc.child.pid!],
+    stop: async () => {},
+  };
+}
+
+function restatePeer(peer: RestatePeer): DurablePeer {
+  return {
+    name: `Restate ${peer.version.replace(/^restate-server /, "")}: ctx.run (server + SDK endpoint)`,
+    workflow: (steps) => restateWorkflow(peer, steps),
+    pids: () => peer.pids(),
+    stop: () => peer.stop(),
+  };
+}
+
+export interface DurableStepsOptions {
+  workflows: number;
+  steps: number;
+  rounds: number;
+}
+
+interface Sample {
+  wallMs: number;
+  perStep: number[];
+  failures: string[];
+}
+
+async function measure(peer: DurablePeer, workflows: number, steps: number): Promise<Sample> {
+  const perStep: number[] = [];
+  const failures: string[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: workflows }, async () => {
+      try {
+        perStep.push(...(await peer.workflow(steps)));
+      } catch (e) {
+        failures.push((e as Error).message);
+      }
+    }),
+  );
+  return { wallMs: performance.now() - t0, perStep, failures };
+}
+
+function rowOf(name: string, samples: Sample[], steps: number, workflows: number, mem: Partial<Row>): Row {
+  const throughputs = samples.map((s) => (s.perStep.length / s.wallMs) * 1000).sort((a, b) => a - b);
+  const per = samples.flatMap((s) => s.perStep);
+  const failures = samples.flatMap((s) => s.failures);
+  return {
+    name,
+    n: samples.length * workflows * steps,
+    failures: failures.length * steps,
+    ...(failures.length ? { failureMessages: [...new Set(failures)] } : {}),
+    p50Ms: round3(percentile(per, 0.5)),
+    p99Ms: round3(percentile(per, 0.99)),
+    throughputPerS: Math.round(throughputs[Math.floor(throughputs.length / 2)] ?? 0),
+    ...mem,
+  };
+}
+
+/**
+ * Starts every peer (a peer that cannot start is reported with its reason, not hidden), then interleaves:
+ * each round runs `workflows` concurrent workflows on each peer in turn, then one workflow alone.
+ * @example const rows = await benchDurableSteps({ workflows: 16, steps: 200, rounds: 3 })
+ */
+export async function benchDurableSteps(opts: DurableStepsOptions): Promise<Row[]> {
+  const rows: Row[] = [];
+  const peers: DurablePeer[] = [];
+  const svc = await startService({ MEND_LOG_LEVEL: "info" });
+  const client = httpClient(svc.url, { maxSockets: opts.workflows * 2 });
+  peers.push(await mendToolSteps(svc, client), await mendCheckpointSteps(svc, client));
+  try {
+    peers.push(restatePeer(await startRestate()));
+  } catch (e) {
+    rows.push({ name: "Restate", notes: `skipped: ${(e as Error).message.split("\n")[0]}` });
+  }
+  try {
+    for (const p of peers) await measure(p, 2, 20); // warm-up, untimed
+    const concurrent = new Map<DurablePeer, Sample[]>(peers.map((p) => [p, []]));
+    const alone = new Map<DurablePeer, Sample[]>(peers.map((p) => [p, []]));
+    for (let r = 0; r < opts.rounds; r++) {
+      for (const p of peers) concurrent.get(p)!.push(await measure(p, opts.workflows, opts.steps));
+      for (const p of peers) alone.get(p)!.push(await measure(p, 1, opts.steps));
+    }
+    const mem = (p: DurablePeer): Partial<Row> => {
+      const parts = p.pids().map((pid) => memoryFields(`pid ${pid}`, pid));
+      const peak = parts.reduce((n, m) => n + (m.peakRssMb ?? 0), 0);
+      return { peakRssMb: Math.round(peak), memory: parts.map((m) => m.memory).join("; ") };
+    };
+    const byPeer = new Map<DurablePeer, { conc: Row; one: Row }>();
+    for (const p of peers) {
+      const conc = rowOf(
+        `${p.name} — ${opts.workflows} workflows × ${opts.steps} steps`,
+        concurrent.get(p)!,
+        opts.steps,
+        opts.workflows,
+        mem(p),
+      );
+      const one = rowOf(`${p.name} — 1 workflow, per step`, alone.get(p)!, opts.steps, 1, {});
+      byPeer.set(p, { conc, one });
+      rows.push(conc, one);
+    }
+    const restate = peers.find((p) => p.name.startsWith("Restate"));
+    if (restate) {
+      const base = byPeer.get(restate)!;
+      for (const p of peers.filter((x) => x.name.startsWith("Mend"))) {
+        const mine = byPeer.get(p)!;
+        rows.push({
+          name: `${p.name.replace(/ \(.*$/, "")} ÷ Restate: steps/s with ${opts.workflows} workflows`,
+          ratio: round3((mine.conc.throughputPerS ?? 0) / (base.conc.throughputPerS ?? 1)),
+          target: { metric: "ratio", atLeast: 2 },
+        });
+        rows.push({
+          name: `${p.name.replace(/ \(.*$/, "")} ÷ Restate: per-step p50, 1 workflow (lower is better)`,
+          ratio: round3((mine.one.p50Ms ?? 0) / (base.one.p50Ms ?? 1)),
+        });
+      }
+    }
+  } finally {
+    client.close();
+    await svc.stop();
+    for (const p of peers) await p.stop();
+  }
+  return rows;
+}
