@@ -90,14 +90,14 @@ export async function startRestate(): Promise<RestatePeer> {
     { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, RESTATE_DISABLE_TELEMETRY: "true" } },
   );
   let serverErr = "";
-  server.stderr!.on("data", (d: Buffer) => (serverErr = (serverErr + d.toString()).slice(-4000)));
+  server.stderr.on("data", (d: Buffer) => (serverErr = (serverErr + d.toString()).slice(-4000)));
   const adminUrl = `http://127.0.0.1:${admin}`;
   const ingressUrl = `http://127.0.0.1:${ingress}`;
   try {
     await until("admin API", 30_000, async () => (await fetch(`${adminUrl}/health`)).ok);
   } catch (e) {
     server.kill("SIGKILL");
-    throw new Error(`${(e as Error).message}: ${serverErr}`);
+    throw new Error(`${(e as Error).message}: ${serverErr}`, { cause: e });
   }
 
   let handler: ChildProcess | null = null;
@@ -108,7 +108,7 @@ export async function startRestate(): Promise<RestatePeer> {
     });
     handler = child;
     const ready = new Promise<void>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on("line", (line) => {
+      createInterface({ input: child.stdout }).on("line", (line) => {
         if (line === "ready") resolve();
         said.get(line)?.();
       });
