@@ -114,6 +114,7 @@ export type ProblemType =
   | "policy-violation"
   | "not-configured"
   | "unavailable"
+  | "storage_unavailable"
   | "internal";
 export type Health = {
   ok: boolean;

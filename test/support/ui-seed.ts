@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { deflateSync, crc32 } from "node:zlib";
 import { makeFailure } from "@mend/wire";
 import { SqliteStore } from "../../service/src/store/sqlite/sqlite-store.ts";
-import { BlobStore } from "../../service/src/store/blob-store.ts";
+import { FileBlobStore } from "../../service/src/store/file-blob-store.ts";
+import type { BlobStore } from "../../service/src/store/blob-store.ts";
 import type { NewStep, StepEnd, Store } from "../../service/src/store/store.ts";
 
 const TENANT = "local";
@@ -392,7 +393,7 @@ async function seedXss(store: Store, goal: string): Promise<string> {
  */
 export async function seedInspectorRuns(dataDir: string): Promise<SeededRuns> {
   const store = SqliteStore.open(join(dataDir, "mend.db"));
-  const blobs = new BlobStore(join(dataDir, "blobs"));
+  const blobs = new FileBlobStore(join(dataDir, "blobs"));
   try {
     const xssGoal = `<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> Fetch "pricing" & compare`;
     const succeeded = await seedSucceeded(store);

@@ -33,6 +33,7 @@ export const PROBLEM_TYPES = [
   "policy-violation",
   "not-configured",
   "unavailable",
+  "storage_unavailable",
   "internal",
 ] as const;
 export type ProblemType = (typeof PROBLEM_TYPES)[number];

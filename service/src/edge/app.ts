@@ -4,7 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { Services } from "../services/services.ts";
 import type { AppEnv } from "./app-env.ts";
-import { fromRejection, HttpProblem, problemResponse, Rejection } from "./problem.ts";
+import { fromRejection, fromStoreError, HttpProblem, problemResponse, Rejection } from "./problem.ts";
 import { authenticate } from "./authenticate.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { executionRoutes } from "./routes/executions.ts";
@@ -93,6 +93,11 @@ export function createApp(services: Services, opts: AppOptions = {}): Hono<AppEn
   app.onError((err, c) => {
     if (err instanceof HttpProblem) return problemResponse(c, err);
     if (err instanceof Rejection) return problemResponse(c, fromRejection(err));
+    const stored = fromStoreError(err);
+    if (stored) {
+      c.get("log").warn({ err: err.message }, "storage unavailable");
+      return problemResponse(c, stored);
+    }
     c.get("log").error({ err }, "unhandled error");
     return problemResponse(
       c,

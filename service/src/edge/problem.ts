@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Problem, ProblemType } from "@mend/wire";
 import { Rejection, type RejectionReason } from "../core/rejection.ts";
+import { StorageUnavailableError, UnstorableValueError } from "../store/store-errors.ts";
 
 const TITLES: Record<ProblemType, string> = {
   "malformed-json": "Malformed JSON",
@@ -17,6 +18,7 @@ const TITLES: Record<ProblemType, string> = {
   "policy-violation": "Policy violation",
   "not-configured": "Not configured",
   unavailable: "Service unavailable",
+  storage_unavailable: "Storage unavailable",
   internal: "Internal error",
 };
 
@@ -79,6 +81,23 @@ export function fromRejection(r: Rejection): HttpProblem {
   const retry = r.details.retryAfterSeconds;
   const headers: Record<string, string> = typeof retry === "number" ? { "retry-after": String(retry) } : {};
   return new HttpProblem(status, type, r.message, r.details, headers);
+}
+
+/**
+ * Store faults with an HTTP meaning: storage unavailable → 503 `storage_unavailable` with Retry-After (the
+ * request wrote nothing; retrying it later is safe), an unstorable value → 400. Null for anything else.
+ */
+export function fromStoreError(err: unknown): HttpProblem | null {
+  if (err instanceof StorageUnavailableError)
+    return new HttpProblem(
+      503,
+      "storage_unavailable",
+      `${err.message}; nothing of this request was acknowledged, retry it later`,
+      {},
+      { "retry-after": String(err.retryAfterS) },
+    );
+  if (err instanceof UnstorableValueError) return new HttpProblem(400, "validation", err.message);
+  return null;
 }
 
 export { Rejection };

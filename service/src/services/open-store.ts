@@ -1,13 +1,42 @@
-// Opens the store the configuration names: the only module besides the composition root that knows backends.
+// Opens the storage the configuration names: the only module besides the composition root that knows backends.
 import { join } from "node:path";
 import type { Config } from "../config/config.ts";
 import type { Store } from "../store/store.ts";
+import type { BlobStore } from "../store/blob-store.ts";
+import { FileBlobStore } from "../store/file-blob-store.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 
+/** The store and the blob store beside it. */
+export interface Storage {
+  store: Store;
+  blobs: BlobStore;
+}
+
+export interface OpenStoreOptions {
+  /**
+   * The service: take the SQLite data dir's owner lock (a second service on the same dir is refused with
+   * DataDirInUseError). Replicas share a PostgreSQL database, so there is no lock there.
+   */
+  owner?: boolean;
+}
+
 /**
- * The embedded SQLite store in the data dir (the default; PostgreSQL joins it when configured).
+ * PostgreSQL when MEND_DATABASE_URL is set (blobs in the same database), else SQLite and blob files in the
+ * data dir (the embedded default).
+ * @example const { store, blobs } = await openStorage(loadConfig(), { owner: true })
+ */
+export async function openStorage(
+  config: Pick<Config, "dataDir">,
+  opts: OpenStoreOptions = {},
+): Promise<Storage> {
+  const store = SqliteStore.open(join(config.dataDir, "mend.db"), { owner: opts.owner === true });
+  return { store, blobs: new FileBlobStore(join(config.dataDir, "blobs")) };
+}
+
+/**
+ * The store alone, without the owner lock (`mend keys` works while the service runs).
  * @example const store = await openStore(loadConfig()); try { ... } finally { await store.close() }
  */
 export async function openStore(config: Pick<Config, "dataDir">): Promise<Store> {
-  return SqliteStore.open(join(config.dataDir, "mend.db"));
+  return (await openStorage(config)).store;
 }

@@ -1,6 +1,5 @@
 // The composition root: builds every long-lived component from the config, and tears them down in order.
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { describeSystemError, StartupError } from "../config/startup-error.ts";
 import {
   DockerRunner,
@@ -12,8 +11,8 @@ import {
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Store } from "../store/store.ts";
-import { openStore } from "./open-store.ts";
-import { BlobStore } from "../store/blob-store.ts";
+import type { BlobStore } from "../store/blob-store.ts";
+import { openStorage } from "./open-store.ts";
 import { Inflight } from "../engine/inflight.ts";
 import { Crashpoints } from "../engine/crashpoint.ts";
 import { Executor } from "../engine/executor.ts";
@@ -79,16 +78,17 @@ export async function createServices(
   } catch (err) {
     throw new StartupError(`MEND_POLICIES_DIR=${config.policiesDir}: ${describeSystemError(err)}`);
   }
+  // First: the data dir's owner lock is taken here, before anything (the container janitor) acts as its owner.
   let store: Store;
+  let blobs: BlobStore;
   try {
-    store = await openStore(config);
+    ({ store, blobs } = await openStorage(config, { owner: true }));
   } catch (err) {
-    if (err instanceof StartupError) throw err;
+    if (err instanceof StartupError) throw err; // e.g. the data dir is owned by another process
     throw new StartupError(
       `MEND_DATA_DIR=${config.dataDir}: the store cannot be opened (${describeSystemError(err)}); the service needs a readable and writable data dir`,
     );
   }
-  const blobs = new BlobStore(join(config.dataDir, "blobs"));
   let containers: ContainerRunner | null = null;
   if (opts.containers !== false) {
     // Pool containers are created with the default policy's limits: the common request is a pool hit.

@@ -46,6 +46,9 @@ export interface StepRecord {
   usage: Record<string, unknown> | null;
   remediation: Record<string, unknown> | null;
   audit: Record<string, unknown> | null;
+  /** The process executing the current attempt (null: not named) and when it last said it is alive. */
+  owner: string | null;
+  heartbeatAt: number | null;
 }
 
 export interface ToolCallRow {

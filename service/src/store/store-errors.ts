@@ -9,9 +9,45 @@ export class InvalidCursorError extends Error {
 }
 
 /**
- * Thrown when a run or step that must exist does not (`updateRun`, `endStep` of an unknown row).
+ * Thrown when a run or step that must exist does not (`updateRun`, `endStep`, `claimStep` of an unknown run).
  * @example await store.endStep("run_missing", 1, end) // rejects with NotFoundError
  */
 export class NotFoundError extends Error {
   override name = "NotFoundError";
+}
+
+/**
+ * Thrown by a fenced write whose writer no longer owns the row: `endStep` with an `attempt` that a later
+ * claim superseded (or that was marked interrupted), `updateRun` with a `leaseOwner` that lost the lease.
+ * Nothing was written.
+ * @example await store.endStep(runId, seq, { ...end, attempt: 1 }) // FencedError once attempt 2 was claimed
+ */
+export class FencedError extends Error {
+  override name = "FencedError";
+}
+
+/**
+ * The database cannot take the operation now: disk full, read-only or unopenable file, I/O error, the
+ * database server unreachable. Nothing of the failed operation was written; the same call may succeed
+ * once the condition is gone (the service retries by itself, callers get 503 with `Retry-After`).
+ * @example try { await store.endStep(...) } catch (e) { if (e instanceof StorageUnavailableError) reply503(e.retryAfterS) }
+ */
+export class StorageUnavailableError extends Error {
+  override name = "StorageUnavailableError";
+  /** Seconds after which a retry is sensible. */
+  readonly retryAfterS: number;
+
+  constructor(message: string, opts: { cause?: unknown; retryAfterS?: number } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.retryAfterS = opts.retryAfterS ?? 5;
+  }
+}
+
+/**
+ * A value the backend cannot represent exactly (PostgreSQL text holds no NUL character). Refused, never
+ * stored altered.
+ * @example await pgStore.claimStep({ ..., key: "a\u0000b" }) // rejects with UnstorableValueError
+ */
+export class UnstorableValueError extends Error {
+  override name = "UnstorableValueError";
 }

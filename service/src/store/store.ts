@@ -20,26 +20,50 @@ export type RunPatch = Partial<
 >;
 
 export type NewStep = Pick<StepRecord, "runId" | "key" | "kind" | "input"> &
-  Partial<Pick<StepRecord, "remediation" | "audit">>;
+  Partial<Pick<StepRecord, "remediation" | "audit">> & {
+    /**
+     * The process claiming the step (replica id). A started step whose owner is another process with a
+     * heartbeat younger than `ownerTtlMs` is not claimed (`kind: "owned"`); without an owner every
+     * unfinished step is re-claimed (one process: an unfinished step is an interrupted earlier attempt).
+     */
+    owner?: string;
+    ownerTtlMs?: number;
+  };
 
 export type StepEnd = Pick<StepRecord, "status" | "output" | "failure" | "usage"> & {
   cached?: boolean;
-  /** Merged over the audit written at claim time (e.g. the limits the policy resolved). */
+  /** Replaces the audit written at claim time when given (callers merge: e.g. the limits the policy resolved). */
   audit?: Record<string, unknown>;
+  /**
+   * Fencing: end only this attempt, and only while it is still `started`. A later claim (attempt + 1) or
+   * `interruptStartedSteps` fences the old attempt out: its end throws FencedError and writes nothing.
+   */
+  attempt?: number;
 };
 
-/** Result of claiming a step key: either it is already finished, or this caller now owns an attempt. */
+/**
+ * Result of claiming a step key: already finished; now owned by this caller (a new attempt); or running
+ * under another live owner (only when the claim names an owner, see NewStep.owner).
+ */
 export type StepClaim =
   | { kind: "finished"; step: StepRecord }
-  | { kind: "claimed"; step: StepRecord; previousAttempt: StepRecord | null };
+  | { kind: "claimed"; step: StepRecord; previousAttempt: StepRecord | null }
+  | { kind: "owned"; step: StepRecord };
 
 /**
  * Async store interface (runs, journal, events, cache, blobs index, tools, API keys).
- * Implementations must make each method atomic; `claimStep` is the journaling primitive.
+ *
+ * Every implementation honours the same contract, pinned by the conformance suite
+ * (store/testing/store-conformance.ts):
+ * - each method is atomic, and a method that resolves has made its writes durable (committed);
+ * - a storage fault (disk full, read-only, unreachable server) rejects with StorageUnavailableError and
+ *   leaves nothing half written; other refusals are InvalidCursorError, NotFoundError, FencedError and
+ *   UnstorableValueError (a NUL character in a text field: keys, names, ids, goal);
+ * - every tenant-scoped read names the tenant in its query.
  */
 export interface Store {
   readonly kind: "sqlite" | "postgres";
-  /** Throws when the backing database is unusable (health check). */
+  /** Resolves when the store can take writes now; else rejects with StorageUnavailableError naming why. */
   ping(): Promise<void>;
   close(): Promise<void>;
 
@@ -51,7 +75,8 @@ export interface Store {
     tenant: string,
     q: { status?: RunStatus; limit: number; cursor?: string; includeImplicit?: boolean },
   ): Promise<Page<RunRecord>>;
-  updateRun(id: string, patch: RunPatch): Promise<RunRecord>;
+  /** `fence.leaseOwner`: write only while that owner holds the run's lease (else FencedError). */
+  updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord>;
   /** Runs in the given statuses across tenants (start-up recovery). */
   runsByStatus(status: RunStatus): Promise<RunRecord[]>;
   /**
@@ -70,8 +95,13 @@ export interface Store {
   endStep(runId: string, seq: number, end: StepEnd): Promise<StepRecord>;
   getStep(runId: string, key: string): Promise<StepRecord | null>;
   listSteps(runId: string): Promise<StepRecord[]>;
-  /** Marks every `started` step as interrupted (graceful shutdown past its deadline). */
-  interruptStartedSteps(): Promise<number>;
+  /** Renews the heartbeat of the started steps `owner` claimed; returns how many. */
+  heartbeatSteps(owner: string): Promise<number>;
+  /**
+   * Marks `started` steps interrupted (graceful shutdown past its deadline): those of `owner` when given,
+   * else every started step. Returns how many.
+   */
+  interruptStartedSteps(owner?: string): Promise<number>;
 
   recordToolCall(call: ToolCallRow): Promise<void>;
   listToolCalls(runId: string, stepSeq: number): Promise<ToolCallRow[]>;

@@ -8,7 +8,7 @@ import { loadConfig } from "../config/config.ts";
 import { createLogger } from "../log/logger.ts";
 import { MCP_FIXTURE_PATH, serveMcpFixtureHttp } from "../../../test/support/mcp-fixture-server.ts";
 import { ToolCatalog } from "./tool-catalog.ts";
-import { BlobStore } from "../store/blob-store.ts";
+import { FileBlobStore } from "../store/file-blob-store.ts";
 import { registerToolSources } from "./register-tool-sources.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mend-mcp-"));
@@ -24,7 +24,7 @@ const config = loadConfig({
 });
 const log = createLogger("silent");
 const store = SqliteStore.open(join(dir, "mend.db"));
-const blobs = new BlobStore(join(dir, "blobs"));
+const blobs = new FileBlobStore(join(dir, "blobs"));
 const catalog = new ToolCatalog();
 const sources = await registerToolSources(catalog, { store, config, log, blobs });
 const { registry } = sources;

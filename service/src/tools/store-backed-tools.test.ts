@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
-import { BlobStore } from "../store/blob-store.ts";
+import { FileBlobStore } from "../store/file-blob-store.ts";
 import { BASE_POLICY } from "../policy/builtin-policy.ts";
 import type { Policy } from "../policy/policy-schema.ts";
 import { createKvTools } from "./kv-tools.ts";
@@ -37,7 +37,7 @@ test("kv.set values are read back by kv.get in the same run only", async () => {
 });
 
 test("blobs.put content is returned by blobs.get to the same tenant, not to another", async () => {
-  const tools = createBlobTools(store, new BlobStore(join(dir, "blobs")));
+  const tools = createBlobTools(store, new FileBlobStore(join(dir, "blobs")));
   const put = await byName(tools, "blobs.put").invoke({ content: "hello blob" }, ctx("run_a"));
   assert.ok(put.ok);
   const { sha256 } = put.value as { sha256: string };

@@ -102,7 +102,10 @@ export function buildOpenApi(
       version,
       description:
         "Durable, self-healing execution of AI agents' code and tools. Failed executions are results " +
-        '(status "failed" with a structured failure); HTTP errors are application/problem+json.',
+        '(status "failed" with a structured failure); HTTP errors are application/problem+json. Any route ' +
+        "that reads or writes the store answers 503 `urn:mend:problem:storage_unavailable` with Retry-After " +
+        "while the store cannot take writes (disk full, read-only, database unreachable): nothing of that " +
+        "request was acknowledged, and retrying it later is safe.",
     },
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     servers: [{ url: "/" }],

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { stream } from "hono/streaming";
 import type { Services } from "../../services/services.ts";
 import type { AppEnv } from "../app-env.ts";
-import { HttpProblem } from "../problem.ts";
+import { fromStoreError, HttpProblem } from "../problem.ts";
 import { readBody, validate } from "../read-body.ts";
 import { Type } from "@sinclair/typebox";
 import { RelayAnswerSchema, RelayStartSchema, type RelayEvent } from "@mend/wire";
@@ -57,15 +57,23 @@ export function relayRoutes(s: Services): Hono<AppEnv> {
         const res = await s.runs.relayStep(who, run, key, action, extra, admitted);
         write({ type: "result", execution: res });
       } catch (err) {
-        c.get("log").error({ err }, "relay execution failed on the host path");
+        const stored = fromStoreError(err);
+        if (!stored) c.get("log").error({ err }, "relay execution failed on the host path");
         write({
           type: "error",
-          problem: {
-            type: "urn:mend:problem:internal",
-            title: "Internal error",
-            status: 500,
-            detail: (err as Error).message,
-          },
+          problem: stored
+            ? {
+                type: `urn:mend:problem:${stored.type}`,
+                title: "Storage unavailable",
+                status: stored.status,
+                detail: stored.message,
+              }
+            : {
+                type: "urn:mend:problem:internal",
+                title: "Internal error",
+                status: 500,
+                detail: (err as Error).message,
+              },
         });
       } finally {
         admitted();

@@ -1,4 +1,4 @@
-// GET /healthz: 200 when the store answers, 503 when it does not; Docker and images are informative.
+// GET /healthz: 200 when the store can commit a write, 503 with the reason when it cannot; Docker and images are informative.
 import { Hono } from "hono";
 import type { Health } from "@mend/wire";
 import type { Services } from "../../services/services.ts";

@@ -45,6 +45,8 @@ function step(seq: number, extra: Partial<StepRecord> = {}): StepRecord {
     usage: null,
     remediation: null,
     audit: null,
+    owner: null,
+    heartbeatAt: null,
     ...extra,
   };
 }

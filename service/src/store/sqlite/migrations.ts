@@ -144,4 +144,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER cache_total_update AFTER UPDATE OF size_bytes ON cache_entries
     BEGIN UPDATE cache_total SET bytes = bytes + NEW.size_bytes - OLD.size_bytes WHERE id = 1; END;
   `,
+  // Replica-ready steps (SCALE-OUT.md invariant 2): the owner of the current attempt and its heartbeat; and
+  // the row the health check writes (a store is healthy when it can commit a write).
+  `
+  ALTER TABLE steps ADD COLUMN owner TEXT;
+  ALTER TABLE steps ADD COLUMN heartbeat_at INTEGER;
+  CREATE INDEX steps_owner ON steps (owner) WHERE status = 'started';
+  CREATE TABLE probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
+  `,
 ];

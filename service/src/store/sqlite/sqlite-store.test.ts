@@ -1,3 +1,4 @@
+import * as t from "node:test";
 import { describe, it, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -7,11 +8,22 @@ import { spawn } from "node:child_process";
 import { DatabaseSync } from "node:sqlite";
 import { SqliteStore } from "./sqlite-store.ts";
 import { MIGRATIONS } from "./migrations.ts";
+import { runStoreConformance } from "../testing/store-conformance.ts";
+
+runStoreConformance(t, "sqlite", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mend-store-"));
+  const path = join(dir, "mend.db");
+  return {
+    store: SqliteStore.open(path),
+    open: async () => SqliteStore.open(path),
+    destroy: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
 
 let dir: string;
 let store: SqliteStore;
-const newRun = (id: string, extra: Record<string, unknown> = {}) =>
-  store.createRun({ id, tenant: "t1", mode: "client", goal: null, implicit: false, ...extra });
+const newRun = (id: string) =>
+  store.createRun({ id, tenant: "t1", mode: "client", goal: null, implicit: false });
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "mend-store-"));
@@ -32,6 +44,28 @@ describe("SqliteStore migrations", () => {
     assert.equal((await store.getRun("t1", "run_a"))?.id, "run_a");
   });
 
+  it("migrates a file of an older version, keeping its rows", async () => {
+    const path = join(dir, "old.db");
+    const db = new DatabaseSync(path);
+    for (let v = 0; v < 3; v++) db.exec(MIGRATIONS[v]!);
+    db.exec("PRAGMA user_version=3");
+    db.exec(
+      "INSERT INTO runs (id, tenant, mode, status, created_at, updated_at) VALUES ('run_old', 't1', 'client', 'running', 1, 1)",
+    );
+    db.exec(
+      "INSERT INTO steps (run_id, seq, key, kind, status, attempt, started_at) VALUES ('run_old', 1, 'k', 'tool', 'started', 1, 1)",
+    );
+    db.close();
+    const old = SqliteStore.open(path);
+    try {
+      assert.equal(old.schemaVersion, MIGRATIONS.length);
+      const step = await old.getStep("run_old", "k");
+      assert.deepEqual([step?.status, step?.owner, step?.heartbeatAt], ["started", null, null]);
+    } finally {
+      await old.close();
+    }
+  });
+
   it("opens the file in WAL mode", () => {
     const db = new DatabaseSync(join(dir, "mend.db"));
     assert.equal((db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode, "wal");
@@ -39,79 +73,7 @@ describe("SqliteStore migrations", () => {
   });
 });
 
-describe("SqliteStore runs", () => {
-  it("returns the existing run for a repeated idempotency key", async () => {
-    const a = await newRun("run_a", { idempotencyKey: "k1" });
-    const b = await newRun("run_b", { idempotencyKey: "k1" });
-    assert.equal(a.created, true);
-    assert.equal(b.created, false);
-    assert.equal(b.run.id, "run_a");
-  });
-
-  it("never shows a run to another tenant", async () => {
-    await newRun("run_a");
-    assert.equal(await store.getRun("t2", "run_a"), null);
-    assert.equal((await store.listRuns("t2", { limit: 10 })).items.length, 0);
-  });
-
-  it("pages through runs with a cursor without repeating or skipping any", async () => {
-    for (let i = 0; i < 7; i++) await newRun(`run_${i}`);
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await store.listRuns("t1", { limit: 3, cursor });
-      seen.push(...page.items.map((r) => r.id));
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    assert.equal(seen.length, 7);
-    assert.equal(new Set(seen).size, 7);
-  });
-});
-
-describe("SqliteStore step journal", () => {
-  it("claims a new key, returns a finished key as is, and re-attempts an unfinished one", async () => {
-    await newRun("run_a");
-    const first = await store.claimStep({ runId: "run_a", key: "k", kind: "tool", input: { n: 1 } });
-    assert.equal(first.kind, "claimed");
-    assert.equal(first.step.attempt, 1);
-    const again = await store.claimStep({ runId: "run_a", key: "k", kind: "tool", input: { n: 2 } });
-    assert.equal(again.kind, "claimed");
-    assert.equal(again.step.attempt, 2);
-    assert.deepEqual(again.step.input, { n: 1 }, "a re-claimed step keeps its original input");
-    await store.endStep("run_a", again.step.seq, {
-      status: "succeeded",
-      output: { ok: 1 },
-      failure: null,
-      usage: null,
-    });
-    const done = await store.claimStep({ runId: "run_a", key: "k", kind: "tool", input: {} });
-    assert.equal(done.kind, "finished");
-    assert.deepEqual(done.step.output, { ok: 1 });
-  });
-
-  it("numbers steps of a run in order", async () => {
-    await newRun("run_a");
-    for (const k of ["a", "b", "c"])
-      await store.claimStep({ runId: "run_a", key: k, kind: "tool", input: null });
-    assert.deepEqual(
-      (await store.listSteps("run_a")).map((s) => [s.seq, s.key]),
-      [
-        [1, "a"],
-        [2, "b"],
-        [3, "c"],
-      ],
-    );
-  });
-
-  it("marks started steps interrupted on shutdown", async () => {
-    await newRun("run_a");
-    await store.claimStep({ runId: "run_a", key: "k", kind: "tool", input: null });
-    assert.equal(await store.interruptStartedSteps(), 1);
-    const s = await store.getStep("run_a", "k");
-    assert.equal(s?.status, "interrupted");
-    assert.equal(s?.failure?.kind, "interrupted");
-  });
-
+describe("SqliteStore across processes", () => {
   it("survives concurrent writers in separate processes", async () => {
     const path = join(dir, "mend.db");
     await newRun("run_a");
@@ -140,50 +102,5 @@ describe("SqliteStore step journal", () => {
     assert.ok(steps.every((s) => s.status === "succeeded"));
     assert.equal((await store.listEvents("run_a", 0)).length, 900);
     assert.equal(store.integrityCheck(), "ok");
-  });
-});
-
-describe("SqliteStore cache", () => {
-  const entry = (hash: string, size: number, now: number, ttlMs = 60_000) => ({
-    tenant: "t1",
-    tool: "echo",
-    version: "1",
-    argsHash: hash,
-    value: { hash },
-    sizeBytes: size,
-    createdAt: now,
-    expiresAt: now + ttlMs,
-  });
-
-  it("does not return an expired entry", async () => {
-    const now = Date.now();
-    await store.putCache(entry("a", 10, now, 1), 1e9);
-    assert.equal(await store.getCache("t1", "echo", "1", "a", now + 5), null);
-  });
-
-  it("keeps the byte total right when an entry is replaced, so nothing is evicted needlessly", async () => {
-    const now = Date.now();
-    await store.putCache(entry("a", 60, now), 100);
-    await store.putCache(entry("a", 10, now), 100); // replaced: 10 bytes, not 70
-    await store.putCache(entry("b", 40, now), 100);
-    await store.putCache(entry("c", 40, now), 100); // 90 in total: fits
-    for (const h of ["a", "b", "c"]) assert.ok(await store.getCache("t1", "echo", "1", h, now + 1), h);
-    assert.equal((await store.cacheStats("t1")).bytes, 90);
-    await store.clearCache("t1");
-    await store.putCache(entry("d", 95, now), 100);
-    assert.ok(await store.getCache("t1", "echo", "1", "d", now + 1), "deletes lowered the total");
-  });
-
-  it("evicts the least recently used entries beyond the byte cap", async () => {
-    const now = Date.now();
-    await store.putCache(entry("a", 40, now), 100);
-    await store.putCache(entry("b", 40, now), 100);
-    await store.getCache("t1", "echo", "1", "a", now + 1); // a is now more recent than b
-    await store.putCache(entry("c", 40, now + 2), 100);
-    assert.ok(await store.getCache("t1", "echo", "1", "a", now + 3));
-    assert.equal(await store.getCache("t1", "echo", "1", "b", now + 3), null);
-    const stats = await store.cacheStats("t1");
-    assert.equal(stats.entries, 2);
-    assert.equal(stats.hits, 2);
   });
 });

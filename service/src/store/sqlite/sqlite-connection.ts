@@ -1,0 +1,229 @@
+// The SQLite file behind the store: opening, migrating, the owner lock, and honest reads and writes — a write
+// returns only once COMMIT succeeded, and a storage fault becomes StorageUnavailableError.
+//
+// Why every write is an explicit transaction: in node:sqlite, `.get()` on an `UPDATE … RETURNING` in autocommit
+// mode returns the new row and resets the statement without reporting that the commit failed ("database or
+// disk is full"); the row was never written. An explicit COMMIT (exec) throws instead.
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { StorageUnavailableError } from "../store-errors.ts";
+import { assertStorable } from "../row-codec.ts";
+import { DataDirLock } from "./data-dir-lock.ts";
+import { MIGRATIONS } from "./migrations.ts";
+
+export type SqlRow = Record<string, SQLInputValue>;
+
+/** SQLite primary result codes that mean "storage cannot take this now" (the low byte of errcode). */
+const FAULTS: Record<number, string> = {
+  5: "the database is locked by another process",
+  8: "the database is read-only",
+  10: "disk I/O error",
+  13: "the disk is full",
+  14: "the database file cannot be opened",
+};
+/** Faults after which the connection is reopened (a read-only fallback or a broken file handle). */
+const REOPEN = new Set([8, 10, 14]);
+
+const primaryCode = (e: unknown): number | null => {
+  const code = (e as { errcode?: unknown }).errcode;
+  return typeof code === "number" ? code & 0xff : null;
+};
+
+/** The StorageUnavailableError for a SQLite error, or null when it is not a storage fault. */
+export function sqliteFault(e: unknown): StorageUnavailableError | null {
+  const code = primaryCode(e);
+  const why = code === null ? undefined : FAULTS[code];
+  return why ? new StorageUnavailableError(`storage unavailable: ${why}`, { cause: e }) : null;
+}
+
+export interface SqliteConnectionOptions {
+  /** Take the data dir's owner lock (the service); `mend keys` and tools open without it. */
+  owner?: boolean;
+}
+
+/**
+ * One connection to one file, reopened after a fault that needs it.
+ * @example const c = new SqliteConnection("./data/mend.db", { owner: true }); c.write(() => c.run("…"))
+ */
+export class SqliteConnection {
+  readonly #path: string;
+  readonly #owner: boolean;
+  #db: DatabaseSync | null = null;
+  #lock: DataDirLock | null = null;
+  #stmts = new Map<string, StatementSync>();
+  #closed = false;
+
+  constructor(path: string, opts: SqliteConnectionOptions = {}) {
+    this.#path = path;
+    this.#owner = opts.owner === true && path !== ":memory:";
+  }
+
+  /**
+   * First open: the owner lock (DataDirInUseError when another process holds it), the file, the schema.
+   * Storage faults here throw StorageUnavailableError.
+   */
+  open(): void {
+    if (this.#path !== ":memory:") mkdirSync(dirname(this.#path), { recursive: true });
+    const got = this.#owner ? DataDirLock.acquire(dirname(this.#path)) : null; // DataDirInUseError: refuse to start
+    if (got?.kind === "held") this.#lock = got.lock;
+    this.#connect();
+  }
+
+  /**
+   * Before a write: takes the owner lock if this connection needs it and does not hold it yet (the data dir
+   * was unwritable at start). Throws StorageUnavailableError while it cannot be taken.
+   */
+  #ensureLock(): void {
+    if (!this.#owner || this.#lock) return;
+    let got;
+    try {
+      got = DataDirLock.acquire(dirname(this.#path));
+    } catch (e) {
+      throw new StorageUnavailableError(`storage unavailable: ${(e as Error).message}`, { cause: e });
+    }
+    if (got.kind === "unwritable")
+      throw new StorageUnavailableError(
+        `storage unavailable: the data dir is not writable (its owner lock cannot be taken: ${got.reason})`,
+      );
+    this.#lock = got.lock;
+    // A connection opened while the dir was read-only stays read-only: open it again now that it is not.
+    this.#drop();
+  }
+
+  #connect(): DatabaseSync {
+    if (this.#closed) throw new StorageUnavailableError("storage unavailable: the store is closed");
+    if (this.#db) return this.#db;
+    let db: DatabaseSync | null = null;
+    try {
+      db = new DatabaseSync(this.#path, { timeout: 10_000 });
+      db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+      migrate(db);
+    } catch (e) {
+      if (db?.isOpen) db.close();
+      throw sqliteFault(e) ?? e;
+    }
+    this.#db = db;
+    return db;
+  }
+
+  #drop(): void {
+    this.#stmts = new Map();
+    const db = this.#db;
+    this.#db = null;
+    try {
+      if (db?.isOpen) db.close();
+    } catch {
+      /* a broken handle: it is being replaced */
+    }
+  }
+
+  #prepare(sql: string): StatementSync {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.#connect().prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Runs a statement to completion (inside read() or write()). */
+  run(sql: string, ...params: SQLInputValue[]): number {
+    assertStorable(params);
+    return Number(this.#prepare(sql).run(...params).changes);
+  }
+
+  /** First row of a query (inside read() or write(); in write() it is committed or rolled back with the rest). */
+  get(sql: string, ...params: SQLInputValue[]): SqlRow | undefined {
+    assertStorable(params);
+    return this.#prepare(sql).get(...params);
+  }
+
+  all(sql: string, ...params: SQLInputValue[]): SqlRow[] {
+    assertStorable(params);
+    return this.#prepare(sql).all(...params);
+  }
+
+  /** Reads; a storage fault becomes StorageUnavailableError. */
+  read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw this.#fault(e);
+    }
+  }
+
+  /**
+   * One write transaction: resolved only after COMMIT succeeded. Nothing is half written: any error rolls
+   * back (SQLite may already have rolled back itself after a full disk, hence the isTransaction check).
+   * A read-only connection is reopened and the write tried once more (it wrote nothing).
+   */
+  write<T>(fn: () => T): T {
+    try {
+      return this.#writeOnce(fn);
+    } catch (e) {
+      if (primaryCode(e) !== 8 || this.#closed) throw this.#fault(e);
+      this.#drop();
+      try {
+        return this.#writeOnce(fn);
+      } catch (again) {
+        throw this.#fault(again);
+      }
+    }
+  }
+
+  #writeOnce<T>(fn: () => T): T {
+    this.#ensureLock();
+    const db = this.#connect();
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const r = fn();
+      db.exec("COMMIT");
+      return r;
+    } catch (e) {
+      try {
+        if (db.isOpen && db.isTransaction) db.exec("ROLLBACK");
+      } catch {
+        /* the connection is broken: the fault below replaces it */
+      }
+      throw e;
+    }
+  }
+
+  #fault(e: unknown): unknown {
+    if (e instanceof StorageUnavailableError) return e;
+    const fault = sqliteFault(e);
+    if (!fault) return e;
+    if (REOPEN.has(primaryCode(e)!)) this.#drop();
+    return fault;
+  }
+
+  /** Schema version of the open file (number of applied migrations). */
+  schemaVersion(): number {
+    return Number(this.read(() => this.get("PRAGMA user_version"))?.user_version ?? 0);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#drop();
+    this.#lock?.release();
+    this.#lock = null;
+  }
+}
+
+/** Applies the pending migrations in one transaction; a current schema is only read (a read-only file opens). */
+function migrate(db: DatabaseSync): void {
+  const version = () => Number((db.prepare("PRAGMA user_version").get() as SqlRow).user_version);
+  if (version() >= MIGRATIONS.length) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    for (let v = version(); v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v]!);
+      db.exec(`PRAGMA user_version=${v + 1}`);
+    }
+    db.exec("COMMIT");
+  } catch (e) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw e;
+  }
+}

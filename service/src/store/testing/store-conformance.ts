@@ -1,0 +1,44 @@
+// The Store conformance suite: every method's contract, registered by each implementation in a few lines.
+//
+// Pinned (every implementation):
+// - runs: creation as given; idempotency key per tenant (one run even when sent concurrently); tenant
+//   scoping of getRun/listRuns; newest-first paging without repeats or gaps; InvalidCursorError for a foreign
+//   cursor; updates of the patched fields only; NotFoundError for a missing run; runsByStatus across tenants.
+// - leases: acquire, refuse, renew, expiry, replaceOwner, release by the holder only; updateRun fenced to
+//   the lease holder (FencedError, nothing written).
+// - steps: atomic claimStep (one row per key across connections, attempts 1..n, gapless seq); re-claim of
+//   started/interrupted = attempt + 1 keeping the first input; finished returned as is; owned by a live
+//   owner → "owned"; endStep fencing by attempt; NotFoundError; interruptStartedSteps (per owner);
+//   heartbeats.
+// - tool calls (ordered, replaced by key), checkpoints (last value), events (increasing ids, afterId).
+// - cache: TTL, per-tenant keys, LRU over a global byte cap with an exact byte total, stats, clearing.
+// - blob refs, tools, API keys; ping; NUL in text refused with UnstorableValueError.
+// Storage faults have their own suite (store-fault-suite.ts), the blob store its own (blob-store-conformance.ts).
+import type { TestApi } from "@mend/sandboxes/testing";
+import { suiteContext, type StoreFactory } from "./conformance-kit.ts";
+import { runsSuite } from "./conformance-runs.ts";
+import { stepsSuite } from "./conformance-steps.ts";
+import { cacheSuite } from "./conformance-cache.ts";
+
+export type { StoreFactory, StoreHandle } from "./conformance-kit.ts";
+
+/**
+ * Registers the conformance tests of one Store implementation with the given test framework.
+ * `factory` makes a fresh, empty store for each test. `skip` (a reason) registers the suite as skipped.
+ *
+ * @example
+ * import * as t from "node:test";
+ * runStoreConformance(t, "sqlite", async () => {
+ *   const dir = mkdtempSync(join(tmpdir(), "s-"));
+ *   const path = join(dir, "mend.db");
+ *   return { store: SqliteStore.open(path), open: async () => SqliteStore.open(path), destroy: async () => rmSync(dir, { recursive: true }) };
+ * });
+ */
+export function runStoreConformance(t: TestApi, name: string, factory: StoreFactory, skip?: string): void {
+  t.describe(`store conformance: ${name}`, { skip }, () => {
+    const ctx = suiteContext(t, factory);
+    runsSuite(ctx);
+    stepsSuite(ctx);
+    cacheSuite(ctx);
+  });
+}
