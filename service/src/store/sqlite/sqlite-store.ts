@@ -1,5 +1,4 @@
 // The embedded store: one SQLite file (node:sqlite, WAL) in the data dir, migrated at open.
-import type { SQLInputValue } from "node:sqlite";
 import type {
   ApiKeyRecord,
   CacheEntry,
@@ -14,23 +13,21 @@ import type {
 } from "../records.ts";
 import type { NewRun, NewStep, RunPatch, StepClaim, StepEnd, Store } from "../store.ts";
 import { ownedByAnother } from "../step-ownership.ts";
-import { FencedError, InvalidCursorError, NotFoundError } from "../store-errors.ts";
+import { FencedError, NotFoundError } from "../store-errors.ts";
 import {
-  decodeCursor,
-  encodeCursor,
   INTERRUPTED_BY_SHUTDOWN,
   json,
   num,
   parse,
   str,
   toApiKey,
-  toCacheEntry,
-  toRun,
   toStep,
   toTool,
   toToolCall,
 } from "../row-codec.ts";
 import { SqliteConnection, type SqliteConnectionOptions } from "./sqlite-connection.ts";
+import { SqliteCache } from "./sqlite-cache.ts";
+import { SqliteRuns } from "./sqlite-runs.ts";
 
 /**
  * SQLite implementation of Store. Synchronous driver, async interface (the PostgreSQL one is not sync).
@@ -40,9 +37,13 @@ import { SqliteConnection, type SqliteConnectionOptions } from "./sqlite-connect
 export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
   readonly #c: SqliteConnection;
+  readonly #cache: SqliteCache;
+  readonly #runs: SqliteRuns;
 
   private constructor(c: SqliteConnection) {
     this.#c = c;
+    this.#cache = new SqliteCache(c);
+    this.#runs = new SqliteRuns(c);
   }
 
   /**
@@ -80,138 +81,39 @@ export class SqliteStore implements Store {
     return str(this.#c.read(() => this.#c.get("PRAGMA integrity_check"))?.integrity_check);
   }
 
-  async createRun(run: NewRun): Promise<{ run: RunRecord; created: boolean }> {
-    const c = this.#c;
-    return c.write(() => {
-      if (run.idempotencyKey) {
-        const existing = c.get(
-          "SELECT * FROM runs WHERE tenant=? AND idempotency_key=?",
-          run.tenant,
-          run.idempotencyKey,
-        );
-        if (existing) return { run: toRun(existing), created: false };
-      }
-      const now = Date.now();
-      c.run(
-        `INSERT INTO runs (id, tenant, mode, status, goal, policy, policy_version, metadata, tools, model,
-          implicit, idempotency_key, created_at, updated_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        run.id,
-        run.tenant,
-        run.mode,
-        run.goal,
-        run.policy ?? null,
-        run.policyVersion ?? null,
-        json(run.metadata),
-        json(run.tools),
-        json(run.model),
-        run.implicit ? 1 : 0,
-        run.idempotencyKey ?? null,
-        now,
-        now,
-      );
-      return { run: toRun(c.get("SELECT * FROM runs WHERE id=?", run.id)!), created: true };
-    });
+  createRun(run: NewRun): Promise<{ run: RunRecord; created: boolean }> {
+    return this.#runs.createRun(run);
   }
 
-  async getRun(tenant: string, id: string): Promise<RunRecord | null> {
-    const r = this.#c.read(() => this.#c.get("SELECT * FROM runs WHERE id=? AND tenant=?", id, tenant));
-    return r ? toRun(r) : null;
+  getRun(tenant: string, id: string): Promise<RunRecord | null> {
+    return this.#runs.getRun(tenant, id);
   }
 
-  async getRunById(id: string): Promise<RunRecord | null> {
-    const r = this.#c.read(() => this.#c.get("SELECT * FROM runs WHERE id=?", id));
-    return r ? toRun(r) : null;
+  getRunById(id: string): Promise<RunRecord | null> {
+    return this.#runs.getRunById(id);
   }
 
-  async listRuns(
+  listRuns(
     tenant: string,
     q: { status?: RunStatus; limit: number; cursor?: string; includeImplicit?: boolean },
   ): Promise<Page<RunRecord>> {
-    const where = ["tenant = ?"];
-    const args: SQLInputValue[] = [tenant];
-    if (q.status) {
-      where.push("status = ?");
-      args.push(q.status);
-    }
-    if (!q.includeImplicit) where.push("implicit = 0");
-    if (q.cursor) {
-      const c = decodeCursor(q.cursor);
-      if (!c) throw new InvalidCursorError("cursor is not one this service issued");
-      where.push("(created_at < ? OR (created_at = ? AND id < ?))");
-      args.push(c[0], c[0], c[1]);
-    }
-    const sql = `SELECT * FROM runs WHERE ${where.join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT ?`;
-    const rows = this.#c.read(() => this.#c.all(sql, ...args, q.limit + 1));
-    const items = rows.slice(0, q.limit).map(toRun);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
+    return this.#runs.listRuns(tenant, q);
   }
 
-  async updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
-    const cols: string[] = [];
-    const args: SQLInputValue[] = [];
-    const set = (col: string, v: SQLInputValue) => {
-      cols.push(`${col} = ?`);
-      args.push(v);
-    };
-    if (patch.status !== undefined) set("status", patch.status);
-    if ("output" in patch) set("output", json(patch.output));
-    if ("failure" in patch) set("failure", json(patch.failure));
-    if ("waitingFor" in patch) set("waiting_for", json(patch.waitingFor));
-    if (patch.iterations !== undefined) set("iterations", patch.iterations);
-    if (patch.policyVersion !== undefined) set("policy_version", patch.policyVersion);
-    const now = Date.now();
-    set("updated_at", now);
-    const c = this.#c;
-    return c.write(() => {
-      const fenced = fence ? " AND lease_owner = ? AND lease_expires_at >= ?" : "";
-      const fenceArgs: SQLInputValue[] = fence ? [fence.leaseOwner, now] : [];
-      const changed = c.run(
-        `UPDATE runs SET ${cols.join(", ")} WHERE id = ?${fenced}`,
-        ...args,
-        id,
-        ...fenceArgs,
-      );
-      const r = c.get("SELECT * FROM runs WHERE id = ?", id);
-      if (!r) throw new NotFoundError(`run ${id} does not exist`);
-      if (changed === 0) throw new FencedError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
-      return toRun(r);
-    });
+  updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
+    return this.#runs.updateRun(id, patch, fence);
   }
 
-  async runsByStatus(status: RunStatus): Promise<RunRecord[]> {
-    return this.#c
-      .read(() => this.#c.all("SELECT * FROM runs WHERE status = ? ORDER BY created_at", status))
-      .map(toRun);
+  runsByStatus(status: RunStatus): Promise<RunRecord[]> {
+    return this.#runs.runsByStatus(status);
   }
 
-  async acquireLease(runId: string, owner: string, ttlMs: number, replaceOwner?: string): Promise<boolean> {
-    const now = Date.now();
-    const c = this.#c;
-    const changed = c.write(() =>
-      c.run(
-        `UPDATE runs SET lease_owner=?, lease_expires_at=? WHERE id=?
-         AND (lease_owner IS NULL OR lease_owner=? OR lease_owner=? OR lease_expires_at < ?)`,
-        owner,
-        now + ttlMs,
-        runId,
-        owner,
-        replaceOwner ?? null,
-        now,
-      ),
-    );
-    return changed === 1;
+  acquireLease(runId: string, owner: string, ttlMs: number, replaceOwner?: string): Promise<boolean> {
+    return this.#runs.acquireLease(runId, owner, ttlMs, replaceOwner);
   }
 
-  async releaseLease(runId: string, owner: string): Promise<void> {
-    const c = this.#c;
-    c.write(() =>
-      c.run(
-        "UPDATE runs SET lease_owner=NULL, lease_expires_at=NULL WHERE id=? AND lease_owner=?",
-        runId,
-        owner,
-      ),
-    );
+  releaseLease(runId: string, owner: string): Promise<void> {
+    return this.#runs.releaseLease(runId, owner);
   }
 
   async claimStep(step: NewStep): Promise<StepClaim> {
@@ -386,113 +288,30 @@ export class SqliteStore implements Store {
       .map((r) => ({ id: num(r.id), runId, type: str(r.type), data: parse(r.data), at: num(r.at) }));
   }
 
-  async getCache(
+  getCache(
     tenant: string,
     tool: string,
     version: string,
     argsHash: string,
     now: number,
   ): Promise<CacheEntry | null> {
-    const c = this.#c;
-    // A miss is one plain read (no write lock); only a hit records its use.
-    const r = c.read(() =>
-      c.get(
-        "SELECT * FROM cache_entries WHERE tenant=? AND tool=? AND version=? AND args_hash=? AND expires_at > ?",
-        tenant,
-        tool,
-        version,
-        argsHash,
-        now,
-      ),
-    );
-    if (!r) return null;
-    c.write(() => {
-      c.run(
-        "UPDATE cache_entries SET hits=hits+1, last_used_at=? WHERE tenant=? AND tool=? AND version=? AND args_hash=?",
-        now,
-        tenant,
-        tool,
-        version,
-        argsHash,
-      );
-      c.run(
-        "INSERT INTO cache_counters (tenant, hits) VALUES (?, 1) ON CONFLICT(tenant) DO UPDATE SET hits=hits+1",
-        tenant,
-      );
-    });
-    return toCacheEntry(r);
+    return this.#cache.get(tenant, tool, version, argsHash, now);
   }
 
-  async putCache(e: CacheEntry, maxBytes: number): Promise<void> {
-    const c = this.#c;
-    c.write(() => {
-      // The entry's creation time is "now" for this write: one clock for expiry and recency, the caller's.
-      const now = e.createdAt;
-      c.run("DELETE FROM cache_entries WHERE expires_at <= ?", now);
-      c.run(
-        `INSERT INTO cache_entries (tenant, tool, version, args_hash, value, size_bytes, created_at, expires_at, last_used_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (tenant, tool, version, args_hash) DO UPDATE SET value=excluded.value, size_bytes=excluded.size_bytes,
-           created_at=excluded.created_at, expires_at=excluded.expires_at, last_used_at=excluded.last_used_at`,
-        e.tenant,
-        e.tool,
-        e.version,
-        e.argsHash,
-        JSON.stringify(e.value),
-        e.sizeBytes,
-        e.createdAt,
-        e.expiresAt,
-        now,
-      );
-      // LRU eviction over the whole cache until it fits the byte cap (the total is kept by triggers).
-      let total = num(c.get("SELECT bytes FROM cache_total WHERE id = 1")?.bytes);
-      while (total > maxBytes) {
-        const victim = c.get(
-          "SELECT tenant, tool, version, args_hash, size_bytes FROM cache_entries ORDER BY last_used_at LIMIT 1",
-        );
-        if (!victim) break;
-        c.run(
-          "DELETE FROM cache_entries WHERE tenant=? AND tool=? AND version=? AND args_hash=?",
-          victim.tenant!,
-          victim.tool!,
-          victim.version!,
-          victim.args_hash!,
-        );
-        total -= num(victim.size_bytes);
-      }
-    });
+  putCache(e: CacheEntry, maxBytes: number): Promise<void> {
+    return this.#cache.put(e, maxBytes);
   }
 
-  async cacheStats(tenant: string): Promise<CacheStats> {
-    const c = this.#c;
-    return c.read(() => {
-      const e = c.get(
-        "SELECT COUNT(*) AS n, COALESCE(SUM(size_bytes),0) AS b FROM cache_entries WHERE tenant=? AND expires_at > ?",
-        tenant,
-        Date.now(),
-      );
-      const k = c.get("SELECT hits, misses FROM cache_counters WHERE tenant=?", tenant);
-      return { entries: num(e?.n), bytes: num(e?.b), hits: num(k?.hits), misses: num(k?.misses) };
-    });
+  cacheStats(tenant: string): Promise<CacheStats> {
+    return this.#cache.stats(tenant);
   }
 
-  async countCacheMiss(tenant: string): Promise<void> {
-    const c = this.#c;
-    c.write(() =>
-      c.run(
-        "INSERT INTO cache_counters (tenant, misses) VALUES (?, 1) ON CONFLICT(tenant) DO UPDATE SET misses=misses+1",
-        tenant,
-      ),
-    );
+  countCacheMiss(tenant: string): Promise<void> {
+    return this.#cache.countMiss(tenant);
   }
 
-  async clearCache(tenant: string, tool?: string): Promise<number> {
-    const c = this.#c;
-    return c.write(() =>
-      tool === undefined
-        ? c.run("DELETE FROM cache_entries WHERE tenant=?", tenant)
-        : c.run("DELETE FROM cache_entries WHERE tenant=? AND tool=?", tenant, tool),
-    );
+  clearCache(tenant: string, tool?: string): Promise<number> {
+    return this.#cache.clear(tenant, tool);
   }
 
   async addBlobRef(tenant: string, sha256: string, sizeBytes: number): Promise<void> {

@@ -1,0 +1,126 @@
+// The tool-result cache of the SQLite store: TTL, per-tenant keys, LRU eviction over a global byte cap
+// (the total kept by triggers), hit/miss counters.
+import type { CacheEntry, CacheStats } from "../records.ts";
+import { num, toCacheEntry } from "../row-codec.ts";
+import type { SqliteConnection } from "./sqlite-connection.ts";
+
+/**
+ * The cache tables of one SQLite connection (SqliteStore delegates its cache methods here).
+ * @example await new SqliteCache(connection).put(entry, 256 * 1024 * 1024)
+ */
+export class SqliteCache {
+  readonly #c: SqliteConnection;
+
+  constructor(c: SqliteConnection) {
+    this.#c = c;
+  }
+
+  async get(
+    tenant: string,
+    tool: string,
+    version: string,
+    argsHash: string,
+    now: number,
+  ): Promise<CacheEntry | null> {
+    const c = this.#c;
+    // A miss is one plain read (no write lock); only a hit records its use.
+    const r = c.read(() =>
+      c.get(
+        "SELECT * FROM cache_entries WHERE tenant=? AND tool=? AND version=? AND args_hash=? AND expires_at > ?",
+        tenant,
+        tool,
+        version,
+        argsHash,
+        now,
+      ),
+    );
+    if (!r) return null;
+    c.write(() => {
+      c.run(
+        "UPDATE cache_entries SET hits=hits+1, last_used_at=? WHERE tenant=? AND tool=? AND version=? AND args_hash=?",
+        now,
+        tenant,
+        tool,
+        version,
+        argsHash,
+      );
+      c.run(
+        "INSERT INTO cache_counters (tenant, hits) VALUES (?, 1) ON CONFLICT(tenant) DO UPDATE SET hits=hits+1",
+        tenant,
+      );
+    });
+    return toCacheEntry(r);
+  }
+
+  async put(e: CacheEntry, maxBytes: number): Promise<void> {
+    const c = this.#c;
+    c.write(() => {
+      // The entry's creation time is "now" for this write: one clock for expiry and recency, the caller's.
+      const now = e.createdAt;
+      c.run("DELETE FROM cache_entries WHERE expires_at <= ?", now);
+      c.run(
+        `INSERT INTO cache_entries (tenant, tool, version, args_hash, value, size_bytes, created_at, expires_at, last_used_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (tenant, tool, version, args_hash) DO UPDATE SET value=excluded.value, size_bytes=excluded.size_bytes,
+           created_at=excluded.created_at, expires_at=excluded.expires_at, last_used_at=excluded.last_used_at`,
+        e.tenant,
+        e.tool,
+        e.version,
+        e.argsHash,
+        JSON.stringify(e.value),
+        e.sizeBytes,
+        e.createdAt,
+        e.expiresAt,
+        now,
+      );
+      // LRU eviction over the whole cache until it fits the byte cap (the total is kept by triggers).
+      let total = num(c.get("SELECT bytes FROM cache_total WHERE id = 1")?.bytes);
+      while (total > maxBytes) {
+        const victim = c.get(
+          "SELECT tenant, tool, version, args_hash, size_bytes FROM cache_entries ORDER BY last_used_at LIMIT 1",
+        );
+        if (!victim) break;
+        c.run(
+          "DELETE FROM cache_entries WHERE tenant=? AND tool=? AND version=? AND args_hash=?",
+          victim.tenant!,
+          victim.tool!,
+          victim.version!,
+          victim.args_hash!,
+        );
+        total -= num(victim.size_bytes);
+      }
+    });
+  }
+
+  async stats(tenant: string): Promise<CacheStats> {
+    const c = this.#c;
+    return c.read(() => {
+      const e = c.get(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(size_bytes),0) AS b FROM cache_entries WHERE tenant=? AND expires_at > ?",
+        tenant,
+        Date.now(),
+      );
+      const k = c.get("SELECT hits, misses FROM cache_counters WHERE tenant=?", tenant);
+      return { entries: num(e?.n), bytes: num(e?.b), hits: num(k?.hits), misses: num(k?.misses) };
+    });
+  }
+
+  async countMiss(tenant: string): Promise<void> {
+    const c = this.#c;
+    c.write(() =>
+      c.run(
+        "INSERT INTO cache_counters (tenant, misses) VALUES (?, 1) ON CONFLICT(tenant) DO UPDATE SET misses=misses+1",
+        tenant,
+      ),
+    );
+  }
+
+  async clear(tenant: string, tool?: string): Promise<number> {
+    const c = this.#c;
+    return c.write(() =>
+      tool === undefined
+        ? c.run("DELETE FROM cache_entries WHERE tenant=?", tenant)
+        : c.run("DELETE FROM cache_entries WHERE tenant=? AND tool=?", tenant, tool),
+    );
+  }
+}

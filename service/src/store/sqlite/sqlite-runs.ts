@@ -1,0 +1,154 @@
+// Runs and their leases in the SQLite store (SqliteStore delegates here): creation with idempotency keys,
+// tenant-scoped reads, cursor paging, fenced updates.
+import type { SQLInputValue } from "node:sqlite";
+import type { Page, RunRecord, RunStatus } from "../records.ts";
+import type { NewRun, RunPatch } from "../store.ts";
+import { FencedError, InvalidCursorError, NotFoundError } from "../store-errors.ts";
+import { decodeCursor, encodeCursor, json, toRun } from "../row-codec.ts";
+import type { SqliteConnection } from "./sqlite-connection.ts";
+
+/**
+ * The runs table of one SQLite connection.
+ * @example await new SqliteRuns(connection).acquireLease("run_1", "A", 5_000)
+ */
+export class SqliteRuns {
+  readonly #c: SqliteConnection;
+
+  constructor(c: SqliteConnection) {
+    this.#c = c;
+  }
+
+  async createRun(run: NewRun): Promise<{ run: RunRecord; created: boolean }> {
+    const c = this.#c;
+    return c.write(() => {
+      if (run.idempotencyKey) {
+        const existing = c.get(
+          "SELECT * FROM runs WHERE tenant=? AND idempotency_key=?",
+          run.tenant,
+          run.idempotencyKey,
+        );
+        if (existing) return { run: toRun(existing), created: false };
+      }
+      const now = Date.now();
+      c.run(
+        `INSERT INTO runs (id, tenant, mode, status, goal, policy, policy_version, metadata, tools, model,
+          implicit, idempotency_key, created_at, updated_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        run.id,
+        run.tenant,
+        run.mode,
+        run.goal,
+        run.policy ?? null,
+        run.policyVersion ?? null,
+        json(run.metadata),
+        json(run.tools),
+        json(run.model),
+        run.implicit ? 1 : 0,
+        run.idempotencyKey ?? null,
+        now,
+        now,
+      );
+      return { run: toRun(c.get("SELECT * FROM runs WHERE id=?", run.id)!), created: true };
+    });
+  }
+
+  async getRun(tenant: string, id: string): Promise<RunRecord | null> {
+    const r = this.#c.read(() => this.#c.get("SELECT * FROM runs WHERE id=? AND tenant=?", id, tenant));
+    return r ? toRun(r) : null;
+  }
+
+  async getRunById(id: string): Promise<RunRecord | null> {
+    const r = this.#c.read(() => this.#c.get("SELECT * FROM runs WHERE id=?", id));
+    return r ? toRun(r) : null;
+  }
+
+  async listRuns(
+    tenant: string,
+    q: { status?: RunStatus; limit: number; cursor?: string; includeImplicit?: boolean },
+  ): Promise<Page<RunRecord>> {
+    const where = ["tenant = ?"];
+    const args: SQLInputValue[] = [tenant];
+    if (q.status) {
+      where.push("status = ?");
+      args.push(q.status);
+    }
+    if (!q.includeImplicit) where.push("implicit = 0");
+    if (q.cursor) {
+      const c = decodeCursor(q.cursor);
+      if (!c) throw new InvalidCursorError("cursor is not one this service issued");
+      where.push("(created_at < ? OR (created_at = ? AND id < ?))");
+      args.push(c[0], c[0], c[1]);
+    }
+    const sql = `SELECT * FROM runs WHERE ${where.join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    const rows = this.#c.read(() => this.#c.all(sql, ...args, q.limit + 1));
+    const items = rows.slice(0, q.limit).map(toRun);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
+  }
+
+  async updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
+    const cols: string[] = [];
+    const args: SQLInputValue[] = [];
+    const set = (col: string, v: SQLInputValue) => {
+      cols.push(`${col} = ?`);
+      args.push(v);
+    };
+    if (patch.status !== undefined) set("status", patch.status);
+    if ("output" in patch) set("output", json(patch.output));
+    if ("failure" in patch) set("failure", json(patch.failure));
+    if ("waitingFor" in patch) set("waiting_for", json(patch.waitingFor));
+    if (patch.iterations !== undefined) set("iterations", patch.iterations);
+    if (patch.policyVersion !== undefined) set("policy_version", patch.policyVersion);
+    const now = Date.now();
+    set("updated_at", now);
+    const c = this.#c;
+    return c.write(() => {
+      const fenced = fence ? " AND lease_owner = ? AND lease_expires_at >= ?" : "";
+      const fenceArgs: SQLInputValue[] = fence ? [fence.leaseOwner, now] : [];
+      const changed = c.run(
+        `UPDATE runs SET ${cols.join(", ")} WHERE id = ?${fenced}`,
+        ...args,
+        id,
+        ...fenceArgs,
+      );
+      const r = c.get("SELECT * FROM runs WHERE id = ?", id);
+      if (!r) throw new NotFoundError(`run ${id} does not exist`);
+      if (changed === 0) throw new FencedError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
+      return toRun(r);
+    });
+  }
+
+  async runsByStatus(status: RunStatus): Promise<RunRecord[]> {
+    return this.#c
+      .read(() => this.#c.all("SELECT * FROM runs WHERE status = ? ORDER BY created_at", status))
+      .map(toRun);
+  }
+
+  async acquireLease(runId: string, owner: string, ttlMs: number, replaceOwner?: string): Promise<boolean> {
+    const now = Date.now();
+    const c = this.#c;
+    const changed = c.write(() =>
+      c.run(
+        `UPDATE runs SET lease_owner=?, lease_expires_at=? WHERE id=?
+         AND (lease_owner IS NULL OR lease_owner=? OR lease_owner=? OR lease_expires_at < ?)`,
+        owner,
+        now + ttlMs,
+        runId,
+        owner,
+        replaceOwner ?? null,
+        now,
+      ),
+    );
+    return changed === 1;
+  }
+
+  async releaseLease(runId: string, owner: string): Promise<void> {
+    const c = this.#c;
+    c.write(() =>
+      c.run(
+        "UPDATE runs SET lease_owner=NULL, lease_expires_at=NULL WHERE id=? AND lease_owner=?",
+        runId,
+        owner,
+      ),
+    );
+  }
+}
