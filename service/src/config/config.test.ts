@@ -29,4 +29,20 @@ describe("loadConfig", () => {
     assert.throws(() => loadConfig({ MEND_PORT: "70000" }), /MEND_PORT/);
     assert.throws(() => loadConfig({ MEND_CRASHPOINT: "nowhere" }), /MEND_CRASHPOINT/);
   });
+
+  it("selects PostgreSQL with a postgres:// MEND_DATABASE_URL and SQLite without one", () => {
+    assert.equal(loadConfig({}).databaseUrl, undefined);
+    const url = "postgres://mend:secret@db.internal:5432/mend";
+    assert.equal(loadConfig({ MEND_DATABASE_URL: url }).databaseUrl, url);
+    assert.equal(loadConfig({ MEND_DATABASE_URL: "postgresql://h/db" }).databaseUrl, "postgresql://h/db");
+  });
+
+  it("refuses another kind of database URL without echoing its credentials", () => {
+    assert.throws(
+      () => loadConfig({ MEND_DATABASE_URL: "mysql://root:hunter2@h/db" }),
+      (e: unknown) =>
+        e instanceof ConfigError && /MEND_DATABASE_URL/.test(e.message) && !e.message.includes("hunter2"),
+    );
+    assert.throws(() => loadConfig({ MEND_DATABASE_URL: "not a url" }), /MEND_DATABASE_URL/);
+  });
 });

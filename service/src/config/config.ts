@@ -9,6 +9,16 @@ const ConfigSchema = z.object({
   MEND_PORT: port.default(8080),
   MEND_HOST: z.string().min(1).default("127.0.0.1"),
   MEND_DATA_DIR: z.string().min(1).default("./data"),
+  MEND_DATABASE_URL: z
+    .string()
+    .refine((u) => {
+      try {
+        return /^postgres(ql)?:$/.test(new URL(u).protocol);
+      } catch {
+        return false;
+      }
+    }, "expected a PostgreSQL URL, postgres://user:password@host:port/database")
+    .optional(),
   MEND_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   MEND_DOCKER_SOCKET: z.string().min(1).default("/var/run/docker.sock"),
   MEND_BODY_LIMIT_BYTES: positiveInt.default(5 * 1024 * 1024),
@@ -45,6 +55,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** MEND_DATABASE_URL: the PostgreSQL store (else SQLite in the data dir). */
+  databaseUrl: string | undefined;
   logLevel: z.infer<typeof ConfigSchema>["MEND_LOG_LEVEL"];
   dockerSocket: string;
   bodyLimitBytes: number;
@@ -63,6 +75,9 @@ export interface Config {
   mcpAllowStdio: boolean;
 }
 
+/** Variables whose value may hold a credential: never echoed in an error. */
+const SECRET_VARIABLES = new Set(["MEND_DATABASE_URL", "MEND_SECRET_KEY", "MEND_LLM_API_KEY"]);
+
 /** Raised for a bad MEND_* variable; its message is one line naming the variable. */
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -80,13 +95,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? "MEND_*");
-    throw new ConfigError(`invalid ${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`);
+    const shown = SECRET_VARIABLES.has(name) ? "<redacted>" : JSON.stringify(env[name] ?? "");
+    throw new ConfigError(`invalid ${name}=${shown}: ${issue.message}`);
   }
   const c = parsed.data;
   return {
     port: c.MEND_PORT,
     host: c.MEND_HOST,
     dataDir: resolve(c.MEND_DATA_DIR),
+    databaseUrl: c.MEND_DATABASE_URL,
     logLevel: c.MEND_LOG_LEVEL,
     dockerSocket: c.MEND_DOCKER_SOCKET,
     bodyLimitBytes: c.MEND_BODY_LIMIT_BYTES,

@@ -5,6 +5,7 @@ import type { Store } from "../store/store.ts";
 import type { BlobStore } from "../store/blob-store.ts";
 import { FileBlobStore } from "../store/file-blob-store.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { PostgresStore } from "../store/postgres/postgres-store.ts";
 
 /** The store and the blob store beside it. */
 export interface Storage {
@@ -26,9 +27,13 @@ export interface OpenStoreOptions {
  * @example const { store, blobs } = await openStorage(loadConfig(), { owner: true })
  */
 export async function openStorage(
-  config: Pick<Config, "dataDir">,
+  config: Pick<Config, "dataDir" | "databaseUrl">,
   opts: OpenStoreOptions = {},
 ): Promise<Storage> {
+  if (config.databaseUrl) {
+    const store = await PostgresStore.open(config.databaseUrl);
+    return { store, blobs: store.blobStore() };
+  }
   const store = SqliteStore.open(join(config.dataDir, "mend.db"), { owner: opts.owner === true });
   return { store, blobs: new FileBlobStore(join(config.dataDir, "blobs")) };
 }
@@ -37,6 +42,6 @@ export async function openStorage(
  * The store alone, without the owner lock (`mend keys` works while the service runs).
  * @example const store = await openStore(loadConfig()); try { ... } finally { await store.close() }
  */
-export async function openStore(config: Pick<Config, "dataDir">): Promise<Store> {
+export async function openStore(config: Pick<Config, "dataDir" | "databaseUrl">): Promise<Store> {
   return (await openStorage(config)).store;
 }

@@ -1,0 +1,117 @@
+// The tool-result cache of the PostgreSQL store: TTL, per-tenant keys, LRU eviction over a global byte cap
+// (the total kept by a trigger). Every writer of entries locks the cache_total row first: no deadlocks.
+import type { CacheEntry, CacheStats } from "../records.ts";
+import { num, toCacheEntry, type Row } from "../row-codec.ts";
+import type { PgDatabase, Query } from "./pg-database.ts";
+
+/**
+ * The cache tables of one database (PostgresStore delegates its cache methods here).
+ * @example await new PgCache(db).put(entry, 256 * 1024 * 1024)
+ */
+export class PgCache {
+  readonly #db: PgDatabase;
+  readonly #q: Query;
+
+  constructor(db: PgDatabase) {
+    this.#db = db;
+    this.#q = db.query;
+  }
+
+  async #one(sql: string, params: unknown[]): Promise<Row | undefined> {
+    return (await this.#q(sql, params)).rows[0];
+  }
+
+  async get(
+    tenant: string,
+    tool: string,
+    version: string,
+    argsHash: string,
+    now: number,
+  ): Promise<CacheEntry | null> {
+    const key = [tenant, tool, version, argsHash];
+    // A miss is one plain read; only a hit records its use.
+    const r = await this.#one(
+      "SELECT * FROM cache_entries WHERE tenant = $1 AND tool = $2 AND version = $3 AND args_hash = $4 AND expires_at > $5",
+      [...key, now],
+    );
+    if (!r) return null;
+    await this.#db.tx(async (q) => {
+      await q(
+        `UPDATE cache_entries SET hits = hits + 1, last_used_at = $5
+         WHERE tenant = $1 AND tool = $2 AND version = $3 AND args_hash = $4`,
+        [...key, now],
+      );
+      await q(
+        `INSERT INTO cache_counters (tenant, hits) VALUES ($1, 1)
+         ON CONFLICT (tenant) DO UPDATE SET hits = cache_counters.hits + 1`,
+        [tenant],
+      );
+    });
+    return toCacheEntry(r);
+  }
+
+  async put(e: CacheEntry, maxBytes: number): Promise<void> {
+    await this.#db.tx(async (q) => {
+      // The entry's creation time is "now" for this write: one clock for expiry and recency, the caller's.
+      const now = e.createdAt;
+      await q("SELECT bytes FROM cache_total WHERE id = 1 FOR UPDATE");
+      await q("DELETE FROM cache_entries WHERE expires_at <= $1", [now]);
+      await q(
+        `INSERT INTO cache_entries (tenant, tool, version, args_hash, value, size_bytes, created_at, expires_at, last_used_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7)
+         ON CONFLICT (tenant, tool, version, args_hash) DO UPDATE SET value = excluded.value,
+           size_bytes = excluded.size_bytes, created_at = excluded.created_at, expires_at = excluded.expires_at,
+           last_used_at = excluded.last_used_at`,
+        [
+          e.tenant,
+          e.tool,
+          e.version,
+          e.argsHash,
+          JSON.stringify(e.value),
+          e.sizeBytes,
+          e.createdAt,
+          e.expiresAt,
+        ],
+      );
+      let total = num((await q("SELECT bytes FROM cache_total WHERE id = 1")).rows[0]?.bytes);
+      while (total > maxBytes) {
+        const victim = (
+          await q(
+            `DELETE FROM cache_entries WHERE ctid = (SELECT ctid FROM cache_entries ORDER BY last_used_at LIMIT 1)
+             RETURNING size_bytes`,
+          )
+        ).rows[0];
+        if (!victim) break;
+        total -= num(victim.size_bytes);
+      }
+    });
+  }
+
+  async stats(tenant: string): Promise<CacheStats> {
+    const e = await this.#one(
+      "SELECT COUNT(*) AS n, COALESCE(SUM(size_bytes), 0) AS b FROM cache_entries WHERE tenant = $1 AND expires_at > $2",
+      [tenant, Date.now()],
+    );
+    const c = await this.#one("SELECT hits, misses FROM cache_counters WHERE tenant = $1", [tenant]);
+    return { entries: num(e?.n), bytes: num(e?.b), hits: num(c?.hits), misses: num(c?.misses) };
+  }
+
+  async countMiss(tenant: string): Promise<void> {
+    await this.#q(
+      `INSERT INTO cache_counters (tenant, misses) VALUES ($1, 1)
+       ON CONFLICT (tenant) DO UPDATE SET misses = cache_counters.misses + 1`,
+      [tenant],
+    );
+  }
+
+  async clear(tenant: string, tool?: string): Promise<number> {
+    return this.#db.tx(async (q) => {
+      await q("SELECT bytes FROM cache_total WHERE id = 1 FOR UPDATE");
+      const r =
+        tool === undefined
+          ? await q("DELETE FROM cache_entries WHERE tenant = $1", [tenant])
+          : await q("DELETE FROM cache_entries WHERE tenant = $1 AND tool = $2", [tenant, tool]);
+      return r.rowCount;
+    });
+  }
+}

@@ -1,0 +1,163 @@
+// The PostgreSQL connection pool behind the store (driver: `pg`, chosen by test/bench/postgres-drivers.ts):
+// prepared statements, transactions, versioned migrations under an advisory lock, and storage faults made
+// explicit (StorageUnavailableError) instead of raw driver errors.
+import { createHash } from "node:crypto";
+import pg from "pg";
+import { StorageUnavailableError, UnstorableValueError } from "../store-errors.ts";
+import { assertStorable, type Row } from "../row-codec.ts";
+import { PG_MIGRATIONS } from "./pg-migrations.ts";
+
+/** Runs one statement (on the pool, or on the client of a transaction). */
+export type Query = (sql: string, params?: unknown[]) => Promise<{ rows: Row[]; rowCount: number }>;
+
+/** Arbitrary constant: the advisory lock key every replica takes to migrate ("mend" in ASCII + 1). */
+const MIGRATION_LOCK = 0x6d656e6401;
+
+/** int8 (BIGINT: every *_at column, ms since epoch) as a JS number; the rest as pg parses them. */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === 20
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
+
+/** The typed error for a driver error: storage faults and unstorable values; anything else as is. */
+export function pgFault(e: unknown): unknown {
+  if (e instanceof StorageUnavailableError || e instanceof UnstorableValueError) return e;
+  const err = e as { code?: string; message?: string };
+  const code = err.code ?? "";
+  const msg = err.message ?? String(e);
+  if (code === "22021" || code === "22P05")
+    return new UnstorableValueError(`the database cannot store this text: ${msg}`);
+  if (code === "54000") return new UnstorableValueError(`value too large for the database: ${msg}`);
+  const storage =
+    NETWORK_CODES.has(code) ||
+    /^(08|53|58)/.test(code) ||
+    ["57P01", "57P02", "57P03", "25006", "55P03"].includes(code) ||
+    /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable/i.test(
+      msg,
+    );
+  return storage ? new StorageUnavailableError(`storage unavailable: PostgreSQL: ${msg}`, { cause: e }) : e;
+}
+
+const statementName = (sql: string) => `m_${createHash("sha1").update(sql).digest("hex").slice(0, 20)}`;
+
+function queryOn(client: pg.Pool | pg.PoolClient): Query {
+  return async (sql, params = []) => {
+    assertStorable(params);
+    try {
+      const r = await client.query({ name: statementName(sql), text: sql, values: params });
+      return { rows: r.rows as Row[], rowCount: r.rowCount ?? 0 };
+    } catch (e) {
+      throw pgFault(e);
+    }
+  };
+}
+
+/**
+ * A pool on one database, migrated when opened.
+ * @example const db = await PgDatabase.open("postgres://mend@127.0.0.1/mend"); await db.query("SELECT 1")
+ */
+export class PgDatabase {
+  readonly #pool: pg.Pool;
+  /** Statements outside a transaction (each one its own, committed before it resolves). */
+  readonly query: Query;
+
+  private constructor(pool: pg.Pool) {
+    this.#pool = pool;
+    this.query = queryOn(pool);
+  }
+
+  /** Connects and applies the pending migrations (one replica at a time, under an advisory lock). */
+  static async open(url: string, opts: { poolSize?: number } = {}): Promise<PgDatabase> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      types: TYPES,
+      application_name: "mend",
+    });
+    // An idle client that loses its server (restart, network) is dropped; the next query reconnects.
+    pool.on("error", () => {});
+    const db = new PgDatabase(pool);
+    try {
+      await db.tx(async (q, exec) => {
+        await q("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+        await q(
+          "CREATE TABLE IF NOT EXISTS mend_schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        );
+        const { rows } = await q("SELECT COALESCE(MAX(version), 0) AS v FROM mend_schema_migrations");
+        for (let v = Number(rows[0]!.v); v < PG_MIGRATIONS.length; v++) {
+          await exec(PG_MIGRATIONS[v]!);
+          await q("INSERT INTO mend_schema_migrations (version, applied_at) VALUES ($1, $2)", [
+            v + 1,
+            Date.now(),
+          ]);
+        }
+      });
+    } catch (e) {
+      await pool.end().catch(() => {});
+      throw e;
+    }
+    return db;
+  }
+
+  /** Number of applied migrations. */
+  async schemaVersion(): Promise<number> {
+    const { rows } = await this.query("SELECT COALESCE(MAX(version), 0) AS v FROM mend_schema_migrations");
+    return Number(rows[0]!.v);
+  }
+
+  /**
+   * Runs `fn` in one transaction: COMMIT before resolving, ROLLBACK on any error. `exec` runs a script of
+   * several statements without parameters (migrations).
+   */
+  async tx<T>(fn: (q: Query, exec: (script: string) => Promise<void>) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (e) {
+      throw pgFault(e);
+    }
+    const q = queryOn(client);
+    const exec = async (script: string) => {
+      try {
+        await client.query(script);
+      } catch (e) {
+        throw pgFault(e);
+      }
+    };
+    let broken: Error | undefined;
+    try {
+      await q("BEGIN");
+      const r = await fn(q, exec);
+      await q("COMMIT");
+      return r;
+    } catch (e) {
+      try {
+        await client.query("ROLLBACK");
+      } catch (rollbackErr) {
+        broken = rollbackErr as Error; // the connection is gone: do not return it to the pool
+      }
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.end();
+  }
+}

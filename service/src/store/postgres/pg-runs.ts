@@ -1,0 +1,131 @@
+// Runs and their leases in the PostgreSQL store (PostgresStore delegates here): creation with idempotency
+// keys (ON CONFLICT: one run per key, even from several replicas), tenant-scoped reads, cursor paging,
+// fenced updates.
+import type { Page, RunRecord, RunStatus } from "../records.ts";
+import type { NewRun, RunPatch } from "../store.ts";
+import { FencedError, InvalidCursorError, NotFoundError } from "../store-errors.ts";
+import { decodeCursor, encodeCursor, json, toRun, type Row } from "../row-codec.ts";
+import type { Query } from "./pg-database.ts";
+
+/**
+ * The runs table of one database.
+ * @example await new PgRuns(db.query).acquireLease("run_1", "A", 5_000)
+ */
+export class PgRuns {
+  readonly #q: Query;
+
+  constructor(q: Query) {
+    this.#q = q;
+  }
+
+  async #one(sql: string, params: unknown[]): Promise<Row | undefined> {
+    return (await this.#q(sql, params)).rows[0];
+  }
+
+  async createRun(run: NewRun): Promise<{ run: RunRecord; created: boolean }> {
+    const now = Date.now();
+    const values = [
+      run.id,
+      run.tenant,
+      run.mode,
+      run.goal,
+      run.policy ?? null,
+      run.policyVersion ?? null,
+      json(run.metadata),
+      json(run.tools),
+      json(run.model),
+      run.implicit,
+      run.idempotencyKey ?? null,
+      now,
+    ];
+    const insert = `INSERT INTO runs (id, tenant, mode, status, goal, policy, policy_version, metadata, tools, model,
+        implicit, idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`;
+    if (!run.idempotencyKey)
+      return { run: toRun((await this.#one(`${insert} RETURNING *`, values))!), created: true };
+    const made = await this.#one(
+      `${insert} ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
+      values,
+    );
+    if (made) return { run: toRun(made), created: true };
+    const existing = await this.#one("SELECT * FROM runs WHERE tenant = $1 AND idempotency_key = $2", [
+      run.tenant,
+      run.idempotencyKey,
+    ]);
+    return { run: toRun(existing!), created: false };
+  }
+
+  async getRun(tenant: string, id: string): Promise<RunRecord | null> {
+    const r = await this.#one("SELECT * FROM runs WHERE id = $1 AND tenant = $2", [id, tenant]);
+    return r ? toRun(r) : null;
+  }
+
+  async getRunById(id: string): Promise<RunRecord | null> {
+    const r = await this.#one("SELECT * FROM runs WHERE id = $1", [id]);
+    return r ? toRun(r) : null;
+  }
+
+  async listRuns(
+    tenant: string,
+    q: { status?: RunStatus; limit: number; cursor?: string; includeImplicit?: boolean },
+  ): Promise<Page<RunRecord>> {
+    const args: unknown[] = [tenant];
+    const where = ["tenant = $1"];
+    const arg = (v: unknown) => `$${args.push(v)}`;
+    if (q.status) where.push(`status = ${arg(q.status)}`);
+    if (!q.includeImplicit) where.push("NOT implicit");
+    if (q.cursor) {
+      const c = decodeCursor(q.cursor);
+      if (!c) throw new InvalidCursorError("cursor is not one this service issued");
+      const at = arg(c[0]);
+      where.push(`(created_at < ${at} OR (created_at = ${at} AND id < ${arg(c[1])}))`);
+    }
+    const sql = `SELECT * FROM runs WHERE ${where.join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT ${arg(q.limit + 1)}`;
+    const { rows } = await this.#q(sql, args);
+    const items = rows.slice(0, q.limit).map(toRun);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
+  }
+
+  async updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
+    const args: unknown[] = [];
+    const arg = (v: unknown) => `$${args.push(v)}`;
+    const cols: string[] = [];
+    if (patch.status !== undefined) cols.push(`status = ${arg(patch.status)}`);
+    if ("output" in patch) cols.push(`output = ${arg(json(patch.output))}`);
+    if ("failure" in patch) cols.push(`failure = ${arg(json(patch.failure))}`);
+    if ("waitingFor" in patch) cols.push(`waiting_for = ${arg(json(patch.waitingFor))}`);
+    if (patch.iterations !== undefined) cols.push(`iterations = ${arg(patch.iterations)}`);
+    if (patch.policyVersion !== undefined) cols.push(`policy_version = ${arg(patch.policyVersion)}`);
+    const now = Date.now();
+    cols.push(`updated_at = ${arg(now)}`);
+    let sql = `UPDATE runs SET ${cols.join(", ")} WHERE id = ${arg(id)}`;
+    if (fence) sql += ` AND lease_owner = ${arg(fence.leaseOwner)} AND lease_expires_at >= ${arg(now)}`;
+    const r = await this.#one(`${sql} RETURNING *`, args);
+    if (r) return toRun(r);
+    if (!(await this.getRunById(id))) throw new NotFoundError(`run ${id} does not exist`);
+    throw new FencedError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
+  }
+
+  async runsByStatus(status: RunStatus): Promise<RunRecord[]> {
+    return (await this.#q("SELECT * FROM runs WHERE status = $1 ORDER BY created_at", [status])).rows.map(
+      toRun,
+    );
+  }
+
+  async acquireLease(runId: string, owner: string, ttlMs: number, replaceOwner?: string): Promise<boolean> {
+    const now = Date.now();
+    const r = await this.#q(
+      `UPDATE runs SET lease_owner = $1, lease_expires_at = $2 WHERE id = $3
+       AND (lease_owner IS NULL OR lease_owner = $1 OR lease_owner = $4 OR lease_expires_at < $5)`,
+      [owner, now + ttlMs, runId, replaceOwner ?? null, now],
+    );
+    return r.rowCount === 1;
+  }
+
+  async releaseLease(runId: string, owner: string): Promise<void> {
+    await this.#q(
+      "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2",
+      [runId, owner],
+    );
+  }
+}

@@ -1,0 +1,357 @@
+// The scaled-out store: PostgreSQL (MEND_DATABASE_URL), the same contract as SQLite for several replicas.
+import type {
+  ApiKeyRecord,
+  CacheEntry,
+  CacheStats,
+  EventRecord,
+  Page,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+  ToolCallRow,
+  ToolRecord,
+} from "../records.ts";
+import type { NewRun, NewStep, RunPatch, StepClaim, StepEnd, Store } from "../store.ts";
+import type { BlobStore } from "../blob-store.ts";
+import { FencedError, NotFoundError } from "../store-errors.ts";
+import { ownedByAnother } from "../step-ownership.ts";
+import {
+  INTERRUPTED_BY_SHUTDOWN,
+  json,
+  num,
+  parse,
+  str,
+  toApiKey,
+  toStep,
+  toTool,
+  toToolCall,
+  type Row,
+} from "../row-codec.ts";
+import { PgDatabase, type Query } from "./pg-database.ts";
+import { PostgresBlobStore } from "./pg-blob-store.ts";
+import { PgCache } from "./pg-cache.ts";
+import { PgRuns } from "./pg-runs.ts";
+
+/**
+ * PostgreSQL implementation of Store. Claims of one run are serialised by a row lock on the run (one
+ * transaction per claim); events of one run are appended under a per-run advisory lock, so ids commit in order.
+ * @example const store = await PostgresStore.open("postgres://mend@127.0.0.1:5432/mend")
+ */
+export class PostgresStore implements Store {
+  readonly kind = "postgres" as const;
+  readonly #db: PgDatabase;
+  readonly #q: Query;
+  readonly #cache: PgCache;
+  readonly #runs: PgRuns;
+
+  private constructor(db: PgDatabase) {
+    this.#db = db;
+    this.#q = db.query;
+    this.#cache = new PgCache(db);
+    this.#runs = new PgRuns(db.query);
+  }
+
+  /** Connects and migrates (StorageUnavailableError when the server cannot be reached). */
+  static async open(url: string, opts: { poolSize?: number } = {}): Promise<PostgresStore> {
+    return new PostgresStore(await PgDatabase.open(url, opts));
+  }
+
+  /** The blob store in the same database (table blob_contents). */
+  blobStore(): BlobStore {
+    return new PostgresBlobStore(this.#q);
+  }
+
+  async schemaVersion(): Promise<number> {
+    return this.#db.schemaVersion();
+  }
+
+  async #one(sql: string, params: unknown[]): Promise<Row | undefined> {
+    return (await this.#q(sql, params)).rows[0];
+  }
+
+  async ping(): Promise<void> {
+    await this.#q(
+      "INSERT INTO probe (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+      [Date.now()],
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#db.close();
+  }
+
+  createRun(run: NewRun): Promise<{ run: RunRecord; created: boolean }> {
+    return this.#runs.createRun(run);
+  }
+
+  getRun(tenant: string, id: string): Promise<RunRecord | null> {
+    return this.#runs.getRun(tenant, id);
+  }
+
+  getRunById(id: string): Promise<RunRecord | null> {
+    return this.#runs.getRunById(id);
+  }
+
+  listRuns(
+    tenant: string,
+    q: { status?: RunStatus; limit: number; cursor?: string; includeImplicit?: boolean },
+  ): Promise<Page<RunRecord>> {
+    return this.#runs.listRuns(tenant, q);
+  }
+
+  updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
+    return this.#runs.updateRun(id, patch, fence);
+  }
+
+  runsByStatus(status: RunStatus): Promise<RunRecord[]> {
+    return this.#runs.runsByStatus(status);
+  }
+
+  acquireLease(runId: string, owner: string, ttlMs: number, replaceOwner?: string): Promise<boolean> {
+    return this.#runs.acquireLease(runId, owner, ttlMs, replaceOwner);
+  }
+
+  releaseLease(runId: string, owner: string): Promise<void> {
+    return this.#runs.releaseLease(runId, owner);
+  }
+
+  async claimStep(step: NewStep): Promise<StepClaim> {
+    return this.#db.tx(async (q): Promise<StepClaim> => {
+      const now = Date.now();
+      // The run's row lock serialises the claims of one run: one attempt at a time, seq = max + 1 is safe.
+      const run = await q("SELECT id FROM runs WHERE id = $1 FOR NO KEY UPDATE", [step.runId]);
+      if (run.rowCount === 0) throw new NotFoundError(`run ${step.runId} does not exist`);
+      const existing = (await q("SELECT * FROM steps WHERE run_id = $1 AND key = $2", [step.runId, step.key]))
+        .rows[0];
+      const owner = step.owner ?? null;
+      if (existing) {
+        const prev = toStep(existing);
+        if (prev.status === "succeeded" || prev.status === "failed") return { kind: "finished", step: prev };
+        if (ownedByAnother(prev, owner, now, step.ownerTtlMs)) return { kind: "owned", step: prev };
+        const r = await q(
+          `UPDATE steps SET status = 'started', attempt = attempt + 1, started_at = $1, ended_at = NULL, output = NULL,
+           failure = NULL, usage = NULL, audit = $2, owner = $3, heartbeat_at = $1 WHERE run_id = $4 AND seq = $5 RETURNING *`,
+          [now, json(step.audit), owner, step.runId, prev.seq],
+        );
+        return { kind: "claimed", step: toStep(r.rows[0]!), previousAttempt: prev };
+      }
+      const r = await q(
+        `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner, heartbeat_at)
+         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = $1), $2, $3, 'started', 1, $4, $5, $6, $7, $8, $5)
+         RETURNING *`,
+        [
+          step.runId,
+          step.key,
+          step.kind,
+          json(step.input),
+          now,
+          json(step.remediation),
+          json(step.audit),
+          owner,
+        ],
+      );
+      return { kind: "claimed", step: toStep(r.rows[0]!), previousAttempt: null };
+    });
+  }
+
+  async endStep(runId: string, seq: number, end: StepEnd): Promise<StepRecord> {
+    const args: unknown[] = [
+      end.status,
+      json(end.output),
+      json(end.failure),
+      json(end.usage),
+      end.cached === true,
+      Date.now(),
+      json(end.audit),
+      runId,
+      seq,
+    ];
+    let sql = `UPDATE steps SET status = $1, output = $2, failure = $3, usage = $4, cached = $5, ended_at = $6,
+      audit = COALESCE($7, audit) WHERE run_id = $8 AND seq = $9`;
+    if (end.attempt !== undefined) sql += ` AND attempt = $${args.push(end.attempt)} AND status = 'started'`;
+    const r = await this.#one(`${sql} RETURNING *`, args);
+    if (r) return toStep(r);
+    if (!(await this.#one("SELECT 1 AS x FROM steps WHERE run_id = $1 AND seq = $2", [runId, seq])))
+      throw new NotFoundError(`step ${runId}#${seq} does not exist`);
+    throw new FencedError(`step ${runId}#${seq}: attempt ${end.attempt} is no longer current`);
+  }
+
+  async getStep(runId: string, key: string): Promise<StepRecord | null> {
+    const r = await this.#one("SELECT * FROM steps WHERE run_id = $1 AND key = $2", [runId, key]);
+    return r ? toStep(r) : null;
+  }
+
+  async listSteps(runId: string): Promise<StepRecord[]> {
+    return (await this.#q("SELECT * FROM steps WHERE run_id = $1 ORDER BY seq", [runId])).rows.map(toStep);
+  }
+
+  async heartbeatSteps(owner: string): Promise<number> {
+    const r = await this.#q("UPDATE steps SET heartbeat_at = $1 WHERE owner = $2 AND status = 'started'", [
+      Date.now(),
+      owner,
+    ]);
+    return r.rowCount;
+  }
+
+  async interruptStartedSteps(owner?: string): Promise<number> {
+    const sql =
+      "UPDATE steps SET status = 'interrupted', failure = $1, ended_at = $2 WHERE status = 'started'";
+    const r =
+      owner === undefined
+        ? await this.#q(sql, [INTERRUPTED_BY_SHUTDOWN, Date.now()])
+        : await this.#q(`${sql} AND owner = $3`, [INTERRUPTED_BY_SHUTDOWN, Date.now(), owner]);
+    return r.rowCount;
+  }
+
+  async recordToolCall(t: ToolCallRow): Promise<void> {
+    await this.#q(
+      `INSERT INTO tool_calls (run_id, step_seq, seq, tool, args_json, occurrence, status, output, failure, ms, cached)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (run_id, step_seq, tool, args_md5, occurrence) DO UPDATE SET seq = excluded.seq,
+         status = excluded.status, output = excluded.output, failure = excluded.failure, ms = excluded.ms,
+         cached = excluded.cached`,
+      [
+        t.runId,
+        t.stepSeq,
+        t.seq,
+        t.tool,
+        t.argsJson,
+        t.occurrence,
+        t.status,
+        json(t.output),
+        json(t.failure),
+        t.ms,
+        t.cached,
+      ],
+    );
+  }
+
+  async listToolCalls(runId: string, stepSeq: number): Promise<ToolCallRow[]> {
+    const r = await this.#q("SELECT * FROM tool_calls WHERE run_id = $1 AND step_seq = $2 ORDER BY seq", [
+      runId,
+      stepSeq,
+    ]);
+    return r.rows.map(toToolCall);
+  }
+
+  async putCheckpoint(runId: string, key: string, value: unknown): Promise<void> {
+    await this.#q(
+      `INSERT INTO checkpoints (run_id, key, value, created_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at`,
+      [runId, key, JSON.stringify(value ?? null), Date.now()],
+    );
+  }
+
+  async getCheckpoint(runId: string, key: string): Promise<{ value: unknown; createdAt: number } | null> {
+    const r = await this.#one("SELECT value, created_at FROM checkpoints WHERE run_id = $1 AND key = $2", [
+      runId,
+      key,
+    ]);
+    return r ? { value: parse(r.value), createdAt: num(r.created_at) } : null;
+  }
+
+  async appendEvent(runId: string, type: string, data: unknown): Promise<EventRecord> {
+    const at = Date.now();
+    // The per-run lock is held until the statement commits: a reader never sees id n+1 before id n.
+    const r = await this.#one(
+      `WITH l AS (SELECT pg_advisory_xact_lock(hashtextextended($1, 0)))
+       INSERT INTO events (run_id, type, data, at) SELECT $1, $2, $3, $4 FROM l RETURNING id`,
+      [runId, type, JSON.stringify(data ?? null), at],
+    );
+    return { id: num(r!.id), runId, type, data, at };
+  }
+
+  async listEvents(runId: string, afterId: number): Promise<EventRecord[]> {
+    const r = await this.#q("SELECT * FROM events WHERE run_id = $1 AND id > $2 ORDER BY id", [
+      runId,
+      afterId,
+    ]);
+    return r.rows.map((e) => ({
+      id: num(e.id),
+      runId,
+      type: str(e.type),
+      data: parse(e.data),
+      at: num(e.at),
+    }));
+  }
+
+  getCache(
+    tenant: string,
+    tool: string,
+    version: string,
+    argsHash: string,
+    now: number,
+  ): Promise<CacheEntry | null> {
+    return this.#cache.get(tenant, tool, version, argsHash, now);
+  }
+
+  putCache(e: CacheEntry, maxBytes: number): Promise<void> {
+    return this.#cache.put(e, maxBytes);
+  }
+
+  cacheStats(tenant: string): Promise<CacheStats> {
+    return this.#cache.stats(tenant);
+  }
+
+  countCacheMiss(tenant: string): Promise<void> {
+    return this.#cache.countMiss(tenant);
+  }
+
+  clearCache(tenant: string, tool?: string): Promise<number> {
+    return this.#cache.clear(tenant, tool);
+  }
+
+  async addBlobRef(tenant: string, sha256: string, sizeBytes: number): Promise<void> {
+    await this.#q(
+      "INSERT INTO blobs (tenant, sha256, size_bytes, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+      [tenant, sha256, sizeBytes, Date.now()],
+    );
+  }
+
+  async hasBlobRef(tenant: string, sha256: string): Promise<boolean> {
+    return (
+      (await this.#one("SELECT 1 AS x FROM blobs WHERE tenant = $1 AND sha256 = $2", [tenant, sha256])) !==
+      undefined
+    );
+  }
+
+  async putTool(t: ToolRecord): Promise<void> {
+    await this.#q(
+      `INSERT INTO tools (tenant, name, spec, secret, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (tenant, name) DO UPDATE SET spec = excluded.spec, secret = excluded.secret, updated_at = excluded.updated_at`,
+      [t.tenant, t.name, JSON.stringify(t.spec), t.secret, t.createdAt, t.updatedAt],
+    );
+  }
+
+  async getTool(tenant: string, name: string): Promise<ToolRecord | null> {
+    const r = await this.#one("SELECT * FROM tools WHERE tenant = $1 AND name = $2", [tenant, name]);
+    return r ? toTool(r) : null;
+  }
+
+  async listTools(tenant: string): Promise<ToolRecord[]> {
+    return (await this.#q("SELECT * FROM tools WHERE tenant = $1 ORDER BY name", [tenant])).rows.map(toTool);
+  }
+
+  async deleteTool(tenant: string, name: string): Promise<boolean> {
+    return (await this.#q("DELETE FROM tools WHERE tenant = $1 AND name = $2", [tenant, name])).rowCount > 0;
+  }
+
+  async putApiKey(k: ApiKeyRecord): Promise<void> {
+    await this.#q(
+      "INSERT INTO api_keys (id, tenant, policy, salt, hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      [k.id, k.tenant, k.policy, k.salt, k.hash, k.createdAt, k.revokedAt],
+    );
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return (await this.#q("SELECT * FROM api_keys ORDER BY created_at, id")).rows.map(toApiKey);
+  }
+
+  async revokeApiKey(id: string, at: number): Promise<boolean> {
+    const r = await this.#q("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", [
+      at,
+      id,
+    ]);
+    return r.rowCount > 0;
+  }
+}
