@@ -21,6 +21,7 @@ import { benchHostedRuns } from "./hosted-runs-bench.ts";
 import { renderSummary, renderTable, writeResults, type Table } from "./report.ts";
 import { benchResume } from "./resume-bench.ts";
 import { benchSqliteDrivers } from "./sqlite-drivers.ts";
+import { benchPostgresDrivers } from "./postgres-drivers.ts";
 import { benchStepsHttp } from "./steps-http-bench.ts";
 import { benchDurableSteps } from "./durable-steps-bench.ts";
 import type { Row } from "./stats.ts";
@@ -45,6 +46,17 @@ const SECTIONS: Section[] = [
       "The store (service/src/store/sqlite/) uses node:sqlite.",
     ],
     measure: async () => benchSqliteDrivers(20_000),
+  },
+  {
+    id: "issue16-driver",
+    title: "Issue 16 — PostgreSQL store: pg vs postgres.js on the journal's statements",
+    notes: [
+      "A throwaway local cluster per configuration (scripts/postgres.sh, PostgreSQL 15, loopback TCP); one fresh database with the journal's tables; both drivers in this process, pool of 16, prepared statements; 3 interleaved rounds of 1,000 sequential operations each (after a warm-up), then 16 concurrent runs claiming + ending steps.",
+      "claim = the store's transaction: BEGIN; lock the run row (FOR NO KEY UPDATE); read the step; INSERT … RETURNING; COMMIT. end = UPDATE … RETURNING; tool-call = INSERT … ON CONFLICT; event = INSERT … RETURNING id; point read = SELECT by (run, key).",
+      "durable = production settings (fsync, synchronous_commit on): the commit's WAL flush dominates writes. async commit = synchronous_commit=off: closer to the driver's own cost.",
+      "The store (service/src/store/postgres/) uses pg: equal or faster on most rows here, tighter p99, and the explicit client/pool model the store needs (transactions, advisory locks).",
+    ],
+    measure: async () => benchPostgresDrivers(),
   },
   {
     id: "issue3",
