@@ -63,6 +63,13 @@ describe("the service on PostgreSQL", { skip }, () => {
     assert.equal((JSON.parse(await blob.text()) as string).length, 20000);
   });
 
+  it("refuses text PostgreSQL cannot store (a NUL character in a goal) with 400, not 500", async () => {
+    const r = await call(a.url, "POST", "/v1/runs", { mode: "client", goal: "a\u0000b" });
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.type, "urn:mend:problem:validation");
+    assert.match(r.body.detail, /NUL/);
+  });
+
   it("resumes the journal after a SIGKILL of the service", async () => {
     const id = (await call(a.url, "POST", "/v1/runs", { mode: "client" })).body.id as string;
     const first = await call(a.url, "POST", `/v1/runs/${id}/steps`, {
