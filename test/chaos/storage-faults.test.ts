@@ -8,6 +8,15 @@ import { startService, type ServiceProcess } from "../support/service-process.ts
 import { call } from "../support/http-json.ts";
 import { mountTmpfs, type Tmpfs } from "../support/tmpfs.ts";
 import { Mend, MendApiError } from "../../client/src/index.ts";
+import { join } from "node:path";
+import { SqliteStore } from "../../service/src/store/sqlite/sqlite-store.ts";
+import { FileBlobStore } from "../../service/src/store/file-blob-store.ts";
+import { StorageUnavailableError } from "../../service/src/store/store-errors.ts";
+import { StepLifecycle } from "../../service/src/engine/step-lifecycle.ts";
+import { RunEvents } from "../../service/src/engine/run-events.ts";
+import { Crashpoints } from "../../service/src/engine/crashpoint.ts";
+import { Inflight } from "../../service/src/engine/inflight.ts";
+import { createLogger } from "../../service/src/log/logger.ts";
 
 const probe = mountTmpfs(1);
 const skip = probe.tmpfs ? undefined : probe.reason;
@@ -174,5 +183,48 @@ describe("a service on a read-only data dir", { skip }, () => {
     assert.equal(b.status, 200, JSON.stringify(b.body));
     assert.deepEqual([b.body.status, b.body.attempts], ["succeeded", 1]);
     assert.equal((await health(svc.url)).body.ok, true);
+  });
+});
+
+describe("the step lifecycle when the store fails under a step's work", { skip }, () => {
+  it("leaves the attempt unfinished, so the key is re-executed, instead of ending it internal_error", async () => {
+    const got = mountTmpfs(8);
+    if (!got.tmpfs) throw new Error(got.reason);
+    const fs = got.tmpfs;
+    const store = SqliteStore.open(join(fs.dir, "mend.db"));
+    try {
+      const steps = new StepLifecycle({
+        store,
+        blobs: new FileBlobStore(join(fs.dir, "blobs")),
+        events: new RunEvents(store),
+        crash: new Crashpoints(undefined),
+        inflight: new Inflight(),
+        log: createLogger("silent"),
+      });
+      await store.createRun({ id: "run_l", tenant: "t1", mode: "client", goal: null, implicit: false });
+      const spec = { runId: "run_l", key: "k", kind: "tool" as const, input: null, tenant: "t1" };
+      // The work's own write (a cache counter, a tool call) meets a full disk; space is back before the end.
+      const failed = await steps
+        .run(spec, async () => {
+          fs.fill();
+          try {
+            await store.countCacheMiss("t1");
+          } finally {
+            fs.free();
+          }
+          return { status: "succeeded", output: {} };
+        })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      assert.ok(failed instanceof StorageUnavailableError, String(failed));
+      assert.equal((await store.getStep("run_l", "k"))?.status, "started", "unfinished, not failed");
+      const again = await steps.run(spec, async () => ({ status: "succeeded", output: { ok: 1 } }));
+      assert.deepEqual([again.kind, again.step.attempt, again.step.status], ["ended", 2, "succeeded"]);
+    } finally {
+      await store.close();
+      fs.unmount();
+    }
   });
 });

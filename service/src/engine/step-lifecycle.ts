@@ -5,6 +5,7 @@ import { makeFailure, type Failure } from "@mend/wire";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { StepKind, StepRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
+import { StorageUnavailableError } from "../store/store-errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Crashpoints } from "./crashpoint.ts";
 import type { Inflight } from "./inflight.ts";
@@ -145,6 +146,8 @@ export class StepLifecycle {
       inflight.end();
       // Cut by a shutdown, a throw is the teardown's doing: unfinished, re-executed next time.
       if (inflight.signal.aborted) return { kind: "interrupted", step, output: null };
+      // The store failed under the work: not the step's fault; unfinished, re-executed once it is back (503).
+      if (err instanceof StorageUnavailableError) throw err;
       this.#d.log.error(
         { err, runId: spec.runId, seq: step.seq, key: spec.key },
         "step crashed the host path",

@@ -86,7 +86,9 @@ export async function createServices(
   } catch (err) {
     if (err instanceof StartupError) throw err; // e.g. the data dir is owned by another process
     throw new StartupError(
-      `MEND_DATA_DIR=${config.dataDir}: the store cannot be opened (${describeSystemError(err)}); the service needs a readable and writable data dir`,
+      config.databaseUrl
+        ? `MEND_DATABASE_URL: the PostgreSQL store cannot be opened (${describeSystemError(err)}); check that the server answers and the role owns the database`
+        : `MEND_DATA_DIR=${config.dataDir}: the store cannot be opened (${describeSystemError(err)}); the service needs a readable and writable data dir`,
     );
   }
   let containers: ContainerRunner | null = null;
