@@ -22,6 +22,7 @@ import { renderSummary, renderTable, writeResults, type Table } from "./report.t
 import { benchResume } from "./resume-bench.ts";
 import { benchSqliteDrivers } from "./sqlite-drivers.ts";
 import { benchPostgresDrivers } from "./postgres-drivers.ts";
+import { benchStoreSteps } from "./store-steps-bench.ts";
 import { benchStepsHttp } from "./steps-http-bench.ts";
 import { benchDurableSteps } from "./durable-steps-bench.ts";
 import type { Row } from "./stats.ts";
@@ -57,6 +58,15 @@ const SECTIONS: Section[] = [
       "The store (service/src/store/postgres/) uses pg: equal or faster on most rows here, tighter p99, and the explicit client/pool model the store needs (transactions, advisory locks).",
     ],
     measure: async () => benchPostgresDrivers(),
+  },
+  {
+    id: "issue16-store",
+    title: "Issue 16 — one journaled step through the Store: SQLite beside PostgreSQL",
+    notes: [
+      "claimStep + endStep (fenced by attempt) on a tool step, as the step lifecycle journals it; 2,000 sequential steps on one run, then 16 concurrent runs (2,000 steps in all). No HTTP, no execution: the store's own cost.",
+      "SQLite: a temp file, WAL, synchronous=NORMAL (survives a killed process). PostgreSQL: a throwaway local cluster with production durability (fsync, synchronous_commit on), pool of 16, over loopback TCP.",
+    ],
+    measure: async () => benchStoreSteps(),
   },
   {
     id: "issue3",
