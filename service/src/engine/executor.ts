@@ -247,13 +247,8 @@ export class Executor {
       case "replayed":
         return this.respond(outcome.step, true);
       case "interrupted":
-        // Shutdown past its grace: the step stays unfinished and is re-executed on retry.
-        return this.#compose(
-          outcome.step,
-          (outcome.output ?? {}) as StepOutput,
-          makeFailure("interrupted", "The service shut down while this step ran; retry the request.", true),
-          false,
-        );
+        // Cut short (a shutdown past its grace, a journal write that failed): unfinished, re-executed on retry.
+        return this.#compose(outcome.step, (outcome.output ?? {}) as StepOutput, outcome.failure, false);
       case "ended":
         // No output: the attempt was refused (attempt cap) or the host failed (internal_error).
         return this.#compose(

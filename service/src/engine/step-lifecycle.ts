@@ -65,7 +65,19 @@ export interface StepWork {
 export type StepOutcome =
   | { kind: "replayed"; step: StepRecord; output: unknown }
   | { kind: "ended"; step: StepRecord; output: unknown }
-  | { kind: "interrupted"; step: StepRecord; output: unknown };
+  | { kind: "interrupted"; step: StepRecord; output: unknown; failure: Failure };
+
+/** What an attempt cut by a shutdown answers: retry the request (the key re-executes). */
+const SHUTDOWN = makeFailure(
+  "interrupted",
+  "The service shut down while this step ran; retry the request.",
+  true,
+);
+
+/** A failed ending whose failure says the work was cut short and may be resumed (`interrupted`, retryable). */
+function cutShort(ending: StepEnding): boolean {
+  return ending.status === "failed" && ending.failure?.kind === "interrupted" && ending.failure.retryable;
+}
 
 /** The failure of an attempt past the cap: what the journal shows of the attempts that died. */
 function exhausted(step: StepRecord, maxAttempts: number): Failure {
@@ -100,7 +112,9 @@ export interface StepLifecycleDeps {
  *   idempotency keys (run/step/seq), so a tool can deduplicate.
  * - **Nothing is acknowledged before it is durable.** `ended` is returned after the end is committed.
  * - **Cancellation is a failure, shutdown is not.** Work cut by the run's cancellation ends `failed`
- *   (`interrupted`, not retryable); work cut by a shutdown's deadline stays unfinished.
+ *   (`interrupted`, not retryable); work cut by a shutdown's deadline stays unfinished, and so does work
+ *   that reports itself cut short (a failure of kind `interrupted` marked retryable: a tool call the
+ *   journal could not record, a relay client that went away) — the step is left `interrupted`.
  * - **A host fault inside the work** (the work throws: a bug of the service, never the guest's doing) ends
  *   the step `failed` with kind `internal_error` and the process keeps serving; a storage fault while
  *   ending it propagates (the edge answers 503 `storage_unavailable`), leaving the attempt unfinished.
@@ -145,7 +159,7 @@ export class StepLifecycle {
     } catch (err) {
       inflight.end();
       // Cut by a shutdown, a throw is the teardown's doing: unfinished, re-executed next time.
-      if (inflight.signal.aborted) return { kind: "interrupted", step, output: null };
+      if (inflight.signal.aborted) return { kind: "interrupted", step, output: null, failure: SHUTDOWN };
       // The store failed under the work: not the step's fault; unfinished, re-executed once it is back (503).
       if (err instanceof StorageUnavailableError) throw err;
       this.#d.log.error(
@@ -165,7 +179,19 @@ export class StepLifecycle {
     inflight.end();
     if (inflight.signal.aborted || ending === null) {
       // A shutdown past its grace: unfinished (the shutdown marks it interrupted), re-executed next time.
-      return { kind: "interrupted", step, output: ending?.output ?? null };
+      return { kind: "interrupted", step, output: ending?.output ?? null, failure: SHUTDOWN };
+    }
+    if (!opts.signal?.aborted && cutShort(ending)) {
+      // Work that reports itself cut short (a tool call the journal could not record, a relay client that
+      // went away) did not finish: journaled as a failure it would replay forever; left `interrupted`, the
+      // next attempt of the key re-executes it (its journaled tool calls replay).
+      await this.#d.store.endStep(spec.runId, step.seq, {
+        status: "interrupted",
+        output: null,
+        failure: ending.failure ?? null,
+        usage: ending.usage ?? null,
+      });
+      return { kind: "interrupted", step, output: ending.output, failure: ending.failure! };
     }
     if (opts.signal?.aborted) {
       ending = {
