@@ -94,9 +94,9 @@ describe("a relay client that disconnects mid-call", () => {
       if (step && step.status !== "started") break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    assert.equal(step!.status, "interrupted");
-    assert.equal(step!.failure?.kind, "interrupted");
-    assert.equal(step!.failure?.retryable, true);
+    assert.equal(step.status, "interrupted");
+    assert.equal(step.failure?.kind, "interrupted");
+    assert.equal(step.failure?.retryable, true);
 
     const second = await relay(runId, (n) => n * 10);
     assert.deepEqual(
