@@ -5,6 +5,8 @@ import { httpClient, type HttpClient } from "./http-client.ts";
 import { memoryFields } from "./proc-memory.ts";
 import { percentile, round3, type Row } from "./stats.ts";
 import { restateWorkflow, startRestate, type RestatePeer } from "./peers/restate-peer.ts";
+import { dbosWorkflow, startDbos, type DbosPeer } from "./peers/dbos-peer.ts";
+import { randomUUID } from "node:crypto";
 
 /** A system that runs one workflow of `steps` durable steps and reports each step's duration (ms). */
 export interface DurablePeer {
@@ -64,6 +66,15 @@ function restatePeer(peer: RestatePeer): DurablePeer {
   return {
     name: `Restate ${peer.version.replace(/^restate-server /, "")}: ctx.run (server + SDK endpoint)`,
     workflow: (steps) => restateWorkflow(peer, steps),
+    pids: () => peer.pids(),
+    stop: () => peer.stop(),
+  };
+}
+
+function dbosPeer(peer: DbosPeer): DurablePeer {
+  return {
+    name: `DBOS ${peer.version}: DBOS.runStep (SDK app + PostgreSQL 15, synchronous_commit=off)`,
+    workflow: (steps) => dbosWorkflow(peer, randomUUID(), steps),
     pids: () => peer.pids(),
     stop: () => peer.stop(),
   };
@@ -130,6 +141,11 @@ export async function benchDurableSteps(opts: DurableStepsOptions): Promise<Row[
     rows.push({ name: "Restate", notes: `skipped: ${(e as Error).message.split("\n")[0]}` });
   }
   try {
+    peers.push(dbosPeer(await startDbos()));
+  } catch (e) {
+    rows.push({ name: "DBOS", notes: `skipped: ${(e as Error).message.split("\n")[0]}` });
+  }
+  try {
     for (const p of peers) await measure(p, 2, 20); // warm-up, untimed
     const concurrent = new Map<DurablePeer, Sample[]>(peers.map((p) => [p, []]));
     const alone = new Map<DurablePeer, Sample[]>(peers.map((p) => [p, []]));
@@ -155,18 +171,19 @@ export async function benchDurableSteps(opts: DurableStepsOptions): Promise<Row[
       byPeer.set(p, { conc, one });
       rows.push(conc, one);
     }
-    const restate = peers.find((p) => p.name.startsWith("Restate"));
-    if (restate) {
-      const base = byPeer.get(restate)!;
+    for (const peerName of ["Restate", "DBOS"]) {
+      const other = peers.find((p) => p.name.startsWith(peerName));
+      if (!other) continue;
+      const base = byPeer.get(other)!;
       for (const p of peers.filter((x) => x.name.startsWith("Mend"))) {
         const mine = byPeer.get(p)!;
         rows.push({
-          name: `${p.name.replace(/ \(.*$/, "")} ÷ Restate: steps/s with ${opts.workflows} workflows`,
+          name: `${p.name.replace(/ \(.*$/, "")} ÷ ${peerName}: steps/s with ${opts.workflows} workflows`,
           ratio: round3((mine.conc.throughputPerS ?? 0) / (base.conc.throughputPerS ?? 1)),
           target: { metric: "ratio", atLeast: 2 },
         });
         rows.push({
-          name: `${p.name.replace(/ \(.*$/, "")} ÷ Restate: per-step p50, 1 workflow (lower is better)`,
+          name: `${p.name.replace(/ \(.*$/, "")} ÷ ${peerName}: per-step p50, 1 workflow (lower is better)`,
           ratio: round3((mine.one.p50Ms ?? 0) / (base.one.p50Ms ?? 1)),
         });
       }

@@ -25,6 +25,7 @@ import { benchPostgresDrivers } from "./postgres-drivers.ts";
 import { benchStoreSteps } from "./store-steps-bench.ts";
 import { benchStepsHttp } from "./steps-http-bench.ts";
 import { benchDurableSteps } from "./durable-steps-bench.ts";
+import { benchRecovery } from "./recovery-bench.ts";
 import type { Row } from "./stats.ts";
 
 const RESULTS_DIR = new URL("../../bench/results", import.meta.url).pathname;
@@ -128,9 +129,14 @@ const SECTIONS: Section[] = [
       "Each workflow makes 200 trivial durable steps in order, each journaled before the next; 16 workflows run at once, then one alone; rounds interleave the systems (Mend, then Restate, …) so they share the same machine state; the throughput is the median round.",
       "Mend: the real service (child process, SQLite) driven over HTTP by client-driven runs — a tool step the service executes (sleep 0), and the caller's own step journaled with run.step (PUT checkpoint), the counterpart of Restate's ctx.run.",
       "Restate: restate-server from @restatedev/restate-server and an SDK endpoint (@restatedev/restate-sdk) in child processes on loopback, invoked through its HTTP ingress; per-step times measured inside the handler around ctx.run.",
+      "DBOS: @dbos-inc/dbos-sdk in a child process (test/bench/peers/dbos-app.ts) on a PostgreSQL 15 cluster of its own with synchronous_commit=off — like Mend's SQLite (WAL, synchronous=NORMAL), its commits survive a crash of the process, not a power cut.",
+      "Recovery: each system's process executing the workflow (Mend's service; Restate's SDK endpoint; the DBOS app) is SIGKILLed right after step 100 is journaled and started again at once; the clock runs from the kill.",
       SHARED_CORES,
     ],
-    measure: async () => benchDurableSteps({ workflows: 16, steps: 200, rounds: 3 }),
+    measure: async () => [
+      ...(await benchDurableSteps({ workflows: 16, steps: 200, rounds: 3 })),
+      ...(await benchRecovery(3)),
+    ],
   },
 ];
 

@@ -1,0 +1,146 @@
+// kill -9 in the middle of a durable workflow, side by side: Mend, Restate and DBOS each run 200 steps, the
+// process executing them is SIGKILLed right after step 100 is journaled and started again at once; the
+// time from the kill to the workflow's completion, and (Mend) to its first replayed answer.
+import { randomUUID } from "node:crypto";
+import { startService, type ServiceProcess } from "../support/service-process.ts";
+import { httpClient, type HttpClient } from "./http-client.ts";
+import { percentile, round3, type Row } from "./stats.ts";
+import { restateWorkflow, startRestate } from "./peers/restate-peer.ts";
+import { dbosWorkflow, startDbos } from "./peers/dbos-peer.ts";
+
+const STEPS = 200;
+const KILL_AFTER = 100;
+
+interface Recovery {
+  /** Kill → the workflow's last step answered. */
+  completedMs: number;
+  /** Kill → the first answer after the restart (Mend: the replay of the step in flight). */
+  firstAnswerMs?: number;
+  /** Spawn → the restarted process accepts connections. */
+  startMs?: number;
+}
+
+const step = (client: HttpClient, run: string, i: number) =>
+  client.json<{ status: string; replayed?: boolean }>("POST", `/v1/runs/${run}/steps`, {
+    key: `s${i}`,
+    action: { type: "tool", tool: "sleep", args: { ms: 0 } },
+  });
+
+/** Mend: the client drives the run; the service dies after step 100 and the client retries until it answers. */
+async function mendRecovery(dataDir?: string): Promise<{ r: Recovery; dataDir: string }> {
+  let svc: ServiceProcess = await startService({ MEND_LOG_LEVEL: "info" }, dataDir);
+  let client = httpClient(svc.url, { maxSockets: 1, timeoutMs: 10_000 });
+  const run = (await client.json<{ id: string }>("POST", "/v1/runs", { mode: "client" })).id;
+  for (let i = 0; i <= KILL_AFTER; i++) await step(client, run, i);
+  const killedAt = performance.now();
+  svc.child.kill("SIGKILL");
+  await svc.exited;
+  client.close();
+  const spawnedAt = performance.now();
+  svc = await startService({ MEND_LOG_LEVEL: "info" }, svc.dataDir);
+  const startMs = performance.now() - spawnedAt;
+  client = httpClient(svc.url, { maxSockets: 1, timeoutMs: 10_000 });
+  const replay = await step(client, run, KILL_AFTER);
+  if (replay.replayed !== true) throw new Error("step 100 was not replayed after the restart");
+  const firstAnswerMs = performance.now() - killedAt;
+  for (let i = KILL_AFTER + 1; i < STEPS; i++) await step(client, run, i);
+  const completedMs = performance.now() - killedAt;
+  client.close();
+  await svc.stop();
+  return { r: { completedMs, firstAnswerMs, startMs }, dataDir: svc.dataDir };
+}
+
+function rows(name: string, rs: Recovery[], failures: string[], target?: Row["target"]): Row[] {
+  const out: Row[] = [];
+  const pick = (f: keyof Recovery) => rs.map((r) => r[f]).filter((x): x is number => x !== undefined);
+  const row = (label: string, xs: number[], t?: Row["target"]): Row => ({
+    name: `${name}: ${label}`,
+    n: rs.length + failures.length,
+    failures: failures.length,
+    ...(failures.length ? { failureMessages: [...new Set(failures)] } : {}),
+    p50Ms: round3(percentile(xs, 0.5)),
+    p99Ms: round3(percentile(xs, 0.99)),
+    ...(t ? { target: t } : {}),
+  });
+  out.push(row("kill -9 at step 100 → workflow completed", pick("completedMs")));
+  if (pick("firstAnswerMs").length)
+    out.push(row("kill -9 → first replayed answer", pick("firstAnswerMs"), target));
+  if (pick("startMs").length)
+    out.push(row("restart: spawn → listening", pick("startMs"), { metric: "p50Ms", atMost: 200 }));
+  return out;
+}
+
+/**
+ * Interleaves `rounds` recoveries of each system (a system that cannot start is reported as skipped).
+ * @example const table = await benchRecovery(3)
+ */
+export async function benchRecovery(rounds: number): Promise<Row[]> {
+  const out: Row[] = [];
+  const results = { mend: [] as Recovery[], restate: [] as Recovery[], dbos: [] as Recovery[] };
+  const failures = { mend: [] as string[], restate: [] as string[], dbos: [] as string[] };
+  const restate = await startRestate().catch((e: Error) => e);
+  const dbos = await startDbos().catch((e: Error) => e);
+  try {
+    for (let i = 0; i < rounds; i++) {
+      await mendRecovery().then(
+        ({ r }) => results.mend.push(r),
+        (e: Error) => failures.mend.push(e.message),
+      );
+      if (!(restate instanceof Error)) {
+        try {
+          const said = restate.handlerSaid(`step ${KILL_AFTER}`);
+          const done = restateWorkflow(restate, STEPS, randomUUID());
+          await said;
+          const killedAt = performance.now();
+          restate.killHandler();
+          await restate.startHandler();
+          await done;
+          results.restate.push({ completedMs: performance.now() - killedAt });
+        } catch (e) {
+          failures.restate.push((e as Error).message);
+        }
+      }
+      if (!(dbos instanceof Error)) {
+        try {
+          const id = randomUUID();
+          const said = dbos.appSaid(`step ${KILL_AFTER}`);
+          const first = dbosWorkflow(dbos, id, STEPS).catch(() => null); // its connection dies with the app
+          await said;
+          const killedAt = performance.now();
+          dbos.killApp();
+          await first;
+          await dbos.startApp();
+          await dbosWorkflow(dbos, id, STEPS, "/result");
+          results.dbos.push({ completedMs: performance.now() - killedAt });
+        } catch (e) {
+          failures.dbos.push((e as Error).message);
+        }
+      }
+    }
+  } finally {
+    if (!(restate instanceof Error)) await restate.stop();
+    if (!(dbos instanceof Error)) await dbos.stop();
+  }
+  out.push(
+    ...rows("Mend (service SIGKILLed, restarted, client retries)", results.mend, failures.mend, {
+      metric: "p50Ms",
+      atMost: 300,
+    }),
+  );
+  if (restate instanceof Error)
+    out.push({ name: "Restate", notes: `skipped: ${restate.message.split("\n")[0]}` });
+  else
+    out.push(
+      ...rows(
+        "Restate (SDK endpoint SIGKILLed, restarted; the server retries)",
+        results.restate,
+        failures.restate,
+      ),
+    );
+  if (dbos instanceof Error) out.push({ name: "DBOS", notes: `skipped: ${dbos.message.split("\n")[0]}` });
+  else
+    out.push(
+      ...rows("DBOS (app SIGKILLed, restarted; launch recovers the workflow)", results.dbos, failures.dbos),
+    );
+  return out;
+}
