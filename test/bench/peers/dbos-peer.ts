@@ -53,7 +53,7 @@ export async function startDbos(): Promise<DbosPeer> {
     });
     app = child;
     await new Promise<void>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on("line", (line) => {
+      createInterface({ input: child.stdout }).on("line", (line) => {
         if (line === "ready") resolve();
         said.get(line)?.();
       });
