@@ -148,65 +148,89 @@ describe("an unfinished step", () => {
     });
   }
 
-  it(
-    "calls a tool again when its call was cut short by the shutdown that left the step unfinished",
-    {
-      todo: "bug: the call's `interrupted` answer is journaled (sandboxes/src/codemode/tool-calls.ts #live) and attempt 2 replays it",
-    },
-    async () => {
-      const policies = { default: POLICY };
-      /** Like sleep or an HTTP tool: an aborted call answers `interrupted`. */
-      const politeWait = (open: boolean, called: () => void, cut: () => void) => ({
-        name: "polite.wait",
-        description: "Waits for the test; answers interrupted when its step is aborted.",
-        inputSchema: { type: "object" },
-        version: "1",
-        async invoke(_args: unknown, ctx: { signal?: AbortSignal }) {
-          if (open) return { ok: true as const, value: "waited" };
-          called();
-          await new Promise((resolve) => ctx.signal?.addEventListener("abort", resolve));
-          setImmediate(cut);
-          return {
-            ok: false as const,
-            failure: makeFailure("interrupted", "aborted with its step", true),
-          };
-        },
-      });
-      const first = await startInProcess({ policies });
-      let calledNow!: () => void;
-      let cutDone!: () => void;
-      const called = new Promise<void>((resolve) => (calledNow = resolve));
-      const cut = new Promise<void>((resolve) => (cutDone = resolve));
-      addTools(first.services, [politeWait(false, calledNow, cutDone)]);
-      const runId = await clientRun(first);
-      const action = { type: "codemode", code: "return await tools.polite.wait({})" };
-      const pending = step(first, runId, "w", action);
-      await called;
-      const drained = first.services.inflight.drain(0);
-      // The aborted call has answered and everything it triggered has run before the store closes.
-      await cut;
-      await drained;
-      assert.equal((await pending).body.failure.kind, "interrupted");
-      await first.abandon({ markInterrupted: true });
+  it("is not executed past the policy's maxAttempts: it ends attempts_exhausted and replays so", async () => {
+    const policies = { default: `${POLICY}limits: { maxAttempts: 1 }\n` };
+    const first = await startInProcess({ policies });
+    const held = addGate(first.services, "capped", { onAbort: "silent" });
+    const runId = await clientRun(first);
+    const action = { type: "codemode", code: "return await tools.capped({})" };
+    const cut = step(first, runId, "once", action);
+    await held.called();
+    await first.abandon();
+    await cut;
 
-      const second = await startInProcess({ dataDir: first.dataDir, policies });
-      try {
-        addTools(second.services, [
-          politeWait(
-            true,
-            () => {},
-            () => {},
-          ),
-        ]);
-        const done = await step(second, runId, "w", action);
-        assert.equal(done.body.attempts, 2);
-        assert.equal(done.body.status, "succeeded", JSON.stringify(done.body.failure));
-        assert.equal(done.body.result, "waited");
-      } finally {
-        await second.close();
-      }
-    },
-  );
+    const second = await startInProcess({ dataDir: first.dataDir, policies });
+    try {
+      const reopened = addGate(second.services, "capped");
+      reopened.open();
+      const refused = await step(second, runId, "once", action);
+      assert.equal(refused.status, 200, JSON.stringify(refused.body));
+      assert.equal(refused.body.status, "failed");
+      assert.equal(refused.body.failure.kind, "attempts_exhausted");
+      assert.equal(refused.body.failure.limits.maxAttempts, 1);
+      assert.equal(refused.body.attempts, 2);
+      assert.equal(reopened.calls.length, 0, "attempt 2 did not run");
+      const again = await step(second, runId, "once", action);
+      assert.equal(again.body.replayed, true);
+      assert.equal(again.body.failure.kind, "attempts_exhausted");
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("calls a tool again when its call was cut short by the shutdown that left the step unfinished", async () => {
+    const policies = { default: POLICY };
+    /** Like sleep or an HTTP tool: an aborted call answers `interrupted`. */
+    const politeWait = (open: boolean, called: () => void, cut: () => void) => ({
+      name: "polite.wait",
+      description: "Waits for the test; answers interrupted when its step is aborted.",
+      inputSchema: { type: "object" },
+      version: "1",
+      async invoke(_args: unknown, ctx: { signal?: AbortSignal }) {
+        if (open) return { ok: true as const, value: "waited" };
+        called();
+        await new Promise((resolve) => ctx.signal?.addEventListener("abort", resolve));
+        setImmediate(cut);
+        return {
+          ok: false as const,
+          failure: makeFailure("interrupted", "aborted with its step", true),
+        };
+      },
+    });
+    const first = await startInProcess({ policies });
+    let calledNow!: () => void;
+    let cutDone!: () => void;
+    const called = new Promise<void>((resolve) => (calledNow = resolve));
+    const cut = new Promise<void>((resolve) => (cutDone = resolve));
+    addTools(first.services, [politeWait(false, calledNow, cutDone)]);
+    const runId = await clientRun(first);
+    const action = { type: "codemode", code: "return await tools.polite.wait({})" };
+    const pending = step(first, runId, "w", action);
+    await called;
+    const drained = first.services.inflight.drain(0);
+    // The aborted call has answered and everything it triggered has run before the store closes.
+    await cut;
+    await drained;
+    assert.equal((await pending).body.failure.kind, "interrupted");
+    await first.abandon({ markInterrupted: true });
+
+    const second = await startInProcess({ dataDir: first.dataDir, policies });
+    try {
+      addTools(second.services, [
+        politeWait(
+          true,
+          () => {},
+          () => {},
+        ),
+      ]);
+      const done = await step(second, runId, "w", action);
+      assert.equal(done.body.attempts, 2);
+      assert.equal(done.body.status, "succeeded", JSON.stringify(done.body.failure));
+      assert.equal(done.body.result, "waited");
+    } finally {
+      await second.close();
+    }
+  });
 });
 
 describe("work cut short", () => {
@@ -239,7 +263,7 @@ describe("work cut short", () => {
     assert.equal(failedEvent.data.failure.kind, "interrupted");
   });
 
-  it("leaves a step whose host path throws unfinished, and executes it again on the next request", async () => {
+  it("ends a step whose host path throws as failed with internal_error, keeps serving, and replays that end", async () => {
     let invocations = 0;
     addTools(svc.services, [
       {
@@ -256,17 +280,18 @@ describe("work cut short", () => {
     const runId = await clientRun(svc);
     const action = { type: "tool", tool: "flaky.host", args: {} };
     const faulted = await step(svc, runId, "t", action);
-    assert.equal(faulted.status, 500, JSON.stringify(faulted.body));
-    assert.equal(faulted.body.type, "urn:mend:problem:internal");
+    assert.equal(faulted.status, 200, JSON.stringify(faulted.body));
+    assert.equal(faulted.body.status, "failed");
+    assert.equal(faulted.body.failure.kind, "internal_error");
+    assert.equal(faulted.body.failure.retryable, false);
+    assert.match(faulted.body.failure.message, /host bug/);
     const [journaled] = (await svc.api("GET", `/v1/runs/${runId}/steps`)).body;
-    assert.equal(journaled.status, "interrupted");
-    assert.equal(journaled.failure.kind, "sandbox_unavailable");
-    const retried = await step(svc, runId, "t", action);
-    assert.equal(retried.status, 200);
-    assert.equal(retried.body.status, "succeeded");
-    assert.equal(retried.body.replayed, false);
-    assert.equal(retried.body.attempts, 2);
-    assert.deepEqual(retried.body.result, { invocations: 2 });
+    assert.equal(journaled.status, "failed");
+    assert.equal((await step(svc, runId, "t", action)).body.replayed, true);
+    // A new key executes: the process kept serving.
+    const fresh = await step(svc, runId, "t2", action);
+    assert.equal(fresh.body.status, "succeeded");
+    assert.deepEqual(fresh.body.result, { invocations: 2 });
   });
 });
 
