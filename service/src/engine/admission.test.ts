@@ -117,26 +117,20 @@ describe("a tenant at its concurrency limit of 1", () => {
     await held.reply;
   });
 
-  it(
-    "replays a one-off execution by its Idempotency-Key without taking a slot",
-    {
-      todo: "inconsistent: Executor admits before the lifecycle looks at the journal, so this replay is refused 429 (a client step's replay is not)",
-    },
-    async () => {
-      const exec = { sandbox: "codemode", code: "return 'once'" };
-      const headers = { ...auth.acme, "idempotency-key": "replay-at-limit" };
-      assert.equal((await svc.api("POST", "/v1/executions", exec, headers)).body.result, "once");
-      const held = await holdSlot("slot.b2");
-      try {
-        const replay = await svc.api("POST", "/v1/executions", exec, headers);
-        assert.equal(replay.status, 200, JSON.stringify(replay.body));
-        assert.equal(replay.body.replayed, true);
-      } finally {
-        held.gate.open();
-        await held.reply;
-      }
-    },
-  );
+  it("replays a one-off execution by its Idempotency-Key without taking a slot", async () => {
+    const exec = { sandbox: "codemode", code: "return 'once'" };
+    const headers = { ...auth.acme, "idempotency-key": "replay-at-limit" };
+    assert.equal((await svc.api("POST", "/v1/executions", exec, headers)).body.result, "once");
+    const held = await holdSlot("slot.b2");
+    try {
+      const replay = await svc.api("POST", "/v1/executions", exec, headers);
+      assert.equal(replay.status, 200, JSON.stringify(replay.body));
+      assert.equal(replay.body.replayed, true);
+    } finally {
+      held.gate.open();
+      await held.reply;
+    }
+  });
 
   it("queues the hosted loop's step for the slot, and the run finishes once the slot is free", async () => {
     const held = await holdSlot("slot.c");
@@ -194,34 +188,28 @@ describe("a tenant over its request rate", () => {
 });
 
 describe("a shutdown while a hosted step waits for its tenant's slot", () => {
-  it(
-    "does not start the queued step after the drain, and the next instance runs it",
-    {
-      todo: "bug: the drain's abort frees the slot, the queued hosted step takes it and runs past the drain (loop.stop then waits for it)",
-    },
-    async () => {
-      const first = await startInProcess({ policies: POLICIES, env });
-      const gate = addGate(first.services, "shutdown.hold");
-      const holder = (await first.api("POST", "/v1/runs", { mode: "client" })).body.id as string;
-      void first.api("POST", `/v1/runs/${holder}/steps`, {
-        key: "hold",
-        action: { type: "codemode", code: "return await tools.shutdown.hold({})" },
-      });
-      await gate.called();
-      const created = await first.api("POST", "/v1/runs", { mode: "hosted", goal: "queued at shutdown" });
-      const runId = created.body.id as string;
-      await until(() => first.services.admission.snapshot().local?.waiting === 1);
-      await first.abandon();
+  it("does not start the queued step after the drain, and the next instance runs it", async () => {
+    const first = await startInProcess({ policies: POLICIES, env });
+    const gate = addGate(first.services, "shutdown.hold");
+    const holder = (await first.api("POST", "/v1/runs", { mode: "client" })).body.id as string;
+    void first.api("POST", `/v1/runs/${holder}/steps`, {
+      key: "hold",
+      action: { type: "codemode", code: "return await tools.shutdown.hold({})" },
+    });
+    await gate.called();
+    const created = await first.api("POST", "/v1/runs", { mode: "hosted", goal: "queued at shutdown" });
+    const runId = created.body.id as string;
+    await until(() => first.services.admission.snapshot().local?.waiting === 1);
+    await first.abandon();
 
-      const second = await startInProcess({ dataDir: first.dataDir, policies: POLICIES, env });
-      try {
-        assert.equal(await second.services.store.getStep(runId, "iter-1/call-0"), null);
-        await second.services.loop.resumeAll();
-        await eventOf(second.services, runId, (e) => e.type === "run.completed");
-        assert.equal((await second.api("GET", `/v1/runs/${runId}`)).body.status, "succeeded");
-      } finally {
-        await second.close();
-      }
-    },
-  );
+    const second = await startInProcess({ dataDir: first.dataDir, policies: POLICIES, env });
+    try {
+      assert.equal(await second.services.store.getStep(runId, "iter-1/call-0"), null);
+      await second.services.loop.resumeAll();
+      await eventOf(second.services, runId, (e) => e.type === "run.completed");
+      assert.equal((await second.api("GET", `/v1/runs/${runId}`)).body.status, "succeeded");
+    } finally {
+      await second.close();
+    }
+  });
 });

@@ -120,20 +120,22 @@ export class Executor {
     // Bad input files are refused before the implicit run exists; decoded once, for the step too.
     const action = fromExecution(req);
     const files = inputFilesOf(action);
-    const run = await this.implicitRun(who, idempotencyKey ? `execution:${idempotencyKey}` : undefined);
-    let res: ExecutionResponse;
+    // Without a key it cannot be a replay: a tenant at its limit is refused before anything is created.
+    const admitted = idempotencyKey ? undefined : await this.admit(who);
+    let run: RunRecord;
     try {
-      res = await this.#coalesced(who, run, "execution", action, {}, files);
+      run = await this.implicitRun(who, idempotencyKey ? `execution:${idempotencyKey}` : undefined);
     } catch (err) {
-      // A host fault: the implicit run must not stay `running` forever.
-      const failure = makeFailure("interrupted", `internal error: ${(err as Error).message}`, true);
-      await this.#d.store.updateRun(run.id, { status: "failed", failure });
+      admitted?.();
       throw err;
     }
-    await this.#d.store.updateRun(run.id, {
-      status: res.status,
-      ...(res.status === "succeeded" ? { output: res.result ?? null } : { failure: res.failure ?? null }),
-    });
+    const res = await this.#coalesced(who, run, "execution", action, admitted ? { admitted } : {}, files);
+    if (!res.replayed) {
+      await this.#d.store.updateRun(run.id, {
+        status: res.status,
+        ...(res.status === "succeeded" ? { output: res.result ?? null } : { failure: res.failure ?? null }),
+      });
+    }
     return res;
   }
 
@@ -183,12 +185,28 @@ export class Executor {
     opts: StepOptions,
     files: ContainerFile[],
   ): Promise<ExecutionResponse> {
-    const release =
-      opts.admitted ?? (await this.#d.admission.execution(who, opts.admission ?? "refuse", opts.signal));
+    // A key the journal has finished replays without taking a slot: nothing executes.
+    const done = opts.admitted ? null : await this.#d.store.getStep(run.id, key);
+    if (done && (done.status === "succeeded" || done.status === "failed")) return this.respond(done, true);
+    const release = opts.admitted ?? (await this.#slot(who, opts));
     try {
       return await this.#step(who, run, key, action, opts, files);
     } finally {
       release();
+    }
+  }
+
+  /** An execution slot; a step queued for one (`wait`) gives up when the service begins to shut down. */
+  async #slot(who: Caller, opts: StepOptions): Promise<Release> {
+    const mode = opts.admission ?? "refuse";
+    if (mode === "refuse") return this.#d.admission.execution(who, mode, opts.signal);
+    const draining = this.#d.steps.draining;
+    const signal = opts.signal ? AbortSignal.any([opts.signal, draining]) : draining;
+    try {
+      return await this.#d.admission.execution(who, mode, signal);
+    } catch (err) {
+      if (!draining.aborted) throw err;
+      throw new Rejection("unavailable", "the service is shutting down; the step runs when its run resumes");
     }
   }
 

@@ -6,7 +6,13 @@
  */
 export class Inflight {
   readonly #active = new Set<AbortController>();
+  readonly #draining = new AbortController();
   #idle: (() => void) | null = null;
+
+  /** Fires when a drain begins: work that has not started yet (a queued step) must not start. */
+  get draining(): AbortSignal {
+    return this.#draining.signal;
+  }
 
   get size(): number {
     return this.#active.size;
@@ -26,6 +32,7 @@ export class Inflight {
 
   /** Resolves true when everything finished within `deadlineMs`, false after aborting what is left. */
   async drain(deadlineMs: number): Promise<boolean> {
+    this.#draining.abort(new Error("service shutting down"));
     if (this.#active.size === 0) return true;
     const idle = new Promise<void>((resolve) => (this.#idle = resolve));
     let timer: NodeJS.Timeout | undefined;

@@ -164,24 +164,33 @@ export class RunService {
         );
       }
     }
+    let run: RunRecord;
+    let key: string;
     if (!q.runId) {
-      const admitted = await this.#d.executor.admit(who);
-      const idem = q.idempotencyKey ? `relay:${q.idempotencyKey}` : undefined;
-      try {
-        return { run: await this.#d.executor.implicitRun(who, idem), key: "execution", admitted };
-      } catch (err) {
-        admitted();
-        throw err;
+      // Without an Idempotency-Key it cannot be a replay: refused at the limit before anything is created.
+      if (!q.idempotencyKey) {
+        const admitted = await this.#d.executor.admit(who);
+        try {
+          return { run: await this.#d.executor.implicitRun(who), key: "execution", admitted };
+        } catch (err) {
+          admitted();
+          throw err;
+        }
       }
+      run = await this.#d.executor.implicitRun(who, `relay:${q.idempotencyKey}`);
+      key = "execution";
+    } else {
+      run = await this.get(who, q.runId);
+      key = q.key ?? "codemode";
+      if (run.mode !== "client")
+        throw new Rejection("conflict", `run ${run.id} is hosted; relay steps need a client-driven run`);
     }
-    const run = await this.get(who, q.runId);
-    const key = q.key ?? "codemode";
-    if (run.mode !== "client")
-      throw new Rejection("conflict", `run ${run.id} is hosted; relay steps need a client-driven run`);
     const done = await this.#d.store.getStep(run.id, key);
     if (!done && run.status !== "running") throw new Rejection("conflict", `run ${run.id} is ${run.status}`);
-    // Admitted before the response stream starts, so a tenant at its limit gets a plain 429.
-    return { run, key, admitted: await this.#d.executor.admit(who) };
+    // A finished key replays without a slot; otherwise admitted before the response stream starts, so a
+    // tenant at its limit gets a plain 429.
+    const finished = done?.status === "succeeded" || done?.status === "failed";
+    return { run, key, admitted: finished ? () => {} : await this.#d.executor.admit(who) };
   }
 
   /** Runs a relayed code-mode step with the client's tools bound; an implicit run ends with it. */
@@ -198,7 +207,7 @@ export class RunService {
       extraTools: clientTools,
       admitted,
     });
-    if (run.implicit) {
+    if (run.implicit && !res.replayed) {
       await this.#d.store.updateRun(run.id, {
         status: res.status,
         ...(res.status === "succeeded" ? { output: res.result ?? null } : { failure: res.failure ?? null }),

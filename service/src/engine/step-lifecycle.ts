@@ -134,6 +134,11 @@ export class StepLifecycle {
     this.#d = deps;
   }
 
+  /** Fires when the service begins to shut down: a step that has not started yet must not start. */
+  get draining(): AbortSignal {
+    return this.#d.inflight.draining;
+  }
+
   /** Claims and runs step `spec.key`; `work` returning null means "cut short by a shutdown". */
   async run(
     spec: StepSpec,
