@@ -1,6 +1,6 @@
 // POST /v1/executions (and the `action` of a client-driven step): request and response schemas.
 import { Type, type Static } from "@sinclair/typebox";
-import { CodeModeEngineSchema } from "./engines.ts";
+import { CodeModeEngineSchema, CodeModeLanguageSchema } from "./engines.ts";
 import { FailureSchema } from "./failure.ts";
 
 /** Cap on submitted code (256 KiB). */
@@ -26,9 +26,10 @@ export const CodeModeActionSchema = Type.Object(
     code: Type.String({
       minLength: 1,
       maxLength: MAX_CODE_CHARS,
-      description: "Script body; runs as an async function (top-level await, return).",
+      description:
+        "Script body. JavaScript/TypeScript runs as an async function (top-level await, return); Python's result is the value of its last expression.",
     }),
-    language: Type.Optional(Type.Union([Type.Literal("javascript"), Type.Literal("typescript")])),
+    language: Type.Optional(CodeModeLanguageSchema),
     engine: Type.Optional(CodeModeEngineSchema),
     tools: Type.Optional(Type.Array(ToolName, { maxItems: 256 })),
     limits: Type.Optional(CodeModeLimitsSchema),
