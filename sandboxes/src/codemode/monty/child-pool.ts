@@ -1,12 +1,14 @@
 // A fixed pool of Monty child processes: each runs one script segment at a time and holds the paused ones.
 import { fork, type ChildProcess } from "node:child_process";
-import type { CallMessage, ChildToHost, DoneMessage, HostToChild } from "./protocol.ts";
+import type { CallMessage, ChildToHost, DoneMessage, HostToChild, OverflowMessage } from "./protocol.ts";
 
 const CHILD_URL = new URL("./child-main.ts", import.meta.url);
 
 /** What the pool tells the execution a segment belongs to. */
 export interface SegmentListener {
   message(message: CallMessage | DoneMessage): void;
+  /** The running segment's print output went over its cap (the segment goes on until it ends or is killed). */
+  overflow(message: OverflowMessage): void;
   /** The child died while running this segment (`reason` names the signal or exit code). */
   fault(reason: string): void;
 }
@@ -39,8 +41,10 @@ export class MontyChild {
 /** Options of the pool. */
 export interface ChildPoolOptions {
   size: number;
-  /** V8 heap of each child (the host side of Monty: messages, converted values), in MiB. */
+  /** V8 heap of each child's interpreter thread (the JavaScript side of Monty: messages, values), in MiB. */
   heapMb: number;
+  /** Native stack of each child's interpreter thread, in MiB (reserved address space; used on deep recursion). */
+  stackMb: number;
   /** A child whose RSS grew past this is replaced once it runs nothing, in MiB. */
   recycleAboveMb: number;
   /** Told when a child holding paused executions died or was replaced (they must move). */
@@ -125,17 +129,19 @@ export class ChildPool {
   }
 
   #spawn(): MontyChild {
-    const proc = fork(CHILD_URL, [], {
+    const proc = fork(CHILD_URL, [String(this.#options.stackMb), String(this.#options.heapMb)], {
       serialization: "advanced",
-      execArgv: [`--max-old-space-size=${this.#options.heapMb}`, "--disable-warning=ExperimentalWarning"],
+      execArgv: ["--max-old-space-size=64", "--disable-warning=ExperimentalWarning"],
       stdio: ["ignore", "ignore", "pipe", "ipc"],
     });
     let markReady: () => void = () => {};
     const ready = new Promise<void>((resolve) => (markReady = resolve));
     const child = new MontyChild(proc, ready);
     let stderr = "";
+    let heapOut = false;
     proc.stderr?.on("data", (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-2000);
+      stderr = (stderr + chunk.toString()).slice(-4000);
+      heapOut ||= /Reached heap limit|heap out of memory/.test(stderr);
     });
     proc.on("message", (message: ChildToHost) => {
       if (message.type === "ready") {
@@ -145,9 +151,10 @@ export class ChildPool {
         this.#options.onIdle(child);
         return;
       }
-      child.rssMb = message.rssMb;
       const listener = this.#listeners.get(message.id);
       if (child.running !== message.id) return;
+      if (message.type === "overflow") return listener?.overflow(message);
+      child.rssMb = message.rssMb;
       child.running = undefined;
       this.#listeners.delete(message.id);
       if (message.type === "call") child.holds.add(message.id);
@@ -156,8 +163,14 @@ export class ChildPool {
     });
     proc.on("error", (error) => this.#died(child, `${error.name}: ${error.message}`));
     proc.on("exit", (code, signal) => {
-      const tail = stderr.trim().split("\n").at(-1) ?? "";
-      this.#died(child, signal !== null ? `signal ${signal}` : `exit code ${code}${tail ? `: ${tail}` : ""}`);
+      // V8 prints a native stack after its fatal heap error: the cause is the line to keep.
+      const tail = heapOut
+        ? "JavaScript heap out of memory"
+        : (stderr.trim().split("\n").at(-1) ?? "").slice(0, 300);
+      this.#died(
+        child,
+        `${signal !== null ? `signal ${signal}` : `exit code ${code}`}${tail ? `: ${tail}` : ""}`,
+      );
       markReady();
     });
     return child;

@@ -15,8 +15,10 @@ import { preparePython } from "./python-source.ts";
 export interface MontyEngineOptions {
   /** Child processes (each runs one segment at a time and holds any number of paused scripts). Default: 2. */
   workers?: number;
-  /** V8 heap of each child process, in MiB. Default 256. */
+  /** V8 heap of each child's interpreter thread, in MiB. Default 256. */
   childHeapMb?: number;
+  /** Native stack of each child's interpreter thread, in MiB: room for Monty's native recursion. Default 256. */
+  childStackMb?: number;
   /** A child whose resident memory grew past this is replaced once idle, in MiB. Default 512. */
   recycleAboveMb?: number;
   /** Extra time after timeoutMs before a child still running the script is killed, in ms. Default 250. */
@@ -69,6 +71,7 @@ export class MontyEngine implements CodeModeEngine {
     this.#pool = new ChildPool({
       size: Math.max(1, options.workers ?? Math.min(2, availableParallelism())),
       heapMb: options.childHeapMb ?? 256,
+      stackMb: options.childStackMb ?? 256,
       recycleAboveMb: options.recycleAboveMb ?? 512,
       onIdle: () => this.#dispatch(),
       onLost: (_child, held) => {

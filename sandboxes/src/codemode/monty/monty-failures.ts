@@ -75,7 +75,15 @@ export function guestFailure(
       );
     }
     case "result":
-      if (error.tooBig) return outputLimitFailure("result", limits, error.bytes);
+      if (error.tooBig) {
+        const failure = outputLimitFailure("result", limits, error.bytes);
+        // Conversion stops at the cap: the size is then only known to be over it.
+        if (error.bytes !== undefined) return failure;
+        return {
+          ...failure,
+          message: `The script's result is more than ${limits.maxResultBytes} bytes of JSON, its cap. Return less (a summary, a page, the ids) instead of the whole data.`,
+        };
+      }
       return makeFailure("runtime_error", `${error.message}: it is not JSON-serialisable.`, false, {
         cause: { type: "TypeError", message: error.message },
       });

@@ -11,7 +11,7 @@ export const MAX_VALUE_DEPTH = 512;
 /** Why a Python value is not JSON: where it is and what it is. */
 export type JsonProblem =
   | { problem: "not_json"; path: string; type: string }
-  | { problem: "too_deep"; path: string }
+  | { problem: "too_deep"; path: string; depth: number }
   | { problem: "too_big"; bytes?: number };
 
 const TAGGED: Record<string, string> = {
@@ -48,9 +48,6 @@ export function pythonTypeOf(value: unknown): string {
   return typeof value;
 }
 
-const pointer = (path: string, key: string): string =>
-  `${path}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
-
 function mapKey(key: unknown): string | undefined {
   // json.dumps' rule: str, int, float, bool and None keys; the others are refused.
   if (typeof key === "string") return key;
@@ -64,13 +61,16 @@ function mapKey(key: unknown): string | undefined {
 /**
  * The JSON text of a Python value, like `json.dumps` with tuples as arrays and non-finite floats as
  * null (the JavaScript engines' rule). Sets, bytes, datetimes, functions and other objects are refused
- * with their path; output over `maxBytes` (UTF-8) or nesting over MAX_VALUE_DEPTH stops early.
+ * with their path; output over `maxBytes` (UTF-8) or nesting over `maxDepth` stops early. Monty
+ * itself hands over values nested deeper than the recursion limit as the text "<deeply nested>":
+ * `maxDepth` is kept below that limit, so such a value is refused rather than returned altered.
  *
  * @example toJsonText(new Map([["a", [1, 2]]]), 100) // { ok: true, json: '{"a":[1,2]}' }
  */
 export function toJsonText(
   value: unknown,
   maxBytes: number,
+  maxDepth = MAX_VALUE_DEPTH,
 ): { ok: true; json: string } | ({ ok: false } & JsonProblem) {
   const parts: string[] = [];
   let chars = 0;
@@ -81,9 +81,12 @@ export function toJsonText(
     return chars <= maxBytes;
   };
   let failure: JsonProblem | undefined;
-  const write = (v: unknown, path: string, depth: number): boolean => {
-    if (depth > MAX_VALUE_DEPTH) {
-      failure = { problem: "too_deep", path };
+  // The path is built only when a value is refused (a result may have millions of elements).
+  const trail: string[] = [];
+  const path = (): string => trail.map((k) => `/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`).join("");
+  const write = (v: unknown, depth: number): boolean => {
+    if (depth > maxDepth) {
+      failure = { problem: "too_deep", path: path(), depth: maxDepth };
       return false;
     }
     if (v === null || v === undefined) return push("null");
@@ -101,7 +104,9 @@ export function toJsonText(
       if (!push("[")) return false;
       for (let i = 0; i < v.length; i++) {
         if (i > 0 && !push(",")) return false;
-        if (!write(v[i], `${path}/${i}`, depth + 1)) return false;
+        trail.push(String(i));
+        if (!write(v[i], depth + 1)) return false;
+        trail.pop();
       }
       return push("]");
     }
@@ -111,20 +116,22 @@ export function toJsonText(
       for (const [k, item] of v) {
         const key = mapKey(k);
         if (key === undefined) {
-          failure = { problem: "not_json", path, type: `dict with a ${pythonTypeOf(k)} key` };
+          failure = { problem: "not_json", path: path(), type: `dict with a ${pythonTypeOf(k)} key` };
           return false;
         }
         if (!first && !push(",")) return false;
         first = false;
         if (!push(`${JSON.stringify(key)}:`)) return false;
-        if (!write(item, pointer(path, key), depth + 1)) return false;
+        trail.push(key);
+        if (!write(item, depth + 1)) return false;
+        trail.pop();
       }
       return push("}");
     }
-    failure = { problem: "not_json", path, type: pythonTypeOf(v) };
+    failure = { problem: "not_json", path: path(), type: pythonTypeOf(v) };
     return false;
   };
-  const ok = write(value, "", 0);
+  const ok = write(value, 0);
   if (!ok) return { ok: false, ...(failure ?? { problem: "too_big" }) };
   const json = parts.join("");
   const bytes = Buffer.byteLength(json);
@@ -153,7 +160,7 @@ export function describeProblem(p: JsonProblem, what: string): string {
     case "not_json":
       return `${what}${p.path === "" ? "" : ` at ${p.path}`} is a ${p.type}, which is not JSON (use dicts, lists, str, int, float, bool and None)`;
     case "too_deep":
-      return `${what} nests deeper than ${MAX_VALUE_DEPTH} levels${p.path === "" ? "" : ` (at ${p.path.slice(0, 200)})`}`;
+      return `${what} nests deeper than ${p.depth} levels${p.path === "" ? "" : ` (at ${p.path.length > 60 ? `${p.path.slice(0, 60)}…` : p.path})`}`;
     case "too_big":
       return `${what} is ${p.bytes === undefined ? "over the cap" : `${p.bytes} bytes`} of JSON`;
   }

@@ -114,10 +114,20 @@ export interface DoneMessage {
   rssMb: number;
 }
 
+/**
+ * Child → host: the script's print output went over its cap during a segment (the lines kept so far
+ * come along). Printing more raises in the script; the host stops it if it keeps running.
+ */
+export interface OverflowMessage {
+  type: "overflow";
+  id: number;
+  logs: string[];
+}
+
 /** Child → host: the native module is loaded. */
 export interface ReadyMessage {
   type: "ready";
   montyVersion: string;
 }
 
-export type ChildToHost = ReadyMessage | CallMessage | DoneMessage;
+export type ChildToHost = ReadyMessage | CallMessage | DoneMessage | OverflowMessage;

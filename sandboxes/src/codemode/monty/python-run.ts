@@ -6,7 +6,18 @@ import type { ToolCallBroker } from "../tool-calls.ts";
 import type { MontyChild, SegmentListener } from "./child-pool.ts";
 import { exceptionTypeOf, guestFailure, raisedKey } from "./monty-failures.ts";
 import { packSnapshot, type SnapshotHeader } from "./monty-snapshot.ts";
-import type { CallMessage, DoneMessage, GuestSetup, GuestState, HostToChild, Settle } from "./protocol.ts";
+import type {
+  CallMessage,
+  DoneMessage,
+  GuestSetup,
+  GuestState,
+  HostToChild,
+  OverflowMessage,
+  Settle,
+} from "./protocol.ts";
+
+/** How long a script may go on after its print output went over the cap before its child is killed, in ms. */
+const OVERFLOW_GRACE_MS = 50;
 
 /** A unit of work for a child: the script's start, or its continuation after a tool call. */
 export type Segment = { kind: "start" } | { kind: "continue"; settle: Settle };
@@ -88,14 +99,13 @@ export class PythonRun implements SegmentListener {
 
   /** Runs the script to its end; `saved` continues it from an earlier attempt's snapshot. */
   run(saved?: SavedRun): Promise<RunEnd> {
-    const { request, limits } = this.ctx;
+    const { request } = this.ctx;
     const done = new Promise<RunEnd>((resolve) => (this.#resolve = resolve));
     if (request.signal?.aborted === true) {
       this.#end({ status: "failed", failure: interrupted() });
       return done;
     }
     request.signal?.addEventListener("abort", this.#onAbort, { once: true });
-    this.#timer = setTimeout(() => this.#onDeadline(), limits.timeoutMs);
     if (saved === undefined) {
       this.ctx.scheduler.submit(this, { kind: "start" });
       return done;
@@ -105,6 +115,7 @@ export class PythonRun implements SegmentListener {
     this.logs = [...saved.header.logs];
     this.resumedFrom = saved.header.seq;
     this.#loadingSaved = true;
+    this.#startClock();
     this.ctx.broker.restore(saved.header.seq - 1);
     // The call it paused at: the broker replays it from the journal if it was recorded, else makes it.
     void this.#callTool(saved.header.tool, saved.header.argsJson);
@@ -131,6 +142,12 @@ export class PythonRun implements SegmentListener {
   began(child: MontyChild): void {
     this.#running = child;
     this.owner = undefined;
+    this.#startClock();
+  }
+
+  /** The wall clock starts when the script first gets a child (waiting for one is not the script's time). */
+  #startClock(): void {
+    this.#timer ??= setTimeout(() => this.#onDeadline(), this.ctx.limits.timeoutMs);
   }
 
   /** The child holding this run's paused state died or was replaced. */
@@ -153,11 +170,25 @@ export class PythonRun implements SegmentListener {
     void this.#callTool(message.tool, message.argsJson);
   }
 
+  overflow(message: OverflowMessage): void {
+    this.logs.push(...message.logs);
+    this.logsTruncated = true;
+    const child = this.#running;
+    // The script caught the print error and runs on: stop it, as the JavaScript engines do.
+    const stop = setTimeout(() => {
+      if (child !== undefined && this.#running === child)
+        this.ctx.scheduler.kill(child, "print output over its cap");
+    }, OVERFLOW_GRACE_MS);
+    stop.unref();
+  }
+
   fault(reason: string): void {
     this.#running = undefined;
     clearTimeout(this.#graceTimer);
     if (this.#finished) return;
     const { limits } = this.ctx;
+    if (this.logsTruncated)
+      return this.#end({ status: "failed", failure: outputLimitFailure("logs", limits) });
     if (this.#timedOut) {
       const detail = " (the sandbox was stopped from outside: the script was stuck inside a long operation)";
       return this.#end({ status: "failed", failure: timeoutFailure(limits, undefined, detail) });
