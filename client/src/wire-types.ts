@@ -223,6 +223,7 @@ export type ExecutionResponse = {
     | undefined;
   cached?: boolean | undefined;
   unmatchedReplays?: { tool: string; argsJson: string }[] | undefined;
+  resumedFromSnapshot?: { seq: number } | undefined;
   failure?:
     | {
         tool?: string | undefined;
@@ -678,6 +679,7 @@ export type RelayEvent =
           | undefined;
         cached?: boolean | undefined;
         unmatchedReplays?: { tool: string; argsJson: string }[] | undefined;
+        resumedFromSnapshot?: { seq: number } | undefined;
         failure?:
           | {
               tool?: string | undefined;

@@ -124,6 +124,15 @@ export const ExecutionResponseSchema = Type.Object(
     unmatchedReplays: Type.Optional(
       Type.Array(Type.Object({ tool: Type.String(), argsJson: Type.String() })),
     ),
+    resumedFromSnapshot: Type.Optional(
+      Type.Object(
+        { seq: Type.Integer() },
+        {
+          description:
+            "Code-mode (Python): this attempt continued from the interpreter snapshot taken at tool call `seq` by an interrupted attempt, instead of re-running the script; the calls before it were neither made nor replayed.",
+        },
+      ),
+    ),
     failure: Type.Optional(FailureSchema),
     usage: Type.Object({
       wallMs: Type.Number(),
