@@ -20,7 +20,7 @@ describe("resuming a Python code-mode step after kill -9", () => {
         return { status: 200, json: { i, square: i * i } };
       },
     });
-    closeServer = srv.close;
+    closeServer = () => srv.close();
     const policies = openPolicyDir();
     const crashing = await startService({
       MEND_CRASHPOINT: "after-tool-call:3",
