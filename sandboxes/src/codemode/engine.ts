@@ -71,7 +71,8 @@ export interface ToolCallJournal {
   record(call: ToolCallRecord): Promise<void>;
   /**
    * Persists the interpreter's snapshot at call `snapshot.seq`, replacing the previous one. A journal
-   * makes it durable before it records that call, so a recorded call always has its snapshot.
+   * writes it before it records that call (as durable as its records against a killed process), so a
+   * recorded call always has its snapshot; a reader checks it and may find none (then it replays).
    */
   saveSnapshot?(snapshot: InterpreterSnapshot): Promise<void>;
   /** The latest snapshot saved by an earlier attempt of this execution, if any. */

@@ -1,5 +1,5 @@
 // The code-mode ToolCallJournal backed by the store: tool calls of one step, replayed after a crash,
-// and the interpreter snapshot at the latest call (content-addressed blob), resumed after a crash.
+// and the interpreter snapshot at the latest call (addressed by its sha256), resumed after a crash.
 import { createHash } from "node:crypto";
 import { CODEMODE_ENGINES, type CodeModeEngineName } from "@mend/wire";
 import type { InterpreterSnapshot, ToolCallJournal, ToolCallRecord } from "@mend/sandboxes";
@@ -12,11 +12,17 @@ import type { Store } from "../store/store.ts";
  */
 export const snapshotCheckpointKey = (stepSeq: number): string => `\u0000codemode-snapshot/${stepSeq}`;
 
+/** Snapshots up to this size travel inside their pointer row; larger ones go to the blob store, in bytes. */
+export const INLINE_SNAPSHOT_BYTES = 64 * 1024;
+
 interface SnapshotPointer {
   seq: number;
   engine: CodeModeEngineName;
+  /** The snapshot's address: what its bytes must hash to, wherever they are kept. */
   sha256: string;
   size: number;
+  /** The bytes themselves (base64) when the snapshot is small: one row write per call, no file. */
+  inline?: string;
 }
 
 const isPointer = (v: unknown): v is SnapshotPointer => {
@@ -30,9 +36,10 @@ const isPointer = (v: unknown): v is SnapshotPointer => {
 };
 
 /**
- * Journal of the tool calls inside step `stepSeq` of run `runId`. With `blobs`, it also keeps the
- * engine's snapshot at each call: the bytes in the blob store, a pointer to the latest in a reserved
- * checkpoint. A call is recorded only once the snapshot taken at it is durable.
+ * Journal of the tool calls inside step `stepSeq` of run `runId`, and the engine's snapshot at each
+ * call: a pointer to the latest (its sha256) in a reserved checkpoint, the bytes inside it when small,
+ * in the content-addressed blob store otherwise (needs `blobs`; without, large snapshots are not kept).
+ * A call is recorded only once the snapshot taken at it is written.
  * @example engine.execute({ ..., journal: new StoreToolJournal(store, runId, 3, undefined, blobs) })
  */
 export class StoreToolJournal implements ToolCallJournal {
@@ -90,11 +97,17 @@ export class StoreToolJournal implements ToolCallJournal {
 
   async saveSnapshot(snapshot: InterpreterSnapshot): Promise<void> {
     const blobs = this.#blobs;
-    if (blobs === undefined) return;
+    const data = Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength);
+    if (data.byteLength > INLINE_SNAPSHOT_BYTES && blobs === undefined) return;
     const write = (async () => {
-      const data = Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength);
-      const { sha256, size } = await blobs.put(data);
-      const pointer: SnapshotPointer = { seq: snapshot.seq, engine: snapshot.engine, sha256, size };
+      const base = { seq: snapshot.seq, engine: snapshot.engine, size: data.byteLength };
+      let pointer: SnapshotPointer;
+      if (data.byteLength <= INLINE_SNAPSHOT_BYTES) {
+        const sha256 = createHash("sha256").update(data).digest("hex");
+        pointer = { ...base, sha256, inline: data.toString("base64") };
+      } else {
+        pointer = { ...base, sha256: (await blobs!.put(data)).sha256 };
+      }
       await this.#store.putCheckpoint(this.#runId, snapshotCheckpointKey(this.#stepSeq), pointer);
     })();
     this.#pendingSnapshot = write.catch(() => {});
@@ -102,12 +115,13 @@ export class StoreToolJournal implements ToolCallJournal {
   }
 
   async latestSnapshot(): Promise<InterpreterSnapshot | undefined> {
-    const blobs = this.#blobs;
-    if (blobs === undefined) return undefined;
     const pointer = (await this.#store.getCheckpoint(this.#runId, snapshotCheckpointKey(this.#stepSeq)))
       ?.value;
     if (!isPointer(pointer)) return undefined;
-    const data = await blobs.get(pointer.sha256);
+    const data =
+      typeof pointer.inline === "string"
+        ? Buffer.from(pointer.inline, "base64")
+        : ((await this.#blobs?.get(pointer.sha256)) ?? null);
     // The address is the content's hash: a file that does not hash to it is not this snapshot.
     if (data === null || createHash("sha256").update(data).digest("hex") !== pointer.sha256) return undefined;
     return { seq: pointer.seq, engine: pointer.engine, data };
