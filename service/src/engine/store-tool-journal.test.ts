@@ -40,7 +40,7 @@ describe("StoreToolJournal snapshots", () => {
     await j.saveSnapshot({ seq: 2, engine: "monty", data: Buffer.from("second") });
     const latest = await j.latestSnapshot();
     assert.equal(latest?.seq, 2);
-    assert.equal(Buffer.from(latest!.data).toString(), "second");
+    assert.equal(Buffer.from(latest.data).toString(), "second");
     assert.equal(existsSync(join(dir, "blobs")), false, "no blob file for a small snapshot");
   });
 
@@ -50,7 +50,7 @@ describe("StoreToolJournal snapshots", () => {
     await j.saveSnapshot({ seq: 3, engine: "monty", data: big });
     const back = await j.latestSnapshot();
     assert.equal(back?.seq, 3);
-    assert.ok(Buffer.from(back!.data).equals(big));
+    assert.ok(Buffer.from(back.data).equals(big));
     const files = readdirSync(join(dir, "blobs"), { recursive: true, withFileTypes: true }).filter((d) =>
       d.isFile(),
     );
