@@ -768,7 +768,7 @@ export type RelayStart = {
         maxResultBytes?: number | undefined;
       }
     | undefined;
-  language?: "javascript" | "typescript" | undefined;
+  language?: "javascript" | "typescript" | "python" | undefined;
   engine?: "quickjs" | "v8" | "monty" | undefined;
   seed?: number | undefined;
   runId?: string | undefined;
