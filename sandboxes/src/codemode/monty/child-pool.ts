@@ -130,6 +130,8 @@ export class ChildPool {
 
   #spawn(): MontyChild {
     const proc = fork(CHILD_URL, [String(this.#options.stackMb), String(this.#options.heapMb)], {
+      // Nothing of the service's environment (API keys, the secret key) reaches the interpreter's process.
+      env: {},
       serialization: "advanced",
       execArgv: ["--max-old-space-size=64", "--disable-warning=ExperimentalWarning"],
       stdio: ["ignore", "ignore", "pipe", "ipc"],
