@@ -202,9 +202,20 @@ describe("a native crash of the interpreter (Monty)", () => {
     const engine = new MontyEngine({ workers: 1, childStackMb: 8 });
     try {
       await engine.ready();
-      const bystander = engine.execute(pythonRequest("x = tools.sleep(ms=300)\ntools.add(a=x, b=1)"));
+      // The bystander's first tool call waits until the crash happened: it is paused on the child meanwhile.
+      let release: () => void = () => {};
+      const crashed = new Promise<void>((resolve) => (release = resolve));
+      const invokeTool = async ({ tool, args }: { tool: string; args: unknown }) => {
+        if (tool === "sleep") await crashed;
+        const a = args as { a?: number; b?: number; ms?: number };
+        return { ok: true as const, value: tool === "sleep" ? a.ms : a.a! + a.b! };
+      };
+      const bystander = engine.execute(
+        pythonRequest("x = tools.sleep(ms=300)\ntools.add(a=x, b=1)", { invokeTool }),
+      );
       while (engine.stats().held === 0) await new Promise((resolve) => setTimeout(resolve, 5));
       const crash = await engine.execute(pythonRequest("x = a" + ".b".repeat(120_000)));
+      release();
       assert.equal(kindOf(crash), "runtime_error", JSON.stringify(crash));
       assert.equal(crash.status === "failed" && crash.failure.cause?.type, "SandboxCrash");
       assert.match(crash.status === "failed" ? crash.failure.message : "", /SIGSEGV/);

@@ -22,16 +22,20 @@ describe("MontyEngine", () => {
   it("holds a paused script without occupying its child: others run while it waits for a tool", async () => {
     const engine = new MontyEngine({ workers: 1 });
     try {
-      const slow = engine.execute(pythonRequest("tools.sleep(ms=300)"));
-      // The only child is free while `slow` waits: these finish first.
+      let release: (value: unknown) => void = () => {};
+      const gate = new Promise((resolve) => (release = resolve));
+      const invokeTool = async () => ({ ok: true as const, value: await gate });
+      const slow = engine.execute(pythonRequest("tools.echo(text='wait')", { invokeTool }));
+      // The only child is free while `slow` waits for its tool: these finish meanwhile.
       const quick = await Promise.all([1, 2, 3].map((n) => engine.execute(pythonRequest(`${n} * 2`))));
       assert.deepEqual(
         quick.map((o) => o.status === "succeeded" && o.result),
         [2, 4, 6],
       );
-      assert.equal(engine.stats().held, 1, "the sleeping script is held by the child, paused");
+      assert.equal(engine.stats().held, 1, "the waiting script is held by the child, paused");
+      release("released");
       const done = await slow;
-      assert.equal(done.status === "succeeded" && done.result, 300);
+      assert.equal(done.status === "succeeded" && done.result, "released");
       assert.equal(engine.stats().held, 0);
     } finally {
       await engine.dispose();
