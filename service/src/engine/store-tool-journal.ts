@@ -9,8 +9,9 @@ import type { Store } from "../store/store.ts";
 /**
  * The checkpoint key of a step's latest snapshot. It starts with a control character, which the API's
  * checkpoint keys refuse: no caller can read or overwrite it (a forged snapshot would reach native code).
+ * U+0001, not U+0000: PostgreSQL text cannot hold NUL.
  */
-export const snapshotCheckpointKey = (stepSeq: number): string => `\u0000codemode-snapshot/${stepSeq}`;
+export const snapshotCheckpointKey = (stepSeq: number): string => `\u0001codemode-snapshot/${stepSeq}`;
 
 /** Snapshots up to this size travel inside their pointer row; larger ones go to the blob store, in bytes. */
 export const INLINE_SNAPSHOT_BYTES = 64 * 1024;
