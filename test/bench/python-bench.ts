@@ -17,7 +17,7 @@ import type {
   ToolInvoker,
 } from "../../sandboxes/src/codemode/engine.ts";
 import { StoreToolJournal } from "../../service/src/engine/store-tool-journal.ts";
-import { BlobStore } from "../../service/src/store/blob-store.ts";
+import { FileBlobStore } from "../../service/src/store/file-blob-store.ts";
 import { SqliteStore } from "../../service/src/store/sqlite/sqlite-store.ts";
 import { startService } from "../support/service-process.ts";
 import { httpClient, type HttpClient } from "./http-client.ts";
@@ -189,7 +189,7 @@ export async function benchPythonResume(rounds = 60): Promise<Row[]> {
   const engine = new MontyEngine({ workers: 2 });
   const dir = mkdtempSync(join(tmpdir(), "mend-bench-python-"));
   const store = SqliteStore.open(join(dir, "mend.db"));
-  const blobs = new BlobStore(join(dir, "blobs"));
+  const blobs = new FileBlobStore(join(dir, "blobs"));
   try {
     await engine.ready();
     const full = new MemoryJournal();
