@@ -1,4 +1,4 @@
-// mend.tools: the tools the caller's policy allows, HTTP tool registration, and their TypeScript declarations.
+// mend.tools: the tools the caller's policy allows, HTTP tool registration, their TypeScript declarations and Python stubs.
 import type { Transport } from "./http.ts";
 import type { RegisterTool, ToolInfo } from "./wire-types.ts";
 
@@ -33,6 +33,12 @@ export class ToolsApi {
   /** `declare const tools: {...}` for the caller's tools: context for an LLM writing code-mode scripts. */
   async dts(): Promise<string> {
     const res = await this.#t.request<Response>({ method: "GET", path: "/v1/tools.d.ts", raw: true });
+    return res.text();
+  }
+
+  /** Python stubs (`class _Tools: ...`) of the caller's tools: context for an LLM writing Python code-mode scripts. */
+  async pyi(): Promise<string> {
+    const res = await this.#t.request<Response>({ method: "GET", path: "/v1/tools.pyi", raw: true });
     return res.text();
   }
 }

@@ -91,7 +91,9 @@ export type Remedy = {
   action: string;
 };
 /** A code-mode engine's name. */
-export type CodeModeEngineName = "quickjs" | "v8";
+export type CodeModeEngineName = "quickjs" | "v8" | "monty";
+/** A code-mode language. */
+export type CodeModeLanguageName = "javascript" | "typescript" | "python";
 export type Problem = {
   errors?: { message: string; path: string }[] | undefined;
   instance?: string | undefined;
@@ -134,8 +136,8 @@ export type CodeModeAction = {
         maxResultBytes?: number | undefined;
       }
     | undefined;
-  language?: "javascript" | "typescript" | undefined;
-  engine?: "quickjs" | "v8" | undefined;
+  language?: "javascript" | "typescript" | "python" | undefined;
+  engine?: "quickjs" | "v8" | "monty" | undefined;
   tools?: string[] | undefined;
   seed?: number | undefined;
   cache?: "use" | "bypass" | undefined;
@@ -173,8 +175,8 @@ export type ExecutionRequest =
             maxResultBytes?: number | undefined;
           }
         | undefined;
-      language?: "javascript" | "typescript" | undefined;
-      engine?: "quickjs" | "v8" | undefined;
+      language?: "javascript" | "typescript" | "python" | undefined;
+      engine?: "quickjs" | "v8" | "monty" | undefined;
       tools?: string[] | undefined;
       seed?: number | undefined;
       cache?: "use" | "bypass" | undefined;
@@ -221,6 +223,7 @@ export type ExecutionResponse = {
     | undefined;
   cached?: boolean | undefined;
   unmatchedReplays?: { tool: string; argsJson: string }[] | undefined;
+  resumedFromSnapshot?: { seq: number } | undefined;
   failure?:
     | {
         tool?: string | undefined;
@@ -529,8 +532,8 @@ export type StepAction =
             maxResultBytes?: number | undefined;
           }
         | undefined;
-      language?: "javascript" | "typescript" | undefined;
-      engine?: "quickjs" | "v8" | undefined;
+      language?: "javascript" | "typescript" | "python" | undefined;
+      engine?: "quickjs" | "v8" | "monty" | undefined;
       tools?: string[] | undefined;
       seed?: number | undefined;
       cache?: "use" | "bypass" | undefined;
@@ -570,8 +573,8 @@ export type StepRequest = {
               maxResultBytes?: number | undefined;
             }
           | undefined;
-        language?: "javascript" | "typescript" | undefined;
-        engine?: "quickjs" | "v8" | undefined;
+        language?: "javascript" | "typescript" | "python" | undefined;
+        engine?: "quickjs" | "v8" | "monty" | undefined;
         tools?: string[] | undefined;
         seed?: number | undefined;
         cache?: "use" | "bypass" | undefined;
@@ -676,6 +679,7 @@ export type RelayEvent =
           | undefined;
         cached?: boolean | undefined;
         unmatchedReplays?: { tool: string; argsJson: string }[] | undefined;
+        resumedFromSnapshot?: { seq: number } | undefined;
         failure?:
           | {
               tool?: string | undefined;
@@ -764,8 +768,8 @@ export type RelayStart = {
         maxResultBytes?: number | undefined;
       }
     | undefined;
-  language?: "javascript" | "typescript" | undefined;
-  engine?: "quickjs" | "v8" | undefined;
+  language?: "javascript" | "typescript" | "python" | undefined;
+  engine?: "quickjs" | "v8" | "monty" | undefined;
   seed?: number | undefined;
   runId?: string | undefined;
   key?: string | undefined;

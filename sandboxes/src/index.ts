@@ -2,10 +2,12 @@
 export type {
   CodeModeEngine,
   CodeModeEngines,
+  CodeModeLanguage,
   CodeModeLimits,
   CodeModeOutcome,
   CodeModeRequest,
   CodeModeUsage,
+  InterpreterSnapshot,
   JsonSchema,
   ToolBinding,
   ToolCallJournal,
@@ -33,4 +35,7 @@ export { ToolCallBroker } from "./codemode/tool-calls.ts";
 export type { ToolCallSettlement } from "./codemode/tool-calls.ts";
 export { canonicalJson } from "./codemode/canonical-json.ts";
 export { generateToolsDts, schemaToTs } from "./codemode/tools-dts.ts";
+export { generateToolsPyi } from "./codemode/tools-pyi.ts";
+export { MontyEngine } from "./codemode/monty/monty-engine.ts";
+export type { MontyEngineOptions } from "./codemode/monty/monty-engine.ts";
 export { V8Engine } from "./codemode/v8/v8-engine.ts";

@@ -1,4 +1,4 @@
-// `npm run bench`: every benchmark of issues 2-6 side by side in one run, as markdown tables with targets.
+// `npm run bench`: every benchmark of issues 2-6 and 21 side by side in one run, as markdown tables with targets.
 //
 // Usage:
 //   npm run bench                               all sections (~6-10 min on the 2-core machine)
@@ -18,6 +18,7 @@ import { benchCodeModeInProcess } from "./codemode-bench.ts";
 import { benchCodeModeHttp } from "./codemode-http-bench.ts";
 import { benchContainers } from "./container-bench.ts";
 import { benchHostedRuns } from "./hosted-runs-bench.ts";
+import { benchPythonHttp, benchPythonInProcess, benchPythonResume } from "./python-bench.ts";
 import { renderSummary, renderTable, writeResults, type Table } from "./report.ts";
 import { benchResume } from "./resume-bench.ts";
 import { benchSqliteDrivers } from "./sqlite-drivers.ts";
@@ -109,6 +110,23 @@ const SECTIONS: Section[] = [
       rows.push(...http.rows, ...(await benchResume(http.journaled)));
       return rows;
     },
+  },
+  {
+    id: "issue21",
+    title: "Issue 21 — Python code-mode on Monty beside QuickJS and V8; resume from snapshot vs replay",
+    notes: [
+      "The same script in Python and JavaScript: 3 dependent echo calls (`tools.echo(text=...)` / `await tools.echo({ text })`), the echo answered by the host.",
+      "In process: `engine.execute` from the bench; monty = MontyEngine with 2 child processes (each running Monty on a 256 MiB-stack thread), its snapshot dumped at every call; the '@pydantic/monty in this process' row is the interpreter alone (no child process, no broker, no journal): the difference is the cost of crash isolation.",
+      "(f) a 50-call script with some work between calls, interrupted after call k: resumed from the interpreter snapshot at call k (the script is not re-run, calls 1..k neither made nor replayed) versus replayed from the tool-call journal (script re-run from the top, calls 1..k answered from the journal); in-memory journal, same engine.",
+      "(g) the same 50-call script journaled in a real SQLite store (StoreToolJournal), with and without the snapshot saved at every call (a snapshot of ≤ 64 KiB is written inside its pointer row; larger ones go to the blob store).",
+      "(h) over HTTP: POST /v1/executions of the same script to the real service (child process), one service for the three engines, new echo arguments each time (cache misses). The service's memory column does not include the Monty child processes.",
+      SHARED_CORES,
+    ],
+    measure: async () => [
+      ...(await benchPythonInProcess()),
+      ...(await benchPythonResume()),
+      ...(await benchPythonHttp()),
+    ],
   },
   {
     id: "issue6",

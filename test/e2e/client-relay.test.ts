@@ -41,6 +41,23 @@ describe("mend.codemode.run with client-hosted tools", () => {
     );
   });
 
+  it("relays the tool calls of a Python script too", async () => {
+    const value = await mend.codemode.run(
+      "hits = []\nfor q in ['mend', 'durable']:\n    hits += tools.search(q=q)['hits']\nhits",
+      {
+        language: "python",
+        tools: {
+          search: {
+            description: "Searches the client's private index",
+            inputSchema: { type: "object", properties: { q: { type: "string" } }, required: ["q"] },
+            handler: async (args) => ({ hits: [`${(args as { q: string }).q}-1`] }),
+          },
+        },
+      },
+    );
+    assert.deepEqual(value, ["mend-1", "durable-1"]);
+  });
+
   it("relays each tool call to this process and returns the script's value", async () => {
     const queries: unknown[] = [];
     const value = await mend.codemode.run(

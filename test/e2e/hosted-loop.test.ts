@@ -97,6 +97,54 @@ describe("hosted runs", () => {
     assert.match(modelSaw, /healedAfter/);
   });
 
+  it("write Python orchestration that fails, read the structured failure, fix it and finish", async () => {
+    const results: any[] = [];
+    const id = await hostedRun("python-fix", (req, turn, ctx) => {
+      if (turn === 0) {
+        // The policy allows Python: the action says so and the prompt carries the stubs.
+        const orchestration = req.tools!.find((t) => t.function.name === "run_orchestration")!;
+        assert.deepEqual((orchestration.function.parameters as any).properties.language.enum, [
+          "javascript",
+          "python",
+        ]);
+        assert.match(
+          String(req.messages[0]!.content),
+          /```python\n[\s\S]*def echo\(self, \*, text: str = \.\.\./,
+        );
+        return runOrchestration(
+          "words = ['a', 'b']\nr = tools.echo(text=' '.join(words))\nr['txt'].upper()",
+          "python",
+        );
+      }
+      results.push(lastResult(ctx));
+      if (turn === 1) {
+        return runOrchestration(
+          "words = ['a', 'b']\nr = tools.echo(text=' '.join(words))\nr['text'].upper()",
+          "python",
+        );
+      }
+      return finish(String(lastResult(ctx).result));
+    });
+    const run = await until(id, ["succeeded", "failed", "waiting_for_input"]);
+    assert.equal(run.status, "succeeded", JSON.stringify(run));
+    assert.equal(run.output, "A B");
+    const [broken, fixed] = results;
+    assert.equal(broken.status, "failed");
+    assert.equal(broken.failure.kind, "runtime_error");
+    assert.equal(broken.failure.location.line, 3);
+    assert.equal(broken.failure.cause.type, "KeyError");
+    assert.equal(fixed.status, "succeeded");
+    const steps = (await api("GET", `/v1/runs/${id}/steps`)).body as any[];
+    const scripts = steps.filter((s) => s.kind === "codemode");
+    assert.deepEqual(
+      scripts.map((s) => [s.input.language, s.status]),
+      [
+        ["python", "failed"],
+        ["python", "succeeded"],
+      ],
+    );
+  });
+
   it("give tool_not_allowed as context, then let the model use an allowed tool", async () => {
     const id = await hostedRun("not-allowed", (_req, turn, ctx) => {
       if (turn === 0) return callTool("secrets.read", { name: "prod" });

@@ -104,10 +104,30 @@ describe("the MCP endpoint", () => {
     assert.equal((r.data.problem as { status: number }).status, 409);
   });
 
-  it("lists the caller's tools with their TypeScript declarations", async () => {
+  it("lists the caller's tools with their TypeScript declarations and Python stubs", async () => {
     const r = await call("list_tools", {});
     assert.ok((r.data.tools as { name: string }[]).some((t) => t.name === "echo"));
     assert.match(String(r.data.dts), /echo/);
+    assert.match(String(r.data.pyi), /def echo\(self, \*, text: str = \.\.\./);
+  });
+
+  it("runs a Python orchestration script, and returns its failure with the failing line", async () => {
+    const r = await call("run_orchestration", {
+      language: "python",
+      code: "r = tools.echo(text='mcp')\nr['text'].upper()",
+    });
+    assert.equal(r.isError, false, r.text);
+    assert.equal(r.data.result, "MCP");
+    const bad = await call("run_orchestration", { language: "python", code: "x = 1\nx['missing']" });
+    assert.equal(bad.isError, true);
+    const failure = bad.data.failure as {
+      kind: string;
+      location?: { line: number };
+      cause?: { type: string };
+    };
+    assert.equal(failure.kind, "runtime_error");
+    assert.equal(failure.location?.line, 2);
+    assert.equal(failure.cause?.type, "TypeError");
   });
 
   it("answers GET with 405: the endpoint is stateless", async () => {

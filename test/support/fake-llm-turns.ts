@@ -50,11 +50,12 @@ export function callTool(name: string, args: unknown): ReplyTurn {
 }
 
 /**
- * The `run_orchestration` action: code-mode JavaScript with the run's tools.
+ * The `run_orchestration` action: code-mode JavaScript (or Python) with the run's tools.
  * @example runOrchestration("return await tools.echo({ text: 'hi' })")
+ * @example runOrchestration("tools.echo(text='hi')['text']", "python")
  */
-export function runOrchestration(code: string): ReplyTurn {
-  return callTool("run_orchestration", { code });
+export function runOrchestration(code: string, language?: "javascript" | "python"): ReplyTurn {
+  return callTool("run_orchestration", language === undefined ? { code } : { code, language });
 }
 
 /** Resources the model may ask `run_code` for. */

@@ -1,6 +1,6 @@
 // POST /v1/executions (and the `action` of a client-driven step): request and response schemas.
 import { Type, type Static } from "@sinclair/typebox";
-import { CodeModeEngineSchema } from "./engines.ts";
+import { CodeModeEngineSchema, CodeModeLanguageSchema } from "./engines.ts";
 import { FailureSchema } from "./failure.ts";
 
 /** Cap on submitted code (256 KiB). */
@@ -26,9 +26,10 @@ export const CodeModeActionSchema = Type.Object(
     code: Type.String({
       minLength: 1,
       maxLength: MAX_CODE_CHARS,
-      description: "Script body; runs as an async function (top-level await, return).",
+      description:
+        "Script body. JavaScript/TypeScript runs as an async function (top-level await, return); Python's result is the value of its last expression.",
     }),
-    language: Type.Optional(Type.Union([Type.Literal("javascript"), Type.Literal("typescript")])),
+    language: Type.Optional(CodeModeLanguageSchema),
     engine: Type.Optional(CodeModeEngineSchema),
     tools: Type.Optional(Type.Array(ToolName, { maxItems: 256 })),
     limits: Type.Optional(CodeModeLimitsSchema),
@@ -122,6 +123,15 @@ export const ExecutionResponseSchema = Type.Object(
     toolCalls: Type.Optional(Type.Array(ToolCallSummarySchema)),
     unmatchedReplays: Type.Optional(
       Type.Array(Type.Object({ tool: Type.String(), argsJson: Type.String() })),
+    ),
+    resumedFromSnapshot: Type.Optional(
+      Type.Object(
+        { seq: Type.Integer() },
+        {
+          description:
+            "Code-mode (Python): this attempt continued from the interpreter snapshot taken at tool call `seq` by an interrupted attempt, instead of re-running the script; the calls before it were neither made nor replayed.",
+        },
+      ),
     ),
     failure: Type.Optional(FailureSchema),
     usage: Type.Object({

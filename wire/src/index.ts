@@ -9,8 +9,14 @@ export {
   makeFailure,
 } from "./failure.ts";
 export type { Failure, FailureKind, FailureLayer, Remedy } from "./failure.ts";
-export { CODEMODE_ENGINES, CodeModeEngineSchema } from "./engines.ts";
-export type { CodeModeEngineName } from "./engines.ts";
+export {
+  CODEMODE_ENGINES,
+  CODEMODE_LANGUAGES,
+  CodeModeEngineSchema,
+  CodeModeLanguageSchema,
+  enginesFor,
+} from "./engines.ts";
+export type { CodeModeEngineName, CodeModeLanguageName } from "./engines.ts";
 export { ProblemSchema, PROBLEM_TYPES } from "./problem.ts";
 export type { Problem, ProblemType } from "./problem.ts";
 export { HealthSchema } from "./health.ts";

@@ -1,6 +1,6 @@
 // The relay of client-hosted tools: a code-mode execution whose tool calls are answered by the caller.
 import { Type, type Static } from "@sinclair/typebox";
-import { CodeModeEngineSchema } from "./engines.ts";
+import { CodeModeEngineSchema, CodeModeLanguageSchema } from "./engines.ts";
 import { CodeModeLimitsSchema, ExecutionResponseSchema } from "./execution.ts";
 import { ProblemSchema } from "./problem.ts";
 /** A tool hosted by the client of a relay execution: the script sees it as `tools.<name>`. */
@@ -18,7 +18,7 @@ export type RelayTool = Static<typeof RelayToolSchema>;
 export const RelayStartSchema = Type.Object(
   {
     code: Type.String({ minLength: 1, maxLength: 256 * 1024 }),
-    language: Type.Optional(Type.Union([Type.Literal("javascript"), Type.Literal("typescript")])),
+    language: Type.Optional(CodeModeLanguageSchema),
     engine: Type.Optional(CodeModeEngineSchema),
     limits: Type.Optional(CodeModeLimitsSchema),
     seed: Type.Optional(Type.Integer()),

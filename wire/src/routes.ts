@@ -519,6 +519,17 @@ export const ROUTES: readonly RouteSpec[] = [
     responses: { 200: { description: "declare const tools: { ... }", contentType: "text/plain" } },
   },
   {
+    method: "get",
+    path: "/v1/tools.pyi",
+    operationId: "toolsPyi",
+    summary: "Python stubs of the caller's tools, for an LLM writing Python code-mode scripts",
+    description:
+      "Valid Python: one class per namespace, one method per tool with keyword-only parameters typed from its input " +
+      "schema, its description as docstring, and a TypedDict result when the tool declares an output schema.",
+    tag: "Tools",
+    responses: { 200: { description: "class _Tools: ...; tools: _Tools", contentType: "text/plain" } },
+  },
+  {
     method: "post",
     path: "/v1/relay/executions",
     operationId: "relayExecution",

@@ -1,5 +1,5 @@
 // The code-mode engine interface: what the service's engine knows of QuickJS or V8 (nothing more).
-import type { CodeModeEngineName, Failure } from "@mend/wire";
+import type { CodeModeEngineName, CodeModeLanguageName, Failure } from "@mend/wire";
 
 /** A JSON Schema object, as tools declare their inputs. */
 export type JsonSchema = Record<string, unknown>;
@@ -9,7 +9,12 @@ export interface ToolBinding {
   name: string;
   description?: string;
   inputSchema: JsonSchema;
+  /** The JSON Schema of the tool's result, when it declares one (typed stubs only; never enforced here). */
+  outputSchema?: JsonSchema;
 }
+
+/** The language of a code-mode script: JavaScript engines take the first two, the Monty engine Python. */
+export type CodeModeLanguage = CodeModeLanguageName;
 
 /** Caps for one execution. Every field is required here: defaults and ceilings are the policy's job. */
 export interface CodeModeLimits {
@@ -42,14 +47,36 @@ export interface ToolCallRecord {
 }
 
 /**
+ * An interpreter paused at a tool call, in its engine's own format (opaque to the journal). The
+ * engine packs whatever it needs to continue (its state, logs so far, the pending call) into `data`.
+ */
+export interface InterpreterSnapshot {
+  /** The seq of the call the interpreter is paused at (not yet settled when the snapshot is taken). */
+  seq: number;
+  engine: CodeModeEngineName;
+  data: Uint8Array;
+}
+
+/**
  * Durable record of the tool calls of one execution. A recorded call is matched by
  * (tool, canonical args, occurrence), never by global position, so concurrent calls still match.
+ * Engines that can snapshot their interpreter (Monty) also save a snapshot at each tool call, so a
+ * later attempt resumes from the last one instead of re-running the script; the journal keeps only
+ * the latest snapshot of the execution.
  */
 export interface ToolCallJournal {
   /** The calls recorded by earlier attempts of this execution. */
   recorded(): Promise<ToolCallRecord[]>;
   /** Persists one live call as soon as it settles. */
   record(call: ToolCallRecord): Promise<void>;
+  /**
+   * Persists the interpreter's snapshot at call `snapshot.seq`, replacing the previous one. A journal
+   * writes it before it records that call (as durable as its records against a killed process), so a
+   * recorded call always has its snapshot; a reader checks it and may find none (then it replays).
+   */
+  saveSnapshot?(snapshot: InterpreterSnapshot): Promise<void>;
+  /** The latest snapshot saved by an earlier attempt of this execution, if any. */
+  latestSnapshot?(): Promise<InterpreterSnapshot | undefined>;
 }
 
 /** What the host does for one tool call. Returns the tool's JSON result or a failure value; throws only on host faults. */
@@ -61,7 +88,7 @@ export type ToolInvoker = (call: {
 
 export interface CodeModeRequest {
   code: string;
-  language: "javascript" | "typescript";
+  language: CodeModeLanguage;
   tools: ToolBinding[];
   limits: CodeModeLimits;
   /** Seed of the guest's Math.random; journaled by the caller so a replay takes the same path. */
@@ -86,6 +113,8 @@ interface OutcomeBase {
   /** Journaled calls that this run never made (the script took another path). */
   unmatchedReplays: ToolCallRecord[];
   usage: CodeModeUsage;
+  /** Set when the execution continued from an earlier attempt's snapshot instead of re-running the script. */
+  resumedFromSnapshot?: { seq: number };
 }
 
 /** The outcome of untrusted code: a value, never an exception. */

@@ -1,6 +1,7 @@
 // Turns the user's code into the guest's source: an async wrapper on the user's first line, TS types stripped.
 import { stripTypeScriptTypes } from "node:module";
 import { makeFailure, type Failure } from "@mend/wire";
+import type { CodeModeLanguage } from "./engine.ts";
 
 /** Opens the async wrapper on the user's first line, so line numbers stay the user's. */
 export const SCRIPT_PREFIX = "(async () => {";
@@ -22,8 +23,20 @@ export interface PreparedScript {
  */
 export function prepareScript(
   code: string,
-  language: "javascript" | "typescript",
+  language: CodeModeLanguage,
 ): { ok: true; script: PreparedScript } | { ok: false; failure: Failure } {
+  if (language === "python") {
+    // The service routes Python to the Monty engine; a JavaScript engine never runs it.
+    return {
+      ok: false,
+      failure: makeFailure(
+        "policy_violation",
+        'This engine runs JavaScript and TypeScript; Python runs on engine "monty".',
+        false,
+        { rule: "codemode.engines" },
+      ),
+    };
+  }
   const wrapped = SCRIPT_PREFIX + code + SCRIPT_SUFFIX;
   if (language === "javascript") return { ok: true, script: { source: wrapped, filename: "script.js" } };
   try {

@@ -59,6 +59,27 @@ export class ToolCallBroker {
     return this.#fatal;
   }
 
+  /** How many calls the guest has issued so far (the next call gets `issued + 1` as its seq). */
+  get issued(): number {
+    return this.#issued;
+  }
+
+  /**
+   * Continues after an interpreter snapshot taken at call `throughSeq + 1`: the recorded calls up to
+   * `throughSeq` count as made (reported as replayed, never invoked again) and numbering resumes
+   * after them. Call once, after `load()` and before the first `call()`.
+   */
+  restore(throughSeq: number): void {
+    for (const [key, call] of this.#recorded) {
+      if (call.seq > throughSeq || this.#matched.has(key)) continue;
+      this.#matched.add(key);
+      const pair = `${call.tool}\u0000${call.argsJson}`;
+      this.#occurrences.set(pair, Math.max(this.#occurrences.get(pair) ?? 0, call.occurrence));
+      this.#settled.push({ ...call, ms: 0, replayed: true });
+    }
+    this.#issued = Math.max(this.#issued, throughSeq);
+  }
+
   /** Names of the tools the guest may call, in request order. */
   get toolNames(): string[] {
     return this.#request.tools.map((tool) => tool.name);

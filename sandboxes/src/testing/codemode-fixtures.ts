@@ -3,6 +3,7 @@ import { makeFailure } from "@mend/wire";
 import type {
   CodeModeLimits,
   CodeModeRequest,
+  InterpreterSnapshot,
   ToolBinding,
   ToolCallJournal,
   ToolCallRecord,
@@ -83,11 +84,13 @@ export function testInvoker(): ToolInvoker & { calls: { tool: string; args: unkn
   return Object.assign(invoke, { calls });
 }
 
-/** A journal kept in memory, as the service's store would keep it. */
+/** A journal kept in memory, as the service's store would keep it (every snapshot kept, latest wins). */
 export class MemoryJournal implements ToolCallJournal {
   readonly records: ToolCallRecord[];
-  constructor(records: ToolCallRecord[] = []) {
+  readonly snapshots: InterpreterSnapshot[];
+  constructor(records: ToolCallRecord[] = [], snapshots: InterpreterSnapshot[] = []) {
     this.records = [...records];
+    this.snapshots = [...snapshots];
   }
   async recorded(): Promise<ToolCallRecord[]> {
     return [...this.records];
@@ -95,6 +98,17 @@ export class MemoryJournal implements ToolCallJournal {
   async record(call: ToolCallRecord): Promise<void> {
     this.records.push(call);
   }
+  async saveSnapshot(snapshot: InterpreterSnapshot): Promise<void> {
+    this.snapshots.push(snapshot);
+  }
+  async latestSnapshot(): Promise<InterpreterSnapshot | undefined> {
+    return this.snapshots.at(-1);
+  }
+}
+
+/** A Python request for `code` with the test tools and limits; `overrides` replace fields. */
+export function pythonRequest(code: string, overrides: Partial<CodeModeRequest> = {}): CodeModeRequest {
+  return testRequest(code, { language: "python", ...overrides });
 }
 
 /** A request for `code` with the test tools and limits; `overrides` replace fields. */

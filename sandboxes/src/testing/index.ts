@@ -1,4 +1,12 @@
 // @mend/sandboxes/testing: the shared suites and fixtures every engine and runner implementation registers.
 export { runConformanceSuite } from "./codemode-conformance.ts";
-export { MemoryJournal, TEST_LIMITS, TEST_TOOLS, testInvoker, testRequest } from "./codemode-fixtures.ts";
+export {
+  MemoryJournal,
+  TEST_LIMITS,
+  TEST_TOOLS,
+  pythonRequest,
+  testInvoker,
+  testRequest,
+} from "./codemode-fixtures.ts";
+export { runPythonConformanceSuite } from "./python-conformance.ts";
 export type { TestApi } from "./test-api.ts";

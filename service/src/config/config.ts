@@ -25,6 +25,7 @@ const ConfigSchema = z.object({
   MEND_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   MEND_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
   MEND_CODEMODE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
+  MEND_PYTHON_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
   MEND_CRASHPOINT: z
     .string()
     .regex(/^[a-z-]+:\d+$/, "expected <point>:<n>, e.g. after-step-start:3")
@@ -63,6 +64,8 @@ export interface Config {
   shutdownGraceMs: number;
   poolSize: number;
   codemodeWorkers: number;
+  /** MEND_PYTHON_WORKERS: child processes running Python code-mode (Monty). */
+  pythonWorkers: number;
   crashpoint: string | undefined;
   policiesDir: string;
   cacheMaxBytes: number;
@@ -110,6 +113,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownGraceMs: c.MEND_SHUTDOWN_GRACE_MS,
     poolSize: c.MEND_POOL_SIZE,
     codemodeWorkers: c.MEND_CODEMODE_WORKERS,
+    pythonWorkers: c.MEND_PYTHON_WORKERS,
     crashpoint: c.MEND_CRASHPOINT,
     policiesDir: resolve(c.MEND_POLICIES_DIR),
     cacheMaxBytes: c.MEND_CACHE_MAX_BYTES,

@@ -11,7 +11,7 @@ import { executionRoutes } from "./routes/executions.ts";
 import { runRoutes } from "./routes/runs.ts";
 import { blobRoutes } from "./routes/blobs.ts";
 import { cacheRoutes } from "./routes/cache.ts";
-import { toolRoutes, toolsDtsRoute } from "./routes/tools.ts";
+import { toolRoutes, toolsDtsRoute, toolsPyiRoute } from "./routes/tools.ts";
 import { uiRoutes } from "./ui/ui-routes.ts";
 import { mcpRoutes } from "./mcp/mcp-routes.ts";
 import { relayRoutes } from "./relay/relay-routes.ts";
@@ -81,6 +81,7 @@ export function createApp(services: Services, opts: AppOptions = {}): Hono<AppEn
   app.route("/v1/blobs", blobRoutes(services));
   app.route("/v1/cache", cacheRoutes(services));
   app.route("/v1/tools.d.ts", toolsDtsRoute(services));
+  app.route("/v1/tools.pyi", toolsPyiRoute(services));
   app.route("/v1/tools", toolRoutes(services));
   app.route("/", openapiRoutes(services));
   app.route("/mcp", mcpRoutes(services));

@@ -288,7 +288,7 @@ export class Executor {
     switch (action.type) {
       case "codemode":
         return runCodeMode(
-          { engines: d.codemode, tools: d.tools, store: d.store, crash: d.crash },
+          { engines: d.codemode, tools: d.tools, store: d.store, crash: d.crash, blobs: d.blobs },
           ctx,
           action,
           det ?? { seed: 0, clockMs: Date.now() },

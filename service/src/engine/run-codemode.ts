@@ -2,6 +2,7 @@
 import type { CodeModeAction } from "@mend/wire";
 import type { CodeModeEngines, ToolBinding } from "@mend/sandboxes";
 import { admitCodeMode } from "../policy/resolve-request.ts";
+import type { BlobStore } from "../store/blob-store.ts";
 import type { Store } from "../store/store.ts";
 import type { ToolCaller } from "../tools/tool-caller.ts";
 import type { Crashpoints } from "./crashpoint.ts";
@@ -13,6 +14,8 @@ export interface CodeModeDeps {
   tools: ToolCaller;
   store: Store;
   crash: Crashpoints;
+  /** Where interpreter snapshots go (engines that take them resume from the latest after a crash). */
+  blobs?: BlobStore;
 }
 
 /** The journaled determinism inputs of a code-mode step (kept in the step's input). */
@@ -31,7 +34,11 @@ export async function runCodeMode(
   det: Determinism,
 ): Promise<StepResult> {
   const t0 = performance.now();
-  const admitted = admitCodeMode(ctx.who.policy, { engine: action.engine, limits: action.limits });
+  const admitted = admitCodeMode(ctx.who.policy, {
+    language: action.language,
+    engine: action.engine,
+    limits: action.limits,
+  });
   if (!admitted.ok) return { status: "failed", failure: admitted.failure, output: { usage: { wallMs: 0 } } };
   const narrowed = action.tools ?? ctx.narrowedTo;
   const defs = await deps.tools.allowed(ctx.who, narrowed);
@@ -41,12 +48,16 @@ export async function runCodeMode(
     description: d.description,
     inputSchema: d.inputSchema,
   }));
-  const journal = new StoreToolJournal(deps.store, ctx.runId, ctx.step.seq, () =>
-    deps.crash.hit("after-tool-call"),
+  const journal = new StoreToolJournal(
+    deps.store,
+    ctx.runId,
+    ctx.step.seq,
+    () => deps.crash.hit("after-tool-call"),
+    deps.blobs,
   );
   const outcome = await deps.engines[admitted.value.engine].execute({
     code: action.code,
-    language: action.language ?? "javascript",
+    language: admitted.value.language,
     tools,
     limits: admitted.value.limits,
     seed: det.seed,
@@ -80,9 +91,11 @@ export async function runCodeMode(
       ? { unmatchedReplays: outcome.unmatchedReplays.map((c) => ({ tool: c.tool, argsJson: c.argsJson })) }
       : {}),
     usage: { ...outcome.usage, wallMs: outcome.usage.wallMs ?? performance.now() - t0 },
+    ...(outcome.resumedFromSnapshot ? { resumedFromSnapshot: outcome.resumedFromSnapshot } : {}),
   };
   const resolved = {
     engine: admitted.value.engine,
+    language: admitted.value.language,
     limits: admitted.value.limits,
     tools: tools.map((t) => t.name),
   };

@@ -1,22 +1,62 @@
-// The code-mode ToolCallJournal backed by the store: tool calls of one step, replayed after a crash.
-import type { ToolCallJournal, ToolCallRecord } from "@mend/sandboxes";
+// The code-mode ToolCallJournal backed by the store: tool calls of one step, replayed after a crash,
+// and the interpreter snapshot at the latest call (addressed by its sha256), resumed after a crash.
+import { createHash } from "node:crypto";
+import { CODEMODE_ENGINES, type CodeModeEngineName } from "@mend/wire";
+import type { InterpreterSnapshot, ToolCallJournal, ToolCallRecord } from "@mend/sandboxes";
+import type { BlobStore } from "../store/blob-store.ts";
 import type { Store } from "../store/store.ts";
 
 /**
- * Journal of the tool calls inside step `stepSeq` of run `runId`.
- * @example engine.execute({ ..., journal: new StoreToolJournal(store, runId, 3) })
+ * The checkpoint key of a step's latest snapshot. It starts with a control character, which the API's
+ * checkpoint keys refuse: no caller can read or overwrite it (a forged snapshot would reach native code).
+ * U+0001, not U+0000: PostgreSQL text cannot hold NUL.
+ */
+export const snapshotCheckpointKey = (stepSeq: number): string => `\u0001codemode-snapshot/${stepSeq}`;
+
+/** Snapshots up to this size travel inside their pointer row; larger ones go to the blob store, in bytes. */
+export const INLINE_SNAPSHOT_BYTES = 64 * 1024;
+
+interface SnapshotPointer {
+  seq: number;
+  engine: CodeModeEngineName;
+  /** The snapshot's address: what its bytes must hash to, wherever they are kept. */
+  sha256: string;
+  size: number;
+  /** The bytes themselves (base64) when the snapshot is small: one row write per call, no file. */
+  inline?: string;
+}
+
+const isPointer = (v: unknown): v is SnapshotPointer => {
+  const p = v as Partial<SnapshotPointer> | null;
+  return (
+    typeof p?.seq === "number" &&
+    typeof p.sha256 === "string" &&
+    typeof p.size === "number" &&
+    (CODEMODE_ENGINES as readonly string[]).includes(String(p.engine))
+  );
+};
+
+/**
+ * Journal of the tool calls inside step `stepSeq` of run `runId`, and the engine's snapshot at each
+ * call: a pointer to the latest (its sha256) in a reserved checkpoint, the bytes inside it when small,
+ * in the content-addressed blob store otherwise (needs `blobs`; without, large snapshots are not kept).
+ * A call is recorded only once the snapshot taken at it is written.
+ * @example engine.execute({ ..., journal: new StoreToolJournal(store, runId, 3, undefined, blobs) })
  */
 export class StoreToolJournal implements ToolCallJournal {
   readonly #store: Store;
   readonly #runId: string;
   readonly #stepSeq: number;
   readonly #onRecord: (() => void) | undefined;
+  readonly #blobs: BlobStore | undefined;
+  #pendingSnapshot: Promise<void> = Promise.resolve();
 
-  constructor(store: Store, runId: string, stepSeq: number, onRecord?: () => void) {
+  constructor(store: Store, runId: string, stepSeq: number, onRecord?: () => void, blobs?: BlobStore) {
     this.#store = store;
     this.#runId = runId;
     this.#stepSeq = stepSeq;
     this.#onRecord = onRecord;
+    this.#blobs = blobs;
   }
 
   async recorded(): Promise<ToolCallRecord[]> {
@@ -38,6 +78,8 @@ export class StoreToolJournal implements ToolCallJournal {
     // A call cut short (shutdown, a vanished relay client) did not complete: journaled, it would replay as
     // a failure forever; unjournaled, the next attempt of the step makes it again with the same key.
     if (call.status === "failed" && call.failure?.kind === "interrupted" && call.failure.retryable) return;
+    // The snapshot at this call first: after a crash, a recorded call always has its snapshot.
+    await this.#pendingSnapshot;
     await this.#store.recordToolCall({
       runId: this.#runId,
       stepSeq: this.#stepSeq,
@@ -52,5 +94,37 @@ export class StoreToolJournal implements ToolCallJournal {
       cached: call.cached ?? false,
     });
     this.#onRecord?.();
+  }
+
+  async saveSnapshot(snapshot: InterpreterSnapshot): Promise<void> {
+    const blobs = this.#blobs;
+    const data = Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength);
+    if (data.byteLength > INLINE_SNAPSHOT_BYTES && blobs === undefined) return;
+    const write = (async () => {
+      const base = { seq: snapshot.seq, engine: snapshot.engine, size: data.byteLength };
+      let pointer: SnapshotPointer;
+      if (data.byteLength <= INLINE_SNAPSHOT_BYTES) {
+        const sha256 = createHash("sha256").update(data).digest("hex");
+        pointer = { ...base, sha256, inline: data.toString("base64") };
+      } else {
+        pointer = { ...base, sha256: (await blobs!.put(data)).sha256 };
+      }
+      await this.#store.putCheckpoint(this.#runId, snapshotCheckpointKey(this.#stepSeq), pointer);
+    })();
+    this.#pendingSnapshot = write.catch(() => {});
+    await write;
+  }
+
+  async latestSnapshot(): Promise<InterpreterSnapshot | undefined> {
+    const pointer = (await this.#store.getCheckpoint(this.#runId, snapshotCheckpointKey(this.#stepSeq)))
+      ?.value;
+    if (!isPointer(pointer)) return undefined;
+    const data =
+      typeof pointer.inline === "string"
+        ? Buffer.from(pointer.inline, "base64")
+        : ((await this.#blobs?.get(pointer.sha256)) ?? null);
+    // The address is the content's hash: a file that does not hash to it is not this snapshot.
+    if (data === null || createHash("sha256").update(data).digest("hex") !== pointer.sha256) return undefined;
+    return { seq: pointer.seq, engine: pointer.engine, data };
   }
 }

@@ -15,7 +15,7 @@ import type { Executor } from "../engine/executor.ts";
 import { DEFAULT_MAX_ATTEMPTS, type StepLifecycle } from "../engine/step-lifecycle.ts";
 import type { RunEvents } from "../engine/run-events.ts";
 import type { ActionSpec } from "../engine/step-action.ts";
-import { ASK_HUMAN, FINISH, actionTools } from "./loop-actions.ts";
+import { ASK_HUMAN, FINISH, actionTools, offersPython } from "./loop-actions.ts";
 import { parseCall } from "./parse-call.ts";
 import { Rejection } from "../core/rejection.ts";
 import { exhausted, type BudgetState } from "./loop-budget.ts";
@@ -205,13 +205,9 @@ export class HostedLoop {
       return;
     }
     const allowed = await tools.allowed(who, initial.tools ?? undefined);
-    const offered = actionTools(
-      allowed,
-      policy.container.images,
-      policy.codemode.enabled,
-      policy.container.enabled,
-    );
-    const system = systemPrompt(policy, await tools.declarations(who, initial.tools ?? undefined));
+    const offered = actionTools(allowed, policy.container.images, policy, policy.container.enabled);
+    const pyi = offersPython(policy) ? await tools.pythonStubs(who, initial.tools ?? undefined) : undefined;
+    const system = systemPrompt(policy, await tools.declarations(who, initial.tools ?? undefined), pyi);
     const messages: LlmMessage[] = [{ role: "user", content: goalMessage(initial.goal ?? "") }];
     const budget: BudgetState = { iterations: 0, consecutiveFailures: 0, tokens: 0 };
 

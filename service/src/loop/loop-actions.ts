@@ -1,5 +1,6 @@
 // The actions a hosted run's model may take, offered as tools: the policy's tools plus the fallbacks.
 import type { LlmTool } from "../llm/llm-provider.ts";
+import type { Policy } from "../policy/policy-schema.ts";
 import type { ToolDefinition } from "../tools/tool.ts";
 
 export const RUN_ORCHESTRATION = "run_orchestration";
@@ -9,13 +10,61 @@ export const FINISH = "finish";
 export const LOOP_ACTIONS = [RUN_ORCHESTRATION, RUN_CODE, ASK_HUMAN, FINISH] as const;
 
 /**
- * The tool list of one model turn. Structured tools keep their own names and schemas.
- * @example actionTools(allowedTools, ["python", "shell"], true, true)
+ * Whether the policy lets the model orchestrate in Python (the language and the Monty engine).
+ * @example offersPython(policy) // true under policies/default.yaml
+ */
+export function offersPython(policy: Pick<Policy, "codemode">): boolean {
+  const c = policy.codemode;
+  return c.enabled && c.languages.includes("python") && c.engines.includes("monty");
+}
+
+function orchestrationTool(python: boolean): LlmTool {
+  const js =
+    "Run JavaScript (an async function body; use `return`) that orchestrates the tools above through `tools.<name>(args)`. " +
+    "No I/O, network or imports. Use it for loops, fan-out (Promise.all) and data shaping across several tool calls.";
+  const code = {
+    type: "string",
+    description: python
+      ? "JavaScript body, e.g. `const r = await tools.echo({text:'x'}); return r;`, or with language python a script " +
+        "whose last expression is the result, e.g. `r = tools.echo(text='x')\nr['text']`"
+      : "JavaScript body, e.g. `const r = await tools.echo({text:'x'}); return r;`",
+  };
+  if (!python) {
+    return {
+      name: RUN_ORCHESTRATION,
+      description: js,
+      inputSchema: { type: "object", properties: { code }, required: ["code"], additionalProperties: false },
+    };
+  }
+  return {
+    name: RUN_ORCHESTRATION,
+    description:
+      `${js} With language "python", write Python instead: \`tools.<name>(key=value)\` returns the result directly ` +
+      "(no await), the value of the last expression is the answer, and a failed call raises an exception you can catch.",
+    inputSchema: {
+      type: "object",
+      properties: {
+        code,
+        language: {
+          enum: ["javascript", "python"],
+          description: "The script's language (default javascript)",
+        },
+      },
+      required: ["code"],
+      additionalProperties: false,
+    },
+  };
+}
+
+/**
+ * The tool list of one model turn. Structured tools keep their own names and schemas. `codemode` is
+ * whether code-mode is enabled, or the policy itself (then run_orchestration offers Python when allowed).
+ * @example actionTools(allowedTools, ["python", "shell"], policy, true)
  */
 export function actionTools(
   tools: ToolDefinition[],
   images: string[],
-  codemode: boolean,
+  codemode: boolean | Pick<Policy, "codemode">,
   containers: boolean,
 ): LlmTool[] {
   const out: LlmTool[] = tools.map((t) => ({
@@ -23,25 +72,8 @@ export function actionTools(
     description: t.description,
     inputSchema: t.inputSchema,
   }));
-  if (codemode) {
-    out.push({
-      name: RUN_ORCHESTRATION,
-      description:
-        "Run JavaScript (an async function body; use `return`) that orchestrates the tools above through `tools.<name>(args)`. " +
-        "No I/O, network or imports. Use it for loops, fan-out (Promise.all) and data shaping across several tool calls.",
-      inputSchema: {
-        type: "object",
-        properties: {
-          code: {
-            type: "string",
-            description: "JavaScript body, e.g. `const r = await tools.echo({text:'x'}); return r;`",
-          },
-        },
-        required: ["code"],
-        additionalProperties: false,
-      },
-    });
-  }
+  const enabled = typeof codemode === "boolean" ? codemode : codemode.codemode.enabled;
+  if (enabled) out.push(orchestrationTool(typeof codemode !== "boolean" && offersPython(codemode)));
   if (containers && images.length > 0) {
     out.push({
       name: RUN_CODE,

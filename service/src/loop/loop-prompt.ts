@@ -3,10 +3,23 @@ import type { Policy } from "../policy/policy-schema.ts";
 
 /**
  * System prompt of a hosted run. Stable for the life of a run so replays send the same text.
- * @example systemPrompt(policy, "declare const tools: {...}")
+ * `toolsPyi` (the Python stubs) is given when the policy lets the model orchestrate in Python.
+ * @example systemPrompt(policy, "declare const tools: {...}", "class _Tools: ...")
  */
-export function systemPrompt(policy: Policy, toolsDts: string): string {
+export function systemPrompt(policy: Policy, toolsDts: string, toolsPyi?: string): string {
   const c = policy.container;
+  const python =
+    toolsPyi === undefined
+      ? []
+      : [
+          "",
+          'run_orchestration also runs Python with language "python" (a subset of Python 3 on Monty: no classes, no',
+          "imports beyond asyncio, datetime, json, math, random, re, sys, time, typing). Call tools with keyword",
+          "arguments, without await; the value of the last expression is the result. Python stubs of `tools`:",
+          "```python",
+          toolsPyi.trim(),
+          "```",
+        ];
   return [
     "You are an agent running inside Mend, a durable execution service. Reach the goal by calling tools.",
     "Every action's result comes back as JSON. When an action fails, its `failure` says what happened (kind, layer,",
@@ -14,7 +27,7 @@ export function systemPrompt(policy: Policy, toolsDts: string): string {
     "information, not the end: apply the remedy (e.g. ask for more memory via run_code's `resources`) or change approach.",
     "Some failures are healed automatically by policy; the result then lists them under `healedAfter`.",
     "",
-    "Actions: the structured tools; run_orchestration(code) to orchestrate those tools from JavaScript;",
+    `Actions: the structured tools; run_orchestration(code${toolsPyi === undefined ? "" : ", language?"}) to orchestrate those tools from JavaScript${toolsPyi === undefined ? "" : " or Python"};`,
     `run_code(image, code, files?, resources?) for anything else (images: ${c.enabled ? c.images.join(", ") : "none"});`,
     "ask_human(question) when only a person can help; finish(answer) to end with the final answer.",
     "",
@@ -26,6 +39,7 @@ export function systemPrompt(policy: Policy, toolsDts: string): string {
     "```ts",
     toolsDts.trim(),
     "```",
+    ...python,
   ].join("\n");
 }
 

@@ -15,7 +15,12 @@ export type ParsedCall =
 
 const Code = Type.String({ minLength: 1, maxLength: MAX_CODE_CHARS });
 const checks: Record<string, TypeCheck<TSchema>> = {
-  [RUN_ORCHESTRATION]: TypeCompiler.Compile(Type.Object({ code: Code })),
+  [RUN_ORCHESTRATION]: TypeCompiler.Compile(
+    Type.Object({
+      code: Code,
+      language: Type.Optional(Type.Union([Type.Literal("javascript"), Type.Literal("python")])),
+    }),
+  ),
   [RUN_CODE]: TypeCompiler.Compile(
     Type.Object({
       image: Type.String({ minLength: 1, maxLength: 64 }),
@@ -58,8 +63,13 @@ export function parseCall(call: LlmToolCall): ParsedCall {
     return invalid(call.name, "the arguments do not match the action's schema", { errors });
   }
   if (call.name === ASK_HUMAN) return { kind: "ask_human", question: args.question as string };
-  if (call.name === RUN_ORCHESTRATION)
-    return { kind: "action", action: { type: "codemode", code: args.code as string } };
+  if (call.name === RUN_ORCHESTRATION) {
+    const language = args.language as "javascript" | "python" | undefined;
+    return {
+      kind: "action",
+      action: { type: "codemode", code: args.code as string, ...(language === "python" ? { language } : {}) },
+    };
+  }
   if (call.name === RUN_CODE) {
     const { image, code, files, resources } = args as {
       image: string;

@@ -6,7 +6,8 @@ export const BASE_POLICY: Omit<Policy, "name" | "version"> = {
   tools: { allow: ["echo", "sleep"], deny: [] },
   codemode: {
     enabled: true,
-    engines: ["quickjs", "v8"],
+    engines: ["quickjs", "v8", "monty"],
+    languages: ["javascript", "typescript", "python"],
     defaults: {
       memoryMb: 32,
       timeoutMs: 5_000,

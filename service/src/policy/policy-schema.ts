@@ -1,6 +1,12 @@
 // The policy file format (YAML, validated with zod): tools, limits per sandbox, images, cache, remediation, budgets, tenant limits.
 import { z } from "zod";
-import { CODEMODE_ENGINES, FAILURE_KINDS, type CodeModeEngineName } from "@mend/wire";
+import {
+  CODEMODE_ENGINES,
+  CODEMODE_LANGUAGES,
+  FAILURE_KINDS,
+  type CodeModeEngineName,
+  type CodeModeLanguageName,
+} from "@mend/wire";
 
 /** A strict object whose unknown-key error lists the keys that are expected there. */
 function strict<T extends z.ZodRawShape>(shape: T) {
@@ -128,7 +134,14 @@ export const PolicyFileSchema = strict({
     .describe("which tools the policy binds (code-mode scripts, the loop, GET /v1/tools)"),
   codemode: strict({
     enabled: z.boolean().optional(),
-    engines: z.array(z.enum(CODEMODE_ENGINES)).optional(),
+    engines: z
+      .array(z.enum(CODEMODE_ENGINES))
+      .optional()
+      .describe("engines a request may name: quickjs and v8 run JavaScript/TypeScript, monty runs Python"),
+    languages: z
+      .array(z.enum(CODEMODE_LANGUAGES))
+      .optional()
+      .describe("languages a script may be written in (python needs the monty engine)"),
     defaults: partial(codemodeLimits).optional().describe("limits used when a request omits them"),
     max: partial(codemodeLimits).optional().describe("ceilings: a request above them is a policy_violation"),
   }).optional(),
@@ -171,6 +184,7 @@ export interface Policy {
   codemode: {
     enabled: boolean;
     engines: CodeModeEngineName[];
+    languages: CodeModeLanguageName[];
     defaults: z.infer<typeof codemodeLimits>;
     max: z.infer<typeof codemodeLimits>;
   };

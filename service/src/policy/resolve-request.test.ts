@@ -47,6 +47,31 @@ describe("admitCodeMode", () => {
     assert.ok(!off.ok);
     assert.equal(off.failure.rule, "codemode.enabled");
   });
+
+  it("runs Python on monty by default, and only there", () => {
+    const r = admitCodeMode(policy(), { language: "python" });
+    assert.ok(r.ok);
+    assert.equal(r.value.engine, "monty");
+    assert.equal(r.value.language, "python");
+    const wrong = admitCodeMode(policy(), { language: "python", engine: "quickjs" });
+    assert.ok(!wrong.ok);
+    assert.equal(wrong.failure.rule, "codemode.engines");
+    assert.match(wrong.failure.message, /python runs on monty/);
+    const js = admitCodeMode(policy(), { engine: "monty" });
+    assert.ok(!js.ok, "monty does not run JavaScript");
+  });
+
+  it("refuses a language the policy does not list, and Python when monty is not an allowed engine", () => {
+    const noPython = admitCodeMode(policy({ codemode: { languages: ["javascript"] } }), {
+      language: "python",
+    });
+    assert.ok(!noPython.ok);
+    assert.equal(noPython.failure.rule, "codemode.languages");
+    assert.match(noPython.failure.message, /allowed: javascript/);
+    const noMonty = admitCodeMode(policy({ codemode: { engines: ["quickjs"] } }), { language: "python" });
+    assert.ok(!noMonty.ok);
+    assert.equal(noMonty.failure.rule, "codemode.engines");
+  });
 });
 
 describe("admitContainer", () => {

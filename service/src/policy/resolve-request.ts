@@ -1,5 +1,11 @@
 // The one place where a request meets its policy: defaults filled in, ceilings enforced, tools filtered.
-import { makeFailure, type CodeModeEngineName, type Failure } from "@mend/wire";
+import {
+  enginesFor,
+  makeFailure,
+  type CodeModeEngineName,
+  type CodeModeLanguageName,
+  type Failure,
+} from "@mend/wire";
 import { globMatch } from "./glob.ts";
 import type { CodeModeLimitValues, ContainerLimitValues, Policy } from "./policy-schema.ts";
 
@@ -65,11 +71,18 @@ function withinCeilings<T extends Record<string, number>>(
   return { ok: true, value: out };
 }
 
-/** Resolves code-mode limits and engine; tools are checked per call by the sandbox against `allowedTools`. */
+/**
+ * Resolves code-mode language, engine and limits; tools are checked per call by the sandbox against
+ * `allowedTools`. The engine defaults to the language's first (quickjs for JavaScript, monty for Python).
+ */
 export function admitCodeMode(
   policy: Policy,
-  req: { engine?: CodeModeEngineName; limits?: Partial<CodeModeLimitValues> },
-): Admission<{ engine: CodeModeEngineName; limits: CodeModeLimitValues }> {
+  req: {
+    language?: CodeModeLanguageName;
+    engine?: CodeModeEngineName;
+    limits?: Partial<CodeModeLimitValues>;
+  },
+): Admission<{ language: CodeModeLanguageName; engine: CodeModeEngineName; limits: CodeModeLimitValues }> {
   if (!policy.codemode.enabled) {
     return violation(
       "codemode.enabled",
@@ -77,7 +90,24 @@ export function admitCodeMode(
       "call a tool directly, or ask a human",
     );
   }
-  const engine = req.engine ?? "quickjs";
+  const language = req.language ?? "javascript";
+  const languages = policy.codemode.languages;
+  if (!languages.includes(language)) {
+    return violation(
+      "codemode.languages",
+      `language "${language}" is not allowed by policy "${policy.name}" (rule codemode.languages); allowed: ${languages.join(", ") || "(none)"}`,
+      `write the script in ${languages[0] ?? "an allowed language"}`,
+    );
+  }
+  const runs = enginesFor(language);
+  const engine = req.engine ?? runs[0]!;
+  if (!runs.includes(engine)) {
+    return violation(
+      "codemode.engines",
+      `engine "${engine}" does not run ${language}; ${language} runs on ${runs.join(", ")}`,
+      `omit engine, or use ${runs[0]!}`,
+    );
+  }
   if (!policy.codemode.engines.includes(engine)) {
     return violation(
       "codemode.engines",
@@ -92,7 +122,7 @@ export function admitCodeMode(
     policy.codemode.defaults,
     policy.codemode.max,
   );
-  return limits.ok ? { ok: true, value: { engine, limits: limits.value } } : limits;
+  return limits.ok ? { ok: true, value: { language, engine, limits: limits.value } } : limits;
 }
 
 /** Resolves container image and limits against the policy. */

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { describeSystemError, StartupError } from "../config/startup-error.ts";
 import {
   DockerRunner,
+  MontyEngine,
   QuickJsEngine,
   V8Engine,
   type CodeModeEngines,
@@ -113,6 +114,7 @@ export async function createServices(
   const codemode = {
     quickjs: new QuickJsEngine({ workers: config.codemodeWorkers }),
     v8: new V8Engine(),
+    monty: new MontyEngine({ workers: config.pythonWorkers }),
   };
   const catalog = new ToolCatalog();
   const toolSources = await registerToolSources(catalog, { store, config, log, blobs });
@@ -159,6 +161,7 @@ export async function createServices(
       await loop.stop();
       await Promise.allSettled([
         codemode.quickjs.dispose(),
+        codemode.monty.dispose(),
         codemode.v8.dispose(),
         containers?.dispose(),
         toolSources.dispose(),

@@ -1,7 +1,7 @@
 // Calls a tool on behalf of a caller: allowlist, argument validation, global cache (with coalescing), invocation.
 import { createHash } from "node:crypto";
 import { makeFailure } from "@mend/wire";
-import { canonicalJson, generateToolsDts, validateAgainstSchema } from "@mend/sandboxes";
+import { canonicalJson, generateToolsDts, generateToolsPyi, validateAgainstSchema } from "@mend/sandboxes";
 import type { Caller } from "../core/caller.ts";
 import { toolAllowed } from "../policy/resolve-request.ts";
 import type { Store } from "../store/store.ts";
@@ -45,6 +45,19 @@ export class ToolCaller {
     const tools = await this.allowed(who, narrowedTo);
     return generateToolsDts(
       tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
+    );
+  }
+
+  /** Python stubs of the tools this caller may use (GET /v1/tools.pyi, MCP, the loop's prompt). */
+  async pythonStubs(who: Caller, narrowedTo?: string[]): Promise<string> {
+    const tools = await this.allowed(who, narrowedTo);
+    return generateToolsPyi(
+      tools.map((t) => ({
+        name: t.name,
+        description: t.description,
+        inputSchema: t.inputSchema,
+        ...(t.outputSchema ? { outputSchema: t.outputSchema } : {}),
+      })),
     );
   }
 

@@ -1,13 +1,13 @@
 // The messages between the host and a QuickJS worker: one run in, tool calls out and back, one done out.
 import type { Failure } from "@mend/wire";
-import type { CodeModeLimits } from "../engine.ts";
+import type { CodeModeLanguage, CodeModeLimits } from "../engine.ts";
 
 /** Host → worker: start one execution. */
 export interface RunMessage {
   type: "run";
   id: number;
   code: string;
-  language: "javascript" | "typescript";
+  language: CodeModeLanguage;
   tools: string[];
   limits: CodeModeLimits;
   seed: number;

@@ -2,7 +2,12 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { ExecutionRequestSchema, StepKeySchema, type ExecutionResponse } from "@mend/wire";
+import {
+  CODEMODE_LANGUAGES,
+  ExecutionRequestSchema,
+  StepKeySchema,
+  type ExecutionResponse,
+} from "@mend/wire";
 import type { Services } from "../../services/services.ts";
 import type { Caller } from "../../core/caller.ts";
 import { runView, stepView } from "../../engine/run-view.ts";
@@ -91,11 +96,16 @@ export function mcpServerFor(s: Services, who: Caller): McpServer {
     "run_orchestration",
     {
       description:
-        "Run a JavaScript/TypeScript code-mode script that orchestrates the allowed tools (`await tools.echo({ text })`; " +
-        "top-level await; `return` the answer). With runId and key the script is a journaled step of that run.",
+        "Run a code-mode script that orchestrates the allowed tools. JavaScript/TypeScript: `await tools.echo({ text })`, " +
+        "top-level await, `return` the answer. Python (language: python): `tools.echo(text=...)`, the last expression is " +
+        "the answer (see list_tools' pyi). With runId and key the script is a journaled step of that run.",
       inputSchema: {
-        code: z.string().describe("Script body; runs as an async function"),
-        language: z.enum(["javascript", "typescript"]).optional(),
+        code: z
+          .string()
+          .describe(
+            "Script body (JavaScript runs as an async function; Python's last expression is the result)",
+          ),
+        language: z.enum(CODEMODE_LANGUAGES).optional(),
         tools: z.array(z.string()).optional().describe("Narrow the bound tools to these"),
         limits: limitsShape,
         runId: z.string().optional().describe("A client-driven run to journal the script in"),
@@ -119,7 +129,7 @@ export function mcpServerFor(s: Services, who: Caller): McpServer {
     "list_tools",
     {
       description:
-        "The tools a run_orchestration script may call, with JSON Schemas, and their TypeScript declarations (dts) when available.",
+        "The tools a run_orchestration script may call, with JSON Schemas, their TypeScript declarations (dts) and Python stubs (pyi).",
       inputSchema: {},
     },
     async () =>
@@ -130,7 +140,7 @@ export function mcpServerFor(s: Services, who: Caller): McpServer {
           inputSchema: t.inputSchema,
           version: t.version,
         }));
-        return ok({ tools, dts: await s.tools.declarations(who) });
+        return ok({ tools, dts: await s.tools.declarations(who), pyi: await s.tools.pythonStubs(who) });
       }),
   );
 

@@ -1,4 +1,4 @@
-// /v1/tools: tools visible to the caller, HTTP tool registration, MCP servers; /v1/tools.d.ts: typed bindings.
+// /v1/tools: tools visible to the caller, HTTP tool registration, MCP servers; /v1/tools.d.ts and .pyi: typed bindings.
 import { Hono } from "hono";
 import { RegisterMcpServerSchema, RegisterToolSchema, type ToolInfo } from "@mend/wire";
 import type { Services } from "../../services/services.ts";
@@ -120,6 +120,19 @@ export function toolsDtsRoute(s: Services): Hono<AppEnv> {
   r.get("/", async (c) => {
     const dts = await s.tools.declarations(c.get("caller"));
     return c.body(dts, 200, { "content-type": "text/plain; charset=utf-8" });
+  });
+  return r;
+}
+
+/**
+ * GET /v1/tools.pyi: Python stubs of the tools the caller may use, with docstrings.
+ * @example app.route("/v1/tools.pyi", toolsPyiRoute(services))
+ */
+export function toolsPyiRoute(s: Services): Hono<AppEnv> {
+  const r = new Hono<AppEnv>();
+  r.get("/", async (c) => {
+    const pyi = await s.tools.pythonStubs(c.get("caller"));
+    return c.body(pyi, 200, { "content-type": "text/plain; charset=utf-8" });
   });
   return r;
 }

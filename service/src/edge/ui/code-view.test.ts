@@ -34,9 +34,24 @@ describe("code view", () => {
     assert.equal(out.match(/class="line[ "]/g)?.length, 2, "a trailing newline adds no empty line");
   });
 
-  it("picks the language from a container image", () => {
+  it("picks the language from a container image or a code-mode language", () => {
     assert.equal(languageOf({ image: "python" }), "python");
     assert.equal(languageOf({ image: "shell" }), "shell");
     assert.equal(languageOf({ code: "return 1" }), "javascript");
+    assert.equal(languageOf({ type: "codemode", language: "python", code: "1" }), "python");
+    assert.equal(languageOf({ type: "codemode", language: "typescript", code: "1" }), "javascript");
+  });
+
+  it("colours Python code-mode scripts and marks the failing line", async () => {
+    const code = "import json\n# note\nr = tools.echo(text='x')\nr['missing']\n";
+    const lines = tokenizeLines(code, "python");
+    assert.deepEqual(lines[0]![0], { type: "kw", text: "import" });
+    assert.deepEqual(lines[1]![0], { type: "com", text: "# note" });
+    assert.ok(lines[2]!.some((t) => t.type === "str" && t.text === "'x'"));
+    const out = String(
+      await codeBlock(code, "python", { line: 4, column: 1, note: "runtime_error: KeyError" }),
+    );
+    assert.match(out, /class="line failing" data-line="4" id="failing-line"/);
+    assert.match(out, /line 4:1: runtime_error: KeyError/);
   });
 });

@@ -76,10 +76,11 @@ export function tokenizeLines(code: string, lang: CodeLanguage): Token[][] {
 }
 
 /**
- * The language to colour a step's code with, from its action (`language`, container `image`).
+ * The language to colour a step's code with, from its action (code-mode `language`, container `image`).
  * @example languageOf({ type: "container", image: "python" }) // "python"
  */
 export function languageOf(input: Record<string, unknown>): CodeLanguage {
+  if (input.language === "python") return "python";
   const image = typeof input.image === "string" ? input.image : "";
   if (/python/i.test(image)) return "python";
   if (/shell|bash|sh$/i.test(image)) return "shell";
