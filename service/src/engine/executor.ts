@@ -1,6 +1,6 @@
 // The durable core: every execution is a journaled step — claimed, run once, recorded, replayed thereafter.
 import { createHash } from "node:crypto";
-import { makeFailure, type ExecutionRequest, type ExecutionResponse } from "@mend/wire";
+import type { ExecutionRequest, ExecutionResponse } from "@mend/wire";
 import type { CodeModeEngines, ContainerFile, ContainerRunner } from "@mend/sandboxes";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { RunRecord, StepRecord } from "../store/records.ts";
