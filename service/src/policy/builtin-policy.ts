@@ -3,7 +3,7 @@ import type { Policy } from "./policy-schema.ts";
 
 /** Built-in base policy (policies/default.yaml refines it). */
 export const BASE_POLICY: Omit<Policy, "name" | "version"> = {
-  tools: { allow: ["echo", "sleep"], deny: [] },
+  tools: { allow: ["echo", "sleep"], deny: [], registered: [] },
   codemode: {
     enabled: true,
     engines: ["quickjs", "v8", "monty"],

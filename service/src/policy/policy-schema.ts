@@ -19,6 +19,10 @@ function strict<T extends z.ZodRawShape>(shape: T) {
   });
 }
 
+/** Where a tenant's own tools come from (`tools.registered`). */
+export const TOOL_SOURCES = ["http", "mcp"] as const;
+export type ToolSourceKind = (typeof TOOL_SOURCES)[number];
+
 const codemodeLimits = strict({
   memoryMb: z.number().positive().describe("heap limit of the script's runtime, MiB"),
   timeoutMs: z.number().int().positive().describe("wall-clock limit of one script, ms"),
@@ -128,7 +132,16 @@ export const PolicyFileSchema = strict({
       .array(z.string())
       .optional()
       .describe("tool names or glob patterns: * within a dotted segment, ** across"),
-    deny: z.array(z.string()).optional().describe("names or globs removed from `allow`"),
+    deny: z
+      .array(z.string())
+      .optional()
+      .describe("names or globs removed from `allow` and from `registered`"),
+    registered: z
+      .array(z.enum(TOOL_SOURCES))
+      .optional()
+      .describe(
+        "the tenant's own tools, allowed besides `allow`: `http` (HTTP tools it registered with POST /v1/tools), `mcp` (the tools of its MCP servers); [] allows only what `allow` names",
+      ),
   })
     .optional()
     .describe("which tools the policy binds (code-mode scripts, the loop, GET /v1/tools)"),
@@ -180,7 +193,7 @@ export interface Policy {
   name: string;
   version: string;
   description?: string;
-  tools: { allow: string[]; deny: string[] };
+  tools: { allow: string[]; deny: string[]; registered: ToolSourceKind[] };
   codemode: {
     enabled: boolean;
     engines: CodeModeEngineName[];

@@ -128,6 +128,17 @@ describe("tool globs", () => {
     assert.equal(toolAllowed(p, "github.admin.users.delete"), false);
   });
 
+  it("allows the tenant's own tools of a `registered` source, and deny still removes them", () => {
+    const q = policy({ tools: { allow: ["echo"], registered: ["http", "mcp"], deny: ["github.admin.*"] } });
+    assert.equal(toolAllowed(q, "crm.lookup", "http"), true);
+    assert.equal(toolAllowed(q, "github.search", "mcp"), true);
+    assert.equal(toolAllowed(q, "github.admin.delete", "mcp"), false);
+    assert.equal(toolAllowed(q, "crm.lookup"), false, "a built-in of that name is not registered");
+    const httpOnly = policy({ tools: { allow: ["echo"], registered: ["http"] } });
+    assert.equal(toolAllowed(httpOnly, "github.search", "mcp"), false);
+    assert.equal(toolAllowed(policy({ tools: { allow: ["echo"] } }), "crm.lookup", "http"), false);
+  });
+
   it("treats regex characters in patterns literally", () => {
     const q = policy({ tools: { allow: ["a+b", "x.(y)"] } });
     assert.equal(toolAllowed(q, "a+b"), true);

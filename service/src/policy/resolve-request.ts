@@ -7,15 +7,20 @@ import {
   type Failure,
 } from "@mend/wire";
 import { globMatch } from "./glob.ts";
-import type { CodeModeLimitValues, ContainerLimitValues, Policy } from "./policy-schema.ts";
+import type { CodeModeLimitValues, ContainerLimitValues, Policy, ToolSourceKind } from "./policy-schema.ts";
 
 export type Admission<T> = { ok: true; value: T } | { ok: false; failure: Failure };
 
-/** Whether the policy lets a caller use this tool (allow globs minus deny globs). */
-export function toolAllowed(policy: Policy, tool: string): boolean {
-  return (
-    policy.tools.allow.some((p) => globMatch(p, tool)) && !policy.tools.deny.some((p) => globMatch(p, tool))
-  );
+/**
+ * Whether the policy lets a caller use this tool: named by an `allow` glob, or one of the tenant's own tools
+ * of a `registered` source (`source`: where the tool comes from; absent for built-ins) — minus `deny` globs.
+ * @example toolAllowed(policy, "github.search", "mcp")
+ */
+export function toolAllowed(policy: Policy, tool: string, source?: ToolSourceKind): boolean {
+  const allowed =
+    policy.tools.allow.some((p) => globMatch(p, tool)) ||
+    (source !== undefined && policy.tools.registered.includes(source));
+  return allowed && !policy.tools.deny.some((p) => globMatch(p, tool));
 }
 
 /** A refusal naming the broken rule; `hint` tells the model what it can do instead. */

@@ -32,7 +32,9 @@ export class ToolCaller {
   /** The tools this caller may use, as definitions. */
   async allowed(who: Caller, narrowedTo?: string[]): Promise<ToolDefinition[]> {
     const all = await this.#catalog.list(who.tenant);
-    return all.filter((t) => toolAllowed(who.policy, t.name) && (!narrowedTo || narrowedTo.includes(t.name)));
+    return all.filter(
+      (t) => toolAllowed(who.policy, t.name, t.source?.kind) && (!narrowedTo || narrowedTo.includes(t.name)),
+    );
   }
 
   /** Whether `name` is a tool of the service for this tenant (built-in or registered), allowed or not. */
@@ -69,7 +71,11 @@ export class ToolCaller {
     opts: ToolCallOptions = {},
   ): Promise<ToolResult & { cached?: boolean }> {
     const tool = await this.#catalog.get(who.tenant, name);
-    if (!tool || !toolAllowed(who.policy, name) || (opts.narrowedTo && !opts.narrowedTo.includes(name))) {
+    if (
+      !tool ||
+      !toolAllowed(who.policy, name, tool.source?.kind) ||
+      (opts.narrowedTo && !opts.narrowedTo.includes(name))
+    ) {
       const allowed = (await this.allowed(who, opts.narrowedTo)).map((t) => t.name);
       return {
         ok: false,

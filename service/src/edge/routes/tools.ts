@@ -56,7 +56,7 @@ export function toolRoutes(s: Services): Hono<AppEnv> {
       { tool: body.name, endpoint: new URL(body.endpoint).origin, created },
       "HTTP tool registered",
     );
-    return c.json({ ...info, allowed: toolAllowed(who.policy, body.name) }, created ? 201 : 200);
+    return c.json({ ...info, allowed: toolAllowed(who.policy, body.name, "http") }, created ? 201 : 200);
   });
 
   r.get("/mcp-servers", async (c) => c.json(await s.registry.listMcpServers(c.get("caller").tenant)));
