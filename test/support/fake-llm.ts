@@ -16,6 +16,12 @@ import type { Turn } from "./fake-llm-turns.ts";
 
 export type { ChatMessage, ChatRequest, ToolResultMessage } from "./fake-llm-protocol.ts";
 
+/**
+ * The demo model's default port: its own, not a real model server's (11434 is Ollama's, 8080 Mend's), so the
+ * demo never answers in place of a model someone runs, nor fails because one is running.
+ */
+export const DEMO_LLM_PORT = 18434;
+
 /** What a script knows about the turn it is asked for. */
 export interface TurnContext {
   /** The first user message (it carries the goal): the conversation's identity. */
@@ -283,7 +289,7 @@ function wait(ms: number, res: ServerResponse): Promise<boolean> {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      port: { type: "string", default: "11434" },
+      port: { type: "string", default: String(DEMO_LLM_PORT) },
       host: { type: "string", default: "127.0.0.1" },
       "latency-ms": { type: "string", default: "0" },
       demo: { type: "boolean", default: true },
