@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { LlmMessage, LlmRequest, LlmResponse } from "../../service/src/llm/llm-provider.ts";
 import { OpenAiProvider } from "../../service/src/llm/openai-provider.ts";
-import { startFakeLlm, type FakeLlm, type Script } from "../support/fake-llm.ts";
+import { DEMO_LLM_PORT, startFakeLlm, type FakeLlm, type Script } from "../support/fake-llm.ts";
 import {
   askHuman,
   callTool,
@@ -100,7 +100,7 @@ describe("the fake LLM", () => {
     });
     const asked: number[] = [];
     const { answer } = await converse(provider, "heal", (_name, args) => {
-      const memoryMb = (JSON.parse(args) as { resources: { memoryMb: number } }).resources.memoryMb;
+      const memoryMb = (JSON.parse(args) as { limits: { memoryMb: number } }).limits.memoryMb;
       asked.push(memoryMb);
       return memoryMb < 128 ? '{"kind":"out_of_memory"}' : '{"ok":true}';
     });
@@ -226,11 +226,11 @@ describe("the fake LLM as a standalone process", () => {
       const args = JSON.parse(call.argumentsJson) as {
         image: string;
         code: string;
-        resources: { memoryMb: number };
+        limits: { memoryMb: number };
       };
       assert.equal(call.name, "run_code");
       assert.equal(args.image, "python");
-      assert.equal(args.resources.memoryMb, 64);
+      assert.equal(args.limits.memoryMb, 64);
       const after = (content: string): LlmRequest =>
         request("demo", [
           { role: "assistant", content: null, toolCalls: [call] },
@@ -245,6 +245,25 @@ describe("the fake LLM as a standalone process", () => {
       const oom = await p.complete(after('{"kind":"out_of_memory","message":"killed at 64 MiB"}'));
       assert.ok(oom.ok);
       assert.match(oom.response.toolCalls[0]!.argumentsJson, /"memoryMb":256/);
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+
+  it("listens by default on a port of its own, not Ollama's 11434", async () => {
+    assert.notEqual(DEMO_LLM_PORT, 11434);
+    const child = spawn(process.execPath, [FAKE_LLM, "--demo"], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).on("line", (line) => {
+          const m = /listening on (\S+)/.exec(line);
+          if (m) resolve(m[1]!);
+        });
+        child.once("exit", (code) => reject(new Error(`fake LLM exited with ${code}`)));
+      });
+      assert.equal(new URL(url).port, String(DEMO_LLM_PORT));
+      const models = await fetch(`${url}/models`);
+      assert.equal(models.status, 200);
     } finally {
       child.kill("SIGTERM");
     }

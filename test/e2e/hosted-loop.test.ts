@@ -263,6 +263,36 @@ describe("hosted runs", () => {
     assert.match(seen[4]!, /malformed_arguments/);
   });
 
+  it("apply the `limits` a model asks for, and refuse an unknown field such as `resources` by name", async () => {
+    const seen: any[] = [];
+    const id = await hostedRun("limits-vocabulary", (_req, turn, ctx) => {
+      if (turn > 0) seen.push(lastResult(ctx));
+      if (turn === 0)
+        return callTool("run_orchestration", { code: "while (true) {}", limits: { timeoutMs: 300 } });
+      if (turn === 1) return callTool("echo", { text: "between failures" });
+      if (turn === 2)
+        return callTool("run_code", { image: "python", code: "print(1)", resources: { memoryMb: 64 } });
+      return finish("done");
+    });
+    const run = await until(id, ["succeeded", "failed", "waiting_for_input"]);
+    assert.equal(run.status, "succeeded", JSON.stringify(run));
+    assert.equal(seen[0].failure.kind, "timeout", JSON.stringify(seen[0]));
+    assert.equal(seen[0].failure.limits.timeoutMs, 300);
+    assert.equal(seen[2].error, "malformed_arguments");
+    assert.match(seen[2].message, /unknown field "resources".*"limits"/);
+    assert.deepEqual(
+      seen[2].errors.map((e: { path: string }) => e.path),
+      ["/resources"],
+    );
+    const steps = (await api("GET", `/v1/runs/${id}/steps`)).body as any[];
+    assert.equal(steps.find((s) => s.key === "iter-1/call-0").input.limits.timeoutMs, 300);
+    assert.equal(
+      steps.some((s) => s.key === "iter-3/call-0"),
+      false,
+      "the refused run_code did not run",
+    );
+  });
+
   it("finish the run when the model asks a human and finishes in the same turn", async () => {
     const id = await hostedRun("ask-and-finish", () =>
       together(askHuman("Anything else?"), finish("all done")),

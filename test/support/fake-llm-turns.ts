@@ -58,8 +58,8 @@ export function runOrchestration(code: string, language?: "javascript" | "python
   return callTool("run_orchestration", language === undefined ? { code } : { code, language });
 }
 
-/** Resources the model may ask `run_code` for. */
-export interface FakeResources {
+/** Limits the model may ask `run_code` for. */
+export interface FakeLimits {
   memoryMb?: number;
   timeoutMs?: number;
   cpus?: number;
@@ -70,8 +70,8 @@ export interface FakeResources {
  * The `run_code` action: code in a container image.
  * @example runCode("python", "print(6 * 7)", { memoryMb: 64 })
  */
-export function runCode(image: string, code: string, resources?: FakeResources): ReplyTurn {
-  return callTool("run_code", resources ? { image, code, resources } : { image, code });
+export function runCode(image: string, code: string, limits?: FakeLimits): ReplyTurn {
+  return callTool("run_code", limits ? { image, code, limits } : { image, code });
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { Static, TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { HttpProblem } from "./problem.ts";
+import { schemaErrors } from "../lib/schema-errors.ts";
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 
@@ -15,13 +16,11 @@ function checker<T extends TSchema>(schema: T): TypeCheck<T> {
   return c as TypeCheck<T>;
 }
 
-/** Validates a value; throws a 400 validation problem listing every offending path. */
+/** Validates a value; throws a 400 validation problem listing every offending path (a union's by its branch). */
 export function validate<T extends TSchema>(schema: T, value: unknown, where = "body"): Static<T> {
   const check = checker(schema);
   if (check.Check(value)) return value;
-  const errors = [...check.Errors(value)]
-    .slice(0, 20)
-    .map((e) => ({ path: e.path || "/", message: e.message }));
+  const errors = schemaErrors(schema, value, 20, check.Errors(value));
   const first = errors[0];
   throw new HttpProblem(
     400,

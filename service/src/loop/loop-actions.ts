@@ -18,6 +18,18 @@ export function offersPython(policy: Pick<Policy, "codemode">): boolean {
   return c.enabled && c.languages.includes("python") && c.engines.includes("monty");
 }
 
+/** The limits a script may ask for, when the defaults are not enough (a failure says which). */
+const CODEMODE_LIMITS = {
+  type: "object",
+  description: "Limits of this script, when the defaults are not enough (a failure says which)",
+  properties: {
+    memoryMb: { type: "number" },
+    timeoutMs: { type: "integer" },
+    maxToolCalls: { type: "integer" },
+  },
+  additionalProperties: false,
+};
+
 function orchestrationTool(python: boolean): LlmTool {
   const js =
     "Run JavaScript (an async function body; use `return`) that orchestrates the tools above through `tools.<name>(args)`. " +
@@ -33,7 +45,12 @@ function orchestrationTool(python: boolean): LlmTool {
     return {
       name: RUN_ORCHESTRATION,
       description: js,
-      inputSchema: { type: "object", properties: { code }, required: ["code"], additionalProperties: false },
+      inputSchema: {
+        type: "object",
+        properties: { code, limits: CODEMODE_LIMITS },
+        required: ["code"],
+        additionalProperties: false,
+      },
     };
   }
   return {
@@ -49,6 +66,7 @@ function orchestrationTool(python: boolean): LlmTool {
           enum: ["javascript", "python"],
           description: "The script's language (default javascript)",
         },
+        limits: CODEMODE_LIMITS,
       },
       required: ["code"],
       additionalProperties: false,
@@ -79,7 +97,7 @@ export function actionTools(
       name: RUN_CODE,
       description:
         "Run arbitrary code once in a fresh, isolated container with no network. Print results to stdout; files written under " +
-        "/workspace/out are returned. Ask for more resources when a limit was hit.",
+        "/workspace/out are returned. Ask for higher `limits` when a limit was hit.",
       inputSchema: {
         type: "object",
         properties: {
@@ -90,14 +108,22 @@ export function actionTools(
           },
           files: {
             type: "array",
+            description:
+              "Input files under /workspace: text content, or a blob (the sha256 of an earlier output file)",
             items: {
               type: "object",
-              properties: { path: { type: "string" }, content: { type: "string" } },
-              required: ["path", "content"],
+              properties: {
+                path: { type: "string" },
+                content: { type: "string" },
+                blob: { type: "string", description: "sha256 of a file an earlier step produced" },
+              },
+              required: ["path"],
+              additionalProperties: false,
             },
           },
-          resources: {
+          limits: {
             type: "object",
+            description: "Limits of this execution, when the defaults are not enough (a failure says which)",
             properties: {
               memoryMb: { type: "number" },
               timeoutMs: { type: "integer" },

@@ -1,7 +1,8 @@
 // Turns one model tool call into what the loop does next, checking the model's arguments like any input.
 import { Type, type TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
-import { ContainerLimitsSchema, InputFileSchema, MAX_CODE_CHARS } from "@mend/wire";
+import { CodeModeLimitsSchema, ContainerLimitsSchema, InputFileSchema, MAX_CODE_CHARS } from "@mend/wire";
+import { schemaErrors } from "../lib/schema-errors.ts";
 import type { LlmToolCall } from "../llm/llm-provider.ts";
 import type { ActionSpec } from "../engine/step-action.ts";
 import { ASK_HUMAN, FINISH, RUN_CODE, RUN_ORCHESTRATION } from "./loop-actions.ts";
@@ -14,25 +15,47 @@ export type ParsedCall =
   | { kind: "invalid"; content: string };
 
 const Code = Type.String({ minLength: 1, maxLength: MAX_CODE_CHARS });
-const checks: Record<string, TypeCheck<TSchema>> = {
-  [RUN_ORCHESTRATION]: TypeCompiler.Compile(
-    Type.Object({
+const closed = { additionalProperties: false } as const;
+/** The actions' arguments: closed objects, so a field the loop does not know is refused, never dropped. */
+const schemas: Record<string, TSchema> = {
+  [RUN_ORCHESTRATION]: Type.Object(
+    {
       code: Code,
       language: Type.Optional(Type.Union([Type.Literal("javascript"), Type.Literal("python")])),
-    }),
+      limits: Type.Optional(CodeModeLimitsSchema),
+    },
+    closed,
   ),
-  [RUN_CODE]: TypeCompiler.Compile(
-    Type.Object({
+  [RUN_CODE]: Type.Object(
+    {
       image: Type.String({ minLength: 1, maxLength: 64 }),
       code: Code,
       files: Type.Optional(Type.Array(InputFileSchema, { maxItems: 64 })),
-      resources: Type.Optional(ContainerLimitsSchema),
-    }),
+      limits: Type.Optional(ContainerLimitsSchema),
+    },
+    closed,
   ),
-  [ASK_HUMAN]: TypeCompiler.Compile(
-    Type.Object({ question: Type.String({ minLength: 1, maxLength: 10_000 }) }),
-  ),
+  [ASK_HUMAN]: Type.Object({ question: Type.String({ minLength: 1, maxLength: 10_000 }) }, closed),
 };
+const checks: Record<string, TypeCheck<TSchema>> = Object.fromEntries(
+  Object.entries(schemas).map(([name, schema]) => [name, TypeCompiler.Compile(schema)]),
+);
+
+/** Fields other vocabularies use for `limits`: named in the error, so the model fixes its call at once. */
+const LIMITS_ALIASES = ["resources", "resourceLimits", "limit"];
+
+/** `null` for an optional field means "not given" (strict-mode models send every field). */
+function withoutNulls(args: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args)) {
+    if (v === null) continue;
+    out[k] =
+      k === "limits" && typeof v === "object" && !Array.isArray(v)
+        ? withoutNulls(v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
 
 function invalid(name: string, message: string, extra: Record<string, unknown> = {}): ParsedCall {
   return { kind: "invalid", content: renderLoopError("malformed_arguments", `${name}: ${message}`, extra) };
@@ -56,30 +79,43 @@ export function parseCall(call: LlmToolCall): ParsedCall {
   }
   if (call.name === FINISH) return { kind: "finish", answer: args.answer ?? null };
   const check = checks[call.name];
+  if (check) args = withoutNulls(args);
   if (check && !check.Check(args)) {
-    const errors = [...check.Errors(args)]
-      .slice(0, 10)
-      .map((e) => ({ path: e.path || "/", message: e.message }));
-    return invalid(call.name, "the arguments do not match the action's schema", { errors });
+    const errors = schemaErrors(schemas[call.name]!, args, 10, check.Errors(args));
+    const alias = LIMITS_ALIASES.find((a) => a in args);
+    const unknown = errors.filter((e) => e.message === "Unexpected property").map((e) => e.path.slice(1));
+    const message = unknown.length
+      ? `unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((u) => `"${u}"`).join(", ")}${alias ? ` (resources go in "limits", e.g. {"limits": {"memoryMb": 128}})` : ""}; nothing was run`
+      : "the arguments do not match the action's schema; nothing was run";
+    return invalid(call.name, message, { errors });
   }
   if (call.name === ASK_HUMAN) return { kind: "ask_human", question: args.question as string };
   if (call.name === RUN_ORCHESTRATION) {
-    const language = args.language as "javascript" | "python" | undefined;
+    const { code, language, limits } = args as {
+      code: string;
+      language?: "javascript" | "python";
+      limits?: Record<string, number>;
+    };
     return {
       kind: "action",
-      action: { type: "codemode", code: args.code as string, ...(language === "python" ? { language } : {}) },
+      action: {
+        type: "codemode",
+        code,
+        ...(language === "python" ? { language } : {}),
+        ...(limits ? { limits } : {}),
+      },
     };
   }
   if (call.name === RUN_CODE) {
-    const { image, code, files, resources } = args as {
+    const { image, code, files, limits } = args as {
       image: string;
       code: string;
       files?: { path: string; content: string }[];
-      resources?: Record<string, number>;
+      limits?: Record<string, number>;
     };
     return {
       kind: "action",
-      action: { type: "container", image, code, ...(files ? { files } : {}), limits: resources ?? {} },
+      action: { type: "container", image, code, ...(files ? { files } : {}), limits: limits ?? {} },
     };
   }
   return { kind: "action", action: { type: "tool", tool: call.name, args } };
