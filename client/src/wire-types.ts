@@ -156,7 +156,12 @@ export type ContainerAction = {
         network?: "none" | undefined;
       }
     | undefined;
-  files?: { encoding?: "utf8" | "base64" | undefined; path: string; content: string }[] | undefined;
+  files?:
+    | (
+        | { encoding?: "utf8" | "base64" | undefined; path: string; content: string }
+        | { path: string; blob: string }
+      )[]
+    | undefined;
   stdin?: string | undefined;
   argv?: string[] | undefined;
   code: string;
@@ -195,7 +200,12 @@ export type ExecutionRequest =
             network?: "none" | undefined;
           }
         | undefined;
-      files?: { encoding?: "utf8" | "base64" | undefined; path: string; content: string }[] | undefined;
+      files?:
+        | (
+            | { encoding?: "utf8" | "base64" | undefined; path: string; content: string }
+            | { path: string; blob: string }
+          )[]
+        | undefined;
       stdin?: string | undefined;
       argv?: string[] | undefined;
       code: string;
@@ -288,6 +298,9 @@ export type ExecutionResponse = {
   runId: string;
   replayed: boolean;
 };
+export type InputFile =
+  | { encoding?: "utf8" | "base64" | undefined; path: string; content: string }
+  | { path: string; blob: string };
 export type CreateRun = {
   policy?: string | undefined;
   tools?: string[] | undefined;
@@ -552,7 +565,12 @@ export type StepAction =
             network?: "none" | undefined;
           }
         | undefined;
-      files?: { encoding?: "utf8" | "base64" | undefined; path: string; content: string }[] | undefined;
+      files?:
+        | (
+            | { encoding?: "utf8" | "base64" | undefined; path: string; content: string }
+            | { path: string; blob: string }
+          )[]
+        | undefined;
       stdin?: string | undefined;
       argv?: string[] | undefined;
       code: string;
@@ -593,7 +611,12 @@ export type StepRequest = {
               network?: "none" | undefined;
             }
           | undefined;
-        files?: { encoding?: "utf8" | "base64" | undefined; path: string; content: string }[] | undefined;
+        files?:
+          | (
+              | { encoding?: "utf8" | "base64" | undefined; path: string; content: string }
+              | { path: string; blob: string }
+            )[]
+          | undefined;
         stdin?: string | undefined;
         argv?: string[] | undefined;
         code: string;

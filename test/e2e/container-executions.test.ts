@@ -16,6 +16,40 @@ const exec = (body: Record<string, unknown>) =>
   call(svc.url, "POST", "/v1/executions", { sandbox: "container", ...body });
 
 describe("container executions over HTTP", () => {
+  it("takes an earlier execution's output file as an input file by reference (blob), without re-uploading it", async () => {
+    const first = await exec({
+      image: "python",
+      code: "import os\nos.makedirs('out', exist_ok=True)\nopen('out/rows.csv', 'w').write('x,1\\ny,2\\n')",
+    });
+    assert.equal(first.body.status, "succeeded", JSON.stringify(first.body));
+    const produced = first.body.files[0];
+    const second = await exec({
+      image: "python",
+      code: "print(sum(int(l.split(',')[1]) for l in open('in/rows.csv').read().split()))",
+      files: [{ path: "in/rows.csv", blob: produced.sha256 }],
+    });
+    assert.equal(second.body.status, "succeeded", JSON.stringify(second.body));
+    assert.equal(second.body.stdout, "3\n");
+    const steps = (await call(svc.url, "GET", `/v1/runs/${second.body.runId}/steps`)).body;
+    assert.deepEqual(steps[0].input.files, [
+      { path: "in/rows.csv", size: produced.size, sha256: produced.sha256 },
+    ]);
+    const unknown = await exec({
+      image: "python",
+      code: "print(1)",
+      files: [{ path: "a", blob: "0".repeat(64) }],
+    });
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.body.errors[0].path, "/files/0/blob");
+    const both = await exec({
+      image: "python",
+      code: "print(1)",
+      files: [{ path: "a", blob: produced.sha256, content: "x" }],
+    });
+    assert.equal(both.status, 400);
+    assert.match(JSON.stringify(both.body.errors), /\/files\/0\/(blob|content)/);
+  });
+
   it("runs python once and returns its output", async () => {
     const r = await exec({ image: "python", code: "print(6*7)" });
     assert.equal(r.status, 200);

@@ -154,6 +154,25 @@ describe("tenant isolation", () => {
     assert.doesNotMatch(r.text, /acme-confidential/);
   });
 
+  it("refuses another tenant's blob as an input file by reference, naming the field, before anything runs", async () => {
+    const before = (await json<{ items: unknown[] }>(globex, "GET", "/v1/runs?limit=200")).items.length;
+    const r = await call(globex, "POST", "/v1/executions", {
+      sandbox: "container",
+      image: "python",
+      code: "print(open('stolen.json').read())",
+      files: [{ path: "stolen.json", blob: blobSha }],
+    });
+    assert.equal(r.status, 400, r.text);
+    const problem = JSON.parse(r.text) as { errors: { path: string }[]; detail: string };
+    assert.deepEqual(
+      problem.errors.map((e) => e.path),
+      ["/files/0/blob"],
+    );
+    assert.doesNotMatch(r.text, /acme-confidential/);
+    const after = (await json<{ items: unknown[] }>(globex, "GET", "/v1/runs?limit=200")).items.length;
+    assert.equal(after, before, "no run was created for the refused request");
+  });
+
   it("fails a container execution under a policy that forbids containers with policy_violation, as a result", async () => {
     const res = await json<{
       status: string;

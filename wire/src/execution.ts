@@ -53,14 +53,34 @@ export const ContainerLimitsSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const InputFileSchema = Type.Object(
+const FilePath = Type.String({ minLength: 1, maxLength: 512, description: "Relative to /workspace" });
+
+/** An input file given by value. */
+export const ContentFileSchema = Type.Object(
   {
-    path: Type.String({ minLength: 1, maxLength: 512 }),
+    path: FilePath,
     content: Type.String(),
     encoding: Type.Optional(Type.Union([Type.Literal("utf8"), Type.Literal("base64")])),
   },
   { additionalProperties: false },
 );
+
+/** An input file given by reference: a blob of the caller's tenant (e.g. an earlier step's output file). */
+export const BlobFileSchema = Type.Object(
+  {
+    path: FilePath,
+    blob: Type.String({
+      pattern: "^[0-9a-f]{64}$",
+      description: "The sha256 of a blob of the caller's tenant, e.g. the `sha256` of an earlier output file",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const InputFileSchema = Type.Union([ContentFileSchema, BlobFileSchema], {
+  description: "A file placed under /workspace: by value (`content`) or by reference (`blob`)",
+});
+export type InputFile = Static<typeof InputFileSchema>;
 
 export const ContainerActionSchema = Type.Object(
   {

@@ -22,7 +22,9 @@ export type { Problem, ProblemType } from "./problem.ts";
 export { HealthSchema } from "./health.ts";
 export type { Health } from "./health.ts";
 export {
+  BlobFileSchema,
   CodeModeActionSchema,
+  ContentFileSchema,
   CodeModeLimitsSchema,
   ContainerActionSchema,
   ContainerLimitsSchema,
@@ -34,7 +36,13 @@ export {
   ToolActionSchema,
   ToolCallSummarySchema,
 } from "./execution.ts";
-export type { CodeModeAction, ContainerAction, ExecutionRequest, ExecutionResponse } from "./execution.ts";
+export type {
+  CodeModeAction,
+  ContainerAction,
+  ExecutionRequest,
+  ExecutionResponse,
+  InputFile,
+} from "./execution.ts";
 export {
   CheckpointBodySchema,
   CheckpointSchema,

@@ -22,7 +22,7 @@ import type { StepContext, StepResult } from "./step-context.ts";
 import { EXECUTION_EXTERNAL_FIELDS, internalize, type StepOutput } from "./step-output.ts";
 import { DEFAULT_MAX_ATTEMPTS, type StepEnding, type StepLifecycle } from "./step-lifecycle.ts";
 import { checkRemedy } from "./check-remedy.ts";
-import { decodeInputFiles } from "./input-files.ts";
+import { resolveInputFiles } from "./input-files.ts";
 
 export interface StepOptions {
   /** Tools the run narrowed itself to (never beyond the policy). */
@@ -70,11 +70,6 @@ function journalInput(
   return input;
 }
 
-/** The decoded, checked input files of an action (none but for containers); throws Rejection on bad ones. */
-function inputFilesOf(action: ActionSpec): ContainerFile[] {
-  return action.type === "container" ? decodeInputFiles(action.files) : [];
-}
-
 /** Seed derived from the run and key, so a script replays the same random path without storing anything. */
 function seedFor(runId: string, key: string): number {
   return createHash("sha256").update(`${runId}\0${key}`).digest().readUInt32BE(0);
@@ -119,7 +114,7 @@ export class Executor {
   async oneOff(who: Caller, req: ExecutionRequest, idempotencyKey?: string): Promise<ExecutionResponse> {
     // Bad input files are refused before the implicit run exists; decoded once, for the step too.
     const action = fromExecution(req);
-    const files = inputFilesOf(action);
+    const files = await this.#inputFiles(who, action);
     // Without a key it cannot be a replay: a tenant at its limit is refused before anything is created.
     const admitted = idempotencyKey ? undefined : await this.admit(who);
     let run: RunRecord;
@@ -150,8 +145,16 @@ export class Executor {
     action: ActionSpec,
     opts: StepOptions = {},
   ): Promise<ExecutionResponse> {
-    // Refusals (bad file paths, oversized uploads) happen before anything is journaled.
-    return this.#coalesced(who, run, key, action, opts, inputFilesOf(action));
+    // Refusals (bad file paths, unknown blobs, oversized uploads) happen before anything is journaled.
+    return this.#coalesced(who, run, key, action, opts, await this.#inputFiles(who, action));
+  }
+
+  /** The checked input files of an action (none but for containers), blobs read as `who`'s tenant. */
+  #inputFiles(who: Caller, action: ActionSpec): Promise<ContainerFile[]> {
+    if (action.type !== "container") return Promise.resolve([]);
+    return resolveInputFiles(action.files, async (sha256) =>
+      (await this.#d.store.hasBlobRef(who.tenant, sha256)) ? this.#d.blobs.get(sha256) : null,
+    );
   }
 
   async #coalesced(
