@@ -3,7 +3,7 @@ import { MendApiError, MendFailure } from "./errors.ts";
 import type { Transport } from "./http.ts";
 import { canonicalJson, sha256Hex } from "./canonical-json.ts";
 import { runEvents, type RunEvent } from "./sse.ts";
-import type { ExecutionResponse, Run, Step, StepAction } from "./wire-types.ts";
+import type { ExecutionResponse, InputMismatch, Run, Step, StepAction } from "./wire-types.ts";
 
 /** How `run.durable` derives each call's step key. */
 export type DurableKeying = "counter" | "args";
@@ -114,18 +114,20 @@ export class DurableRun {
 
   /**
    * Executes `action` in the service as step `key` (once: the same key again returns the journaled
-   * response with `replayed: true`). A failed execution is a value with `status: "failed"`.
+   * response with `replayed: true`). A failed execution is a value with `status: "failed"`. The same key
+   * with a different action throws MendApiError 409 `step_input_mismatch` (the agent is not deterministic),
+   * unless `onInputMismatch: "replay"` asks for the journaled response anyway.
    * @example const res = await run.execute("plot", { type: "container", image: "python", code })
    */
   async execute(
     key: string,
     action: StepAction,
-    opts: { signal?: AbortSignal } = {},
+    opts: { signal?: AbortSignal | undefined; onInputMismatch?: InputMismatch | undefined } = {},
   ): Promise<ExecutionResponse> {
     return this.#t.request<ExecutionResponse>({
       method: "POST",
       path: this.#path("/steps"),
-      body: { key, action },
+      body: { key, action, ...(opts.onInputMismatch ? { onInputMismatch: opts.onInputMismatch } : {}) },
       idempotencyKey: key,
       signal: opts.signal,
     });

@@ -117,7 +117,8 @@ export type ProblemType =
   | "not-configured"
   | "unavailable"
   | "storage_unavailable"
-  | "internal";
+  | "internal"
+  | "step_input_mismatch";
 export type Health = {
   ok: boolean;
   version: string;
@@ -315,6 +316,7 @@ export type CreateRun = {
   metadata?: { [x: string]: unknown } | undefined;
   mode: "hosted" | "client";
 };
+export type InputMismatch = "reject" | "replay";
 export type Run = {
   failure?:
     | {
@@ -579,6 +581,7 @@ export type StepAction =
     }
   | { cache?: "use" | "bypass" | undefined; args?: unknown; tool: string; type: "tool" };
 export type StepRequest = {
+  onInputMismatch?: "reject" | "replay" | undefined;
   action:
     | {
         limits?:

@@ -65,6 +65,53 @@ describe("client-driven runs", () => {
     assert.equal(steps.body[0].attempt, 1);
   });
 
+  it("answers a reused key with a different input with 409 step_input_mismatch showing both hashes", async () => {
+    const id = await clientRun();
+    const first = await api("POST", `/v1/runs/${id}/steps`, { key: "sum", action: codemode("return 1 + 1") });
+    assert.equal(first.body.result, 2);
+    const same = await api("POST", `/v1/runs/${id}/steps`, { key: "sum", action: codemode("return 1 + 1") });
+    assert.equal(same.body.replayed, true, "the same input replays");
+    const other = await api("POST", `/v1/runs/${id}/steps`, { key: "sum", action: codemode("return 2 + 2") });
+    assert.equal(other.status, 409, JSON.stringify(other.body));
+    assert.equal(other.headers.get("content-type"), "application/problem+json");
+    assert.equal(other.body.type, "urn:mend:problem:step_input_mismatch");
+    assert.match(other.body.journaledInputHash, /^[0-9a-f]{64}$/);
+    assert.match(other.body.requestInputHash, /^[0-9a-f]{64}$/);
+    assert.notEqual(other.body.journaledInputHash, other.body.requestInputHash);
+    const journal = (await api("GET", `/v1/runs/${id}/steps`)).body;
+    assert.equal(journal[0].input.inputHash, other.body.journaledInputHash);
+    const anyway = await api("POST", `/v1/runs/${id}/steps`, {
+      key: "sum",
+      action: codemode("return 2 + 2"),
+      onInputMismatch: "replay",
+    });
+    assert.equal(anyway.status, 200);
+    assert.equal(anyway.body.replayed, true);
+    assert.equal(anyway.body.result, 2, "the journaled result, not a new execution");
+    assert.equal((await api("GET", `/v1/runs/${id}/steps`)).body.length, 1);
+  });
+
+  it("refuses a concurrent request with the same key and another input while the first runs", async () => {
+    const id = await clientRun();
+    const slow = api("POST", `/v1/runs/${id}/steps`, {
+      key: "k",
+      action: codemode("await tools.sleep({ ms: 400 }); return 'first';"),
+    });
+    // Wait until the first claim is journaled, then send another input under the same key.
+    for (;;) {
+      const steps = (await api("GET", `/v1/runs/${id}/steps`)).body as unknown[];
+      if (steps.length > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const other = await api("POST", `/v1/runs/${id}/steps`, {
+      key: "k",
+      action: codemode("return 'second'"),
+    });
+    assert.equal(other.status, 409);
+    assert.equal(other.body.type, "urn:mend:problem:step_input_mismatch");
+    assert.equal((await slow).body.result, "first");
+  });
+
   it("journals a failed step as a result and replays the failure", async () => {
     const id = await clientRun();
     const first = await api("POST", `/v1/runs/${id}/steps`, {
@@ -74,7 +121,10 @@ describe("client-driven runs", () => {
     assert.equal(first.status, 200);
     assert.equal(first.body.status, "failed");
     assert.equal(first.body.failure.kind, "runtime_error");
-    const again = await api("POST", `/v1/runs/${id}/steps`, { key: "bad", action: codemode("return 1") });
+    const again = await api("POST", `/v1/runs/${id}/steps`, {
+      key: "bad",
+      action: codemode("throw new TypeError('nope')"),
+    });
     assert.equal(again.body.replayed, true);
     assert.equal(again.body.failure.kind, "runtime_error");
   });
@@ -197,7 +247,10 @@ describe("client-driven runs", () => {
     const blob = await fetch(`${svc.url}/v1/blobs/${ref.$blob}`);
     assert.equal(blob.status, 200);
     assert.equal(JSON.parse(await blob.text()).length, 20000);
-    const replay = await api("POST", `/v1/runs/${id}/steps`, { key: "big", action: codemode("return 1") });
+    const replay = await api("POST", `/v1/runs/${id}/steps`, {
+      key: "big",
+      action: codemode("return 'y'.repeat(20000);"),
+    });
     assert.equal(replay.body.result.length, 20000);
   });
 });

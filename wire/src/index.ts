@@ -49,6 +49,7 @@ export {
   CompleteBodySchema,
   CreateRunSchema,
   InputBodySchema,
+  InputMismatchSchema,
   ModelSpecSchema,
   RunSchema,
   RunStatusSchema,
@@ -61,7 +62,16 @@ export {
   StepRequestSchema,
   StepSchema,
 } from "./run.ts";
-export type { CreateRun, Run, RunStatus, RunsPage, Step, StepAction, StepRequest } from "./run.ts";
+export type {
+  CreateRun,
+  InputMismatch,
+  Run,
+  RunStatus,
+  RunsPage,
+  Step,
+  StepAction,
+  StepRequest,
+} from "./run.ts";
 export {
   CacheRuleSchema,
   MCP_SERVER_NAME_PATTERN,

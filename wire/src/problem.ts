@@ -35,5 +35,6 @@ export const PROBLEM_TYPES = [
   "unavailable",
   "storage_unavailable",
   "internal",
+  "step_input_mismatch",
 ] as const;
 export type ProblemType = (typeof PROBLEM_TYPES)[number];

@@ -136,8 +136,15 @@ const CodeModeStepAction = Type.Composite([
 export const StepActionSchema = Type.Union([CodeModeStepAction, ContainerStepAction, ToolActionSchema]);
 export type StepAction = Static<typeof StepActionSchema>;
 
+/** What a step key reused with a different input does: 409 step_input_mismatch (default), or replay anyway. */
+export const InputMismatchSchema = Type.Union([Type.Literal("reject"), Type.Literal("replay")], {
+  description:
+    "When the key was already used with a different input: `reject` (default) answers 409 step_input_mismatch with both input hashes; `replay` returns the journaled result anyway",
+});
+export type InputMismatch = Static<typeof InputMismatchSchema>;
+
 export const StepRequestSchema = Type.Object(
-  { key: StepKeySchema, action: StepActionSchema },
+  { key: StepKeySchema, action: StepActionSchema, onInputMismatch: Type.Optional(InputMismatchSchema) },
   { $id: "StepRequest", additionalProperties: false },
 );
 export type StepRequest = Static<typeof StepRequestSchema>;

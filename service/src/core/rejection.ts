@@ -8,7 +8,9 @@ export type RejectionReason =
   | "not_configured"
   | "unavailable"
   /** Over a rate or concurrency limit; `details.retryAfterSeconds` says when to retry. */
-  | "rate_limited";
+  | "rate_limited"
+  /** A step key reused with a different input (non-determinism); `details` holds both input hashes. */
+  | "input_mismatch";
 
 /**
  * A request the engine will not execute. Not a failure value: nothing ran.

@@ -20,6 +20,7 @@ const TITLES: Record<ProblemType, string> = {
   unavailable: "Service unavailable",
   storage_unavailable: "Storage unavailable",
   internal: "Internal error",
+  step_input_mismatch: "Step key reused with a different input",
 };
 
 /**
@@ -73,6 +74,7 @@ const REJECTION_HTTP: Record<RejectionReason, [ContentfulStatusCode, ProblemType
   not_configured: [422, "not-configured"],
   unavailable: [503, "unavailable"],
   rate_limited: [429, "rate-limited"],
+  input_mismatch: [409, "step_input_mismatch"],
 };
 
 /** Maps an engine refusal to its HTTP problem (the only place that knows the status codes). */

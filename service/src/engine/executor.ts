@@ -1,7 +1,12 @@
 // The durable core: every execution is a journaled step — claimed, run once, recorded, replayed thereafter.
 import { createHash } from "node:crypto";
 import type { ExecutionRequest, ExecutionResponse } from "@mend/wire";
-import type { CodeModeEngines, ContainerFile, ContainerRunner } from "@mend/sandboxes";
+import {
+  canonicalJson,
+  type CodeModeEngines,
+  type ContainerFile,
+  type ContainerRunner,
+} from "@mend/sandboxes";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { RunRecord, StepRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
@@ -37,6 +42,12 @@ export interface StepOptions {
   admission?: AdmissionMode;
   /** A slot the caller already holds (taken before a response stream started); released by the step. */
   admitted?: Release;
+  /**
+   * A key already used with a different input: `reject` throws Rejection `input_mismatch` (client-driven
+   * steps: a non-deterministic caller); `replay` (default) answers from the journal — the hosted loop's
+   * own keys, whose retries are derived from a policy that may have changed since.
+   */
+  onInputMismatch?: "reject" | "replay";
 }
 
 export interface ExecutorDeps {
@@ -51,22 +62,36 @@ export interface ExecutorDeps {
   crash: Crashpoints;
 }
 
+const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+
+/**
+ * The identity of what a request asked for: the SHA-256 of the canonical JSON of its action, files by
+ * content hash (given by value or by blob, the same bytes are the same input), stdin by hash. The
+ * determinism a code-mode step journals (seed, clock) is not part of it; an explicit `seed` is.
+ */
+function inputHash(action: ActionSpec, files: ContainerFile[]): string {
+  const identity: Record<string, unknown> = { ...action };
+  if (action.type === "container") {
+    identity.files = files.map((f) => ({ path: f.path, sha256: sha256(f.content) }));
+    if (action.stdin !== undefined) identity.stdin = { sha256: sha256(action.stdin) };
+  }
+  return sha256(canonicalJson(identity));
+}
+
 /** Journaled form of an action: file contents and stdin are summarised, never inlined. */
 function journalInput(
   action: ActionSpec,
   det: Determinism | null,
   files: ContainerFile[],
+  hash: string,
 ): Record<string, unknown> {
   const input: Record<string, unknown> = { ...action };
   if (action.type === "container") {
-    input.files = files.map((f) => ({
-      path: f.path,
-      size: f.content.length,
-      sha256: createHash("sha256").update(f.content).digest("hex"),
-    }));
+    input.files = files.map((f) => ({ path: f.path, size: f.content.length, sha256: sha256(f.content) }));
     if (action.stdin !== undefined) input.stdin = { bytes: Buffer.byteLength(action.stdin) };
   }
   if (det) input.determinism = det;
+  input.inputHash = hash;
   return input;
 }
 
@@ -81,7 +106,8 @@ function seedFor(runId: string, key: string): number {
  */
 export class Executor {
   readonly #d: ExecutorDeps;
-  readonly #running = new Map<string, Promise<ExecutionResponse>>();
+  /** Steps executing in this process, by run and key, with the input hash they were claimed with. */
+  readonly #running = new Map<string, { hash: string; done: Promise<ExecutionResponse> }>();
 
   constructor(deps: ExecutorDeps) {
     this.#d = deps;
@@ -124,7 +150,15 @@ export class Executor {
       admitted?.();
       throw err;
     }
-    const res = await this.#coalesced(who, run, "execution", action, admitted ? { admitted } : {}, files);
+    const res = await this.#coalesced(
+      who,
+      run,
+      "execution",
+      action,
+      admitted ? { admitted } : {},
+      files,
+      inputHash(action, files),
+    );
     if (!res.replayed) {
       await this.#d.store.updateRun(run.id, {
         status: res.status,
@@ -146,7 +180,31 @@ export class Executor {
     opts: StepOptions = {},
   ): Promise<ExecutionResponse> {
     // Refusals (bad file paths, unknown blobs, oversized uploads) happen before anything is journaled.
-    return this.#coalesced(who, run, key, action, opts, await this.#inputFiles(who, action));
+    const files = await this.#inputFiles(who, action);
+    const hash = inputHash(action, files);
+    if (opts.onInputMismatch === "reject") await this.#assertSameInput(run.id, key, hash);
+    return this.#coalesced(who, run, key, action, opts, files, hash);
+  }
+
+  /**
+   * Throws Rejection `input_mismatch` when step `key` of `runId` was claimed (in flight here, or journaled)
+   * with an input other than `action`'s (files resolved as `who`'s, so a bad file is refused first).
+   */
+  async assertSameInput(who: Caller, runId: string, key: string, action: ActionSpec): Promise<void> {
+    await this.#assertSameInput(runId, key, inputHash(action, await this.#inputFiles(who, action)));
+  }
+
+  async #assertSameInput(runId: string, key: string, hash: string): Promise<void> {
+    const journaled =
+      this.#running.get(`${runId}\0${key}`)?.hash ??
+      ((await this.#d.store.getStep(runId, key))?.input as { inputHash?: unknown } | null)?.inputHash;
+    // Steps journaled before input hashes existed (or by another kind of caller) have none: nothing to compare.
+    if (typeof journaled !== "string" || journaled === hash) return;
+    throw new Rejection(
+      "input_mismatch",
+      `step key "${key}" of run ${runId} was first used with a different input (journaled ${journaled.slice(0, 12)}…, this request ${hash.slice(0, 12)}…): replaying it would return the result of other work. Use a new key for new work, or send "onInputMismatch": "replay" to get the journaled result anyway.`,
+      { key, journaledInputHash: journaled, requestInputHash: hash },
+    );
   }
 
   /** The checked input files of an action (none but for containers), blobs read as `who`'s tenant. */
@@ -164,17 +222,21 @@ export class Executor {
     action: ActionSpec,
     opts: StepOptions,
     files: ContainerFile[],
+    hash: string,
   ): Promise<ExecutionResponse> {
     const flight = `${run.id}\0${key}`;
     const pending = this.#running.get(flight);
     if (pending) {
       opts.admitted?.();
-      return pending;
+      // Claimed meanwhile by a request with another input: the same refusal as a journaled one.
+      if (opts.onInputMismatch === "reject" && pending.hash !== hash)
+        await this.#assertSameInput(run.id, key, hash);
+      return pending.done;
     }
-    const p = this.#admitted(who, run, key, action, opts, files);
-    this.#running.set(flight, p);
+    const done = this.#admitted(who, run, key, action, opts, files, hash);
+    this.#running.set(flight, { hash, done });
     try {
-      return await p;
+      return await done;
     } finally {
       this.#running.delete(flight);
     }
@@ -187,13 +249,14 @@ export class Executor {
     action: ActionSpec,
     opts: StepOptions,
     files: ContainerFile[],
+    hash: string,
   ): Promise<ExecutionResponse> {
     // A key the journal has finished replays without taking a slot: nothing executes.
     const done = opts.admitted ? null : await this.#d.store.getStep(run.id, key);
     if (done && (done.status === "succeeded" || done.status === "failed")) return this.respond(done, true);
     const release = opts.admitted ?? (await this.#slot(who, opts));
     try {
-      return await this.#step(who, run, key, action, opts, files);
+      return await this.#step(who, run, key, action, opts, files, hash);
     } finally {
       release();
     }
@@ -221,6 +284,7 @@ export class Executor {
     action: ActionSpec,
     opts: StepOptions,
     files: ContainerFile[],
+    hash: string,
   ): Promise<ExecutionResponse> {
     const det: Determinism | null =
       action.type === "codemode" ? { seed: action.seed ?? seedFor(run.id, key), clockMs: Date.now() } : null;
@@ -228,7 +292,7 @@ export class Executor {
       runId: run.id,
       key,
       kind: action.type,
-      input: journalInput(action, det, files),
+      input: journalInput(action, det, files, hash),
       tenant: who.tenant,
       remediation: opts.remediation ?? null,
       audit: {

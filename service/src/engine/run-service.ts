@@ -1,5 +1,5 @@
 // Run-level operations (create, read, drive, finish) with their rules; routes only translate HTTP.
-import type { CreateRun, ExecutionResponse, RunStatus, StepAction } from "@mend/wire";
+import type { CreateRun, ExecutionResponse, InputMismatch, RunStatus, StepAction } from "@mend/wire";
 import type { Config } from "../config/config.ts";
 import type { PolicyRegistry } from "../policy/policy-registry.ts";
 import type { EventRecord, Page, RunRecord, StepRecord } from "../store/records.ts";
@@ -121,12 +121,25 @@ export class RunService {
     return this.#d.store.listSteps(id);
   }
 
-  /** A client-driven step: executes once per key, replays afterwards. */
-  async step(who: Caller, id: string, key: string, action: StepAction): Promise<ExecutionResponse> {
+  /**
+   * A client-driven step: executes once per key, replays afterwards. The same key with another input is
+   * refused (`input_mismatch`, a non-deterministic caller) unless `onInputMismatch` is `replay`.
+   */
+  async step(
+    who: Caller,
+    id: string,
+    key: string,
+    action: StepAction,
+    opts: { onInputMismatch?: InputMismatch } = {},
+  ): Promise<ExecutionResponse> {
     const run = await this.get(who, id);
+    const onInputMismatch = opts.onInputMismatch ?? "reject";
     const done = await this.#d.store.getStep(id, key);
-    if (done && (done.status === "succeeded" || done.status === "failed"))
+    if (done && (done.status === "succeeded" || done.status === "failed")) {
+      if (onInputMismatch === "reject")
+        await this.#d.executor.assertSameInput(who, id, key, fromStepAction(action));
       return this.#d.executor.respond(done, true);
+    }
     if (run.status !== "running")
       throw new Rejection("conflict", `run ${id} is ${run.status}; it takes no more steps`);
     if (run.mode === "hosted")
@@ -139,6 +152,7 @@ export class RunService {
       return await this.#d.executor.step(who, run, key, fromStepAction(action), {
         narrowedTo: run.tools ?? undefined,
         signal: cancel.controller.signal,
+        onInputMismatch,
       });
     } finally {
       if (--cancel.steps === 0) this.#cancels.delete(id);

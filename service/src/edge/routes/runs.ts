@@ -54,7 +54,11 @@ export function runRoutes(s: Services): Hono<AppEnv> {
   );
   r.post("/:id/steps", async (c) => {
     const body = await readBody(c, StepRequestSchema);
-    return c.json(await s.runs.step(c.get("caller"), c.req.param("id"), body.key, body.action));
+    return c.json(
+      await s.runs.step(c.get("caller"), c.req.param("id"), body.key, body.action, {
+        ...(body.onInputMismatch ? { onInputMismatch: body.onInputMismatch } : {}),
+      }),
+    );
   });
   r.put("/:id/checkpoints/:key", async (c) => {
     const key = validate(StepKeySchema, c.req.param("key"), "checkpoint key");
