@@ -378,6 +378,68 @@ export type Run = {
   policyVersion?: string | null | undefined;
   output?: unknown;
   waitingFor?: unknown;
+  retryAt?: string | undefined;
+  retrying?:
+    | {
+        attempts: number;
+        failure: {
+          tool?: string | undefined;
+          limits?: { [x: string]: unknown } | undefined;
+          usage?: { [x: string]: unknown } | undefined;
+          remedy?:
+            | {
+                withinPolicy?: boolean | undefined;
+                memoryMb?: number | undefined;
+                timeoutMs?: number | undefined;
+                diskMb?: number | undefined;
+                backoffMs?: number | undefined;
+                hint?: string | undefined;
+                action: string;
+              }
+            | undefined;
+          exitCode?: number | undefined;
+          stdoutTail?: string | undefined;
+          stderrTail?: string | undefined;
+          location?: { column?: number | undefined; line: number } | undefined;
+          cause?: { stack?: string | undefined; message: string; type: string } | undefined;
+          module?: string | undefined;
+          allowedTools?: string[] | undefined;
+          errors?: { message: string; path: string }[] | undefined;
+          rule?: string | undefined;
+          status?: number | undefined;
+          bodyTail?: string | undefined;
+          attempts?: number | undefined;
+          kind:
+            | "out_of_memory"
+            | "timeout"
+            | "pids_limit"
+            | "disk_full"
+            | "output_limit"
+            | "network_denied"
+            | "container_lost"
+            | "sandbox_unavailable"
+            | "image_unavailable"
+            | "missing_dependency"
+            | "syntax_error"
+            | "runtime_error"
+            | "nonzero_exit"
+            | "stack_overflow"
+            | "tool_not_allowed"
+            | "tool_input_invalid"
+            | "tool_failed"
+            | "policy_violation"
+            | "llm_failed"
+            | "budget_exhausted"
+            | "interrupted"
+            | "internal_error"
+            | "attempts_exhausted";
+          layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
+          message: string;
+          retryable: boolean;
+        };
+        since: string;
+      }
+    | undefined;
   policy: string | null;
   status: "succeeded" | "failed" | "running" | "waiting_for_input" | "cancelled";
   id: string;
@@ -451,6 +513,68 @@ export type RunsPage = {
     policyVersion?: string | null | undefined;
     output?: unknown;
     waitingFor?: unknown;
+    retryAt?: string | undefined;
+    retrying?:
+      | {
+          attempts: number;
+          failure: {
+            tool?: string | undefined;
+            limits?: { [x: string]: unknown } | undefined;
+            usage?: { [x: string]: unknown } | undefined;
+            remedy?:
+              | {
+                  withinPolicy?: boolean | undefined;
+                  memoryMb?: number | undefined;
+                  timeoutMs?: number | undefined;
+                  diskMb?: number | undefined;
+                  backoffMs?: number | undefined;
+                  hint?: string | undefined;
+                  action: string;
+                }
+              | undefined;
+            exitCode?: number | undefined;
+            stdoutTail?: string | undefined;
+            stderrTail?: string | undefined;
+            location?: { column?: number | undefined; line: number } | undefined;
+            cause?: { stack?: string | undefined; message: string; type: string } | undefined;
+            module?: string | undefined;
+            allowedTools?: string[] | undefined;
+            errors?: { message: string; path: string }[] | undefined;
+            rule?: string | undefined;
+            status?: number | undefined;
+            bodyTail?: string | undefined;
+            attempts?: number | undefined;
+            kind:
+              | "out_of_memory"
+              | "timeout"
+              | "pids_limit"
+              | "disk_full"
+              | "output_limit"
+              | "network_denied"
+              | "container_lost"
+              | "sandbox_unavailable"
+              | "image_unavailable"
+              | "missing_dependency"
+              | "syntax_error"
+              | "runtime_error"
+              | "nonzero_exit"
+              | "stack_overflow"
+              | "tool_not_allowed"
+              | "tool_input_invalid"
+              | "tool_failed"
+              | "policy_violation"
+              | "llm_failed"
+              | "budget_exhausted"
+              | "interrupted"
+              | "internal_error"
+              | "attempts_exhausted";
+            layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
+            message: string;
+            retryable: boolean;
+          };
+          since: string;
+        }
+      | undefined;
     policy: string | null;
     status: "succeeded" | "failed" | "running" | "waiting_for_input" | "cancelled";
     id: string;

@@ -49,7 +49,7 @@ describe("the MCP Inspector CLI against /mcp", () => {
     assert.match(JSON.stringify(out.content), /42/);
   });
 
-  it("returns a failing script as a structured tool error", async () => {
+  it("returns a failing script as a result carrying the structured failure", async () => {
     const out = await inspector(
       "--method",
       "tools/call",
@@ -58,7 +58,8 @@ describe("the MCP Inspector CLI against /mcp", () => {
       "--tool-arg",
       "code=throw new Error('boom')",
     );
-    assert.equal(out.isError, true);
+    assert.notEqual(out.isError, true, "a failed execution is a result, not a protocol error");
+    assert.equal(out.structuredContent.status, "failed");
     assert.equal(out.structuredContent.failure.kind, "runtime_error");
     assert.equal(out.structuredContent.failure.location.line, 1);
   });

@@ -585,7 +585,12 @@ export const ROUTES: readonly RouteSpec[] = [
     method: "post",
     path: "/mcp",
     operationId: "mcp",
-    summary: "MCP (Streamable HTTP, stateless): run_code, run_orchestration, list_tools, get_run, answer_run",
+    summary:
+      "MCP (Streamable HTTP, stateless): run_code, run_orchestration, list_tools, get_run, answer_run, resume_run",
+    description:
+      "Every tool has an output schema; inputs are closed objects whose optional fields accept null (OpenAI strict mode " +
+      'converts them as they are). A failed execution is a result (status "failed" with the failure), a refused request a ' +
+      "tool error (isError) whose text carries the problem.",
     tag: "MCP",
     body: { schema: Type.Unknown(), contentType: "application/json" },
     responses: {

@@ -49,6 +49,25 @@ export const RunSchema = Type.Object(
     output: Type.Optional(Type.Unknown()),
     failure: Type.Optional(FailureSchema),
     waitingFor: Type.Optional(Type.Unknown()),
+    retryAt: Type.Optional(
+      Type.String({
+        format: "date-time",
+        description:
+          "A hosted run whose model provider is failing: when it calls the model again by itself (status stays running)",
+      }),
+    ),
+    retrying: Type.Optional(
+      Type.Object(
+        {
+          since: Type.String({ format: "date-time", description: "When the outage began for this turn" }),
+          attempts: Type.Integer({
+            description: "Model calls made for this turn so far (provider retries included)",
+          }),
+          failure: FailureSchema,
+        },
+        { description: "What the durable backoff is waiting out" },
+      ),
+    ),
   },
   { $id: "Run" },
 );

@@ -302,6 +302,24 @@ export class RunService {
     return done;
   }
 
+  /**
+   * Resumes a run from where it stopped: a failed run (or a client-driven one) takes steps again, a
+   * waiting one continues without an answer, a hosted run is driven again (its journal replays).
+   */
+  async resume(who: Caller, id: string): Promise<RunRecord> {
+    const run = await this.get(who, id);
+    if (run.status === "succeeded" || run.status === "cancelled")
+      throw new Rejection(
+        "conflict",
+        `run ${id} is ${run.status}; only a failed, waiting or running run resumes`,
+      );
+    if (run.status === "waiting_for_input") return this.input(who, id, null);
+    const resumed =
+      run.status === "failed" ? await this.#d.store.updateRun(id, { status: "running", failure: null }) : run;
+    if (resumed.mode === "hosted") this.#hosted?.start(id);
+    return resumed;
+  }
+
   /** Answers a run waiting for a human: ends the waiting step with the answer and resumes the run. */
   async input(who: Caller, id: string, input: unknown): Promise<RunRecord> {
     const run = await this.get(who, id);
