@@ -1,6 +1,6 @@
 // mend.runs: create, read and drive runs; `open` makes a named client-driven run that survives a crash.
 import { DurableRun } from "./durable-run.ts";
-import type { Transport } from "./http.ts";
+import { newIdempotencyKey, type Transport } from "./http.ts";
 import { runEvents, type RunEvent } from "./sse.ts";
 import type { CreateRun, Run, RunStatus, RunsPage, Step } from "./wire-types.ts";
 
@@ -83,6 +83,18 @@ export class RunsApi {
       path: runPath(id, "/input"),
       body: { input },
       idempotencyKey: opts.idempotencyKey,
+    });
+  }
+
+  /**
+   * Resumes a failed or waiting run from where it stopped (a hosted run backing off from a model outage
+   * calls its model now).
+   */
+  resume(id: string): Promise<Run> {
+    return this.#t.request<Run>({
+      method: "POST",
+      path: runPath(id, "/resume"),
+      idempotencyKey: `${id}:resume:${newIdempotencyKey()}`,
     });
   }
 

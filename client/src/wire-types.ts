@@ -28,6 +28,16 @@ export type Failure = {
   status?: number | undefined;
   bodyTail?: string | undefined;
   attempts?: number | undefined;
+  retries?:
+    | {
+        status?: number | undefined;
+        retryAfterMs?: number | undefined;
+        attempt: number;
+        reason: string;
+        delayMs: number;
+      }[]
+    | undefined;
+  retryAfterMs?: number | undefined;
   kind:
     | "out_of_memory"
     | "timeout"
@@ -263,6 +273,16 @@ export type ExecutionResponse = {
         status?: number | undefined;
         bodyTail?: string | undefined;
         attempts?: number | undefined;
+        retries?:
+          | {
+              status?: number | undefined;
+              retryAfterMs?: number | undefined;
+              attempt: number;
+              reason: string;
+              delayMs: number;
+            }[]
+          | undefined;
+        retryAfterMs?: number | undefined;
         kind:
           | "out_of_memory"
           | "timeout"
@@ -346,6 +366,16 @@ export type Run = {
         status?: number | undefined;
         bodyTail?: string | undefined;
         attempts?: number | undefined;
+        retries?:
+          | {
+              status?: number | undefined;
+              retryAfterMs?: number | undefined;
+              attempt: number;
+              reason: string;
+              delayMs: number;
+            }[]
+          | undefined;
+        retryAfterMs?: number | undefined;
         kind:
           | "out_of_memory"
           | "timeout"
@@ -409,6 +439,16 @@ export type Run = {
           status?: number | undefined;
           bodyTail?: string | undefined;
           attempts?: number | undefined;
+          retries?:
+            | {
+                status?: number | undefined;
+                retryAfterMs?: number | undefined;
+                attempt: number;
+                reason: string;
+                delayMs: number;
+              }[]
+            | undefined;
+          retryAfterMs?: number | undefined;
           kind:
             | "out_of_memory"
             | "timeout"
@@ -481,6 +521,16 @@ export type RunsPage = {
           status?: number | undefined;
           bodyTail?: string | undefined;
           attempts?: number | undefined;
+          retries?:
+            | {
+                status?: number | undefined;
+                retryAfterMs?: number | undefined;
+                attempt: number;
+                reason: string;
+                delayMs: number;
+              }[]
+            | undefined;
+          retryAfterMs?: number | undefined;
           kind:
             | "out_of_memory"
             | "timeout"
@@ -544,6 +594,16 @@ export type RunsPage = {
             status?: number | undefined;
             bodyTail?: string | undefined;
             attempts?: number | undefined;
+            retries?:
+              | {
+                  status?: number | undefined;
+                  retryAfterMs?: number | undefined;
+                  attempt: number;
+                  reason: string;
+                  delayMs: number;
+                }[]
+              | undefined;
+            retryAfterMs?: number | undefined;
             kind:
               | "out_of_memory"
               | "timeout"
@@ -594,6 +654,7 @@ export type Step = {
   kind: "tool" | "codemode" | "container" | "llm" | "human" | "checkpoint";
   usage: unknown;
   status: "interrupted" | "succeeded" | "failed" | "started";
+  attempt: number;
   key: string;
   seq: number;
   cached: boolean;
@@ -625,6 +686,16 @@ export type Step = {
     status?: number | undefined;
     bodyTail?: string | undefined;
     attempts?: number | undefined;
+    retries?:
+      | {
+          status?: number | undefined;
+          retryAfterMs?: number | undefined;
+          attempt: number;
+          reason: string;
+          delayMs: number;
+        }[]
+      | undefined;
+    retryAfterMs?: number | undefined;
     kind:
       | "out_of_memory"
       | "timeout"
@@ -654,7 +725,6 @@ export type Step = {
     retryable: boolean;
   } | null;
   output: unknown;
-  attempt: number;
   input: unknown;
   startedAt: string;
   endedAt: string | null;
@@ -858,6 +928,16 @@ export type RelayEvent =
               status?: number | undefined;
               bodyTail?: string | undefined;
               attempts?: number | undefined;
+              retries?:
+                | {
+                    status?: number | undefined;
+                    retryAfterMs?: number | undefined;
+                    attempt: number;
+                    reason: string;
+                    delayMs: number;
+                  }[]
+                | undefined;
+              retryAfterMs?: number | undefined;
               kind:
                 | "out_of_memory"
                 | "timeout"

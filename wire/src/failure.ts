@@ -117,7 +117,33 @@ export const FailureSchema = Type.Object(
     status: Type.Optional(Type.Integer({ description: "tool_failed: HTTP status" })),
     bodyTail: Type.Optional(Type.String()),
     attempts: Type.Optional(
-      Type.Integer({ description: "attempts_exhausted: attempts that started and died before this one" }),
+      Type.Integer({
+        description:
+          "attempts_exhausted: attempts that started and died before this one; llm_failed: calls made to the provider",
+      }),
+    ),
+    retries: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            attempt: Type.Integer(),
+            status: Type.Optional(Type.Integer()),
+            reason: Type.String(),
+            retryAfterMs: Type.Optional(
+              Type.Number({ description: "what the provider's Retry-After asked" }),
+            ),
+            delayMs: Type.Number({ description: "how long the call waited before its next attempt" }),
+          },
+          { additionalProperties: true },
+        ),
+        {
+          description:
+            "llm_failed: the provider-level retries of this call (attempts that failed and were retried)",
+        },
+      ),
+    ),
+    retryAfterMs: Type.Optional(
+      Type.Number({ description: "llm_failed: the Retry-After of the provider's last answer, in ms" }),
     ),
   },
   { $id: "Failure", additionalProperties: true },

@@ -371,6 +371,23 @@ export const ROUTES: readonly RouteSpec[] = [
   },
   {
     method: "post",
+    path: "/v1/runs/{id}/resume",
+    operationId: "resumeRun",
+    summary: "Resume a failed or waiting run from where it stopped",
+    description:
+      "A failed run takes steps again; a run waiting for input goes on without an answer (null); a hosted run backing " +
+      "off from a model outage (status running with retryAt) calls its model now. The resume is journaled as a step " +
+      "`resume-<n>`, after which an earlier outage or spent budget counts no more. A hosted run's journal replays.",
+    tag: "Runs",
+    params: RunId,
+    responses: {
+      200: json("The run, running again", RunSchema, EX.run),
+      404: missing,
+      409: problem("The run succeeded or was cancelled"),
+    },
+  },
+  {
+    method: "post",
     path: "/v1/runs/{id}/cancel",
     operationId: "cancelRun",
     summary: "Cancel a run (a finished run is returned unchanged)",

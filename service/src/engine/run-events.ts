@@ -9,6 +9,8 @@ export type RunEventType =
   | "step.failed"
   | "remediation"
   | "run.waiting_for_input"
+  /** A hosted run backs off from a failing model provider until `retryAt` (status stays running). */
+  | "run.retrying"
   | "run.completed";
 
 /**

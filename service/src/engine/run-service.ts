@@ -30,6 +30,8 @@ const FINISHED: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "cancel
 export interface HostedDriver {
   start(runId: string): void;
   cancel(runId: string): void;
+  /** Cuts a backoff short: the run calls its model again now. */
+  wake(runId: string): void;
 }
 
 export interface RunServiceDeps {
@@ -303,20 +305,54 @@ export class RunService {
   }
 
   /**
-   * Resumes a run from where it stopped: a failed run (or a client-driven one) takes steps again, a
-   * waiting one continues without an answer, a hosted run is driven again (its journal replays).
+   * Resumes a run from where it stopped. A failed run takes steps again; a run waiting for a human goes on
+   * without an answer (null); a hosted run backing off from a model outage calls its model now. The resume
+   * is journaled (a step `resume-<n>`): what came before it (an outage, a spent budget) counts no more.
+   * A hosted run is driven again: its journal replays and the step that stopped it runs again.
    */
   async resume(who: Caller, id: string): Promise<RunRecord> {
     const run = await this.get(who, id);
-    if (run.status === "succeeded" || run.status === "cancelled")
+    if (run.status === "succeeded" || run.status === "cancelled") {
       throw new Rejection(
         "conflict",
         `run ${id} is ${run.status}; only a failed, waiting or running run resumes`,
       );
-    if (run.status === "waiting_for_input") return this.input(who, id, null);
+    }
+    const backingOff = (run.waitingFor as { kind?: unknown } | null)?.kind === "llm_retry";
+    if (run.status === "running" && !backingOff) {
+      if (run.mode === "hosted") this.#hosted?.start(id);
+      return run;
+    }
+    const n = (await this.#d.store.listSteps(id)).filter((s) => s.key.startsWith("resume-")).length + 1;
+    await this.#d.steps.run(
+      {
+        runId: id,
+        key: `resume-${n}`,
+        kind: "human",
+        input: { kind: "resume", status: run.status, ...(run.failure ? { failure: run.failure } : {}) },
+        tenant: who.tenant,
+        audit: { tenant: who.tenant, keyId: who.keyId, policy: who.policy.name },
+      },
+      () => Promise.resolve({ status: "succeeded", output: { resumed: true } }),
+    );
+    // A run stopped at a human step (waiting, or failed by policy with the step open): the resume answers it.
+    const key = (run.waitingFor as { stepKey?: string } | null)?.stepKey;
+    const open = key && run.status !== "running" ? await this.#d.store.getStep(id, key) : null;
+    if (open && open.status !== "succeeded") {
+      await this.#d.steps.end(
+        { runId: id, tenant: who.tenant, externalFields: HUMAN_EXTERNAL_FIELDS },
+        open,
+        { status: "succeeded", output: { answer: null, resumed: true } },
+      );
+    }
     const resumed =
-      run.status === "failed" ? await this.#d.store.updateRun(id, { status: "running", failure: null }) : run;
-    if (resumed.mode === "hosted") this.#hosted?.start(id);
+      run.status === "running"
+        ? run
+        : await this.#d.store.updateRun(id, { status: "running", failure: null, waitingFor: null });
+    if (resumed.mode === "hosted") {
+      this.#hosted?.wake(id);
+      this.#hosted?.start(id);
+    }
     return resumed;
   }
 

@@ -1,10 +1,30 @@
 // Turns store records into the wire shapes of API.md (ISO dates, optional fields omitted when empty).
-import type { Run, Step } from "@mend/wire";
+import type { Failure, Run, Step } from "@mend/wire";
 import type { RunRecord, StepRecord } from "../store/records.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * A hosted run backing off from a model outage keeps the backoff in `waitingFor` while `running` (see
+ * loop/model-turn.ts): shown as `retryAt` and `retrying`, never as a request to a human.
+ */
+function retryOf(r: RunRecord): Pick<Run, "retryAt" | "retrying"> | null {
+  const w = r.waitingFor as {
+    kind?: unknown;
+    retryAt?: number;
+    since?: number;
+    attempts?: number;
+    failure?: Failure;
+  };
+  if (r.status !== "running" || w?.kind !== "llm_retry" || typeof w.retryAt !== "number") return null;
+  return {
+    retryAt: iso(w.retryAt),
+    retrying: { since: iso(w.since ?? w.retryAt), attempts: w.attempts ?? 0, failure: w.failure! },
+  };
+}
+
 export function runView(r: RunRecord): Run {
+  const retry = retryOf(r);
   return {
     id: r.id,
     mode: r.mode,
@@ -18,7 +38,7 @@ export function runView(r: RunRecord): Run {
     iterations: r.iterations,
     ...(r.output !== null && r.output !== undefined ? { output: r.output } : {}),
     ...(r.failure ? { failure: r.failure } : {}),
-    ...(r.waitingFor !== null && r.waitingFor !== undefined ? { waitingFor: r.waitingFor } : {}),
+    ...(retry ?? (r.waitingFor !== null && r.waitingFor !== undefined ? { waitingFor: r.waitingFor } : {})),
   };
 }
 

@@ -165,7 +165,7 @@ describe("AnthropicProvider", () => {
     const out = await new AnthropicProvider({ ...fast, maxAttempts: 2 }).complete(baseRequest);
     assert.ok(!out.ok);
     assert.equal(out.failure.kind, "llm_failed");
-    assert.match(out.failure.message, /anthropic.*2 attempts.*malformed response: \/content\/0/);
+    assert.match(out.failure.message, /anthropic.*failed 2 calls in a row.*malformed response: \/content\/0/);
     assert.equal(seen.length, 2);
   });
 

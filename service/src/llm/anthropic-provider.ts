@@ -91,7 +91,14 @@ export class AnthropicProvider implements LlmProvider {
     );
     const result = await withRetries("anthropic", once, this.#retry, signal);
     if (!result.ok) return result;
-    return { ok: true, response: { ...result.value, attempts: result.attempts } };
+    return {
+      ok: true,
+      response: {
+        ...result.value,
+        attempts: result.attempts,
+        ...(result.retries.length ? { retries: result.retries } : {}),
+      },
+    };
   }
 }
 

@@ -1,5 +1,6 @@
 // The model interface of the hosted loop: one chat turn with tool calling, provider-neutral.
 import type { Failure } from "@mend/wire";
+import type { RetryInfo } from "./retry.ts";
 
 /** A tool offered to the model (structured call). */
 export interface LlmTool {
@@ -39,10 +40,16 @@ export interface LlmResponse {
   finishReason: string;
   /** Attempts it took (retries on 429/5xx/connection errors). */
   attempts: number;
+  /** The attempts that failed and were retried before this answer (status, reason, Retry-After, wait). */
+  retries?: RetryInfo[];
 }
 
-/** One turn's outcome: a response, or llm_failed after the retries (never a throw for provider faults). */
-export type LlmOutcome = { ok: true; response: LlmResponse } | { ok: false; failure: Failure };
+/**
+ * One turn's outcome: a response, or llm_failed after the retries (never a throw for provider faults);
+ * `retries` are the provider-level retries that came before the failure.
+ */
+export type LlmOutcome =
+  { ok: true; response: LlmResponse } | { ok: false; failure: Failure; retries?: RetryInfo[] };
 
 export interface LlmProvider {
   readonly name: "openai" | "anthropic";

@@ -165,7 +165,7 @@ describe("OpenAiProvider", () => {
     assert.equal(out.failure.retryable, true);
     assert.equal(out.failure.status, 500);
     assert.equal(out.failure.remedy?.action, "retry_later");
-    assert.match(out.failure.message, /openai.*3 attempts.*HTTP 500/);
+    assert.match(out.failure.message, /openai.*failed 3 calls in a row.*HTTP 500/);
     assert.equal(llm.seen("always 500").length, 3);
   });
 
@@ -198,7 +198,8 @@ describe("OpenAiProvider", () => {
     );
     assert.ok(!out.ok);
     assert.equal(out.failure.kind, "llm_failed");
-    assert.match(out.failure.message, /malformed response: \/choices/);
+    assert.match(out.failure.message, /malformed response: the provider answered with no choices/);
+    assert.equal(out.failure.retries?.[0]?.reason, "the response body is not JSON");
     assert.equal(llm.seen("garbage").length, 2);
   });
 
@@ -228,7 +229,7 @@ describe("OpenAiProvider", () => {
     }).complete(request("nobody home"));
     assert.ok(!out.ok);
     assert.equal(out.failure.kind, "llm_failed");
-    assert.match(out.failure.message, /2 attempts.*connection error.*ECONNREFUSED/);
+    assert.match(out.failure.message, /failed 2 calls in a row.*connection error.*ECONNREFUSED/);
   });
 
   it("honours an HTTP-date Retry-After from a plain server", async () => {
@@ -258,6 +259,9 @@ describe("OpenAiProvider", () => {
         usage: { inputTokens: 0, outputTokens: 0 },
         finishReason: "stop",
         attempts: 2,
+        retries: [
+          { attempt: 1, delayMs: 0, reason: out.response.retries![0]!.reason, status: 503, retryAfterMs: 0 },
+        ],
       });
       assert.deepEqual(delays, [0], "a date in the past: retry at once");
     } finally {

@@ -95,7 +95,14 @@ export class OpenAiProvider implements LlmProvider {
     );
     const result = await withRetries("openai", once, this.#retry, signal);
     if (!result.ok) return result;
-    return { ok: true, response: { ...result.value, attempts: result.attempts } };
+    return {
+      ok: true,
+      response: {
+        ...result.value,
+        attempts: result.attempts,
+        ...(result.retries.length ? { retries: result.retries } : {}),
+      },
+    };
   }
 }
 
@@ -160,7 +167,12 @@ function fromOpenAiResponse(
   };
 }
 
+/** What is wrong with a 200 that is not a chat completion, in words (the common cases named). */
 function describeInvalid(json: unknown): string {
+  const choices = (json as { choices?: unknown } | null)?.choices;
+  if (Array.isArray(choices) && choices.length === 0)
+    return "the provider answered with no choices (an empty `choices` array: no message to read)";
+  if (choices === undefined) return "the provider's answer has no `choices` (not a chat completion)";
   const first = checkChatResponse.Errors(json).First();
   return first ? `${first.path || "/"} ${first.message}` : "unexpected shape";
 }

@@ -36,7 +36,13 @@ describe("withRetries", () => {
       { ok: true, value: 7 },
     ]);
     const r = await withRetries("openai", s.attempt, fast);
-    assert.deepEqual(r, { ok: true, value: 7, attempts: 2 });
+    assert.ok(r.ok);
+    assert.deepEqual([r.value, r.attempts], [7, 2]);
+    assert.deepEqual(
+      r.retries.map((x) => [x.attempt, x.status, x.reason]),
+      [[1, 503, "busy"]],
+      "the failed attempt is recorded with its status and reason",
+    );
   });
 
   it("waits what Retry-After asks, capped at maxBackoffMs", async () => {
@@ -89,7 +95,7 @@ describe("withRetries", () => {
     assert.equal(r.failure.bodyTail, "{}");
     assert.equal(r.failure.remedy?.action, "retry_later");
     assert.equal(typeof r.failure.remedy?.backoffMs, "number");
-    assert.match(r.failure.message, /anthropic.*3 attempts.*HTTP 503/);
+    assert.match(r.failure.message, /anthropic.*failed 3 calls in a row.*HTTP 503/);
   });
 
   it("does not retry an error that is not retryable", async () => {
@@ -118,7 +124,10 @@ describe("withRetries", () => {
       },
       { ...fast, attemptTimeoutMs: 20 },
     );
-    assert.deepEqual(r, { ok: true, value: 3, attempts: 3 });
+    assert.ok(r.ok);
+    assert.deepEqual([r.value, r.attempts], [3, 3]);
+    assert.match(r.retries[0]!.reason, /connection error/);
+    assert.match(r.retries[1]!.reason, /no response within 20 ms/);
   });
 
   it("reports interrupted when the caller aborts during an attempt or a backoff", async () => {

@@ -23,6 +23,8 @@ export interface RetryInfo {
   delayMs: number;
   reason: string;
   status?: number;
+  /** What the provider's Retry-After asked for (ms), when it sent one. */
+  retryAfterMs?: number;
 }
 
 /** What one attempt produced: a value, or an error the retry loop classifies by `retryable`. */
@@ -38,7 +40,13 @@ export type AttemptOutcome<T> =
       retryAfterMs?: number;
     };
 
-export type RetryResult<T> = { ok: true; value: T; attempts: number } | { ok: false; failure: Failure };
+/**
+ * How a call ended. `retries` lists the attempts that failed and were retried (status, reason, the
+ * provider's Retry-After, the wait): what the journal shows of the provider-level retries of one LLM step.
+ */
+export type RetryResult<T> =
+  | { ok: true; value: T; attempts: number; retries: RetryInfo[] }
+  | { ok: false; failure: Failure; retries: RetryInfo[] };
 
 export const RETRY_DEFAULTS = {
   maxAttempts: 4,
@@ -66,6 +74,8 @@ export async function withRetries<T>(
   /** Attempts made when `signal` stopped the loop (null: it did not). */
   let interruptedAfter: number | null = null;
   let status: number | undefined;
+  let retryAfterMs: number | undefined;
+  const retries: RetryInfo[] = [];
   const result = await retry<AttemptOutcome<T> | null>(
     async (n) => {
       if (signal?.aborted) {
@@ -88,6 +98,7 @@ export async function withRetries<T>(
       }
       if (outcome.ok || !outcome.retryable) return { done: outcome };
       status = outcome.status;
+      retryAfterMs = outcome.retryAfterMs;
       return {
         retry: outcome,
         reason: outcome.message,
@@ -96,30 +107,46 @@ export async function withRetries<T>(
     },
     { attempts: maxAttempts, backoff: { baseMs: baseBackoffMs, capMs: maxBackoffMs, jitter: "full" } },
     signal,
-    (info) =>
-      options.onRetry?.({ attempt: info.attempt, delayMs: info.delayMs, reason: info.reason ?? "", status }),
+    (info) => {
+      const retry: RetryInfo = {
+        attempt: info.attempt,
+        delayMs: info.delayMs,
+        reason: info.reason ?? "",
+        ...(status !== undefined ? { status } : {}),
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      };
+      retries.push(retry);
+      options.onRetry?.(retry);
+    },
     options.random,
   );
-  if (result.value === null) return { ok: false, failure: interrupted(provider, interruptedAfter ?? 0) };
-  if (result.aborted) return { ok: false, failure: interrupted(provider, result.attempts) };
+  if (result.value === null)
+    return { ok: false, failure: interrupted(provider, interruptedAfter ?? 0), retries };
+  if (result.aborted) return { ok: false, failure: interrupted(provider, result.attempts), retries };
   const outcome = result.value;
-  if (outcome.ok) return { ok: true, value: outcome.value, attempts: result.attempts };
-  if (!outcome.retryable) return { ok: false, failure: rejected(provider, result.attempts, outcome) };
+  if (outcome.ok) return { ok: true, value: outcome.value, attempts: result.attempts, retries };
+  if (!outcome.retryable)
+    return { ok: false, failure: rejected(provider, result.attempts, outcome, retries), retries };
   const last = outcome;
   const backoffMs = Math.min(maxBackoffMs, last.retryAfterMs ?? baseBackoffMs * 2 ** maxAttempts);
   const what = last.status !== undefined ? `HTTP ${last.status}: ${last.message}` : last.message;
+  const n = result.attempts;
   return {
     ok: false,
     failure: makeFailure(
       "llm_failed",
-      `The ${provider} model provider failed after ${maxAttempts} attempt${maxAttempts === 1 ? "" : "s"} (last: ${what}). Retry later.`,
+      `The ${provider} model provider failed ${n} call${n === 1 ? "" : "s"} in a row (last: ${what}). Retry later.`,
       true,
       {
         remedy: { action: "retry_later", backoffMs },
+        attempts: n,
+        retries,
+        ...(last.retryAfterMs !== undefined ? { retryAfterMs: last.retryAfterMs } : {}),
         ...(last.status !== undefined ? { status: last.status } : {}),
         ...(last.bodyTail ? { bodyTail: last.bodyTail } : {}),
       },
     ),
+    retries,
   };
 }
 
@@ -144,6 +171,7 @@ function rejected(
   provider: string,
   attempts: number,
   o: { message: string; status?: number; bodyTail?: string },
+  retries: RetryInfo[],
 ): Failure {
   const status = o.status;
   const remedy =
@@ -159,11 +187,19 @@ function rejected(
             hint: "The provider rejected the request itself; retrying it unchanged will not help.",
           };
   const what = status !== undefined ? `HTTP ${status}` : "an invalid request";
+  const earlier =
+    attempts > 1 ? ` (after ${attempts - 1} failed call${attempts === 2 ? "" : "s"} that were retried)` : "";
   return makeFailure(
     "llm_failed",
-    `The ${provider} model provider rejected the request with ${what} after ${attempts} attempt${attempts === 1 ? "" : "s"} (not retried): ${o.message}`,
+    `The ${provider} model provider rejected the request with ${what}${earlier}; a rejection is not retried, the same request would be rejected again: ${o.message}`,
     false,
-    { remedy, ...(status !== undefined ? { status } : {}), ...(o.bodyTail ? { bodyTail: o.bodyTail } : {}) },
+    {
+      remedy,
+      attempts,
+      ...(retries.length ? { retries } : {}),
+      ...(status !== undefined ? { status } : {}),
+      ...(o.bodyTail ? { bodyTail: o.bodyTail } : {}),
+    },
   );
 }
 

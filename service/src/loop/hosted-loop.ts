@@ -5,14 +5,14 @@ import { hostname } from "node:os";
 import { makeFailure, type ExecutionResponse, type Failure } from "@mend/wire";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log/logger.ts";
-import type { LlmMessage, LlmOutcome, LlmProvider, LlmResponse, LlmToolCall } from "../llm/llm-provider.ts";
+import type { LlmMessage, LlmProvider, LlmToolCall } from "../llm/llm-provider.ts";
 import type { PolicyRegistry } from "../policy/policy-registry.ts";
 import type { RunRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
 import type { ToolCaller } from "../tools/tool-caller.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Executor } from "../engine/executor.ts";
-import { DEFAULT_MAX_ATTEMPTS, type StepLifecycle } from "../engine/step-lifecycle.ts";
+import type { StepLifecycle } from "../engine/step-lifecycle.ts";
 import type { RunEvents } from "../engine/run-events.ts";
 import type { ActionSpec } from "../engine/step-action.ts";
 import { ASK_HUMAN, FINISH, actionTools, offersPython } from "./loop-actions.ts";
@@ -23,7 +23,8 @@ import { goalMessage, systemPrompt } from "./loop-prompt.ts";
 import { compactHistory } from "./compact-history.ts";
 import { nextRemediation } from "./remediate.ts";
 import { awaitHuman, budgetFailure, budgetRequest } from "./human-step.ts";
-import { backoffMs, sleep } from "../lib/retry.ts";
+import { sleep } from "../lib/retry.ts";
+import { modelTurn } from "./model-turn.ts";
 import { renderExecution, renderLoopError } from "./render-result.ts";
 
 export interface HostedLoopDeps {
@@ -40,8 +41,6 @@ export interface HostedLoopDeps {
 }
 
 const LEASE_TTL_MS = 30_000;
-/** The fields of a model turn that move to the blob store when large (a long answer, big tool arguments). */
-const LLM_EXTERNAL_FIELDS = ["content", "toolCalls"] as const;
 /** Calls of one model turn that run (concurrently); more are answered with an error. */
 const MAX_CALLS_PER_TURN = 8;
 /** How often a process looks for hosted runs nobody drives (a dead replica's, an expired lease). */
@@ -81,6 +80,8 @@ export class HostedLoop {
   readonly #shutdown = new AbortController();
   /** Runs answered (human input) while their driver was still finishing a turn: started again after it. */
   readonly #restart = new Set<string>();
+  /** Backoff sleeps of runs waiting out a model outage, cut short by `wake` (POST /resume). */
+  readonly #wakers = new Map<string, AbortController>();
 
   constructor(deps: HostedLoopDeps) {
     this.#d = deps;
@@ -98,6 +99,7 @@ export class HostedLoop {
       .catch((err: unknown) => this.#d.log.error({ err, runId }, "hosted run driver crashed"))
       .finally(() => {
         this.#driving.delete(runId);
+        this.#wakers.delete(runId);
         if (this.#restart.delete(runId)) this.start(runId);
       });
     this.#driving.set(runId, { abort, done });
@@ -116,6 +118,18 @@ export class HostedLoop {
       this.#sweeper.unref();
     }
     return runs.length;
+  }
+
+  /** Ends a run's backoff sleep now (POST /v1/runs/{id}/resume during a model outage): the model is called again. */
+  wake(runId: string): void {
+    this.#wakers.get(runId)?.abort();
+    this.#wakers.delete(runId);
+  }
+
+  #wakeSignal(runId: string): AbortSignal {
+    let c = this.#wakers.get(runId);
+    if (!c) this.#wakers.set(runId, (c = new AbortController()));
+    return c.signal;
   }
 
   /** Stops a run's driver between steps and aborts its running step (run cancellation). */
@@ -222,11 +236,12 @@ export class HostedLoop {
       const spent =
         recordedBudget || recordedTurn ? null : exhausted(policy, budget, run.createdAt, Date.now());
       if (recordedBudget || spent) {
-        if (!recordedBudget && spent && policy.budgets.onExhausted === "fail") {
-          await this.#finishRun(runId, "failed", null, budgetFailure(spent.budget, spent.limit));
-          return;
-        }
         const request = spent ? budgetRequest(spent.budget, spent.limit, messages) : null;
+        // onExhausted: fail — the run fails with the step open, so POST /resume continues it from here.
+        const fail =
+          !recordedBudget && spent && policy.budgets.onExhausted === "fail"
+            ? budgetFailure(spent.budget, spent.limit)
+            : undefined;
         const answer = await awaitHuman(
           this.#d.steps,
           this.#d.store,
@@ -234,22 +249,36 @@ export class HostedLoop {
           run,
           budgetKey,
           request,
+          fail,
         );
         if (answer === undefined) return;
+        const budgetName =
+          spent?.budget ?? (recordedBudget?.input as { budget?: string } | null)?.budget ?? "budget";
         messages.push({
           role: "user",
-          content: `A human answered after the ${spent?.budget ?? (recordedBudget?.input as { budget?: string } | null)?.budget ?? "budget"} budget ran out: ${stringify(answer)}`,
+          content:
+            answer === null
+              ? `The run was resumed after the ${budgetName} budget ran out; continue towards the goal.`
+              : `A human answered after the ${budgetName} budget ran out: ${stringify(answer)}`,
         });
         budget.iterations = 0;
         budget.consecutiveFailures = 0;
       }
 
-      const turn = await this.#turn(run, i, model, system, messages, offered, signal);
-      if (!turn.ok) {
-        if (this.#stopped || signal.aborted) return;
-        await this.#finishRun(runId, "failed", null, turn.failure);
-        return;
-      }
+      const turn = await modelTurn(this.#d, {
+        run,
+        iteration: i,
+        policy,
+        model,
+        system,
+        messages,
+        tools: offered,
+        signal,
+        shutdown: this.#shutdown.signal,
+        wake: () => this.#wakeSignal(runId),
+      });
+      // Waiting for a human (a refused request, an outage past the policy's budget), or stopped.
+      if (turn.kind !== "response") return;
       const response = turn.response;
       budget.iterations++;
       budget.tokens += response.usage.inputTokens + response.usage.outputTokens;
@@ -308,77 +337,6 @@ export class HostedLoop {
       }
       if (outcomes.some((o) => o.waiting)) return;
       compactHistory(messages);
-    }
-  }
-
-  /** One model turn, journaled: on replay the recorded response is used, never a new call. */
-  async #turn(
-    run: RunRecord,
-    i: number,
-    model: { provider: LlmProvider; model: string; temperature?: number },
-    system: string,
-    messages: LlmMessage[],
-    offered: ReturnType<typeof actionTools>,
-    signal: AbortSignal,
-  ): Promise<LlmOutcome> {
-    const policy = this.#d.policies.get(run.policy ?? "default") ?? this.#d.policies.get("default")!;
-    const rule = policy.remediation.llm_failed;
-    for (let attempt = 0; ; attempt++) {
-      const key = attempt === 0 ? `iter-${i}/llm` : `iter-${i}/llm/retry-${attempt}`;
-      const outcome = await this.#d.steps.run(
-        {
-          runId: run.id,
-          key,
-          kind: "llm",
-          input: { iteration: i, model: model.model, messages: messages.length, last: messages.at(-1) },
-          tenant: run.tenant,
-          audit: { tenant: run.tenant, policy: policy.name, policyVersion: policy.version },
-          externalFields: LLM_EXTERNAL_FIELDS,
-          maxAttempts: policy.limits.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-        },
-        async ({ signal: stepSignal }) => {
-          const out = await model.provider.complete(
-            {
-              model: model.model,
-              temperature: model.temperature,
-              system,
-              messages,
-              tools: offered,
-              idempotencyKey: `${run.id}/${key}`,
-            },
-            AbortSignal.any([signal, stepSignal, this.#shutdown.signal]),
-          );
-          // Cut short by the shutdown: leave the turn unfinished, it is asked again when the run resumes.
-          if (!out.ok && this.#shutdown.signal.aborted) return null;
-          return out.ok
-            ? {
-                status: "succeeded",
-                output: out.response as unknown as Record<string, unknown>,
-                usage: { ...out.response.usage, attempts: out.response.attempts },
-              }
-            : { status: "failed", output: null, failure: out.failure };
-        },
-      );
-      if (outcome.kind === "interrupted") {
-        return { ok: false, failure: makeFailure("interrupted", "the service is shutting down", true) };
-      }
-      const step = outcome.step;
-      if (step.status === "succeeded") return { ok: true, response: outcome.output as LlmResponse };
-      const failure = step.failure ?? makeFailure("llm_failed", "the model call failed", true);
-      if (signal.aborted || this.#stopped || !rule || attempt >= rule.retries) return { ok: false, failure };
-      // On replay the retry is already journaled: no second event, no second wait.
-      if (!(await this.#d.store.getStep(run.id, `iter-${i}/llm/retry-${attempt + 1}`))) {
-        await this.#d.events.publish(run.id, "remediation", {
-          afterSeq: step.seq,
-          kind: failure.kind,
-          action: "retry",
-          attempt: attempt + 1,
-        });
-        await sleep(
-          backoffMs({ baseMs: rule.backoffMs, jitter: "equal" }, attempt + 1),
-          AbortSignal.any([signal, this.#shutdown.signal]),
-        );
-      }
     }
   }
 

@@ -8,7 +8,9 @@ import type { StepLifecycle } from "../engine/step-lifecycle.ts";
 
 /**
  * The human step `key`: its answer when given; otherwise the run waits (returns undefined) with nothing
- * held in memory — POST /v1/runs/{id}/input ends the step and starts the driver again.
+ * held in memory — POST /v1/runs/{id}/input (or /resume, with no answer: null) ends the step and starts the
+ * driver again. With `fail` (a policy whose budgets say onExhausted: fail) the run fails instead of
+ * waiting, the step still open, so /resume can continue it from here.
  * @example const answer = await awaitHuman(steps, store, events, run, "iter-3/call-0", { question: "Which file?" })
  */
 export async function awaitHuman(
@@ -18,6 +20,7 @@ export async function awaitHuman(
   run: RunRecord,
   key: string,
   request: Record<string, unknown> | null,
+  fail?: Failure,
 ): Promise<unknown> {
   const existing = await store.getStep(run.id, key);
   if (existing?.status === "succeeded") {
@@ -33,6 +36,14 @@ export async function awaitHuman(
   // A waiting step stays open (nothing is held in memory): POST /v1/runs/{id}/input ends it.
   if (!existing)
     await steps.begin({ runId: run.id, key, kind: "human", input: waitingFor, tenant: run.tenant });
+  if (fail) {
+    await store.updateRun(run.id, { status: "failed", failure: fail, waitingFor });
+    await events.publish(run.id, "run.completed", {
+      status: "failed",
+      failure: { kind: fail.kind, message: fail.message },
+    });
+    return undefined;
+  }
   await store.updateRun(run.id, { status: "waiting_for_input", waitingFor });
   await events.publish(run.id, "run.waiting_for_input", waitingFor);
   return undefined;

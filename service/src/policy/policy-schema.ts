@@ -73,6 +73,13 @@ const budgets = strict({
     .describe("failed steps in a row before the budget is spent"),
   wallMs: z.number().int().positive().describe("wall-clock time of a hosted run, ms"),
   tokens: z.number().int().positive().describe("LLM tokens of a hosted run"),
+  outageMs: z
+    .number()
+    .int()
+    .positive()
+    .describe(
+      "how long a hosted run keeps calling a failing model provider (durable backoff, remediation.llm_failed) before it asks a human, ms",
+    ),
   onExhausted: z.enum(["ask_human", "fail"]).describe("what happens when a budget is spent"),
 });
 

@@ -79,6 +79,9 @@ export function runRoutes(s: Services): Hono<AppEnv> {
     const body = await readBody(c, InputBodySchema);
     return c.json(runView(await s.runs.input(c.get("caller"), c.req.param("id"), body.input)));
   });
+  r.post("/:id/resume", async (c) =>
+    c.json(runView(await s.runs.resume(c.get("caller"), c.req.param("id")))),
+  );
   r.post("/:id/cancel", async (c) =>
     c.json(runView(await s.runs.cancel(c.get("caller"), c.req.param("id")))),
   );
