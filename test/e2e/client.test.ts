@@ -113,10 +113,21 @@ describe("mend.runs", () => {
     assert.equal(ex.replayed, false);
     const again = await run.execute("sum", {
       type: "codemode",
-      code: "return 'ignored: the key was executed'",
+      code: "return [1, 2, 3].reduce((a, b) => a + b)",
     });
     assert.equal(again.replayed, true);
     assert.equal(again.result, 6);
+    // Another action under a used key: the agent is not deterministic, and is told so.
+    await assert.rejects(
+      run.execute("sum", { type: "codemode", code: "return 'other work'" }),
+      (e: unknown) => e instanceof MendApiError && e.status === 409 && e.type.endsWith("step_input_mismatch"),
+    );
+    const anyway = await run.execute(
+      "sum",
+      { type: "codemode", code: "return 'other work'" },
+      { onInputMismatch: "replay" },
+    );
+    assert.equal(anyway.result, 6);
     await assert.rejects(
       run.result("boom", { type: "codemode", code: "null.x" }),
       (e: unknown) => e instanceof MendFailure,

@@ -89,6 +89,50 @@ describe("GET /v1/openapi.json", () => {
     assert.ok(checked >= 20, `only ${checked} examples`);
   });
 
+  it("documents 401, 403 and 429 on every authenticated operation, 413 and 415 where a body is read", () => {
+    const missing: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops) as [string, Record<string, any>][]) {
+        const codes = Object.keys(op.responses as object);
+        const authenticated = !(Array.isArray(op.security) && op.security.length === 0);
+        const signIn = method === "get" && path.startsWith("/ui") ? "302" : "401";
+        const expected = [
+          ...(authenticated ? [signIn, "403", "429"] : []),
+          ...(op.requestBody ? ["413"] : []),
+          ...(op.requestBody?.content?.["application/json"] ? ["415"] : []),
+          "503",
+        ];
+        for (const code of expected) if (!codes.includes(code)) missing.push(`${method} ${path} ${code}`);
+      }
+    }
+    assert.deepEqual(missing, []);
+    assert.deepEqual(doc.paths["/healthz"]!.get!.security, [], "/healthz is public");
+  });
+
+  it("types query parameters that are numbers as integers, and describes the SSE events", () => {
+    const list = doc.paths["/v1/runs"]!.get as { parameters: { name: string; schema: { type: string } }[] };
+    assert.equal(list.parameters.find((p) => p.name === "limit")!.schema.type, "integer");
+    const events = doc.paths["/v1/runs/{id}/events"]!.get as {
+      responses: { 200: { content: Record<string, { schema: { $ref: string } }> } };
+    };
+    assert.equal(
+      events.responses[200].content["text/event-stream"]!.schema.$ref,
+      "#/components/schemas/RunEvent",
+    );
+    const kinds = (
+      doc.components.schemas.RunEvent as { anyOf: { properties: { event: { const: string } } }[] }
+    ).anyOf.map((e) => e.properties.event.const);
+    assert.deepEqual(kinds, [
+      "step.started",
+      "step.completed",
+      "step.failed",
+      "remediation",
+      "run.waiting_for_input",
+      "run.retrying",
+      "run.completed",
+    ]);
+  });
+
   it("carries the same examples as the route table", () => {
     const post = doc.paths["/v1/executions"]!.post as {
       requestBody: { content: Record<string, { example: unknown }> };

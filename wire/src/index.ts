@@ -51,6 +51,7 @@ export {
   InputBodySchema,
   InputMismatchSchema,
   ModelSpecSchema,
+  RunEventSchema,
   RunSchema,
   RunStatusSchema,
   RunsPageSchema,

@@ -12,6 +12,7 @@ import {
   InputBodySchema,
   ExportRunsQuerySchema,
   ListRunsQuerySchema,
+  RunEventSchema,
   RunSchema,
   RunsPageSchema,
   StepRequestSchema,
@@ -200,14 +201,48 @@ const ui = (path: string, operationId: string, summary: string, contentType = "t
   summary,
   tag: "Inspector",
   ...(path.includes("{id}") ? { params: { id: Type.String() } } : {}),
-  ...(path.includes("{seq}")
-    ? { params: { id: Type.String(), seq: Type.String({ pattern: "^[0-9]+$" }) } }
-    : {}),
+  ...(path.includes("{seq}") ? { params: { id: Type.String(), seq: Type.Integer({ minimum: 1 }) } } : {}),
   responses: { 200: { description: summary, contentType } },
 });
 
+/**
+ * The responses any route can give besides its own: the API key check, the browser guard and the request
+ * rate (service/src/edge/authenticate.ts), the body limit and JSON-only bodies (edge/read-body.ts), and a
+ * shutdown in progress.
+ */
+function withCommonResponses(r: RouteSpec): RouteSpec {
+  const common: Record<number, RouteResponse> = {};
+  if (!r.public) {
+    if (r.method === "get" && (r.path === "/ui" || r.path.startsWith("/ui/"))) {
+      common[302] = {
+        description: "Not signed in (API keys exist): redirect to /ui/login",
+        contentType: "text/html",
+      };
+    } else {
+      common[401] = problem(
+        "API keys exist and the request has none, or a malformed, unknown or revoked one (WWW-Authenticate: Bearer)",
+      );
+    }
+    common[403] = problem(
+      "No API keys exist and the request comes from a web page (foreign Origin or Host): only local callers are served",
+    );
+    common[429] = problem(
+      "Over the tenant's request rate, or (executions) its concurrent executions; Retry-After says when to retry",
+    );
+  }
+  if (r.body) {
+    common[413] = problem("The body is larger than MEND_BODY_LIMIT_BYTES");
+    if ((r.body.contentType ?? "application/json") === "application/json")
+      common[415] = problem("The body is not application/json");
+  }
+  common[503] ??= problem(
+    "The service is shutting down (Retry-After, Connection: close), or the caller's policy is not loaded",
+  );
+  return { ...r, responses: { ...common, ...r.responses } };
+}
+
 /** Every route the service registers. The OpenAPI test fails when the app and this table disagree. */
-export const ROUTES: readonly RouteSpec[] = [
+const OWN_ROUTES: RouteSpec[] = [
   {
     method: "get",
     path: "/healthz",
@@ -401,17 +436,37 @@ export const ROUTES: readonly RouteSpec[] = [
     operationId: "runEvents",
     summary: "Server-Sent Events of the run, resumable with Last-Event-ID",
     description:
-      "Events: step.started, step.completed, step.failed, remediation, run.waiting_for_input, run.completed. " +
-      "The stream ends when the run finishes.",
+      "Events (the SSE `event:` field): step.started, step.completed, step.failed, remediation, run.waiting_for_input, " +
+      "run.retrying, run.completed; `data:` is JSON and `id:` the event id. The schema describes one event. Comments " +
+      "(`: keep-alive`) are sent every 15 s while idle. The stream ends when the run finishes.",
     tag: "Runs",
     params: RunId,
+    query: {
+      lastEventId: Type.Integer({
+        minimum: 0,
+        description: "Resume after this event id (as Last-Event-ID)",
+      }),
+    },
     headers: {
       "Last-Event-ID": {
         description: "Resume after this event id",
         schema: Type.String({ pattern: "^[0-9]+$" }),
       },
     },
-    responses: { 200: { description: "An event stream", contentType: "text/event-stream" }, 404: missing },
+    responses: {
+      200: {
+        description: "An event stream; each event is one of RunEvent",
+        contentType: "text/event-stream",
+        schema: RunEventSchema,
+        example: {
+          id: 7,
+          event: "step.completed",
+          data: { seq: 2, key: "fetch", kind: "tool", attempt: 1, status: "succeeded" },
+        },
+      },
+      400: problem("Last-Event-ID is not an event id"),
+      404: missing,
+    },
   },
   {
     method: "get",
@@ -431,7 +486,9 @@ export const ROUTES: readonly RouteSpec[] = [
     operationId: "cacheStats",
     summary: "The tenant's global cache: entries, bytes, hits, misses",
     tag: "Cache",
-    responses: { 200: json("Statistics", CacheStatsSchema, { entries: 3, bytes: 512, hits: 10, misses: 4 }) },
+    responses: {
+      200: json("Statistics", CacheStatsSchema, { entries: 3, bytes: 512, hits: 10, misses: 4 }),
+    },
   },
   {
     method: "delete",
@@ -516,7 +573,10 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: "One MCP server",
     tag: "Tools",
     params: { name: Type.String() },
-    responses: { 200: json("The server", McpServerInfoSchema, EX.mcpServer), 404: problem("No such server") },
+    responses: {
+      200: json("The server", McpServerInfoSchema, EX.mcpServer),
+      404: problem("No such server"),
+    },
   },
   {
     method: "delete",
@@ -574,7 +634,7 @@ export const ROUTES: readonly RouteSpec[] = [
     operationId: "relayAnswer",
     summary: "Answer one relayed tool call",
     tag: "Relay",
-    params: { id: Type.String(), seq: Type.String({ pattern: "^[0-9]+$" }) },
+    params: { id: Type.String(), seq: Type.Integer({ minimum: 1, description: "The tool call's seq" }) },
     body: { schema: RelayAnswerSchema, example: { ok: true, value: { hits: ["a", "b"] } } },
     responses: {
       204: { description: "Delivered to the waiting script" },
@@ -642,19 +702,23 @@ export const ROUTES: readonly RouteSpec[] = [
     "application/x-ndjson",
   ),
   ui("/ui/runs/{id}/steps/{seq}", "uiStep", "One step: input, output, failure, tool calls"),
-  ui("/ui/login", "uiLogin", "The inspector's sign-in form (when API keys exist)"),
+  { ...ui("/ui/login", "uiLogin", "The inspector's sign-in form (when API keys exist)"), public: true },
   {
     method: "post",
     path: "/ui/login",
     operationId: "uiLoginSubmit",
     summary: "Sign in with an API key: sets an HttpOnly, SameSite=Strict cookie and redirects to /ui",
     tag: "Inspector",
+    public: true,
     responses: {
       200: { description: "The form again, with the reason the key was refused", contentType: "text/html" },
       302: { description: "Signed in; redirect to /ui", contentType: "text/html" },
     },
   },
 ];
+
+/** Every route the service registers, with the responses common to all. */
+export const ROUTES: readonly RouteSpec[] = OWN_ROUTES.map(withCommonResponses);
 
 /** The API's route table as a lookup: `"post /v1/runs"` → spec. */
 export function routeIndex(routes: readonly RouteSpec[] = ROUTES): Map<string, RouteSpec> {

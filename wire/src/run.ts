@@ -1,5 +1,5 @@
 // Runs, their journal (steps) and the requests that drive them.
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { FailureSchema } from "./failure.ts";
 import { CodeModeActionSchema, ContainerActionSchema, ToolActionSchema } from "./execution.ts";
 
@@ -76,9 +76,7 @@ export type Run = Static<typeof RunSchema>;
 /** GET /v1/runs query: `limit` is 1 to 200 (default 50); `cursor` is the previous page's nextCursor. */
 export const ListRunsQuerySchema = Type.Object({
   status: Type.Optional(RunStatusSchema),
-  limit: Type.Optional(
-    Type.String({ pattern: "^([1-9]|[1-9][0-9]|1[0-9][0-9]|200)$", description: "1 to 200 (default 50)" }),
-  ),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: "1 to 200 (default 50)" })),
   cursor: Type.Optional(Type.String({ maxLength: 200, description: "nextCursor of the previous page" })),
 });
 
@@ -167,6 +165,76 @@ export const StepRequestSchema = Type.Object(
   { $id: "StepRequest", additionalProperties: false },
 );
 export type StepRequest = Static<typeof StepRequestSchema>;
+
+const StepEventData = {
+  seq: Type.Integer(),
+  key: Type.String(),
+  kind: StepKindSchema,
+  attempt: Type.Integer(),
+};
+const EventFailure = Type.Object({ kind: Type.String(), message: Type.String() });
+const runEvent = <T extends TSchema>(type: string, data: T, description: string) =>
+  Type.Object(
+    {
+      id: Type.Integer({ description: "The SSE `id:` field (send it back as Last-Event-ID to resume)" }),
+      event: Type.Literal(type, { description: "The SSE `event:` field" }),
+      data,
+    },
+    { description },
+  );
+
+/**
+ * One Server-Sent Event of GET /v1/runs/{id}/events, as its `id:`, `event:` and `data:` (JSON) fields. The
+ * stream replays the run's events after Last-Event-ID, then follows new ones; it ends when the run finishes.
+ */
+export const RunEventSchema = Type.Union(
+  [
+    runEvent("step.started", Type.Object(StepEventData), "A step (or a new attempt of it) started"),
+    runEvent(
+      "step.completed",
+      Type.Object({ ...StepEventData, status: Type.Literal("succeeded") }),
+      "A step succeeded; its end is journaled",
+    ),
+    runEvent(
+      "step.failed",
+      Type.Object({ ...StepEventData, status: Type.Literal("failed"), failure: Type.Optional(EventFailure) }),
+      "A step failed; its failure is journaled",
+    ),
+    runEvent(
+      "remediation",
+      Type.Object(
+        { afterSeq: Type.Integer(), kind: Type.String(), action: Type.String(), attempt: Type.Integer() },
+        { additionalProperties: true },
+      ),
+      "The policy retries a failed step by itself (e.g. increase_memory), as a new step",
+    ),
+    runEvent(
+      "run.waiting_for_input",
+      Type.Record(Type.String(), Type.Unknown(), { description: "The run's waitingFor" }),
+      "The run waits for a human (POST /v1/runs/{id}/input or /resume)",
+    ),
+    runEvent(
+      "run.retrying",
+      Type.Object({
+        retryAt: Type.String({ format: "date-time" }),
+        since: Type.String({ format: "date-time" }),
+        attempts: Type.Integer(),
+        failure: EventFailure,
+      }),
+      "A hosted run backs off from a failing model provider until retryAt",
+    ),
+    runEvent(
+      "run.completed",
+      Type.Object({
+        status: Type.Union([Type.Literal("succeeded"), Type.Literal("failed"), Type.Literal("cancelled")]),
+        failure: Type.Optional(EventFailure),
+      }),
+      "The run finished; the stream ends",
+    ),
+  ],
+  { $id: "RunEvent" },
+);
+export type RunEvent = Static<typeof RunEventSchema>;
 
 export const CheckpointBodySchema = Type.Object({ value: Type.Unknown() }, { additionalProperties: false });
 export const CheckpointSchema = Type.Object({

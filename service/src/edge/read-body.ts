@@ -1,6 +1,6 @@
 // Reads a JSON request body and validates it against a TypeBox schema, with positions and JSON paths.
 import type { Context } from "hono";
-import type { Static, TSchema } from "@sinclair/typebox";
+import type { Static, TObject, TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { HttpProblem } from "./problem.ts";
 import { schemaErrors } from "../lib/schema-errors.ts";
@@ -59,4 +59,20 @@ export async function readBody<T extends TSchema>(c: Context, schema: T): Promis
     throw new HttpProblem(400, "malformed-json", `request body is not valid JSON: ${(e as Error).message}`);
   }
   return validate(schema, value);
+}
+
+/**
+ * The query string as the schema types it: numeric parameters parsed (a typed client sends `limit=2` for
+ * `limit: 2`), then validated like a body (400 naming the offending parameter).
+ * @example const q = readQuery(c, ListRunsQuerySchema) // q.limit is a number
+ */
+export function readQuery<T extends TObject>(c: Context, schema: T): Static<T> {
+  const raw = c.req.query();
+  const value: Record<string, unknown> = { ...raw };
+  for (const [name, p] of Object.entries(schema.properties) as [string, { type?: unknown }][]) {
+    const v = raw[name];
+    if (v !== undefined && (p.type === "integer" || p.type === "number") && /^-?\d+(\.\d+)?$/.test(v))
+      value[name] = Number(v);
+  }
+  return validate(schema, value, "query");
 }

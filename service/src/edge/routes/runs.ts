@@ -12,7 +12,7 @@ import {
 } from "@mend/wire";
 import type { Services } from "../../services/services.ts";
 import type { AppEnv } from "../app-env.ts";
-import { readBody, validate } from "../read-body.ts";
+import { readBody, readQuery, validate } from "../read-body.ts";
 import { runView, stepView } from "../../engine/run-view.ts";
 import { streamRunEvents } from "./run-events-stream.ts";
 import { stream } from "hono/streaming";
@@ -27,12 +27,12 @@ export function runRoutes(s: Services): Hono<AppEnv> {
     return c.json(runView(run), created ? 201 : 200);
   });
   r.get("/", async (c) => {
-    const q = validate(ListRunsQuerySchema, c.req.query(), "query");
-    const page = await s.runs.list(c.get("caller"), { ...q, limit: q.limit ? Number(q.limit) : undefined });
+    const q = readQuery(c, ListRunsQuerySchema);
+    const page = await s.runs.list(c.get("caller"), q);
     return c.json({ items: page.items.map(runView), nextCursor: page.nextCursor });
   });
   r.get("/export", (c) => {
-    const q = validate(ExportRunsQuerySchema, c.req.query(), "query");
+    const q = readQuery(c, ExportRunsQuerySchema);
     c.header("content-type", "application/x-ndjson; charset=utf-8");
     c.header(
       "content-disposition",
