@@ -12,17 +12,17 @@ export type HostedTool =
 
 export interface CodeModeRunOptions {
   /** Tools hosted by this process, by name (`tools.search` in the script). */
-  tools?: Record<string, HostedTool>;
+  tools?: Record<string, HostedTool> | undefined;
   /** Service tools to bind as well (the policy decides). */
-  serverTools?: string[];
-  language?: CodeModeAction["language"];
-  engine?: CodeModeAction["engine"];
-  limits?: CodeModeAction["limits"];
-  seed?: number;
+  serverTools?: string[] | undefined;
+  language?: CodeModeAction["language"] | undefined;
+  engine?: CodeModeAction["engine"] | undefined;
+  limits?: CodeModeAction["limits"] | undefined;
+  seed?: number | undefined;
   /** Journal the script as step `key` of this client-driven run (replayed like any step). */
-  runId?: string;
-  key?: string;
-  signal?: AbortSignal;
+  runId?: string | undefined;
+  key?: string | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 async function* ndjson(body: ReadableStream<Uint8Array>): AsyncGenerator<RelayEvent> {

@@ -98,7 +98,7 @@ export class DurableRun {
   durable<A extends unknown[], R>(
     name: string,
     fn: (...args: A) => R | Promise<R>,
-    opts: { key?: DurableKeying } = {},
+    opts: { key?: DurableKeying | undefined } = {},
   ): (...args: A) => Promise<R> {
     return async (...args: A) => {
       let key: string;
@@ -166,7 +166,9 @@ export class DurableRun {
   }
 
   /** Follows the run's events until it finishes (see `mend.runs.events`). */
-  events(opts: { lastEventId?: number; signal?: AbortSignal } = {}): AsyncGenerator<RunEvent> {
+  events(
+    opts: { lastEventId?: number | undefined; signal?: AbortSignal | undefined } = {},
+  ): AsyncGenerator<RunEvent> {
     return runEvents(this.#t, this.id, opts);
   }
 }

@@ -7,18 +7,18 @@ export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
 /** How transient errors are retried: `attempts` in total, exponential backoff with full jitter. */
 export interface RetryOptions {
   /** Total attempts, the first included (default 4). 1 disables retries. */
-  attempts?: number;
+  attempts?: number | undefined;
   /** First backoff (default 200 ms); doubles each retry. */
-  baseDelayMs?: number;
+  baseDelayMs?: number | undefined;
   /** Cap of one backoff, and of a honoured Retry-After (default 10 s). */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
 }
 
 export interface TransportOptions {
   baseUrl: string;
-  apiKey?: string;
-  fetch?: FetchLike;
-  retries?: RetryOptions | number;
+  apiKey?: string | undefined;
+  fetch?: FetchLike | undefined;
+  retries?: RetryOptions | number | undefined;
 }
 
 export interface RequestOptions {
@@ -27,13 +27,13 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   body?: unknown;
   /** For mutating requests: sent as Idempotency-Key (a random one is made when absent). */
-  idempotencyKey?: string;
-  headers?: Record<string, string>;
-  signal?: AbortSignal;
+  idempotencyKey?: string | undefined;
+  headers?: Record<string, string> | undefined;
+  signal?: AbortSignal | undefined;
   /** Return the raw Response (streams) instead of parsing JSON. */
-  raw?: boolean;
+  raw?: boolean | undefined;
   /** Non-2xx statuses that are answers, not errors (e.g. 503 of /healthz); never retried. */
-  accept?: number[];
+  accept?: number[] | undefined;
 }
 
 const TRANSIENT_STATUS = new Set([429, 502, 503, 504]);
@@ -43,7 +43,14 @@ export function newIdempotencyKey(): string {
   return globalThis.crypto.randomUUID();
 }
 
-function delayMs(attempt: number, o: Required<RetryOptions>, retryAfter: string | null): number {
+/** Retry options with every value known. */
+interface RetrySettings {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+function delayMs(attempt: number, o: RetrySettings, retryAfter: string | null): number {
   if (retryAfter !== null) {
     const seconds = Number(retryAfter);
     const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(retryAfter) - Date.now();
@@ -93,7 +100,7 @@ export class Transport {
   readonly baseUrl: string;
   readonly #apiKey: string | undefined;
   readonly #fetch: FetchLike;
-  readonly #retry: Required<RetryOptions>;
+  readonly #retry: RetrySettings;
 
   constructor(o: TransportOptions) {
     this.baseUrl = o.baseUrl.replace(/\/+$/, "");
@@ -138,7 +145,12 @@ export class Transport {
       const last = attempt + 1 >= this.#retry.attempts;
       let res: Response;
       try {
-        res = await this.#fetch(url, { method: o.method, headers, body, signal: o.signal });
+        res = await this.#fetch(url, {
+          method: o.method,
+          headers,
+          ...(body !== undefined ? { body } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
+        });
       } catch (err) {
         if (o.signal?.aborted) throw err;
         if (last)

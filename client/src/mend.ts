@@ -9,11 +9,11 @@ export interface MendOptions {
   /** e.g. "http://127.0.0.1:8080" */
   baseUrl: string;
   /** Sent as `Authorization: Bearer <apiKey>`. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** A fetch implementation (default: the platform's). */
-  fetch?: FetchLike;
+  fetch?: FetchLike | undefined;
   /** Retries of transient errors: a count of retries, or options (default: 3 retries). */
-  retries?: number | RetryOptions;
+  retries?: number | RetryOptions | undefined;
 }
 
 /**
@@ -45,7 +45,7 @@ export class Mend {
    */
   execute(
     req: ExecutionRequest,
-    opts: { idempotencyKey?: string; signal?: AbortSignal } = {},
+    opts: { idempotencyKey?: string | undefined; signal?: AbortSignal | undefined } = {},
   ): Promise<ExecutionResponse> {
     return this.#t.request<ExecutionResponse>({ method: "POST", path: "/v1/executions", body: req, ...opts });
   }

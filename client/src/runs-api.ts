@@ -18,7 +18,7 @@ export class RunsApi {
   }
 
   /** Creates a run; with `idempotencyKey`, the same key returns the run the first call created. */
-  create(body: CreateRun, opts: { idempotencyKey?: string } = {}): Promise<Run> {
+  create(body: CreateRun, opts: { idempotencyKey?: string | undefined } = {}): Promise<Run> {
     return this.#t.request<Run>({
       method: "POST",
       path: "/v1/runs",
@@ -49,12 +49,14 @@ export class RunsApi {
     return this.#t.request<Run>({ method: "GET", path: runPath(id) });
   }
 
-  list(q: { status?: RunStatus; limit?: number; cursor?: string } = {}): Promise<RunsPage> {
+  list(
+    q: { status?: RunStatus | undefined; limit?: number | undefined; cursor?: string | undefined } = {},
+  ): Promise<RunsPage> {
     return this.#t.request<RunsPage>({ method: "GET", path: "/v1/runs", query: q });
   }
 
   /** Every page of runs, newest first. */
-  async *all(q: { status?: RunStatus; pageSize?: number } = {}): AsyncGenerator<Run> {
+  async *all(q: { status?: RunStatus | undefined; pageSize?: number | undefined } = {}): AsyncGenerator<Run> {
     let cursor: string | undefined;
     do {
       const page = await this.list({ status: q.status, limit: q.pageSize ?? 100, cursor });
@@ -77,7 +79,7 @@ export class RunsApi {
   }
 
   /** Answers a run waiting for input. */
-  input(id: string, input: unknown, opts: { idempotencyKey?: string } = {}): Promise<Run> {
+  input(id: string, input: unknown, opts: { idempotencyKey?: string | undefined } = {}): Promise<Run> {
     return this.#t.request<Run>({
       method: "POST",
       path: runPath(id, "/input"),
@@ -112,12 +114,15 @@ export class RunsApi {
    * Follows a run's events over SSE until it finishes, resuming with Last-Event-ID after a dropped stream.
    * @example for await (const ev of mend.runs.events(run.id)) console.log(ev.type, ev.data)
    */
-  events(id: string, opts: { lastEventId?: number; signal?: AbortSignal } = {}): AsyncGenerator<RunEvent> {
+  events(
+    id: string,
+    opts: { lastEventId?: number | undefined; signal?: AbortSignal | undefined } = {},
+  ): AsyncGenerator<RunEvent> {
     return runEvents(this.#t, id, opts);
   }
 
   /** Trajectories as parsed JSON Lines (GET /v1/runs/export). */
-  async export(q: { status?: RunStatus; run?: string } = {}): Promise<unknown[]> {
+  async export(q: { status?: RunStatus | undefined; run?: string | undefined } = {}): Promise<unknown[]> {
     const res = await this.#t.request<Response>({
       method: "GET",
       path: "/v1/runs/export",

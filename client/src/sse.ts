@@ -12,7 +12,7 @@ export interface RunEvent {
 }
 
 interface SseMessage {
-  id?: string;
+  id?: string | undefined;
   event: string;
   data: string;
 }
@@ -57,7 +57,11 @@ const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 export async function* runEvents(
   t: Transport,
   runId: string,
-  opts: { lastEventId?: number; signal?: AbortSignal; maxReconnects?: number } = {},
+  opts: {
+    lastEventId?: number | undefined;
+    signal?: AbortSignal | undefined;
+    maxReconnects?: number | undefined;
+  } = {},
 ): AsyncGenerator<RunEvent> {
   let last = opts.lastEventId ?? 0;
   let failures = 0;
