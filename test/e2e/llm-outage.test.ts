@@ -147,6 +147,9 @@ describe("a hosted run whose model provider fails", () => {
     const id = await hostedRun(patient, "resume-now");
     const backingOff = await until(patient, id, (r) => r.retryAt !== undefined);
     const retryAt = Date.parse(backingOff.retryAt);
+    const page = await (await fetch(`${patient.url}/ui/runs/${id}`)).text();
+    assert.match(page, /id="run-retrying"/, "the inspector shows the backoff");
+    assert.match(page, /data-api="resume"[\s\S]*Retry the model now/);
     model.set("resume-now", "up");
     assert.equal((await call(patient.url, "POST", `/v1/runs/${id}/resume`)).status, 200);
     const run = await until(patient, id, (r) => r.status !== "running");
@@ -161,6 +164,10 @@ describe("a hosted run whose model provider fails", () => {
     assert.equal(failed.status, "failed", JSON.stringify(failed));
     assert.equal(failed.failure.kind, "llm_failed");
     assert.match(failed.failure.message, /refused the request/);
+    assert.match(
+      await (await fetch(`${patient.url}/ui/runs/${id}`)).text(),
+      /data-api="resume"[\s\S]*Resume run/,
+    );
     model.set("refused-then-fixed", "up");
     const resumed = await call(patient.url, "POST", `/v1/runs/${id}/resume`);
     assert.equal(resumed.body.status, "running");

@@ -42,6 +42,27 @@ function waitingRequest(w: unknown): Html {
     </details>`;
 }
 
+/** The durable backoff of a hosted run whose model provider fails (kept in waitingFor while running). */
+function retryNote(
+  run: RunRecord,
+): { retryAt: number; since: number; attempts: number; failure?: { message?: string } } | null {
+  const w = run.waitingFor as { kind?: unknown; retryAt?: unknown } | null;
+  return run.status === "running" && w?.kind === "llm_retry" && typeof w.retryAt === "number"
+    ? (w as { retryAt: number; since: number; attempts: number; failure?: { message?: string } })
+    : null;
+}
+
+function backoffNote(run: RunRecord): Html | string {
+  const note = retryNote(run);
+  if (!note) return "";
+  return html`<p class="waiting" id="run-retrying" role="status">
+    The model provider is failing (${note.attempts} call${note.attempts === 1 ? "" : "s"} since
+    <time datetime="${new Date(note.since).toISOString()}">${formatTime(note.since)}</time>); the run calls it
+    again at <time datetime="${new Date(note.retryAt).toISOString()}">${formatTime(note.retryAt)}</time> by
+    itself. Last: ${note.failure?.message ?? "unknown"}
+  </p>`;
+}
+
 function waitingSection(run: RunRecord): Html {
   return html`<section class="waiting" aria-labelledby="waiting-title">
     <h2 id="waiting-title">This run is waiting for your input</h2>
@@ -101,6 +122,7 @@ export function runLive(run: RunRecord, steps: StepRecord[], nowMs: number): Htm
             >
           </dd>
         </dl>
+        ${backoffNote(run)}
         ${
           run.failure
             ? html`<h2>Why the run failed</h2>
@@ -119,6 +141,14 @@ export function runLive(run: RunRecord, steps: StepRecord[], nowMs: number): Htm
       </div>
       <div class="actions">
         <a class="button secondary" href="${runHref(run.id)}/export.jsonl" download>Export JSONL</a>
+        ${
+          run.status === "failed" || run.status === "waiting_for_input" || retryNote(run)
+            ? html`<form method="post" action="${apiHref(run.id, "resume")}" data-api="resume">
+                <button type="submit">${retryNote(run) ? "Retry the model now" : "Resume run"}</button>
+                <output class="form-status" role="status"></output>
+              </form>`
+            : ""
+        }
         ${
           sum.finished
             ? ""

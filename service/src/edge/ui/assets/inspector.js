@@ -242,7 +242,7 @@
     }
   }
 
-  /** Forms that talk to the JSON API (cancel, answer): sent with fetch, the outcome written next to the button. */
+  /** Forms that talk to the JSON API (cancel, resume, answer): sent with fetch, the outcome written next to the button. */
   document.addEventListener("submit", async function (e) {
     const form = e.target;
     if (!form || !form.dataset || !form.dataset.api) return;
@@ -275,7 +275,12 @@
       }
       const res = await fetch(form.action, init);
       if (res.ok) {
-        const done = kind === "input" ? "Answer sent; the run goes on." : "Run cancelled.";
+        const done =
+          kind === "input"
+            ? "Answer sent; the run goes on."
+            : kind === "resume"
+              ? "Run resumed."
+              : "Run cancelled.";
         out.textContent = done;
         say(done);
         if (refreshRun) await refreshRun();
