@@ -1,4 +1,4 @@
-// `npm run bench`: every benchmark of issues 2-6 and 21 side by side in one run, as markdown tables with targets.
+// `npm run bench`: every benchmark of issues 2-6, 17, 19 and 21 side by side in one run, as markdown tables with targets.
 //
 // Usage:
 //   npm run bench                               all sections (~6-10 min on the 2-core machine)
@@ -13,6 +13,7 @@
 // Load generators run in this process, the service in a child process: both share the machine's cores.
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
+import { benchAgents } from "./agents-bench.ts";
 import { benchCheckpointsInProcess } from "./checkpoint-bench.ts";
 import { benchCodeModeInProcess } from "./codemode-bench.ts";
 import { benchCodeModeHttp } from "./codemode-http-bench.ts";
@@ -155,6 +156,17 @@ const SECTIONS: Section[] = [
       ...(await benchDurableSteps({ workflows: 16, steps: 200, rounds: 3 })),
       ...(await benchRecovery(3)),
     ],
+  },
+  {
+    id: "issue19",
+    title: "Issue 19 — what agents meet: MCP calls, failure size over MCP, the replay input check",
+    notes: [
+      "The real service (child process); the official MCP SDK client over Streamable HTTP (the endpoint is stateless: one MCP server per request) and a keep-alive HTTP client, one request at a time.",
+      "(c) a code-mode heap blow-up (limits.memoryMb 8) called through MCP: the text content is what most MCP clients show a model; `before` re-renders the same answer as the endpoint did before issue 19.",
+      "(d)/(e) POST /v1/runs/{id}/steps of an already journaled key: with the canonical input compared to the journaled hash, and without.",
+      SHARED_CORES,
+    ],
+    measure: async () => benchAgents(),
   },
 ];
 
