@@ -188,7 +188,8 @@ describe("the MCP endpoint", () => {
     assert.equal(r.isError, false, r.text);
     assert.equal(r.data.result, "MCP");
     const bad = await call("run_orchestration", { language: "python", code: "x = 1\nx['missing']" });
-    assert.equal(bad.isError, true);
+    assert.equal(bad.isError, false, "a failed execution is a result");
+    assert.equal(bad.data.status, "failed");
     const failure = bad.data.failure as {
       kind: string;
       location?: { line: number };

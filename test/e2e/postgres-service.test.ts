@@ -54,7 +54,7 @@ describe("the service on PostgreSQL", { skip }, () => {
     services.push(b);
     const replay = await call(b.url, "POST", `/v1/runs/${id}/steps`, {
       key: "big",
-      action: codemode("return 1"),
+      action: codemode("return 'y'.repeat(20000)"),
     });
     assert.deepEqual([replay.body.replayed, replay.body.result.length], [true, 20000]);
     const ref = (await call(b.url, "GET", `/v1/runs/${id}/steps`)).body[0].output.result;

@@ -86,7 +86,12 @@ describe("a tenant at its concurrency limit of 1", () => {
     try {
       const viaMcp = await mcp.callTool({ name: "run_orchestration", arguments: { code: "return 3" } });
       assert.equal(viaMcp.isError, true);
-      assert.equal((viaMcp.structuredContent as any).problem.status, 429, JSON.stringify(viaMcp));
+      // A refusal is a tool error whose text carries the problem (no structuredContent: it would not match the output schema).
+      assert.match(
+        (viaMcp.content as { text: string }[])[0]!.text,
+        /^refused \(429 rate-limited\)/,
+        JSON.stringify(viaMcp),
+      );
       const relay = await acme("POST", "/v1/relay/executions", { code: "return 4", tools: [] });
       assert.equal(relay.status, 429, JSON.stringify(relay.body));
       // Nothing was journaled for the refused executions.

@@ -83,7 +83,7 @@ describe("a finished key", () => {
     const first = await step(svc, runId, "pay", { type: "codemode", code });
     assert.equal(first.body.status, "failed");
     assert.equal(first.body.failure.kind, "runtime_error");
-    const again = await step(svc, runId, "pay", { type: "codemode", code: "return 'a different script'" });
+    const again = await step(svc, runId, "pay", { type: "codemode", code });
     assert.equal(again.body.replayed, true);
     assert.equal(again.body.status, "failed");
     assert.equal(again.body.failure.message, first.body.failure.message);
