@@ -91,6 +91,17 @@ describe("client-driven runs", () => {
     assert.equal((await api("GET", `/v1/runs/${id}/steps`)).body.length, 1);
   });
 
+  it("refuses a one-off execution whose Idempotency-Key was used for another request", async () => {
+    const headers = { "idempotency-key": `idem-${Date.now()}` };
+    const first = await api("POST", "/v1/executions", { sandbox: "codemode", code: "return 'a'" }, headers);
+    assert.equal(first.body.result, "a");
+    const same = await api("POST", "/v1/executions", { sandbox: "codemode", code: "return 'a'" }, headers);
+    assert.equal(same.body.replayed, true);
+    const other = await api("POST", "/v1/executions", { sandbox: "codemode", code: "return 'b'" }, headers);
+    assert.equal(other.status, 409, JSON.stringify(other.body));
+    assert.equal(other.body.type, "urn:mend:problem:step_input_mismatch");
+  });
+
   it("refuses a concurrent request with the same key and another input while the first runs", async () => {
     const id = await clientRun();
     const slow = api("POST", `/v1/runs/${id}/steps`, {

@@ -150,6 +150,9 @@ export class Executor {
       admitted?.();
       throw err;
     }
+    const hash = inputHash(action, files);
+    // The same Idempotency-Key with another request is refused, like a reused step key.
+    if (idempotencyKey) await this.#assertSameInput(run.id, "execution", hash);
     const res = await this.#coalesced(
       who,
       run,
@@ -157,7 +160,7 @@ export class Executor {
       action,
       admitted ? { admitted } : {},
       files,
-      inputHash(action, files),
+      hash,
     );
     if (!res.replayed) {
       await this.#d.store.updateRun(run.id, {

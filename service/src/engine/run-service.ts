@@ -222,6 +222,8 @@ export class RunService {
       narrowedTo: run.tools ?? undefined,
       extraTools: clientTools,
       admitted,
+      // A relayed step is a step like any other: its key with another script is refused.
+      onInputMismatch: "reject",
     });
     if (run.implicit && !res.replayed) {
       await this.#d.store.updateRun(run.id, {

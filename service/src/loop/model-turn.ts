@@ -138,7 +138,8 @@ export async function modelTurn(d: ModelTurnDeps, r: ModelTurnRequest): Promise<
     if (outcome.kind === "interrupted" || r.signal.aborted || r.shutdown.aborted) return { kind: "stopped" };
     const step = outcome.step;
     if (step.status === "succeeded") {
-      await clearNote(d.store, run.id);
+      // A backoff note exists only after a failure of this turn (journaled, so also after a restart).
+      if (window !== null) await clearNote(d.store, run.id);
       return { kind: "response", response: outcome.output as LlmResponse };
     }
     const failure = step.failure ?? makeFailure("llm_failed", "the model call failed", true);
