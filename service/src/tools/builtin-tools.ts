@@ -1,6 +1,6 @@
 // Tools every deployment has, so code-mode is usable before any tool is registered (each still needs the policy).
 import { makeFailure } from "@mend/wire";
-import type { ToolDefinition } from "./tool.ts";
+import type { ToolDefinition, ToolResult } from "./tool.ts";
 import { httpFetchTool } from "./http-fetch-tool.ts";
 
 /** Returns its arguments unchanged; deterministic, so cacheable. */
@@ -33,18 +33,28 @@ export const sleepTool: ToolDefinition = {
   idempotent: true,
   async invoke(args, ctx) {
     const ms = (args as { ms: number }).ms;
+    // Nothing to wait for: a timer would still cost a tick of the event loop (≥ 1 ms).
+    if (ms <= 0) return ctx.signal?.aborted ? interruptedSleep() : { ok: true, value: { sleptMs: 0 } };
     const t0 = performance.now();
     const aborted = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      ctx.signal?.addEventListener("abort", () => {
+      const onAbort = (): void => {
         clearTimeout(timer);
         resolve(true);
-      });
+      };
+      const timer = setTimeout(() => {
+        ctx.signal?.removeEventListener("abort", onAbort);
+        resolve(false);
+      }, ms);
+      ctx.signal?.addEventListener("abort", onAbort, { once: true });
     });
-    if (aborted) return { ok: false, failure: makeFailure("interrupted", "sleep was interrupted", true) };
+    if (aborted) return interruptedSleep();
     return { ok: true, value: { sleptMs: Math.round(performance.now() - t0) } };
   },
 };
+
+function interruptedSleep(): ToolResult {
+  return { ok: false, failure: makeFailure("interrupted", "sleep was interrupted", true) };
+}
 
 /** Built-ins without dependencies. kv.* and blobs.* need the store: see createKvTools / createBlobTools. */
 export const BUILTIN_TOOLS: readonly ToolDefinition[] = [echoTool, sleepTool, httpFetchTool];

@@ -35,7 +35,7 @@ export class SqliteCache {
       ),
     );
     if (!r) return null;
-    c.write(() => {
+    await c.write(() => {
       c.run(
         "UPDATE cache_entries SET hits=hits+1, last_used_at=? WHERE tenant=? AND tool=? AND version=? AND args_hash=?",
         now,
@@ -54,7 +54,7 @@ export class SqliteCache {
 
   async put(e: CacheEntry, maxBytes: number): Promise<void> {
     const c = this.#c;
-    c.write(() => {
+    await c.write(() => {
       // The entry's creation time is "now" for this write: one clock for expiry and recency, the caller's.
       const now = e.createdAt;
       c.run("DELETE FROM cache_entries WHERE expires_at <= ?", now);
@@ -107,7 +107,7 @@ export class SqliteCache {
 
   async countMiss(tenant: string): Promise<void> {
     const c = this.#c;
-    c.write(() =>
+    await c.write(() =>
       c.run(
         "INSERT INTO cache_counters (tenant, misses) VALUES (?, 1) ON CONFLICT(tenant) DO UPDATE SET misses=misses+1",
         tenant,

@@ -126,7 +126,7 @@ export class SqliteRuns {
   async acquireLease(runId: string, owner: string, ttlMs: number, replaceOwner?: string): Promise<boolean> {
     const now = Date.now();
     const c = this.#c;
-    const changed = c.write(() =>
+    const changed = await c.write(() =>
       c.run(
         `UPDATE runs SET lease_owner=?, lease_expires_at=? WHERE id=?
          AND (lease_owner IS NULL OR lease_owner=? OR lease_owner=? OR lease_expires_at < ?)`,
@@ -143,7 +143,7 @@ export class SqliteRuns {
 
   async releaseLease(runId: string, owner: string): Promise<void> {
     const c = this.#c;
-    c.write(() =>
+    await c.write(() =>
       c.run(
         "UPDATE runs SET lease_owner=NULL, lease_expires_at=NULL WHERE id=? AND lease_owner=?",
         runId,

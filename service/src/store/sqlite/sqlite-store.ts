@@ -64,7 +64,7 @@ export class SqliteStore implements Store {
   /** A store is healthy when it can commit a write: one row, rewritten. */
   async ping(): Promise<void> {
     const c = this.#c;
-    c.write(() =>
+    await c.write(() =>
       c.run(
         "INSERT INTO probe (id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
         Date.now(),
@@ -219,7 +219,7 @@ export class SqliteStore implements Store {
 
   async recordToolCall(t: ToolCallRow): Promise<void> {
     const c = this.#c;
-    c.write(() =>
+    await c.write(() =>
       c.run(
         `INSERT OR REPLACE INTO tool_calls (run_id, step_seq, seq, tool, args_json, occurrence, status, output, failure, ms, cached)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -248,7 +248,7 @@ export class SqliteStore implements Store {
 
   async putCheckpoint(runId: string, key: string, value: unknown): Promise<void> {
     const c = this.#c;
-    c.write(() =>
+    await c.write(() =>
       c.run(
         "INSERT OR REPLACE INTO checkpoints (run_id, key, value, created_at) VALUES (?, ?, ?, ?)",
         runId,
@@ -269,7 +269,7 @@ export class SqliteStore implements Store {
   async appendEvent(runId: string, type: string, data: unknown): Promise<EventRecord> {
     const at = Date.now();
     const c = this.#c;
-    const id = c.write(() => {
+    const id = await c.write(() => {
       c.run(
         "INSERT INTO events (run_id, type, data, at) VALUES (?, ?, ?, ?)",
         runId,
@@ -316,7 +316,7 @@ export class SqliteStore implements Store {
 
   async addBlobRef(tenant: string, sha256: string, sizeBytes: number): Promise<void> {
     const c = this.#c;
-    c.write(() =>
+    await c.write(() =>
       c.run(
         "INSERT OR IGNORE INTO blobs (tenant, sha256, size_bytes, created_at) VALUES (?, ?, ?, ?)",
         tenant,
@@ -337,7 +337,7 @@ export class SqliteStore implements Store {
 
   async putTool(t: ToolRecord): Promise<void> {
     const c = this.#c;
-    c.write(() =>
+    await c.write(() =>
       c.run(
         `INSERT INTO tools (tenant, name, spec, secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(tenant, name) DO UPDATE SET spec=excluded.spec, secret=excluded.secret, updated_at=excluded.updated_at`,
@@ -364,12 +364,12 @@ export class SqliteStore implements Store {
 
   async deleteTool(tenant: string, name: string): Promise<boolean> {
     const c = this.#c;
-    return c.write(() => c.run("DELETE FROM tools WHERE tenant=? AND name=?", tenant, name)) > 0;
+    return (await c.write(() => c.run("DELETE FROM tools WHERE tenant=? AND name=?", tenant, name))) > 0;
   }
 
   async putApiKey(k: ApiKeyRecord): Promise<void> {
     const c = this.#c;
-    c.write(() =>
+    await c.write(() =>
       c.run(
         "INSERT INTO api_keys (id, tenant, policy, salt, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         k.id,
@@ -390,7 +390,9 @@ export class SqliteStore implements Store {
   async revokeApiKey(id: string, at: number): Promise<boolean> {
     const c = this.#c;
     return (
-      c.write(() => c.run("UPDATE api_keys SET revoked_at=? WHERE id=? AND revoked_at IS NULL", at, id)) > 0
+      (await c.write(() =>
+        c.run("UPDATE api_keys SET revoked_at=? WHERE id=? AND revoked_at IS NULL", at, id),
+      )) > 0
     );
   }
 }
