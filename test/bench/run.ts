@@ -28,6 +28,7 @@ import { benchStoreSteps } from "./store-steps-bench.ts";
 import { benchStepsHttp } from "./steps-http-bench.ts";
 import { benchDurableSteps } from "./durable-steps-bench.ts";
 import { benchRecovery } from "./recovery-bench.ts";
+import { benchSqlCounts } from "./sql-counts-bench.ts";
 import type { Row } from "./stats.ts";
 
 const RESULTS_DIR = new URL("../../bench/results", import.meta.url).pathname;
@@ -153,6 +154,7 @@ const SECTIONS: Section[] = [
       SHARED_CORES,
     ],
     measure: async () => [
+      ...(await benchSqlCounts()),
       ...(await benchDurableSteps({ workflows: 16, steps: 200, rounds: 3 })),
       ...(await benchRecovery(3)),
     ],

@@ -41,6 +41,12 @@ export type StepEnd = Pick<StepRecord, "status" | "output" | "failure" | "usage"
   attempt?: number;
 };
 
+/** What `Store.counters()` reports. */
+export interface StoreCounters {
+  statements: number;
+  transactions: number;
+}
+
 /**
  * Result of claiming a step key: already finished; now owned by this caller (a new attempt); or running
  * under another live owner (only when the claim names an owner, see NewStep.owner).
@@ -64,6 +70,11 @@ export type StepClaim =
 export interface Store {
   readonly kind: "sqlite" | "postgres";
   /** Resolves when the store can take writes now; else rejects with StorageUnavailableError naming why. */
+  /**
+   * Cumulative counts of SQL statements executed (reads and writes) and write transactions committed, for
+   * the benchmarks (a regression in the hot path shows up as more statements per step).
+   */
+  counters(): StoreCounters;
   ping(): Promise<void>;
   close(): Promise<void>;
 

@@ -53,8 +53,19 @@ export function pgFault(e: unknown): unknown {
 
 const statementName = (sql: string) => `m_${createHash("sha1").update(sql).digest("hex").slice(0, 20)}`;
 
-function queryOn(client: pg.Pool | pg.PoolClient): Query {
+/** Statements executed and write transactions committed (Store.counters). */
+export interface PgCounters {
+  statements: number;
+  transactions: number;
+}
+
+const WRITE = /^\s*(INSERT|UPDATE|DELETE)\b/i;
+
+function queryOn(client: pg.Pool | pg.PoolClient, counters: PgCounters, standalone: boolean): Query {
   return async (sql, params = []) => {
+    counters.statements++;
+    // A write outside tx() is a transaction of its own.
+    if (standalone && WRITE.test(sql)) counters.transactions++;
     assertStorable(params);
     try {
       const r = await client.query({ name: statementName(sql), text: sql, values: params });
@@ -74,9 +85,11 @@ export class PgDatabase {
   /** Statements outside a transaction (each one its own, committed before it resolves). */
   readonly query: Query;
 
+  readonly counters: PgCounters = { statements: 0, transactions: 0 };
+
   private constructor(pool: pg.Pool) {
     this.#pool = pool;
-    this.query = queryOn(pool);
+    this.query = queryOn(pool, this.counters, true);
   }
 
   /** Connects and applies the pending migrations (one replica at a time, under an advisory lock). */
@@ -131,7 +144,7 @@ export class PgDatabase {
     } catch (e) {
       throw pgFault(e);
     }
-    const q = queryOn(client);
+    const q = queryOn(client, this.counters, false);
     const exec = async (script: string) => {
       try {
         await client.query(script);
@@ -141,9 +154,10 @@ export class PgDatabase {
     };
     let broken: Error | undefined;
     try {
-      await q("BEGIN");
+      await client.query("BEGIN");
       const r = await fn(q, exec);
-      await q("COMMIT");
+      await client.query("COMMIT");
+      this.counters.transactions++;
       return r;
     } catch (e) {
       try {

@@ -11,7 +11,7 @@ import type {
   ToolCallRow,
   ToolRecord,
 } from "../records.ts";
-import type { NewRun, NewStep, RunPatch, StepClaim, StepEnd, Store } from "../store.ts";
+import type { NewRun, NewStep, RunPatch, StepClaim, StepEnd, Store, StoreCounters } from "../store.ts";
 import type { BlobStore } from "../blob-store.ts";
 import { FencedError, NotFoundError } from "../store-errors.ts";
 import { ownedByAnother } from "../step-ownership.ts";
@@ -67,6 +67,10 @@ export class PostgresStore implements Store {
 
   async #one(sql: string, params: unknown[]): Promise<Row | undefined> {
     return (await this.#q(sql, params)).rows[0];
+  }
+
+  counters(): StoreCounters {
+    return { ...this.#db.counters };
   }
 
   async ping(): Promise<void> {

@@ -134,19 +134,25 @@ export class SqliteConnection {
     return s;
   }
 
+  /** Statements executed and write transactions committed (Store.counters). */
+  readonly counters = { statements: 0, transactions: 0 };
+
   /** Runs a statement to completion (inside read() or write()). */
   run(sql: string, ...params: SQLInputValue[]): number {
+    this.counters.statements++;
     assertStorable(params);
     return Number(this.#prepare(sql).run(...params).changes);
   }
 
   /** First row of a query (inside read() or write(); in write() it is committed or rolled back with the rest). */
   get(sql: string, ...params: SQLInputValue[]): SqlRow | undefined {
+    this.counters.statements++;
     assertStorable(params);
     return this.#prepare(sql).get(...params);
   }
 
   all(sql: string, ...params: SQLInputValue[]): SqlRow[] {
+    this.counters.statements++;
     assertStorable(params);
     return this.#prepare(sql).all(...params);
   }
@@ -177,9 +183,7 @@ export class SqliteConnection {
       // follow in the same turn — concurrent requests — join one batch committed right after it.
       this.#busy = true;
       setImmediate(() => (this.#busy = false));
-      return new Promise<T>((resolve, reject) =>
-        this.#flush([{ fn, resolve: resolve, reject }]),
-      );
+      return new Promise<T>((resolve, reject) => this.#flush([{ fn, resolve: resolve, reject }]));
     }
     return new Promise<T>((resolve, reject) => {
       const batch = (this.#batch ??= this.#schedule());
@@ -250,6 +254,7 @@ export class SqliteConnection {
         }
       });
       db.exec("COMMIT");
+      this.counters.transactions++;
       return results;
     } catch (e) {
       try {

@@ -11,7 +11,7 @@ import type {
   ToolCallRow,
   ToolRecord,
 } from "../records.ts";
-import type { NewRun, NewStep, RunPatch, StepClaim, StepEnd, Store } from "../store.ts";
+import type { NewRun, NewStep, RunPatch, StepClaim, StepEnd, Store, StoreCounters } from "../store.ts";
 import { ownedByAnother } from "../step-ownership.ts";
 import { FencedError, NotFoundError } from "../store-errors.ts";
 import {
@@ -62,6 +62,10 @@ export class SqliteStore implements Store {
   }
 
   /** A store is healthy when it can commit a write: one row, rewritten. */
+  counters(): StoreCounters {
+    return { ...this.#c.counters };
+  }
+
   async ping(): Promise<void> {
     const c = this.#c;
     await c.write(() =>
