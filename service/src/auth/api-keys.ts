@@ -35,8 +35,9 @@ export class ApiKeyError extends Error {
 }
 
 /**
- * API keys over the store. Every check reads the key table afresh, so a key created or revoked by
- * another process (the CLI) counts from the next request on.
+ * API keys over the store. Every check asks the store whether the keys changed (one cheap statement) and
+ * re-reads them only then, so a key created or revoked by another process (the CLI) counts from the next
+ * request on.
  * @example const { token } = await new ApiKeys(store).create({ tenant: "acme", policy: "research" })
  */
 export class ApiKeys {
@@ -72,7 +73,18 @@ export class ApiKeys {
   }
 
   async list(): Promise<ApiKeyInfo[]> {
-    return (await this.#store.listApiKeys()).map(info);
+    return (await this.#records()).map(info);
+  }
+
+  #cached: { version: string; records: ApiKeyRecord[] } | null = null;
+
+  /** The key records, re-read only when the store says they changed. */
+  async #records(): Promise<ApiKeyRecord[]> {
+    const version = await this.#store.apiKeysVersion();
+    if (this.#cached?.version === version) return this.#cached.records;
+    const records = await this.#store.listApiKeys();
+    this.#cached = { version, records };
+    return records;
   }
 
   /** Revokes a key by id; false when no such active key exists. */
@@ -82,7 +94,7 @@ export class ApiKeys {
 
   /** Whether any non-revoked key exists (then every route but /healthz needs one). */
   async anyActive(): Promise<boolean> {
-    return (await this.#store.listApiKeys()).some((k) => k.revokedAt === null);
+    return (await this.#records()).some((k) => k.revokedAt === null);
   }
 
   /**
@@ -90,7 +102,7 @@ export class ApiKeys {
    * a header that is present is always checked (a revoked key never falls back to anonymous).
    */
   async identify(authorization: string | undefined): Promise<Identification> {
-    const records = await this.#store.listApiKeys();
+    const records = await this.#records();
     if (authorization === undefined || authorization.trim() === "") {
       if (!records.some((k) => k.revokedAt === null)) return { kind: "anonymous" };
       return {

@@ -48,6 +48,11 @@ export interface StepOptions {
    * own keys, whose retries are derived from a policy that may have changed since.
    */
   onInputMismatch?: "reject" | "replay";
+  /**
+   * The step as the caller already read it from the journal (null: the key is new), so the request reads
+   * the journal once; absent, the executor reads it.
+   */
+  journaled?: StepRecord | null;
 }
 
 export interface ExecutorDeps {
@@ -123,7 +128,11 @@ export class Executor {
 
   /** The run of a one-off execution (idempotent by key when one is given). */
   async implicitRun(who: Caller, idempotencyKey?: string): Promise<RunRecord> {
-    const { run } = await this.#d.store.createRun({
+    return (await this.#implicitRun(who, idempotencyKey)).run;
+  }
+
+  async #implicitRun(who: Caller, idempotencyKey?: string): Promise<{ run: RunRecord; created: boolean }> {
+    return this.#d.store.createRun({
       id: newId("run"),
       tenant: who.tenant,
       mode: "client",
@@ -133,7 +142,6 @@ export class Executor {
       policyVersion: who.policy.version,
       idempotencyKey: idempotencyKey ?? null,
     });
-    return run;
   }
 
   /** POST /v1/executions: an implicit run with one step. */
@@ -143,22 +151,25 @@ export class Executor {
     const files = await this.#inputFiles(who, action);
     // Without a key it cannot be a replay: a tenant at its limit is refused before anything is created.
     const admitted = idempotencyKey ? undefined : await this.admit(who);
-    let run: RunRecord;
+    let implicit: { run: RunRecord; created: boolean };
     try {
-      run = await this.implicitRun(who, idempotencyKey ? `execution:${idempotencyKey}` : undefined);
+      implicit = await this.#implicitRun(who, idempotencyKey ? `execution:${idempotencyKey}` : undefined);
     } catch (err) {
       admitted?.();
       throw err;
     }
+    const run = implicit.run;
+    // A run made by this request has no step yet; one found by its Idempotency-Key may (a replay).
+    const journaled = implicit.created ? null : await this.#d.store.getStep(run.id, "execution");
     const hash = inputHash(action, files);
     // The same Idempotency-Key with another request is refused, like a reused step key.
-    if (idempotencyKey) await this.#assertSameInput(run.id, "execution", hash);
+    if (idempotencyKey) this.#assertSameInput(run.id, "execution", hash, journaled);
     const res = await this.#coalesced(
       who,
       run,
       "execution",
       action,
-      admitted ? { admitted } : {},
+      { ...(admitted ? { admitted } : {}), journaled },
       files,
       hash,
     );
@@ -185,22 +196,30 @@ export class Executor {
     // Refusals (bad file paths, unknown blobs, oversized uploads) happen before anything is journaled.
     const files = await this.#inputFiles(who, action);
     const hash = inputHash(action, files);
-    if (opts.onInputMismatch === "reject") await this.#assertSameInput(run.id, key, hash);
-    return this.#coalesced(who, run, key, action, opts, files, hash);
+    const journaled =
+      opts.journaled !== undefined ? opts.journaled : await this.#d.store.getStep(run.id, key);
+    if (opts.onInputMismatch === "reject") this.#assertSameInput(run.id, key, hash, journaled);
+    return this.#coalesced(who, run, key, action, { ...opts, journaled }, files, hash);
   }
 
   /**
    * Throws Rejection `input_mismatch` when step `key` of `runId` was claimed (in flight here, or journaled)
    * with an input other than `action`'s (files resolved as `who`'s, so a bad file is refused first).
    */
-  async assertSameInput(who: Caller, runId: string, key: string, action: ActionSpec): Promise<void> {
-    await this.#assertSameInput(runId, key, inputHash(action, await this.#inputFiles(who, action)));
+  async assertSameInput(
+    who: Caller,
+    runId: string,
+    key: string,
+    action: ActionSpec,
+    journaled: StepRecord | null,
+  ): Promise<void> {
+    this.#assertSameInput(runId, key, inputHash(action, await this.#inputFiles(who, action)), journaled);
   }
 
-  async #assertSameInput(runId: string, key: string, hash: string): Promise<void> {
+  #assertSameInput(runId: string, key: string, hash: string, step: StepRecord | null | undefined): void {
     const journaled =
       this.#running.get(`${runId}\0${key}`)?.hash ??
-      ((await this.#d.store.getStep(runId, key))?.input as { inputHash?: unknown } | null)?.inputHash;
+      (step?.input as { inputHash?: unknown } | null | undefined)?.inputHash;
     // Steps journaled before input hashes existed (or by another kind of caller) have none: nothing to compare.
     if (typeof journaled !== "string" || journaled === hash) return;
     throw new Rejection(
@@ -233,7 +252,7 @@ export class Executor {
       opts.admitted?.();
       // Claimed meanwhile by a request with another input: the same refusal as a journaled one.
       if (opts.onInputMismatch === "reject" && pending.hash !== hash)
-        await this.#assertSameInput(run.id, key, hash);
+        this.#assertSameInput(run.id, key, hash, null);
       return pending.done;
     }
     const done = this.#admitted(who, run, key, action, opts, files, hash);
@@ -255,7 +274,7 @@ export class Executor {
     hash: string,
   ): Promise<ExecutionResponse> {
     // A key the journal has finished replays without taking a slot: nothing executes.
-    const done = opts.admitted ? null : await this.#d.store.getStep(run.id, key);
+    const done = opts.journaled !== undefined ? opts.journaled : await this.#d.store.getStep(run.id, key);
     if (done && (done.status === "succeeded" || done.status === "failed")) return this.respond(done, true);
     const release = opts.admitted ?? (await this.#slot(who, opts));
     try {

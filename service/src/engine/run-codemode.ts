@@ -54,6 +54,7 @@ export async function runCodeMode(
     ctx.step.seq,
     () => deps.crash.hit("after-tool-call"),
     deps.blobs,
+    { firstAttempt: ctx.step.attempt === 1 },
   );
   const outcome = await deps.engines[admitted.value.engine].execute({
     code: action.code,

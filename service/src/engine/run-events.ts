@@ -32,6 +32,11 @@ export class RunEvents {
     return ev;
   }
 
+  /** Tells followers of an event the store appended together with another write (a step's claim or end). */
+  announce(ev: EventRecord | undefined): void {
+    if (ev) this.#bus.emit(ev.runId, ev);
+  }
+
   /** Calls `fn` for each event appended from now on; returns the unsubscribe function. */
   onAppend(runId: string, fn: (ev: EventRecord) => void): () => void {
     this.#bus.on(runId, fn);

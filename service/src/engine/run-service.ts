@@ -139,7 +139,7 @@ export class RunService {
     const done = await this.#d.store.getStep(id, key);
     if (done && (done.status === "succeeded" || done.status === "failed")) {
       if (onInputMismatch === "reject")
-        await this.#d.executor.assertSameInput(who, id, key, fromStepAction(action));
+        await this.#d.executor.assertSameInput(who, id, key, fromStepAction(action), done);
       return this.#d.executor.respond(done, true);
     }
     if (run.status !== "running")
@@ -155,6 +155,7 @@ export class RunService {
         narrowedTo: run.tools ?? undefined,
         signal: cancel.controller.signal,
         onInputMismatch,
+        journaled: done,
       });
     } finally {
       if (--cancel.steps === 0) this.#cancels.delete(id);
@@ -264,10 +265,8 @@ export class RunService {
         },
         externalFields: CHECKPOINT_EXTERNAL_FIELDS,
       },
-      async () => {
-        await this.#d.store.putCheckpoint(id, key, value);
-        return { status: "succeeded", output: { value: value ?? null } };
-      },
+      // The journal is where the value lives: the step's output (large values in blobs).
+      async () => ({ status: "succeeded", output: { value: value ?? null } }),
     );
     if (outcome.kind === "replayed" && outcome.step.kind !== "checkpoint") {
       throw new Rejection(
@@ -280,9 +279,15 @@ export class RunService {
 
   async getCheckpoint(who: Caller, id: string, key: string): Promise<{ value: unknown; createdAt: number }> {
     await this.get(who, id);
-    const cp = await this.#d.store.getCheckpoint(id, key);
-    if (!cp) throw new Rejection("not_found", `run ${id} has no checkpoint "${key}"`);
-    return cp;
+    const step = await this.#d.store.getStep(id, `checkpoint:${key}`);
+    if (step?.kind === "checkpoint" && step.status === "succeeded") {
+      const output = (await this.#d.steps.output(step)) as { value?: unknown } | null;
+      return { value: output?.value ?? null, createdAt: step.endedAt ?? step.startedAt };
+    }
+    // Checkpoints recorded before they were journaled steps live in the key-value table.
+    const legacy = step ? null : await this.#d.store.getCheckpoint(id, key);
+    if (!legacy) throw new Rejection("not_found", `run ${id} has no checkpoint "${key}"`);
+    return legacy;
   }
 
   async complete(who: Caller, id: string, output: unknown): Promise<RunRecord> {

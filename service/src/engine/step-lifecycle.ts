@@ -134,6 +134,11 @@ export class StepLifecycle {
     this.#d = deps;
   }
 
+  /** A journaled step's output as the work produced it (large values read back from the blob store). */
+  async output(step: StepRecord): Promise<unknown> {
+    return step.output ? internalize(step.output, this.#d.blobs) : null;
+  }
+
   /** Fires when the service begins to shut down: a step that has not started yet must not start. */
   get draining(): AbortSignal {
     return this.#d.inflight.draining;
@@ -220,18 +225,18 @@ export class StepLifecycle {
       input: spec.input,
       remediation: spec.remediation ?? null,
       audit: spec.audit ?? null,
+      // The step.started event commits with the claim (one transaction, one event order).
+      announce: (s) => ({
+        type: "step.started",
+        data: { seq: s.seq, key: s.key, kind: s.kind, attempt: s.attempt },
+      }),
     });
     if (claim.kind === "finished") {
       const output = claim.step.output ? await internalize(claim.step.output, this.#d.blobs) : null;
       return { kind: "replayed", step: claim.step, output };
     }
     const step = claim.step;
-    await this.#d.events.publish(spec.runId, "step.started", {
-      seq: step.seq,
-      key: spec.key,
-      kind: step.kind,
-      attempt: step.attempt,
-    });
+    this.#d.events.announce(claim.kind === "claimed" ? claim.announced : undefined);
     this.#d.crash.hit("after-step-start");
     return { kind: "open", step };
   }
@@ -253,29 +258,29 @@ export class StepLifecycle {
             this.#d.blobs,
           );
     this.#d.crash.hit("before-step-end");
+    const failure = ending.failure ?? null;
     const ended = await this.#d.store.endStep(spec.runId, step.seq, {
       status: ending.status,
       output,
-      failure: ending.failure ?? null,
+      failure,
       usage: ending.usage ?? null,
       cached: ending.cached ?? false,
       ...(ending.audit ? { audit: { ...step.audit, ...ending.audit } } : {}),
+      // The step.completed / step.failed event commits with the end.
+      announce: (s) => ({
+        type: s.status === "succeeded" ? "step.completed" : "step.failed",
+        data: {
+          seq: s.seq,
+          key: s.key,
+          kind: s.kind,
+          attempt: s.attempt,
+          status: s.status,
+          ...(failure ? { failure: { kind: failure.kind, message: failure.message } } : {}),
+        },
+      }),
     });
     this.#d.crash.hit("after-step-end");
-    await this.#d.events.publish(
-      spec.runId,
-      ending.status === "succeeded" ? "step.completed" : "step.failed",
-      {
-        seq: ended.seq,
-        key: ended.key,
-        kind: ended.kind,
-        attempt: ended.attempt,
-        status: ending.status,
-        ...(ending.failure
-          ? { failure: { kind: ending.failure.kind, message: ending.failure.message } }
-          : {}),
-      },
-    );
+    this.#d.events.announce(ended.announced);
     return ended;
   }
 }

@@ -51,7 +51,18 @@ export class StoreToolJournal implements ToolCallJournal {
   readonly #blobs: BlobStore | undefined;
   #pendingSnapshot: Promise<void> = Promise.resolve();
 
-  constructor(store: Store, runId: string, stepSeq: number, onRecord?: () => void, blobs?: BlobStore) {
+  /** The step's first attempt: no earlier attempt can have recorded a call or a snapshot (no read needed). */
+  readonly #fresh: boolean;
+
+  constructor(
+    store: Store,
+    runId: string,
+    stepSeq: number,
+    onRecord?: () => void,
+    blobs?: BlobStore,
+    opts: { firstAttempt?: boolean } = {},
+  ) {
+    this.#fresh = opts.firstAttempt === true;
     this.#store = store;
     this.#runId = runId;
     this.#stepSeq = stepSeq;
@@ -60,6 +71,7 @@ export class StoreToolJournal implements ToolCallJournal {
   }
 
   async recorded(): Promise<ToolCallRecord[]> {
+    if (this.#fresh) return [];
     const rows = await this.#store.listToolCalls(this.#runId, this.#stepSeq);
     return rows.map((r) => ({
       seq: r.seq,
@@ -116,6 +128,7 @@ export class StoreToolJournal implements ToolCallJournal {
   }
 
   async latestSnapshot(): Promise<InterpreterSnapshot | undefined> {
+    if (this.#fresh) return undefined;
     const pointer = (await this.#store.getCheckpoint(this.#runId, snapshotCheckpointKey(this.#stepSeq)))
       ?.value;
     if (!isPointer(pointer)) return undefined;

@@ -19,8 +19,19 @@ export type RunPatch = Partial<
   Pick<RunRecord, "status" | "output" | "failure" | "waitingFor" | "iterations" | "policyVersion">
 >;
 
+/**
+ * An event the store appends in the same transaction as a step's claim or end, built from the row just
+ * written (its seq, attempt, status): the step and its announcement commit together or not at all.
+ */
+export type Announce = (step: StepRecord) => { type: string; data: unknown };
+
+/** A step record and the event appended with it (when the write asked for one). */
+export type Announced<T> = T & { announced?: EventRecord };
+
 export type NewStep = Pick<StepRecord, "runId" | "key" | "kind" | "input"> &
   Partial<Pick<StepRecord, "remediation" | "audit">> & {
+    /** Appended when this call claims the step (not when it is finished or owned elsewhere). */
+    announce?: Announce;
     /**
      * The process claiming the step (replica id). A started step whose owner is another process with a
      * heartbeat younger than `ownerTtlMs` is not claimed (`kind: "owned"`); without an owner every
@@ -32,6 +43,8 @@ export type NewStep = Pick<StepRecord, "runId" | "key" | "kind" | "input"> &
 
 export type StepEnd = Pick<StepRecord, "status" | "output" | "failure" | "usage"> & {
   cached?: boolean;
+  /** Appended with the end, in the same transaction. */
+  announce?: Announce;
   /** Replaces the audit written at claim time when given (callers merge: e.g. the limits the policy resolved). */
   audit?: Record<string, unknown>;
   /**
@@ -53,7 +66,7 @@ export interface StoreCounters {
  */
 export type StepClaim =
   | { kind: "finished"; step: StepRecord }
-  | { kind: "claimed"; step: StepRecord; previousAttempt: StepRecord | null }
+  | { kind: "claimed"; step: StepRecord; previousAttempt: StepRecord | null; announced?: EventRecord }
   | { kind: "owned"; step: StepRecord };
 
 /**
@@ -103,7 +116,7 @@ export interface Store {
    * a re-claimed step keeps its original input (it holds the journaled seed and clock).
    */
   claimStep(step: NewStep): Promise<StepClaim>;
-  endStep(runId: string, seq: number, end: StepEnd): Promise<StepRecord>;
+  endStep(runId: string, seq: number, end: StepEnd): Promise<Announced<StepRecord>>;
   getStep(runId: string, key: string): Promise<StepRecord | null>;
   listSteps(runId: string): Promise<StepRecord[]>;
   /** Renews the heartbeat of the started steps `owner` claimed; returns how many. */
@@ -132,6 +145,10 @@ export interface Store {
   ): Promise<CacheEntry | null>;
   putCache(entry: CacheEntry, maxBytes: number): Promise<void>;
   cacheStats(tenant: string): Promise<CacheStats>;
+  /**
+   * Counts a cache miss. A statistic, not an acknowledged write: an implementation may count in memory and
+   * write the counts with later writes (`cacheStats` sees them), and a storage fault does not fail it.
+   */
   countCacheMiss(tenant: string): Promise<void>;
   clearCache(tenant: string, tool?: string): Promise<number>;
 
@@ -145,5 +162,10 @@ export interface Store {
 
   putApiKey(key: ApiKeyRecord): Promise<void>;
   listApiKeys(): Promise<ApiKeyRecord[]>;
+  /**
+   * A value that changes whenever the API keys change, by this process or any other (a key created or
+   * revoked by the CLI): cheaper than listing the keys, so callers cache them and re-list on a change.
+   */
+  apiKeysVersion(): Promise<string>;
   revokeApiKey(id: string, at: number): Promise<boolean>;
 }

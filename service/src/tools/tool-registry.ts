@@ -59,6 +59,18 @@ export class ToolRegistry {
     this.#reserved = new Set(deps.builtinNames.map(firstSegment));
   }
 
+  /** Reads of one tenant's records in flight: the HTTP and MCP sources listing at once share one read. */
+  readonly #reading = new Map<string, Promise<ToolRecord[]>>();
+
+  #records(tenant: string): Promise<ToolRecord[]> {
+    let p = this.#reading.get(tenant);
+    if (!p) {
+      p = this.#d.store.listTools(tenant).finally(() => this.#reading.delete(tenant));
+      this.#reading.set(tenant, p);
+    }
+    return p;
+  }
+
   /** Creates or replaces an HTTP tool: 201 semantics when created, 200 when it existed. */
   async registerHttpTool(
     tenant: string,
@@ -105,7 +117,7 @@ export class ToolRegistry {
 
   /** The tenant's registered HTTP tools. */
   async httpTools(tenant: string): Promise<{ name: string; spec: HttpToolSpec; record: ToolRecord }[]> {
-    const rows = await this.#d.store.listTools(tenant);
+    const rows = await this.#records(tenant);
     return rows
       .filter((r) => r.spec.kind === "http")
       .map((r) => ({ name: r.name, spec: r.spec as unknown as HttpToolSpec, record: r }));
@@ -174,7 +186,7 @@ export class ToolRegistry {
           })
         : [];
     const taken = new Set(fromConfig.map((s) => s.name));
-    const stored = (await this.#d.store.listTools(tenant))
+    const stored = (await this.#records(tenant))
       .filter((r) => r.spec.kind === "mcp-server" && !taken.has(r.name.slice(MCP_RECORD_PREFIX.length)))
       .map((r): McpServerEntry => {
         const name = r.name.slice(MCP_RECORD_PREFIX.length);

@@ -51,6 +51,7 @@ export class PgCache {
   }
 
   async put(e: CacheEntry, maxBytes: number): Promise<void> {
+    await this.flush();
     await this.#db.tx(async (q) => {
       // The entry's creation time is "now" for this write: one clock for expiry and recency, the caller's.
       const now = e.createdAt;
@@ -88,6 +89,7 @@ export class PgCache {
   }
 
   async stats(tenant: string): Promise<CacheStats> {
+    await this.flush();
     const e = await this.#one(
       "SELECT COUNT(*) AS n, COALESCE(SUM(size_bytes), 0) AS b FROM cache_entries WHERE tenant = $1 AND expires_at > $2",
       [tenant, Date.now()],
@@ -96,12 +98,32 @@ export class PgCache {
     return { entries: num(e?.n), bytes: num(e?.b), hits: num(c?.hits), misses: num(c?.misses) };
   }
 
+  /** Counts a miss in memory; written by the next put or stats read, or at close (a statistic, never failing). */
   async countMiss(tenant: string): Promise<void> {
-    await this.#q(
-      `INSERT INTO cache_counters (tenant, misses) VALUES ($1, 1)
-       ON CONFLICT (tenant) DO UPDATE SET misses = cache_counters.misses + 1`,
-      [tenant],
-    );
+    this.#misses.set(tenant, (this.#misses.get(tenant) ?? 0) + 1);
+  }
+
+  readonly #misses = new Map<string, number>();
+
+  /** Writes the misses counted in memory; on a storage fault they stay counted for the next flush. */
+  async flush(): Promise<void> {
+    if (this.#misses.size === 0) return;
+    const pending = [...this.#misses];
+    this.#misses.clear();
+    let written = 0;
+    try {
+      for (const [tenant, n] of pending) {
+        await this.#q(
+          `INSERT INTO cache_counters (tenant, misses) VALUES ($1, $2)
+           ON CONFLICT (tenant) DO UPDATE SET misses = cache_counters.misses + EXCLUDED.misses`,
+          [tenant, n],
+        );
+        written++;
+      }
+    } catch {
+      for (const [tenant, n] of pending.slice(written))
+        this.#misses.set(tenant, (this.#misses.get(tenant) ?? 0) + n);
+    }
   }
 
   async clear(tenant: string, tool?: string): Promise<number> {

@@ -11,7 +11,16 @@ import type {
   ToolCallRow,
   ToolRecord,
 } from "../records.ts";
-import type { NewRun, NewStep, RunPatch, StepClaim, StepEnd, Store, StoreCounters } from "../store.ts";
+import type {
+  Announced,
+  NewRun,
+  NewStep,
+  RunPatch,
+  StepClaim,
+  StepEnd,
+  Store,
+  StoreCounters,
+} from "../store.ts";
 import type { BlobStore } from "../blob-store.ts";
 import { FencedError, NotFoundError } from "../store-errors.ts";
 import { ownedByAnother } from "../step-ownership.ts";
@@ -81,6 +90,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#cache.flush();
     await this.#db.close();
   }
 
@@ -137,7 +147,11 @@ export class PostgresStore implements Store {
            failure = NULL, usage = NULL, audit = $2, owner = $3, heartbeat_at = $1 WHERE run_id = $4 AND seq = $5 RETURNING *`,
           [now, json(step.audit), owner, step.runId, prev.seq],
         );
-        return { kind: "claimed", step: toStep(r.rows[0]!), previousAttempt: prev };
+        const claimed = toStep(r.rows[0]!);
+        const announced = step.announce
+          ? await appendIn(q, claimed.runId, step.announce(claimed), now)
+          : undefined;
+        return { kind: "claimed", step: claimed, previousAttempt: prev, ...(announced ? { announced } : {}) };
       }
       const r = await q(
         `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner, heartbeat_at)
@@ -154,18 +168,23 @@ export class PostgresStore implements Store {
           owner,
         ],
       );
-      return { kind: "claimed", step: toStep(r.rows[0]!), previousAttempt: null };
+      const claimed = toStep(r.rows[0]!);
+      const announced = step.announce
+        ? await appendIn(q, claimed.runId, step.announce(claimed), now)
+        : undefined;
+      return { kind: "claimed", step: claimed, previousAttempt: null, ...(announced ? { announced } : {}) };
     });
   }
 
-  async endStep(runId: string, seq: number, end: StepEnd): Promise<StepRecord> {
+  async endStep(runId: string, seq: number, end: StepEnd): Promise<Announced<StepRecord>> {
+    const now = Date.now();
     const args: unknown[] = [
       end.status,
       json(end.output),
       json(end.failure),
       json(end.usage),
       end.cached === true,
-      Date.now(),
+      now,
       json(end.audit),
       runId,
       seq,
@@ -173,8 +192,16 @@ export class PostgresStore implements Store {
     let sql = `UPDATE steps SET status = $1, output = $2, failure = $3, usage = $4, cached = $5, ended_at = $6,
       audit = COALESCE($7, audit) WHERE run_id = $8 AND seq = $9`;
     if (end.attempt !== undefined) sql += ` AND attempt = $${args.push(end.attempt)} AND status = 'started'`;
-    const r = await this.#one(`${sql} RETURNING *`, args);
-    if (r) return toStep(r);
+    const announce = end.announce;
+    const r = announce
+      ? await this.#db.tx(async (q) => {
+          const row = (await q(`${sql} RETURNING *`, args)).rows[0];
+          if (!row) return undefined;
+          const ended = toStep(row);
+          return { ...ended, announced: await appendIn(q, runId, announce(ended), now) };
+        })
+      : await this.#one(`${sql} RETURNING *`, args).then((row) => (row ? toStep(row) : undefined));
+    if (r) return r;
     if (!(await this.#one("SELECT 1 AS x FROM steps WHERE run_id = $1 AND seq = $2", [runId, seq])))
       throw new NotFoundError(`step ${runId}#${seq} does not exist`);
     throw new FencedError(`step ${runId}#${seq}: attempt ${end.attempt} is no longer current`);
@@ -255,14 +282,7 @@ export class PostgresStore implements Store {
   }
 
   async appendEvent(runId: string, type: string, data: unknown): Promise<EventRecord> {
-    const at = Date.now();
-    // The per-run lock is held until the statement commits: a reader never sees id n+1 before id n.
-    const r = await this.#one(
-      `WITH l AS (SELECT pg_advisory_xact_lock(hashtextextended($1, 0)))
-       INSERT INTO events (run_id, type, data, at) SELECT $1, $2, $3, $4 FROM l RETURNING id`,
-      [runId, type, JSON.stringify(data ?? null), at],
-    );
-    return { id: num(r!.id), runId, type, data, at };
+    return appendIn(this.#q, runId, { type, data }, Date.now());
   }
 
   async listEvents(runId: string, afterId: number): Promise<EventRecord[]> {
@@ -340,6 +360,14 @@ export class PostgresStore implements Store {
     return (await this.#q("DELETE FROM tools WHERE tenant = $1 AND name = $2", [tenant, name])).rowCount > 0;
   }
 
+  async apiKeysVersion(): Promise<string> {
+    const r = await this.#one(
+      "SELECT count(*) AS n, COALESCE(max(created_at), 0) AS c, COALESCE(max(revoked_at), 0) AS r FROM api_keys",
+      [],
+    );
+    return `${String(r?.n)}:${String(r?.c)}:${String(r?.r)}`;
+  }
+
   async putApiKey(k: ApiKeyRecord): Promise<void> {
     await this.#q(
       "INSERT INTO api_keys (id, tenant, policy, salt, hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -358,4 +386,22 @@ export class PostgresStore implements Store {
     ]);
     return r.rowCount > 0;
   }
+}
+
+/**
+ * Appends an event (inside a transaction when `q` is one). The per-run advisory lock is held until the
+ * statement's transaction commits: a reader never sees id n+1 before id n.
+ */
+async function appendIn(
+  q: Query,
+  runId: string,
+  ev: { type: string; data: unknown },
+  at: number,
+): Promise<EventRecord> {
+  const r = await q(
+    `WITH l AS (SELECT pg_advisory_xact_lock(hashtextextended($1, 0)))
+     INSERT INTO events (run_id, type, data, at) SELECT $1, $2, $3, $4 FROM l RETURNING id`,
+    [runId, ev.type, JSON.stringify(ev.data ?? null), at],
+  );
+  return { id: num(r.rows[0]!.id), runId, type: ev.type, data: ev.data, at };
 }

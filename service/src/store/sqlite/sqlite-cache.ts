@@ -36,6 +36,7 @@ export class SqliteCache {
     );
     if (!r) return null;
     await c.write(() => {
+      this.#flushMisses();
       c.run(
         "UPDATE cache_entries SET hits=hits+1, last_used_at=? WHERE tenant=? AND tool=? AND version=? AND args_hash=?",
         now,
@@ -56,8 +57,10 @@ export class SqliteCache {
     const c = this.#c;
     await c.write(() => {
       // The entry's creation time is "now" for this write: one clock for expiry and recency, the caller's.
+      // Expired entries are never read (the lookup filters on expires_at); they are swept only when the cache
+      // is over its cap, so a write is two statements, not four.
       const now = e.createdAt;
-      c.run("DELETE FROM cache_entries WHERE expires_at <= ?", now);
+      this.#flushMisses();
       c.run(
         `INSERT INTO cache_entries (tenant, tool, version, args_hash, value, size_bytes, created_at, expires_at, last_used_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -75,6 +78,10 @@ export class SqliteCache {
       );
       // LRU eviction over the whole cache until it fits the byte cap (the total is kept by triggers).
       let total = num(c.get("SELECT bytes FROM cache_total WHERE id = 1")?.bytes);
+      if (total > maxBytes) {
+        c.run("DELETE FROM cache_entries WHERE expires_at <= ?", now);
+        total = num(c.get("SELECT bytes FROM cache_total WHERE id = 1")?.bytes);
+      }
       while (total > maxBytes) {
         const victim = c.get(
           "SELECT tenant, tool, version, args_hash, size_bytes FROM cache_entries ORDER BY last_used_at LIMIT 1",
@@ -94,6 +101,7 @@ export class SqliteCache {
 
   async stats(tenant: string): Promise<CacheStats> {
     const c = this.#c;
+    if (this.#misses.size > 0) await c.write(() => this.#flushMisses());
     return c.read(() => {
       const e = c.get(
         "SELECT COUNT(*) AS n, COALESCE(SUM(size_bytes),0) AS b FROM cache_entries WHERE tenant=? AND expires_at > ?",
@@ -105,14 +113,31 @@ export class SqliteCache {
     });
   }
 
+  /**
+   * Counts a miss in memory; the counts reach the table with the next write of the cache (a put, a hit) or a
+   * stats read — a miss costs no statement of its own, and a crash loses at most the misses since.
+   */
   async countMiss(tenant: string): Promise<void> {
-    const c = this.#c;
-    await c.write(() =>
-      c.run(
-        "INSERT INTO cache_counters (tenant, misses) VALUES (?, 1) ON CONFLICT(tenant) DO UPDATE SET misses=misses+1",
+    this.#misses.set(tenant, (this.#misses.get(tenant) ?? 0) + 1);
+  }
+
+  readonly #misses = new Map<string, number>();
+
+  /** Writes the misses counted in memory (at close). */
+  async flush(): Promise<void> {
+    if (this.#misses.size > 0) await this.#c.write(() => this.#flushMisses());
+  }
+
+  /** Writes the counted misses (inside a write of the caller). */
+  #flushMisses(): void {
+    for (const [tenant, n] of this.#misses) {
+      this.#c.run(
+        "INSERT INTO cache_counters (tenant, misses) VALUES (?, ?) ON CONFLICT(tenant) DO UPDATE SET misses=misses+excluded.misses",
         tenant,
-      ),
-    );
+        n,
+      );
+    }
+    this.#misses.clear();
   }
 
   async clear(tenant: string, tool?: string): Promise<number> {

@@ -30,9 +30,10 @@ export class SqliteRuns {
         if (existing) return { run: toRun(existing), created: false };
       }
       const now = Date.now();
-      c.run(
+      const row = c.get(
         `INSERT INTO runs (id, tenant, mode, status, goal, policy, policy_version, metadata, tools, model,
-          implicit, idempotency_key, created_at, updated_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          implicit, idempotency_key, created_at, updated_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          RETURNING *`,
         run.id,
         run.tenant,
         run.mode,
@@ -46,8 +47,8 @@ export class SqliteRuns {
         run.idempotencyKey ?? null,
         now,
         now,
-      );
-      return { run: toRun(c.get("SELECT * FROM runs WHERE id=?", run.id)!), created: true };
+      )!;
+      return { run: toRun(row), created: true };
     });
   }
 
@@ -104,16 +105,16 @@ export class SqliteRuns {
     return c.write(() => {
       const fenced = fence ? " AND lease_owner = ? AND lease_expires_at >= ?" : "";
       const fenceArgs: SQLInputValue[] = fence ? [fence.leaseOwner, now] : [];
-      const changed = c.run(
-        `UPDATE runs SET ${cols.join(", ")} WHERE id = ?${fenced}`,
+      const r = c.get(
+        `UPDATE runs SET ${cols.join(", ")} WHERE id = ?${fenced} RETURNING *`,
         ...args,
         id,
         ...fenceArgs,
       );
-      const r = c.get("SELECT * FROM runs WHERE id = ?", id);
-      if (!r) throw new NotFoundError(`run ${id} does not exist`);
-      if (changed === 0) throw new FencedError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
-      return toRun(r);
+      if (r) return toRun(r);
+      if (!c.get("SELECT 1 AS x FROM runs WHERE id = ?", id))
+        throw new NotFoundError(`run ${id} does not exist`);
+      throw new FencedError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
     });
   }
 

@@ -11,7 +11,16 @@ import type {
   ToolCallRow,
   ToolRecord,
 } from "../records.ts";
-import type { NewRun, NewStep, RunPatch, StepClaim, StepEnd, Store, StoreCounters } from "../store.ts";
+import type {
+  Announced,
+  NewRun,
+  NewStep,
+  RunPatch,
+  StepClaim,
+  StepEnd,
+  Store,
+  StoreCounters,
+} from "../store.ts";
 import { ownedByAnother } from "../step-ownership.ts";
 import { FencedError, NotFoundError } from "../store-errors.ts";
 import {
@@ -28,6 +37,9 @@ import {
 import { SqliteConnection, type SqliteConnectionOptions } from "./sqlite-connection.ts";
 import { SqliteCache } from "./sqlite-cache.ts";
 import { SqliteRuns } from "./sqlite-runs.ts";
+
+/** SQLite's extended result code of a foreign-key violation (here: a step of a run that does not exist). */
+const SQLITE_CONSTRAINT_FOREIGNKEY = 787;
 
 /**
  * SQLite implementation of Store. Synchronous driver, async interface (the PostgreSQL one is not sync).
@@ -77,6 +89,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#cache.flush().catch(() => undefined);
     this.#c.close();
   }
 
@@ -124,73 +137,99 @@ export class SqliteStore implements Store {
     const c = this.#c;
     return c.write((): StepClaim => {
       const now = Date.now();
-      if (!c.get("SELECT 1 AS x FROM runs WHERE id=?", step.runId))
-        throw new NotFoundError(`run ${step.runId} does not exist`);
-      const existing = c.get("SELECT * FROM steps WHERE run_id=? AND key=?", step.runId, step.key);
       const owner = step.owner ?? null;
-      if (existing) {
-        const prev = toStep(existing);
-        if (prev.status === "succeeded" || prev.status === "failed") return { kind: "finished", step: prev };
-        if (ownedByAnother(prev, owner, now, step.ownerTtlMs)) return { kind: "owned", step: prev };
-        c.run(
-          `UPDATE steps SET status='started', attempt=attempt+1, started_at=?, ended_at=NULL, output=NULL,
-           failure=NULL, usage=NULL, audit=?, owner=?, heartbeat_at=? WHERE run_id=? AND seq=?`,
+      let claimed: StepRecord;
+      let previousAttempt: StepRecord | null = null;
+      let row;
+      try {
+        // A new key (the common case) is one statement: the next seq of the run, the insert, the row back;
+        // a key that exists already inserts nothing (ON CONFLICT) and is handled below. The run must exist
+        // (foreign key).
+        row = c.get(
+          `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner, heartbeat_at)
+           VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id=?), ?, ?, 'started', 1, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (run_id, key) DO NOTHING RETURNING *`,
+          step.runId,
+          step.runId,
+          step.key,
+          step.kind,
+          json(step.input),
           now,
+          json(step.remediation),
           json(step.audit),
           owner,
           now,
-          step.runId,
-          prev.seq,
         );
-        const row = c.get("SELECT * FROM steps WHERE run_id=? AND seq=?", step.runId, prev.seq)!;
-        return { kind: "claimed", step: toStep(row), previousAttempt: prev };
+      } catch (e) {
+        if ((e as { errcode?: number }).errcode === SQLITE_CONSTRAINT_FOREIGNKEY)
+          throw new NotFoundError(`run ${step.runId} does not exist`);
+        throw e;
       }
-      const seq = num(
-        c.get("SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM steps WHERE run_id=?", step.runId)?.s,
-      );
-      c.run(
-        `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner, heartbeat_at)
-         VALUES (?, ?, ?, ?, 'started', 1, ?, ?, ?, ?, ?, ?)`,
-        step.runId,
-        seq,
-        step.key,
-        step.kind,
-        json(step.input),
-        now,
-        json(step.remediation),
-        json(step.audit),
-        owner,
-        now,
-      );
-      const row = c.get("SELECT * FROM steps WHERE run_id=? AND seq=?", step.runId, seq)!;
-      return { kind: "claimed", step: toStep(row), previousAttempt: null };
+      if (row) {
+        claimed = toStep(row);
+      } else {
+        const prev = toStep(c.get("SELECT * FROM steps WHERE run_id=? AND key=?", step.runId, step.key)!);
+        if (prev.status === "succeeded" || prev.status === "failed") return { kind: "finished", step: prev };
+        if (ownedByAnother(prev, owner, now, step.ownerTtlMs)) return { kind: "owned", step: prev };
+        previousAttempt = prev;
+        claimed = toStep(
+          c.get(
+            `UPDATE steps SET status='started', attempt=attempt+1, started_at=?, ended_at=NULL, output=NULL,
+             failure=NULL, usage=NULL, audit=?, owner=?, heartbeat_at=? WHERE run_id=? AND seq=? RETURNING *`,
+            now,
+            json(step.audit),
+            owner,
+            now,
+            step.runId,
+            prev.seq,
+          )!,
+        );
+      }
+      const announced = step.announce ? this.#append(claimed.runId, step.announce(claimed), now) : undefined;
+      return { kind: "claimed", step: claimed, previousAttempt, ...(announced ? { announced } : {}) };
     });
   }
 
-  async endStep(runId: string, seq: number, end: StepEnd): Promise<StepRecord> {
+  async endStep(runId: string, seq: number, end: StepEnd): Promise<Announced<StepRecord>> {
     const c = this.#c;
     return c.write(() => {
+      const now = Date.now();
       const fenced = end.attempt === undefined ? "" : " AND attempt=? AND status='started'";
-      const changed = c.run(
+      const row = c.get(
         `UPDATE steps SET status=?, output=?, failure=?, usage=?, cached=?, ended_at=?, audit=COALESCE(?, audit)
-         WHERE run_id=? AND seq=?${fenced}`,
+         WHERE run_id=? AND seq=?${fenced} RETURNING *`,
         end.status,
         json(end.output),
         json(end.failure),
         json(end.usage),
         end.cached ? 1 : 0,
-        Date.now(),
+        now,
         json(end.audit),
         runId,
         seq,
         ...(end.attempt === undefined ? [] : [end.attempt]),
       );
-      const r = c.get("SELECT * FROM steps WHERE run_id=? AND seq=?", runId, seq);
-      if (!r) throw new NotFoundError(`step ${runId}#${seq} does not exist`);
-      if (changed === 0)
+      if (!row) {
+        if (!c.get("SELECT 1 AS x FROM steps WHERE run_id=? AND seq=?", runId, seq))
+          throw new NotFoundError(`step ${runId}#${seq} does not exist`);
         throw new FencedError(`step ${runId}#${seq}: attempt ${end.attempt} is no longer current`);
-      return toStep(r);
+      }
+      const ended = toStep(row);
+      const announced = end.announce ? this.#append(runId, end.announce(ended), now) : undefined;
+      return announced ? { ...ended, announced } : ended;
     });
+  }
+
+  /** Appends an event inside the current write (its id is the row's, in commit order). */
+  #append(runId: string, ev: { type: string; data: unknown }, at: number): EventRecord {
+    const r = this.#c.get(
+      "INSERT INTO events (run_id, type, data, at) VALUES (?, ?, ?, ?) RETURNING id",
+      runId,
+      ev.type,
+      JSON.stringify(ev.data ?? null),
+      at,
+    );
+    return { id: num(r?.id), runId, type: ev.type, data: ev.data, at };
   }
 
   async getStep(runId: string, key: string): Promise<StepRecord | null> {
@@ -271,19 +310,7 @@ export class SqliteStore implements Store {
   }
 
   async appendEvent(runId: string, type: string, data: unknown): Promise<EventRecord> {
-    const at = Date.now();
-    const c = this.#c;
-    const id = await c.write(() => {
-      c.run(
-        "INSERT INTO events (run_id, type, data, at) VALUES (?, ?, ?, ?)",
-        runId,
-        type,
-        JSON.stringify(data ?? null),
-        at,
-      );
-      return num(c.get("SELECT last_insert_rowid() AS id")?.id);
-    });
-    return { id, runId, type, data, at };
+    return this.#c.write(() => this.#append(runId, { type, data }, Date.now()));
   }
 
   async listEvents(runId: string, afterId: number): Promise<EventRecord[]> {
@@ -371,7 +398,16 @@ export class SqliteStore implements Store {
     return (await c.write(() => c.run("DELETE FROM tools WHERE tenant=? AND name=?", tenant, name))) > 0;
   }
 
+  /** Bumped by this connection's own key writes (PRAGMA data_version only moves for other connections'). */
+  #keysGeneration = 0;
+
+  async apiKeysVersion(): Promise<string> {
+    const dv = this.#c.read(() => this.#c.get("PRAGMA data_version"))?.data_version;
+    return `${String(dv)}:${this.#keysGeneration}`;
+  }
+
   async putApiKey(k: ApiKeyRecord): Promise<void> {
+    this.#keysGeneration++;
     const c = this.#c;
     await c.write(() =>
       c.run(
@@ -392,6 +428,7 @@ export class SqliteStore implements Store {
   }
 
   async revokeApiKey(id: string, at: number): Promise<boolean> {
+    this.#keysGeneration++;
     const c = this.#c;
     return (
       (await c.write(() =>

@@ -155,6 +155,32 @@ export function cacheSuite({ t, test }: SuiteContext): void {
       assert.equal((await s.listApiKeys())[0]!.revokedAt, 10);
     });
 
+    test("changes its API-keys version when a key is created or revoked, by this handle or another", async (s, h) => {
+      const key = (id: string) => ({
+        id,
+        tenant: "t1",
+        policy: "default",
+        salt: "s",
+        hash: "h",
+        createdAt: 1,
+        revokedAt: null,
+      });
+      const v0 = await s.apiKeysVersion();
+      assert.equal(await s.apiKeysVersion(), v0, "stable while nothing changes");
+      await s.putApiKey(key("k1"));
+      const v1 = await s.apiKeysVersion();
+      assert.notEqual(v1, v0);
+      const other = await h.open();
+      await other.putApiKey(key("k2"));
+      const v2 = await s.apiKeysVersion();
+      assert.notEqual(v2, v1, "a key written through another connection (the CLI) is seen");
+      await other.revokeApiKey("k1", 5);
+      assert.notEqual(await s.apiKeysVersion(), v2, "a revocation elsewhere is seen");
+      const v3 = await s.apiKeysVersion();
+      await s.revokeApiKey("k2", 6);
+      assert.notEqual(await s.apiKeysVersion(), v3);
+    });
+
     test("answers the health check while it can take writes", async (s) => {
       await s.ping();
       await s.ping();

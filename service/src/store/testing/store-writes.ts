@@ -154,11 +154,6 @@ export const STORE_WRITES: readonly StoreWrite[] = [
     unchanged: async (s) => assert.equal((await s.cacheStats("t1")).hits, 0),
   },
   {
-    name: "countCacheMiss",
-    write: (s) => s.countCacheMiss("t1"),
-    unchanged: async (s) => assert.equal((await s.cacheStats("t1")).misses, 0),
-  },
-  {
     name: "clearCache",
     write: (s) => s.clearCache("t1"),
     unchanged: async (s) => assert.equal((await s.cacheStats("t1")).entries, 1),
