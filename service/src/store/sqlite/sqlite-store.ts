@@ -402,8 +402,8 @@ export class SqliteStore implements Store {
   #keysGeneration = 0;
 
   async apiKeysVersion(): Promise<string> {
-    const dv = this.#c.read(() => this.#c.get("PRAGMA data_version"))?.data_version;
-    return `${String(dv)}:${this.#keysGeneration}`;
+    const dv = num(this.#c.read(() => this.#c.get("PRAGMA data_version"))?.data_version);
+    return `${dv}:${this.#keysGeneration}`;
   }
 
   async putApiKey(k: ApiKeyRecord): Promise<void> {
