@@ -5,7 +5,6 @@ import type { Store } from "../store/store.ts";
 import type { BlobStore } from "../store/blob-store.ts";
 import { FileBlobStore } from "../store/file-blob-store.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
-import { PostgresStore } from "../store/postgres/postgres-store.ts";
 
 /** The store and the blob store beside it. */
 export interface Storage {
@@ -31,6 +30,8 @@ export async function openStorage(
   opts: OpenStoreOptions = {},
 ): Promise<Storage> {
   if (config.databaseUrl) {
+    // Loaded only when configured: the driver is not part of an embedded service's start-up.
+    const { PostgresStore } = await import("../store/postgres/postgres-store.ts");
     const store = await PostgresStore.open(config.databaseUrl);
     return { store, blobs: store.blobStore() };
   }

@@ -1,9 +1,20 @@
 // /mcp: the service as MCP tools over Streamable HTTP (stateless: a fresh server per request, same API keys).
 import { Hono } from "hono";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Services } from "../../services/services.ts";
 import type { AppEnv } from "../app-env.ts";
-import { mcpServerFor } from "./mcp-tools.ts";
+
+/** The MCP SDK and the tools, loaded at the first MCP request: not part of the service's start-up. */
+let loading: Promise<
+  [
+    typeof import("./mcp-tools.ts"),
+    typeof import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"),
+  ]
+> | null = null;
+const mcp = () =>
+  (loading ??= Promise.all([
+    import("./mcp-tools.ts"),
+    import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"),
+  ]));
 
 const notAllowed = () =>
   new Response(
@@ -23,6 +34,7 @@ const notAllowed = () =>
 export function mcpRoutes(s: Services): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
   r.post("/", async (c) => {
+    const [{ mcpServerFor }, { WebStandardStreamableHTTPServerTransport }] = await mcp();
     const server = mcpServerFor(s, c.get("caller"));
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,

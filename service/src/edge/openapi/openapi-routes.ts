@@ -12,12 +12,18 @@ import { renderDocs } from "./render-docs.ts";
  */
 export function openapiRoutes(_s: Services): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
-  const doc = buildOpenApi(VERSION);
-  const text = JSON.stringify(doc);
-  const html = renderDocs(doc);
+  // Built at the first request for it, not at start-up (the document walks every wire schema).
+  let built: { text: string; html: string } | null = null;
+  const rendered = () => {
+    if (!built) {
+      const doc = buildOpenApi(VERSION);
+      built = { text: JSON.stringify(doc), html: renderDocs(doc) };
+    }
+    return built;
+  };
   r.get("/v1/openapi.json", (c) =>
-    c.body(text, 200, { "content-type": "application/json", "cache-control": "no-cache" }),
+    c.body(rendered().text, 200, { "content-type": "application/json", "cache-control": "no-cache" }),
   );
-  r.get("/docs", (c) => c.html(html));
+  r.get("/docs", (c) => c.html(rendered().html));
   return r;
 }
