@@ -4,17 +4,18 @@ import type { Services } from "../../services/services.ts";
 import type { AppEnv } from "../app-env.ts";
 
 /** The MCP SDK and the tools, loaded at the first MCP request: not part of the service's start-up. */
-let loading: Promise<
-  [
-    typeof import("./mcp-tools.ts"),
-    typeof import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"),
-  ]
-> | null = null;
-const mcp = () =>
-  (loading ??= Promise.all([
+const mcp = lazy(() =>
+  Promise.all([
     import("./mcp-tools.ts"),
     import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"),
-  ]));
+  ]),
+);
+
+/** Runs `load` once, at the first call, and shares its promise. */
+function lazy<T>(load: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | null = null;
+  return () => (p ??= load());
+}
 
 const notAllowed = () =>
   new Response(
