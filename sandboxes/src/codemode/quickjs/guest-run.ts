@@ -108,6 +108,19 @@ export class GuestRun {
     return this.#crash;
   }
 
+  /**
+   * How much the worker's wasm memory may grow during one of this guest's slices: its memory limit plus
+   * allocator slack. Growth beyond it is refused (see worker.ts) and stops the guest.
+   */
+  get growthAllowanceBytes(): number {
+    return this.#msg.limits.memoryMb * MiB * 1.25 + 4 * MiB;
+  }
+
+  /** The worker refused to grow the wasm memory for this guest: it stops as out of memory. */
+  memoryExceeded(): void {
+    this.#stop ??= { kind: "memory" };
+  }
+
   /** The console lines captured since the last call (the host keeps them; the worker does not). */
   takeLogs(): { logs: string[]; logsTruncated: boolean } {
     const logs = this.#logs;

@@ -22,6 +22,7 @@ const control = new Int32Array(config.control);
 // accounting says. It is shared by every guest of this worker (the host places guests by memory).
 interface WasmMemory {
   readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
 }
 type WasmMemoryOption = NonNullable<Parameters<typeof newVariant>[1]["wasmMemory"]>;
 const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => WasmMemory } })
@@ -32,6 +33,25 @@ const variant = (releaseSync as unknown as { default: QuickJSSyncVariant }).defa
 const module = await newQuickJSWASMModuleFromVariant(
   newVariant(variant, { wasmMemory: memory as unknown as WasmMemoryOption }),
 );
+
+// Growth of the wasm memory goes through this object's grow() (emscripten's resize_heap). During a slice,
+// growth beyond what the running guest's memory limit can explain is refused: its malloc fails, QuickJS
+// throws "out of memory" at once and the guest is stopped, even when its allocations are so large that
+// the interrupt handler (and its measurement) would come too late.
+let sliceGuest: GuestRun | undefined;
+let sliceStartBytes = 0;
+const grow = memory.grow.bind(memory);
+memory.grow = (pages: number): number => {
+  const guest = sliceGuest;
+  if (
+    guest !== undefined &&
+    memory.buffer.byteLength + pages * PAGE > sliceStartBytes + guest.growthAllowanceBytes
+  ) {
+    guest.memoryExceeded();
+    throw new RangeError("wasm memory growth refused: the running guest is over its memory limit");
+  }
+  return grow(pages);
+};
 
 const send = (message: WorkerToHost): void => port.postMessage(message);
 const guests = new Map<number, GuestRun>();
@@ -47,6 +67,8 @@ const host = {
 /** Runs one slice of `guest` and reports how it ended; a host fault breaks the worker. */
 function slice(guest: GuestRun, run: () => SliceEnd): void {
   let end: SliceEnd;
+  sliceGuest = guest;
+  sliceStartBytes = memory.buffer.byteLength;
   try {
     end = run();
   } catch (error) {
@@ -57,6 +79,8 @@ function slice(guest: GuestRun, run: () => SliceEnd): void {
     const nearMax = memory.buffer.byteLength >= config.wasmMemoryMaxMb * MiB * 0.9;
     send({ type: "broken", id: guest.id, reason: nearMax ? `out of memory (${reason})` : reason });
     return;
+  } finally {
+    sliceGuest = undefined;
   }
   const report = {
     id: guest.id,
