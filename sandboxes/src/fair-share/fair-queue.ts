@@ -54,8 +54,19 @@ export class FairQueue<T> {
   ): void {
     const w = weight !== undefined && Number.isFinite(weight) && weight > 0 ? weight : 1;
     const state = this.#tenants.get(tenant) ?? { finish: 0, queued: 0 };
-    const start = options.front === true ? this.#virtual : Math.max(this.#virtual, state.finish);
-    state.finish = Math.max(state.finish, start + (options.cost ?? 1) / w);
+    const cost = (options.cost ?? 1) / w;
+    if (options.front === true) {
+      // Ahead of the tenant's own items (and of equal tags): the earliest tag it holds, or now.
+      let tag = this.#virtual;
+      for (const e of this.#entries) if (e.tenant === tenant && e.tag < tag) tag = e.tag;
+      state.finish = Math.max(state.finish, tag + cost);
+      state.queued += 1;
+      this.#tenants.set(tenant, state);
+      this.#entries.push({ tenant, item, tag, seq: -++this.#seq });
+      return;
+    }
+    const start = Math.max(this.#virtual, state.finish);
+    state.finish = start + cost;
     state.queued += 1;
     this.#tenants.set(tenant, state);
     this.#entries.push({ tenant, item, tag: start, seq: ++this.#seq });

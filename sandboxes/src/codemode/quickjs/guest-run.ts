@@ -1,5 +1,5 @@
 // One guest inside a QuickJS worker: a fresh runtime and context, run in slices (start, then one per delivery).
-import type { Failure } from "@mend/wire";
+import { MAX_JSON_DEPTH, makeFailure, type Failure } from "@mend/wire";
 import type {
   QuickJSContext,
   QuickJSDeferredPromise,
@@ -75,6 +75,8 @@ export class GuestRun {
   readonly #host: GuestHost;
   readonly #pending = new Map<number, PendingCall>();
   readonly #failures = new Map<number, Failure>();
+  /** Calls refused inside the guest (never sent to the host), settled at the next turn of its loop. */
+  readonly #local: SettledCall[] = [];
   #logs: string[] = [];
   #logBytes = 0;
   #logsTruncated = false;
@@ -291,21 +293,39 @@ export class GuestRun {
       callTool: (name: string, args: QuickJSHandle): QuickJSHandle | { error: QuickJSHandle } => {
         const globals = this.#globals!;
         let argsJson = "{}";
+        let tooDeep = false;
         if (ctx.typeof(args) !== "undefined") {
           const json = ctx.callFunction(globals.stringify, ctx.undefined, args);
-          if (json.error !== undefined) return { error: json.error };
-          argsJson = ctx.typeof(json.value) === "string" ? ctx.getString(json.value) : "null";
-          json.value.dispose();
+          if (json.error !== undefined) {
+            // Arguments too deep for the guest's own stack fail like arguments too deep for the bridge.
+            if (!this.#isStackOverflow(ctx, json.error)) return { error: json.error };
+            json.error.dispose();
+            tooDeep = true;
+          } else {
+            argsJson = ctx.typeof(json.value) === "string" ? ctx.getString(json.value) : "null";
+            json.value.dispose();
+          }
         }
         const site = ctx.unwrapResult(ctx.callFunction(globals.errorCtor, ctx.undefined));
         const callId = ++this.#callSeq;
         const deferred = ctx.newPromise();
         this.#pending.set(callId, { deferred, site });
-        this.#host.call({ type: "call", id: this.#msg.id, callId, tool: name, argsJson });
+        if (tooDeep) this.#local.push({ callId, ok: false, failure: tooDeepArguments(name), fatal: false });
+        else this.#host.call({ type: "call", id: this.#msg.id, callId, tool: name, argsJson });
         return deferred.handle;
       },
       log: (text: string): void => this.#log(text),
     };
+  }
+
+  #isStackOverflow(ctx: QuickJSContext, error: QuickJSHandle): boolean {
+    if (ctx.typeof(error) !== "object") return false;
+    const message = ctx.getProp(error, "message");
+    try {
+      return ctx.typeof(message) === "string" && ctx.getString(message) === "stack overflow";
+    } finally {
+      message.dispose();
+    }
   }
 
   #interrupt(): boolean {
@@ -353,6 +373,10 @@ export class GuestRun {
         break;
       }
       if (this.#thrown !== undefined) break;
+      if (this.#local.length > 0) {
+        for (const call of this.#local.splice(0)) this.#settle(call);
+        continue;
+      }
       if (this.#pending.size > 0) return undefined;
       const ran = globals.runTimer();
       if (ran === false) return { status: "failed", failure: unsettledFailure() };
@@ -464,4 +488,13 @@ export class GuestRun {
       return stackOverflowFailure(limits, userStack(stack, filename).location);
     return this.#thrownFailure({ kind: "error", name, message, stack });
   }
+}
+
+/** The failure of a tool call whose arguments the guest could not even serialise (too deep for its stack). */
+function tooDeepArguments(tool: string): Failure {
+  const message = `the arguments are nested too deeply to serialise (at most ${MAX_JSON_DEPTH} levels cross to a tool)`;
+  return makeFailure("tool_input_invalid", `The arguments of "${tool}" are invalid: ${message}.`, false, {
+    tool,
+    errors: [{ path: "/", message }],
+  });
 }
