@@ -29,9 +29,11 @@ describe("FairGate", () => {
     const b = await gate.acquire("b");
     assert.equal(gate.load().running, 3);
     assert.equal(aThird.lease, undefined, "a waits: it already holds lanes");
-    // With b active, a's share is one lane: releasing one of a's lanes does not hand a another.
-    b.release();
+    // One of a's lanes frees while b still holds its burst lane: every lane is in use again, a waits.
     a[0].release();
+    await tick();
+    assert.equal(aThird.lease, undefined);
+    b.release();
     await tick();
     assert.ok(aThird.lease !== undefined);
     a[1].release();
