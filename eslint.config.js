@@ -169,6 +169,16 @@ export default tseslint.config(
   ...layerBlocks,
   ...packageBlocks,
   {
+    // The sandbox hosts run guest-driven work off the request path: a rejected promise nobody awaits
+    // there ends the process (a tool call's host path once did). `void p` is allowed only when p is
+    // handled (`.catch(…)`, or `.then(…, onRejected)`).
+    files: ["sandboxes/src/**/*.ts"],
+    ignores: PRODUCTION_IGNORES,
+    rules: {
+      "@typescript-eslint/no-floating-promises": ["error", { ignoreVoid: false }],
+    },
+  },
+  {
     files: ["**/*.test.ts", "test/**/*.ts"],
     rules: { "@typescript-eslint/no-non-null-assertion": "off", "@typescript-eslint/no-explicit-any": "off" },
   },
