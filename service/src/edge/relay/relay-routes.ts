@@ -10,6 +10,7 @@ import { RelayAnswerSchema, RelayStartSchema, type RelayEvent } from "@mend/wire
 import type { ActionSpec } from "../../engine/step-action.ts";
 import { RelaySession } from "../../tools/relay-session.ts";
 import { relayedTool } from "../../tools/relayed-tool.ts";
+import { checkToolSchema } from "../../tools/schema-check.ts";
 
 const HEARTBEAT_MS = 15_000;
 const Seq = Type.String({ pattern: "^[1-9][0-9]{0,8}$" });
@@ -26,6 +27,20 @@ export function relayRoutes(s: Services): Hono<AppEnv> {
   r.post("/executions", async (c) => {
     const who = c.get("caller");
     const body = await readBody(c, RelayStartSchema);
+    // Client tools' schemas are checked like registered ones: a pattern RE2 cannot run is refused here.
+    const problems = body.tools.flatMap((t, i) =>
+      t.inputSchema === undefined ? [] : checkToolSchema(t.inputSchema, `/tools/${i}/inputSchema`, false),
+    );
+    if (problems.length > 0) {
+      throw new HttpProblem(
+        400,
+        "validation",
+        `a client tool's schema is unusable: ${problems[0]!.path} ${problems[0]!.message}`,
+        {
+          errors: problems,
+        },
+      );
+    }
     const { run, key, admitted } = await s.runs.relayTarget(who, {
       runId: body.runId,
       key: body.key,
