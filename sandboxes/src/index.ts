@@ -28,6 +28,8 @@ export { patternProblem, MAX_PATTERN_CHARS } from "./json-schema/linear-pattern.
 export { BRIDGE_LIMITS } from "./codemode/bridge-limits.ts";
 export { FairGate } from "./fair-share/fair-gate.ts";
 export type { FairGateOptions, Lease } from "./fair-share/fair-gate.ts";
+export { FairContainerRunner } from "./fair-share/fair-container-runner.ts";
+export type { FairContainerRunnerOptions } from "./fair-share/fair-container-runner.ts";
 export type { SandboxLoad, TenantLoad } from "./fair-share/sandbox-load.ts";
 export { DockerRunner, DEFAULT_CONTAINER_LIMITS } from "./container/docker-runner.ts";
 export type { DockerRunnerOptions } from "./container/docker-runner.ts";

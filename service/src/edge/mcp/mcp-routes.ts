@@ -4,6 +4,7 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import type { Services } from "../../services/services.ts";
 import type { AppEnv } from "../app-env.ts";
 import { mcpServerFor } from "./mcp-tools.ts";
+import { parseJsonText } from "../read-body.ts";
 
 const notAllowed = () =>
   new Response(
@@ -28,9 +29,12 @@ export function mcpRoutes(s: Services): Hono<AppEnv> {
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
     });
+    // The JSON-RPC body gets the same depth bound as every other request body (400 problem+json).
+    const contentType = c.req.header("content-type") ?? "";
+    const parsedBody = contentType.includes("json") ? parseJsonText(await c.req.text()) : undefined;
     await server.connect(transport);
     try {
-      return await transport.handleRequest(c.req.raw);
+      return await transport.handleRequest(c.req.raw, parsedBody === undefined ? undefined : { parsedBody });
     } finally {
       await server.close();
     }

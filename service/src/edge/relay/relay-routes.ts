@@ -4,7 +4,7 @@ import { stream } from "hono/streaming";
 import type { Services } from "../../services/services.ts";
 import type { AppEnv } from "../app-env.ts";
 import { fromStoreError, HttpProblem } from "../problem.ts";
-import { readBody, validate } from "../read-body.ts";
+import { idempotencyKey, readBody, validate } from "../read-body.ts";
 import { Type } from "@sinclair/typebox";
 import { RelayAnswerSchema, RelayStartSchema, type RelayEvent } from "@mend/wire";
 import type { ActionSpec } from "../../engine/step-action.ts";
@@ -44,7 +44,7 @@ export function relayRoutes(s: Services): Hono<AppEnv> {
     const { run, key, admitted } = await s.runs.relayTarget(who, {
       runId: body.runId,
       key: body.key,
-      idempotencyKey: c.req.header("idempotency-key"),
+      idempotencyKey: idempotencyKey(c),
       clientTools: body.tools.map((t) => t.name),
     });
     const session = new RelaySession(who.tenant);
