@@ -105,7 +105,17 @@ export function relayRoutes(s: Services): Hono<AppEnv> {
       throw new HttpProblem(404, "not-found", `relay execution ${c.req.param("id")} is not running`);
     }
     const seq = Number(validate(Seq, c.req.param("seq"), "seq"));
-    const answer = await readBody(c, RelayAnswerSchema);
+    let answer;
+    try {
+      answer = await readBody(c, RelayAnswerSchema);
+    } catch (e) {
+      // An answer the service refuses (too deep, malformed) fails that call at once instead of
+      // leaving the script waiting for its timeout; the client still gets the 400.
+      if (e instanceof HttpProblem && e.status === 400) {
+        session.answer(seq, { ok: false, error: { type: "RefusedAnswer", message: e.message } });
+      }
+      throw e;
+    }
     const outcome = session.answer(seq, answer);
     if (outcome === "unknown")
       throw new HttpProblem(404, "not-found", `relay execution ${session.id} has no tool call ${seq}`);
