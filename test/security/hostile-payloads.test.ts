@@ -2,7 +2,7 @@
 // never a crash, a 500, a frozen event loop or a step left `started`.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Mend, MendFailure } from "../../client/src/index.ts";
+import { Mend } from "../../client/src/index.ts";
 import { call } from "../support/http-json.ts";
 import { startService, type ServiceProcess } from "../support/service-process.ts";
 
