@@ -10,8 +10,13 @@ import type { CallMessage, DoneMessage, ParkedMessage, SettledCall } from "./pro
 import { WorkerSlot, type SlotConfig, type SlotEvents } from "./worker-slot.ts";
 
 const MiB = 1024 * 1024;
-/** What a parked guest is counted as at least, whatever QuickJS measures (allocator overhead), in bytes. */
-const MIN_GUEST_BYTES = 256 * 1024;
+/**
+ * What a guest is counted as at least, in bytes: a parked trivial script costs ~120 KiB of wasm memory
+ * (runtime, context, globals, allocator overhead) where QuickJS measures ~90 KiB of heap.
+ */
+const MIN_GUEST_BYTES = 128 * 1024;
+/** Wasm memory per byte QuickJS measures (allocator overhead). */
+const HEAP_OVERHEAD = 1.25;
 /** Share of a worker's wasm memory guests may be placed into (the rest absorbs fragmentation). */
 const PLACEABLE_SHARE = 0.85;
 
@@ -79,11 +84,11 @@ export interface SchedulerStats extends SandboxLoad {
  *
  * @example const s = new GuestScheduler(options); s.submit(task); const end = await task.ended;
  */
-export class GuestScheduler implements SlotEvents {
+export class GuestScheduler implements SlotEvents<GuestTask> {
   readonly #options: SchedulerOptions;
-  readonly #slots: WorkerSlot[] = [];
+  readonly #slots: WorkerSlot<GuestTask>[] = [];
   readonly #queue = new FairQueue<SliceRequest>();
-  readonly #timers = new Map<WorkerSlot, ReturnType<typeof setTimeout>[]>();
+  readonly #timers = new Map<WorkerSlot<GuestTask>, ReturnType<typeof setTimeout>[]>();
   readonly #readyWaiters: (() => void)[] = [];
   #ids = 0;
   #slotSeq = 0;
@@ -195,7 +200,7 @@ export class GuestScheduler implements SlotEvents {
 
   // --- worker events -----------------------------------------------------------------------------
 
-  onReady(slot: WorkerSlot): void {
+  onReady(slot: WorkerSlot<GuestTask>): void {
     this.#spawning -= slot.burst ? 1 : 0;
     this.#startFailures = 0;
     if (!slot.burst) for (const resolve of this.#readyWaiters.splice(0)) resolve();
@@ -203,7 +208,7 @@ export class GuestScheduler implements SlotEvents {
     this.#pump();
   }
 
-  onMessage(slot: WorkerSlot, message: CallMessage | ParkedMessage | DoneMessage): void {
+  onMessage(slot: WorkerSlot<GuestTask>, message: CallMessage | ParkedMessage | DoneMessage): void {
     if (message.type === "call") {
       const task = slot.residents.get(message.id);
       if (task !== undefined) this.#call(task, message);
@@ -214,10 +219,10 @@ export class GuestScheduler implements SlotEvents {
     this.#endSlice(slot);
     task.stopCounting();
     task.addLogs(message.logs, message.logsTruncated);
-    task.memoryBytes = message.memoryBytes;
+    this.#measured(slot, task, message.memoryBytes);
     slot.wasmBytes = message.wasmBytes;
     if (message.type === "done") {
-      slot.residents.delete(task.id);
+      this.#leave(slot, task);
       task.finish(message.outcome);
     } else if (task.state === "done") {
       this.#evict(task);
@@ -227,12 +232,13 @@ export class GuestScheduler implements SlotEvents {
     } else {
       this.#park(task);
     }
-    if (slot.wasmBytes > this.#options.recycleAboveMb * MiB) slot.draining = true;
+    // Wasm memory never shrinks: a worker holding much more than its guests need is replaced once empty.
+    if (slot.wasmBytes > this.#options.recycleAboveMb * MiB + slot.footprintBytes) slot.draining = true;
     this.#tidy(slot);
     this.#pump();
   }
 
-  onBroken(slot: WorkerSlot, culprit: number | undefined, reason: string): void {
+  onBroken(slot: WorkerSlot<GuestTask>, culprit: number | undefined, reason: string): void {
     const index = this.#slots.indexOf(slot);
     if (index >= 0) this.#slots.splice(index, 1);
     for (const timer of this.#timers.get(slot) ?? []) clearTimeout(timer);
@@ -259,8 +265,8 @@ export class GuestScheduler implements SlotEvents {
 
   // --- scheduling ----------------------------------------------------------------------------------
 
-  #spawn(burst: boolean): WorkerSlot {
-    const slot = new WorkerSlot(++this.#slotSeq, this.#options, this, burst);
+  #spawn(burst: boolean): WorkerSlot<GuestTask> {
+    const slot = new WorkerSlot<GuestTask>(++this.#slotSeq, this.#options, this, burst);
     if (burst) this.#spawning += 1;
     this.#slots.push(slot);
     return slot;
@@ -285,7 +291,7 @@ export class GuestScheduler implements SlotEvents {
     this.#maybeBurst();
   }
 
-  #dispatch(slot: WorkerSlot, request: SliceRequest): void {
+  #dispatch(slot: WorkerSlot<GuestTask>, request: SliceRequest): void {
     const task = request.task;
     clearTimeout(task.deadlineTimer);
     slot.running = task;
@@ -294,7 +300,7 @@ export class GuestScheduler implements SlotEvents {
     const budgetMs = Math.max(1, Math.floor(task.remainingMs()));
     if (request.kind === "start") {
       task.slot = slot;
-      slot.residents.set(task.id, task);
+      this.#enter(slot, task);
       slot.post(task.startMessage(budgetMs));
     } else {
       slot.post({ type: "settle", id: task.id, calls: task.pending.splice(0), budgetMs });
@@ -308,13 +314,13 @@ export class GuestScheduler implements SlotEvents {
     this.#arm(slot, migrate);
   }
 
-  #arm(slot: WorkerSlot, timer: ReturnType<typeof setTimeout>): void {
+  #arm(slot: WorkerSlot<GuestTask>, timer: ReturnType<typeof setTimeout>): void {
     const timers = this.#timers.get(slot) ?? [];
     timers.push(timer);
     this.#timers.set(slot, timers);
   }
 
-  #endSlice(slot: WorkerSlot): void {
+  #endSlice(slot: WorkerSlot<GuestTask>): void {
     for (const timer of this.#timers.get(slot) ?? []) clearTimeout(timer);
     this.#timers.delete(slot);
     slot.abort(0);
@@ -340,14 +346,14 @@ export class GuestScheduler implements SlotEvents {
     const slot = task.slot;
     if (slot === undefined) return;
     if (slot.residents.get(task.id) === task) {
-      slot.residents.delete(task.id);
+      this.#leave(slot, task);
       slot.post({ type: "drop", id: task.id });
     }
     this.#tidy(slot);
   }
 
   /** A slice outlived its budget and grace: its guest times out, its worker is replaced. */
-  #stuck(slot: WorkerSlot, task: GuestTask): void {
+  #stuck(slot: WorkerSlot<GuestTask>, task: GuestTask): void {
     const detail =
       " (the sandbox was stopped from outside: the script was stuck inside a long built-in operation)";
     task.fail(timeoutFailure(task.limits, undefined, detail));
@@ -420,7 +426,7 @@ export class GuestScheduler implements SlotEvents {
   }
 
   /** While `slot` runs a long slice, other tenants' guests waiting on it move elsewhere. */
-  #migrateFrom(slot: WorkerSlot): void {
+  #migrateFrom(slot: WorkerSlot<GuestTask>): void {
     const hog = slot.running;
     if (hog === undefined) return;
     let moved = false;
@@ -433,26 +439,57 @@ export class GuestScheduler implements SlotEvents {
     if (moved) this.#pump();
   }
 
+  /** `task` now lives in `slot`: its footprint counts there. */
+  #enter(slot: WorkerSlot<GuestTask>, task: GuestTask): void {
+    slot.residents.set(task.id, task);
+    task.countedBytes = countedBytes(task.memoryBytes);
+    slot.footprintBytes += task.countedBytes;
+    slot.maxLimitMb = Math.max(slot.maxLimitMb ?? 0, task.limits.memoryMb);
+  }
+
+  #leave(slot: WorkerSlot<GuestTask>, task: GuestTask): void {
+    if (!slot.residents.delete(task.id)) return;
+    slot.footprintBytes -= task.countedBytes;
+    task.countedBytes = 0;
+    if (task.limits.memoryMb >= (slot.maxLimitMb ?? 0)) slot.maxLimitMb = undefined;
+  }
+
+  #measured(slot: WorkerSlot<GuestTask>, task: GuestTask, bytes: number): void {
+    task.memoryBytes = bytes;
+    if (slot.residents.get(task.id) !== task) return;
+    const counted = countedBytes(bytes);
+    slot.footprintBytes += counted - task.countedBytes;
+    task.countedBytes = counted;
+  }
+
+  /** The largest memory limit among `slot`'s guests (recomputed after the largest one left). */
+  #maxLimitMb(slot: WorkerSlot<GuestTask>): number {
+    if (slot.maxLimitMb === undefined) {
+      let max = 0;
+      for (const resident of slot.residents.values()) max = Math.max(max, resident.limits.memoryMb);
+      slot.maxLimitMb = max;
+    }
+    return slot.maxLimitMb;
+  }
+
   /** Whether `slot` can take `task` now: room for its memory limit, under the guest count. */
-  #fits(slot: WorkerSlot, task: GuestTask): boolean {
+  #fits(slot: WorkerSlot<GuestTask>, task: GuestTask): boolean {
     if (
       slot.draining ||
       slot.running !== undefined ||
       slot.residents.size >= this.#options.maxGuestsPerWorker
     )
       return false;
-    let used = MIN_GUEST_BYTES;
     let headroom = task.limits.memoryMb * MiB;
-    for (const resident of slot.residents.values()) {
-      used += Math.max(MIN_GUEST_BYTES, resident.memoryBytes);
+    for (const resident of slot.residents.values())
       headroom = Math.max(headroom, resident.limits.memoryMb * MiB);
-    }
+    const used = slot.footprintBytes + MIN_GUEST_BYTES;
     return used + headroom <= this.#options.wasmMemoryMaxMb * MiB * PLACEABLE_SHARE;
   }
 
   /** The free worker that takes `task`: the fewest other tenants' guests, then the fewest guests. */
-  #place(free: WorkerSlot[], task: GuestTask): WorkerSlot {
-    let best: WorkerSlot | undefined;
+  #place(free: WorkerSlot<GuestTask>[], task: GuestTask): WorkerSlot<GuestTask> {
+    let best: WorkerSlot<GuestTask> | undefined;
     let bestScore = Number.POSITIVE_INFINITY;
     for (const slot of free) {
       if (!this.#fits(slot, task)) continue;
@@ -491,7 +528,7 @@ export class GuestScheduler implements SlotEvents {
   }
 
   /** After a slot lost a guest: replace a draining worker once empty, retire an idle burst worker later. */
-  #tidy(slot: WorkerSlot): void {
+  #tidy(slot: WorkerSlot<GuestTask>): void {
     if (slot.residents.size > 0 || slot.running !== undefined || slot.isBroken) return;
     slot.idleSince = performance.now();
     if (slot.draining) {
@@ -503,7 +540,7 @@ export class GuestScheduler implements SlotEvents {
     this.#retireLater(slot);
   }
 
-  #retireLater(slot: WorkerSlot): void {
+  #retireLater(slot: WorkerSlot<GuestTask>): void {
     if (!slot.burst) return;
     const timer = setTimeout(() => {
       if (slot.residents.size === 0 && slot.running === undefined && !slot.isBroken) this.#retire(slot);
@@ -511,9 +548,14 @@ export class GuestScheduler implements SlotEvents {
     timer.unref();
   }
 
-  #retire(slot: WorkerSlot): void {
+  #retire(slot: WorkerSlot<GuestTask>): void {
     const index = this.#slots.indexOf(slot);
     if (index >= 0) this.#slots.splice(index, 1);
     void slot.close().catch(() => {});
   }
+}
+
+/** What a guest whose heap measures `bytes` counts for in its worker's wasm memory. */
+function countedBytes(bytes: number): number {
+  return Math.max(MIN_GUEST_BYTES, Math.ceil(bytes * HEAP_OVERHEAD));
 }

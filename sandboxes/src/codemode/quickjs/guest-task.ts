@@ -35,13 +35,15 @@ export class GuestTask {
   /** Incarnation id: messages of an earlier incarnation (a lost worker) are ignored. */
   id: number;
   state: TaskState = "queued";
-  slot: WorkerSlot | undefined;
+  slot: WorkerSlot<GuestTask> | undefined;
   /** Settled tool calls not yet delivered to the guest. */
   pending: SettledCall[] = [];
   logs: string[] = [];
   logsTruncated = false;
   /** The guest's heap at its last slice, in bytes. */
   memoryBytes = 0;
+  /** What the scheduler counts this guest for in its worker, in bytes. */
+  countedBytes = 0;
   /** Times the guest started over because its worker was lost. */
   reruns = 0;
   /** Times the guest moved off a worker busy with another tenant's long slice. */

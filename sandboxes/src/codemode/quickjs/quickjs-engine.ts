@@ -17,7 +17,7 @@ export interface QuickJsEngineOptions {
    * finds none free (another tenant's long CPU-bound slices hold them), and retire when idle. Default 2 × workers.
    */
   maxWorkers?: number;
-  /** Most guests living in one worker, parked ones included (memory bounds it first). Default 1000. */
+  /** Most guests living in one worker, parked ones included (memory bounds it first). Default 4096. */
   maxGuestsPerWorker?: number;
   /** Hard cap of each worker's wasm memory (shared by its guests), in MiB. Default 512. */
   wasmMemoryMaxMb?: number;
@@ -75,7 +75,7 @@ export class QuickJsEngine implements CodeModeEngine {
     this.#scheduler = new GuestScheduler({
       workers,
       maxWorkers: Math.max(workers, options.maxWorkers ?? workers * 2),
-      maxGuestsPerWorker: options.maxGuestsPerWorker ?? 1000,
+      maxGuestsPerWorker: options.maxGuestsPerWorker ?? 4096,
       wasmMemoryMaxMb: this.#wasmMemoryMaxMb,
       recycleAboveMb: options.recycleAboveMb ?? 160,
       killGraceMs: options.killGraceMs ?? 250,

@@ -8,16 +8,15 @@ import {
   type ParkedMessage,
   type WorkerToHost,
 } from "./protocol.ts";
-import type { GuestTask } from "./guest-task.ts";
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
 /** What the scheduler hears from a worker. */
-export interface SlotEvents {
-  onReady(slot: WorkerSlot): void;
-  onMessage(slot: WorkerSlot, message: CallMessage | ParkedMessage | DoneMessage): void;
+export interface SlotEvents<T> {
+  onReady(slot: WorkerSlot<T>): void;
+  onMessage(slot: WorkerSlot<T>, message: CallMessage | ParkedMessage | DoneMessage): void;
   /** The worker is gone or unusable (crash, exit, abort, broken module); `culprit` ran the breaking slice. */
-  onBroken(slot: WorkerSlot, culprit: number | undefined, reason: string): void;
+  onBroken(slot: WorkerSlot<T>, culprit: number | undefined, reason: string): void;
 }
 
 /** How a slot is started. */
@@ -27,33 +26,37 @@ export interface SlotConfig {
 }
 
 /**
- * A worker thread hosting many guests. The scheduler keeps its bookkeeping here: the resident guests
+ * A worker thread hosting many guests (`T`: the scheduler's record of one). The scheduler keeps its bookkeeping here: the resident guests
  * (parked or waiting for their next slice), the one guest whose slice runs now, the memory reported.
  * A slot is never reused after it broke: the scheduler makes a new one.
  *
  * @example const slot = new WorkerSlot(1, config, events, false); slot.post({ type: "drop", id: 3 });
  */
-export class WorkerSlot {
+export class WorkerSlot<T> {
   readonly index: number;
   /** Started beyond the base count for a tenant that found no free worker; retired when idle. */
   readonly burst: boolean;
   readonly #worker: Worker;
   readonly #control: Int32Array;
-  readonly #events: SlotEvents;
+  readonly #events: SlotEvents<T>;
   isReady = false;
   isBroken = false;
   /** Takes no new guests (its wasm memory grew past the recycle mark); replaced once empty. */
   draining = false;
   /** Guests living in this worker, by incarnation id. */
-  readonly residents = new Map<number, GuestTask>();
+  readonly residents = new Map<number, T>();
   /** The guest whose slice this worker runs now. */
-  running: GuestTask | undefined;
+  running: (T & { id: number }) | undefined;
+  /** What its guests count for when placing more (the scheduler's accounting), in bytes. */
+  footprintBytes = 0;
+  /** The largest memory limit among its guests, MiB (undefined: to be recomputed). */
+  maxLimitMb: number | undefined = 0;
   /** The worker's wasm memory at its last report, in bytes. */
   wasmBytes = 0;
   /** When the slot last had no resident (for retiring burst slots). */
   idleSince = performance.now();
 
-  constructor(index: number, config: SlotConfig, events: SlotEvents, burst: boolean) {
+  constructor(index: number, config: SlotConfig, events: SlotEvents<T>, burst: boolean) {
     this.index = index;
     this.burst = burst;
     this.#events = events;
