@@ -2,6 +2,7 @@
 // so that a tenant holding nothing never waits behind another tenant's long holds.
 import { FairQueue } from "./fair-queue.ts";
 import type { SandboxLoad, TenantLoad } from "./sandbox-load.ts";
+import { TenantShares } from "./tenant-shares.ts";
 
 /** Options of a FairGate. */
 export interface FairGateOptions {
@@ -13,6 +14,8 @@ export interface FairGateOptions {
    * another tenant's work to end. Default `lanes`.
    */
   burstLanes?: number;
+  /** How long a tenant counts as active after its last request, in ms (see TenantShares). Default 2000. */
+  activeWindowMs?: number;
 }
 
 /** A granted lane; release it exactly once (later calls are ignored). */
@@ -32,8 +35,9 @@ interface Waiter {
 
 /**
  * A counting semaphore whose waiters are served in weighted fair order (FairQueue), with per-tenant
- * shares: while other tenants wait, a tenant holding `lanes × weight / Σ weights of active tenants`
- * lanes (at least 1) gets no more. Work-conserving: a tenant alone uses every lane.
+ * shares (TenantShares): while another tenant is active (waiting, holding, or asked a moment ago), a
+ * tenant holding its share of the lanes (at least 1) gets no more, so the other's next request finds
+ * capacity and competes for the CPU with fewer threads. A tenant alone uses every lane.
  *
  * @example
  * const gate = new FairGate({ lanes: 4 });
@@ -45,20 +49,24 @@ export class FairGate {
   readonly #burst: number;
   readonly #queue = new FairQueue<Waiter>();
   readonly #held = new Map<string, number>();
-  readonly #weights = new Map<string, number>();
+  readonly #shares: TenantShares;
+  readonly #windowMs: number;
+  #repump: ReturnType<typeof setTimeout> | undefined;
   #inUse = 0;
   #closed = false;
 
   constructor(options: FairGateOptions) {
     this.#lanes = Math.max(1, Math.floor(options.lanes));
     this.#burst = Math.max(0, Math.floor(options.burstLanes ?? this.#lanes));
+    this.#windowMs = options.activeWindowMs ?? 2000;
+    this.#shares = new TenantShares(this.#windowMs);
   }
 
   /** Waits for a lane (fair order); rejects when `signal` aborts first or the gate is closed. */
   acquire(tenant: string, weight = 1, signal?: AbortSignal): Promise<Lease> {
     if (this.#closed) return Promise.reject(new Error("the sandbox is shutting down"));
     if (signal?.aborted === true) return Promise.reject(new Error("aborted while waiting for a lane"));
-    this.#weights.set(tenant, weight > 0 ? weight : 1);
+    this.#shares.touch(tenant, weight);
     const queuedAt = performance.now();
     if (this.#queue.size === 0 && this.#grantable(tenant))
       return Promise.resolve(this.#grant(tenant, queuedAt));
@@ -98,6 +106,7 @@ export class FairGate {
   /** Refuses new requests and fails the waiting ones; held leases stay valid. */
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#repump);
     for (const waiter of this.#queue.removeWhere(() => true)) {
       waiter.fail(new Error("the sandbox is shutting down"));
     }
@@ -106,20 +115,13 @@ export class FairGate {
   /** Whether `tenant` may take a lane now (ignoring the queue's order). */
   #grantable(tenant: string): boolean {
     const held = this.#held.get(tenant) ?? 0;
-    if (this.#inUse < this.#lanes) return held < this.#share(tenant) || !this.#othersWaiting(tenant);
+    if (this.#inUse < this.#lanes) {
+      const busy = [...this.#held.keys(), ...this.#queue.depth().keys()];
+      const share = this.#shares.share(tenant, this.#lanes, busy);
+      // Over its share only when it is the only tenant active (its share is then every lane).
+      return held < share || share >= this.#lanes;
+    }
     return held === 0 && this.#inUse < this.#lanes + this.#burst;
-  }
-
-  /** The lanes `tenant` may hold while others compete: its weighted part of `lanes`, at least one. */
-  #share(tenant: string): number {
-    let total = 0;
-    const active = new Set<string>([...this.#held.keys(), ...this.#queue.depth().keys(), tenant]);
-    for (const t of active) total += this.#weights.get(t) ?? 1;
-    return Math.max(1, Math.floor((this.#lanes * (this.#weights.get(tenant) ?? 1)) / total));
-  }
-
-  #othersWaiting(tenant: string): boolean {
-    return this.#queue.some((w) => w.tenant !== tenant);
   }
 
   #grant(tenant: string, queuedAt: number): Lease {
@@ -132,6 +134,7 @@ export class FairGate {
         if (released) return;
         released = true;
         this.#inUse -= 1;
+        this.#shares.touch(tenant, this.#shares.weight(tenant));
         const left = (this.#held.get(tenant) ?? 1) - 1;
         if (left > 0) this.#held.set(tenant, left);
         else this.#held.delete(tenant);
@@ -143,8 +146,16 @@ export class FairGate {
   #pump(): void {
     for (;;) {
       const next = this.#queue.pop((w) => this.#grantable(w.tenant));
-      if (next === undefined) return;
+      if (next === undefined) break;
       next.item.grant(this.#grant(next.tenant, next.item.queuedAt));
+    }
+    // Lanes held back for a tenant active a moment ago are handed out once its window has passed.
+    if (this.#queue.size > 0 && this.#inUse < this.#lanes && this.#repump === undefined && !this.#closed) {
+      this.#repump = setTimeout(() => {
+        this.#repump = undefined;
+        this.#pump();
+      }, this.#windowMs);
+      this.#repump.unref();
     }
   }
 }

@@ -3,6 +3,7 @@
 import { makeFailure } from "@mend/wire";
 import { crashFailure, timeoutFailure } from "../guest-failures.ts";
 import { FairQueue } from "../../fair-share/fair-queue.ts";
+import { TenantShares } from "../../fair-share/tenant-shares.ts";
 import type { SandboxLoad, TenantLoad } from "../../fair-share/sandbox-load.ts";
 import type { ToolCallSettlement } from "../tool-calls.ts";
 import type { GuestTask } from "./guest-task.ts";
@@ -98,6 +99,8 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
   #migrations = 0;
   #startFailures = 0;
   #closed = false;
+  readonly #shares = new TenantShares();
+  #repump: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
@@ -122,6 +125,8 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
       task.fail(makeFailure("interrupted", "The code-mode engine is shutting down.", true));
       return;
     }
+    this.#shares.touch(task.tenant, task.weight);
+    void task.ended.then(() => this.#shares.touch(task.tenant, task.weight)).catch(() => {});
     this.#queue.push(task.tenant, task.weight, { task, kind: "start" });
     this.#pump();
   }
@@ -194,6 +199,7 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
     for (const request of this.#queue.removeWhere(() => true)) request.task.fail(failure);
     for (const slot of this.#slots) for (const task of slot.residents.values()) task.fail(failure);
     for (const timers of this.#timers.values()) for (const timer of timers) clearTimeout(timer);
+    clearTimeout(this.#repump);
     for (const resolve of this.#readyWaiters.splice(0)) resolve();
     await Promise.all(this.#slots.splice(0).map((slot) => slot.close()));
   }
@@ -278,10 +284,11 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
     for (;;) {
       const free = this.#slots.filter((s) => s.isReady && !s.isBroken && s.running === undefined);
       if (free.length === 0) break;
+      const shares = this.#shareView();
       const next = this.#queue.pop((request) =>
         request.kind === "resume"
           ? free.includes(request.task.slot!)
-          : free.some((slot) => this.#fits(slot, request.task)),
+          : shares.mayStart(request.task.tenant) && free.some((slot) => this.#fits(slot, request.task)),
       );
       if (next === undefined) break;
       const request = next.item;
@@ -289,6 +296,41 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
       this.#dispatch(slot, request);
     }
     this.#maybeBurst();
+    // Workers held back for a tenant active a moment ago go to the others once its window has passed.
+    if (this.#queue.size > 0 && this.#repump === undefined) {
+      this.#repump = setTimeout(() => {
+        this.#repump = undefined;
+        this.#pump();
+      }, 250);
+      this.#repump.unref();
+    }
+  }
+
+  /**
+   * Slices running per tenant and each tenant's share of the warm workers (TenantShares): a tenant at its
+   * share starts no new guest while another tenant is active; alone, it uses every worker.
+   */
+  #shareView(): {
+    running: Map<string, number>;
+    share(tenant: string): number;
+    mayStart(tenant: string): boolean;
+  } {
+    const running = new Map<string, number>();
+    for (const slot of this.#slots) {
+      const t = slot.running;
+      if (t !== undefined) running.set(t.tenant, (running.get(t.tenant) ?? 0) + 1);
+    }
+    const busy = [...running.keys(), ...this.#queue.depth().keys()];
+    const lanes = this.#options.workers;
+    const share = (tenant: string) => this.#shares.share(tenant, lanes, busy);
+    return {
+      running,
+      share,
+      mayStart: (tenant) => {
+        const s = share(tenant);
+        return (running.get(tenant) ?? 0) < s || s >= lanes;
+      },
+    };
   }
 
   #dispatch(slot: WorkerSlot<GuestTask>, request: SliceRequest): void {
@@ -480,9 +522,7 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
       slot.residents.size >= this.#options.maxGuestsPerWorker
     )
       return false;
-    let headroom = task.limits.memoryMb * MiB;
-    for (const resident of slot.residents.values())
-      headroom = Math.max(headroom, resident.limits.memoryMb * MiB);
+    const headroom = Math.max(task.limits.memoryMb, this.#maxLimitMb(slot)) * MiB;
     const used = slot.footprintBytes + MIN_GUEST_BYTES;
     return used + headroom <= this.#options.wasmMemoryMaxMb * MiB * PLACEABLE_SHARE;
   }
@@ -508,21 +548,10 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
   #maybeBurst(): void {
     if (this.#spawning > 0 || this.#slots.length >= this.#options.maxWorkers) return;
     const free = this.#slots.filter((s) => s.isReady && !s.isBroken && s.running === undefined);
-    const running = new Map<string, number>();
-    const weights = new Map<string, number>();
-    for (const slot of this.#slots) {
-      const t = slot.running;
-      if (t !== undefined) {
-        running.set(t.tenant, (running.get(t.tenant) ?? 0) + 1);
-        weights.set(t.tenant, t.weight);
-      }
-    }
-    this.#queue.some((r) => (weights.set(r.task.tenant, r.task.weight), false));
-    const total = [...weights.values()].reduce((a, b) => a + b, 0);
+    const shares = this.#shareView();
     const waiting = this.#queue.some((r, tenant) => {
       if (r.kind !== "start" || free.some((slot) => this.#fits(slot, r.task))) return false;
-      const share = Math.max(1, Math.floor((this.#options.workers * r.task.weight) / Math.max(total, 1)));
-      return (running.get(tenant) ?? 0) < share;
+      return (shares.running.get(tenant) ?? 0) < shares.share(tenant);
     });
     if (waiting) this.#spawn(true);
   }
