@@ -138,7 +138,7 @@ export interface CodeModeEngine {
   readonly name: CodeModeEngineName;
   execute(request: CodeModeRequest): Promise<CodeModeOutcome>;
   /** Current load: work running, parked on tool calls and queued, per tenant (for /healthz). */
-  stats?(): SandboxLoad;
+  load?(): SandboxLoad;
   /** Stops workers and frees every resource. Idempotent. */
   dispose(): Promise<void>;
 }

@@ -72,5 +72,5 @@ export interface ContainerRunner {
   /** Stops the pool and removes every container this runner created. Idempotent. */
   dispose(): Promise<void>;
   /** Containers running and jobs queued, per tenant (for /healthz), when the runner schedules them. */
-  stats?(): SandboxLoad;
+  load?(): SandboxLoad;
 }

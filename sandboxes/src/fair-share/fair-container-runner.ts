@@ -58,7 +58,7 @@ export class FairContainerRunner implements ContainerRunner {
   }
 
   /** Containers running and jobs waiting for a slot, in total and per tenant. */
-  stats(): SandboxLoad {
+  load(): SandboxLoad {
     return this.#gate.load();
   }
 

@@ -3,7 +3,7 @@ import * as t from "node:test";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { TEST_LIMITS, runConformanceSuite, testInvoker, testRequest } from "../../testing/index.ts";
-import type { CodeModeOutcome } from "../engine.ts";
+import type { CodeModeOutcome, ToolInvoker } from "../engine.ts";
 import { QuickJsEngine } from "./quickjs-engine.ts";
 
 runConformanceSuite(t, "quickjs", () => new QuickJsEngine({ workers: 2 }));
@@ -23,6 +23,20 @@ function watch(pending: Promise<CodeModeOutcome>): { settled: boolean; outcome: 
   return w;
 }
 
+/** testInvoker, except that `sleep` waits for `open()` instead of a timer: the test decides when it ends. */
+function gatedInvoker(): { invoke: ToolInvoker; open: () => void; calls: { tool: string; args: unknown }[] } {
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const base = testInvoker();
+  const invoke: ToolInvoker = async (call) => {
+    if (call.tool !== "sleep") return base(call);
+    base.calls.push({ tool: call.tool, args: call.args });
+    await gate;
+    return { ok: true, value: (call.args as { ms: number }).ms };
+  };
+  return { invoke, open: () => open(), calls: base.calls };
+}
+
 const kindOf = (o: CodeModeOutcome) => (o.status === "succeeded" ? "succeeded" : o.failure.kind);
 
 describe("QuickJsEngine: guests parked on tool calls hold no worker", () => {
@@ -30,10 +44,15 @@ describe("QuickJsEngine: guests parked on tool calls hold no worker", () => {
     const engine = new QuickJsEngine({ workers: 1, maxWorkers: 1 });
     try {
       const limits = { ...TEST_LIMITS, timeoutMs: 30_000 };
+      const sleeps = gatedInvoker();
       const flood = Array.from({ length: 100 }, (_, i) =>
         watch(
           engine.execute(
-            testRequest(`await tools.sleep({ ms: 3000 });\nreturn ${i};`, { limits, tenant: "a" }),
+            testRequest(`await tools.sleep({ ms: 3000 });\nreturn ${i};`, {
+              limits,
+              tenant: "a",
+              invokeTool: sleeps.invoke,
+            }),
           ),
         ),
       );
@@ -41,7 +60,8 @@ describe("QuickJsEngine: guests parked on tool calls hold no worker", () => {
       assert.deepEqual(engine.stats().tenants.a, { running: 0, parked: 100, queued: 0 });
       const b = await engine.execute(testRequest("return 6 * 7", { tenant: "b" }));
       assert.equal(b.status === "succeeded" && b.result, 42);
-      assert.equal(flood.filter((w) => w.settled).length, 0, "b finished before any of a's sleeps");
+      assert.equal(flood.filter((w) => w.settled).length, 0, "b finished while all of a's scripts waited");
+      sleeps.open();
       const outcomes = await Promise.all(flood.map((w) => w.outcome));
       assert.deepEqual(outcomes.map(kindOf), Array(100).fill("succeeded"));
       assert.deepEqual(
@@ -56,12 +76,12 @@ describe("QuickJsEngine: guests parked on tool calls hold no worker", () => {
   it("re-runs the other guests of a worker lost to one guest: they succeed and no tool runs twice", async () => {
     const engine = new QuickJsEngine({ workers: 1, maxWorkers: 1, killGraceMs: 100 });
     try {
-      const invoker = testInvoker();
+      const invoker = gatedInvoker();
       const limits = { ...TEST_LIMITS, timeoutMs: 30_000 };
       const code =
         "const a = await tools.echo({ text: 'first' });\nconst b = await tools.sleep({ ms: 400 });\nreturn [a.text, b, Math.random()];";
       const victims = Array.from({ length: 5 }, () =>
-        engine.execute(testRequest(code, { limits, tenant: "a", invokeTool: invoker })),
+        engine.execute(testRequest(code, { limits, tenant: "a", invokeTool: invoker.invoke })),
       );
       await until(() => engine.stats().parked === 5 && invoker.calls.length === 10);
       // A long built-in never reaches the interrupt handler: the host terminates the worker.
@@ -72,6 +92,9 @@ describe("QuickJsEngine: guests parked on tool calls hold no worker", () => {
         }),
       );
       assert.equal(kindOf(stuck), "timeout");
+      // The victims' sleeps are still in flight: their re-runs join them instead of sleeping again.
+      await until(() => engine.stats().reruns >= 5 && engine.stats().parked === 5);
+      invoker.open();
       const outcomes = await Promise.all(victims);
       const reference = await engine.execute(testRequest(code, { limits, tenant: "a" }));
       for (const outcome of outcomes) {
@@ -115,12 +138,12 @@ describe("QuickJsEngine: guests parked on tool calls hold no worker", () => {
     const engine = new QuickJsEngine({ workers: 1, maxWorkers: 2, migrateAfterMs: 20 });
     try {
       await engine.ready();
-      const invoker = testInvoker();
+      const invoker = gatedInvoker();
       const b = watch(
         engine.execute(
           testRequest("const r = await tools.sleep({ ms: 300 });\nreturn r;", {
             tenant: "b",
-            invokeTool: invoker,
+            invokeTool: invoker.invoke,
           }),
         ),
       );
@@ -130,6 +153,9 @@ describe("QuickJsEngine: guests parked on tool calls hold no worker", () => {
           testRequest("while (true) {}", { limits: { ...TEST_LIMITS, timeoutMs: 8000 }, tenant: "a" }),
         ),
       );
+      // b's sleep ends while a's loop holds the worker b lives in.
+      await until(() => engine.stats().running === 1);
+      invoker.open();
       const outcome = await b.outcome;
       assert.equal(outcome.status === "succeeded" && outcome.result, 300);
       assert.equal(hog.settled, false, "b finished while a's loop held b's first worker");
@@ -148,14 +174,22 @@ describe("QuickJsEngine: guests parked on tool calls hold no worker", () => {
     try {
       await engine.ready();
       const limits = { ...TEST_LIMITS, memoryMb: 24, timeoutMs: 30_000 };
+      // The guests wait on a gate the test opens, not on a timer: they stay parked as long as needed.
+      let open: () => void = () => {};
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const invokeTool: ToolInvoker = async () => {
+        await gate;
+        return { ok: true, value: null };
+      };
       const code =
-        "const keep = new Uint8Array(20 * 1024 * 1024);\nawait tools.sleep({ ms: 500 });\nreturn keep.length;";
+        "const keep = new Uint8Array(20 * 1024 * 1024);\nawait tools.echo({ text: 'wait' });\nreturn keep.length;";
       const parked = [];
       for (let i = 1; i <= 3; i++) {
-        parked.push(engine.execute(testRequest(code, { limits, tenant: "a" })));
+        parked.push(engine.execute(testRequest(code, { limits, tenant: "a", invokeTool })));
         await until(() => engine.stats().parked === i);
         assert.equal(engine.stats().burstWorkers, i === 3 ? 1 : 0, `after guest ${i}`);
       }
+      open();
       assert.deepEqual((await Promise.all(parked)).map(kindOf), ["succeeded", "succeeded", "succeeded"]);
     } finally {
       await engine.dispose();

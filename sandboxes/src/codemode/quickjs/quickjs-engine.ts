@@ -7,6 +7,7 @@ import { ToolCallBroker } from "../tool-calls.ts";
 import { GuestScheduler, type SchedulerStats } from "./guest-scheduler.ts";
 import { GuestTask } from "./guest-task.ts";
 import type { WorkerOutcome } from "./protocol.ts";
+import type { SandboxLoad } from "../../fair-share/sandbox-load.ts";
 
 /** Options of the QuickJS engine; every field has a default. */
 export interface QuickJsEngineOptions {
@@ -103,6 +104,12 @@ export class QuickJsEngine implements CodeModeEngine {
    */
   stats(): SchedulerStats {
     return this.#scheduler.stats();
+  }
+
+  /** Per-tenant load (running slices, parked guests, queued work), for /healthz. */
+  load(): SandboxLoad {
+    const { running, parked, queued, tenants } = this.#scheduler.stats();
+    return { running, parked, queued, tenants };
   }
 
   async execute(request: CodeModeRequest): Promise<CodeModeOutcome> {

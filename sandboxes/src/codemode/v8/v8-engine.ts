@@ -67,7 +67,7 @@ export class V8Engine implements CodeModeEngine {
   }
 
   /** Per-tenant load: entries running in isolates, executions parked on tool calls, entries queued for a lane. */
-  stats(): SandboxLoad {
+  load(): SandboxLoad {
     const load = this.#gate.load();
     let parked = 0;
     for (const [tenant, active] of this.#active) {

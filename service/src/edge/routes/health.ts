@@ -41,10 +41,10 @@ function sandboxLoad(s: Services, detailed: boolean): Health["sandboxes"] {
   };
   const codemode: Record<string, ReturnType<typeof shape>> = {};
   for (const [name, engine] of Object.entries(s.codemode)) {
-    const load = engine.stats?.();
+    const load = engine.load?.();
     if (load) codemode[name] = shape(load);
   }
-  const containers = s.containers?.stats?.();
+  const containers = s.containers?.load?.();
   return { codemode, ...(containers ? { containers: shape(containers) } : {}) };
 }
 
