@@ -394,8 +394,15 @@ return [typeof F('return typeof process')(), F('return typeof process')(), Objec
         );
         assert.equal(failure.cause?.type, "ReferenceError");
       });
+      it("ends async recursion as stack_overflow or out_of_memory (a promise per level), not timeout", async () => {
+        const outcome = await run("async function f() { await f(); }\nawait f();", {
+          limits: { ...TEST_LIMITS, timeoutMs: 30_000 },
+        });
+        assert.equal(outcome.status, "failed");
+        const kind = (outcome as { failure: { kind: string } }).failure.kind;
+        assert.ok(["stack_overflow", "out_of_memory"].includes(kind), kind);
+      });
       for (const [name, code] of [
-        ["async recursion", "async function f() { await f(); }\nawait f();"],
         ["a recursive getter", "const o = { get x() { return this.x; } };\nreturn o.x;"],
         ["recursion through toString", "const o = { toString() { return String(o); } };\nreturn String(o);"],
         [
