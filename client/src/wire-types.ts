@@ -130,6 +130,26 @@ export type ProblemType =
   | "internal"
   | "step_input_mismatch";
 export type Health = {
+  sandboxes?:
+    | {
+        containers?:
+          | {
+              tenants?: { [x: string]: { running: number; parked: number; queued: number } } | undefined;
+              running: number;
+              parked: number;
+              queued: number;
+            }
+          | undefined;
+        codemode: {
+          [x: string]: {
+            tenants?: { [x: string]: { running: number; parked: number; queued: number } } | undefined;
+            running: number;
+            parked: number;
+            queued: number;
+          };
+        };
+      }
+    | undefined;
   ok: boolean;
   version: string;
   store: { error?: string | undefined; kind: "sqlite" | "postgres" };
@@ -481,7 +501,7 @@ export type Run = {
       }
     | undefined;
   policy: string | null;
-  status: "succeeded" | "failed" | "running" | "waiting_for_input" | "cancelled";
+  status: "running" | "succeeded" | "failed" | "waiting_for_input" | "cancelled";
   id: string;
   mode: "hosted" | "client";
   goal: string | null;
@@ -490,7 +510,7 @@ export type Run = {
   updatedAt: string;
   iterations: number;
 };
-export type RunStatus = "succeeded" | "failed" | "running" | "waiting_for_input" | "cancelled";
+export type RunStatus = "running" | "succeeded" | "failed" | "waiting_for_input" | "cancelled";
 export type RunsPage = {
   items: {
     failure?:
@@ -636,7 +656,7 @@ export type RunsPage = {
         }
       | undefined;
     policy: string | null;
-    status: "succeeded" | "failed" | "running" | "waiting_for_input" | "cancelled";
+    status: "running" | "succeeded" | "failed" | "waiting_for_input" | "cancelled";
     id: string;
     mode: "hosted" | "client";
     goal: string | null;

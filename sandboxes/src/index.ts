@@ -24,7 +24,13 @@ export type {
 } from "./container/runner.ts";
 export { validateAgainstSchema, assertUsableSchema } from "./json-schema/validate.ts";
 export type { SchemaError } from "./json-schema/validate.ts";
-export { unsafePattern } from "./json-schema/safe-pattern.ts";
+export { patternProblem, MAX_PATTERN_CHARS } from "./json-schema/linear-pattern.ts";
+export { BRIDGE_LIMITS } from "./codemode/bridge-limits.ts";
+export { FairGate } from "./fair-share/fair-gate.ts";
+export type { FairGateOptions, Lease } from "./fair-share/fair-gate.ts";
+export { FairContainerRunner } from "./fair-share/fair-container-runner.ts";
+export type { FairContainerRunnerOptions } from "./fair-share/fair-container-runner.ts";
+export type { SandboxLoad, TenantLoad } from "./fair-share/sandbox-load.ts";
 export { DockerRunner, DEFAULT_CONTAINER_LIMITS } from "./container/docker-runner.ts";
 export type { DockerRunnerOptions } from "./container/docker-runner.ts";
 export { hardenedSpec, imageRef, limitsClass } from "./container/host-config.ts";

@@ -1,4 +1,4 @@
-// `npm run bench`: every benchmark of issues 2-6, 17, 19 and 21 side by side in one run, as markdown tables with targets.
+// `npm run bench`: every benchmark of issues 2-6, 14, 17, 19 and 21 side by side in one run, as markdown tables with targets.
 //
 // Usage:
 //   npm run bench                               all sections (~6-10 min on the 2-core machine)
@@ -18,6 +18,7 @@ import { benchCheckpointsInProcess } from "./checkpoint-bench.ts";
 import { benchCodeModeInProcess } from "./codemode-bench.ts";
 import { benchCodeModeHttp } from "./codemode-http-bench.ts";
 import { benchContainers } from "./container-bench.ts";
+import { benchFairness } from "./fairness-bench.ts";
 import { benchHostedRuns } from "./hosted-runs-bench.ts";
 import { benchPythonHttp, benchPythonInProcess, benchPythonResume } from "./python-bench.ts";
 import { renderSummary, renderTable, writeResults, type Table } from "./report.ts";
@@ -169,6 +170,18 @@ const SECTIONS: Section[] = [
       SHARED_CORES,
     ],
     measure: async () => benchAgents(),
+  },
+  {
+    id: "issue14",
+    title: "Issue 14 — fair share: tenant B alone vs under tenant A's flood; parked QuickJS guests",
+    notes: [
+      "In process: one QuickJS engine with a single worker (no burst workers); tenant a parks 2,000 scripts awaiting a 60 s sleep on it, tenant b's scripts are timed before and beside them. Ratio = p99 beside the parked guests / p99 with the worker empty.",
+      "Over HTTP: the real service (MEND_POOL_SIZE=2, 4 QuickJS workers) with two API keys. Tenant B runs three clients in parallel, one per kind (QuickJS `return 6*7`, V8 `return 6*7`, a python container `print(6*7)`), sequential each; 15 s alone, then during each flood (the flood runs 3 s before B is timed).",
+      "Flood 1 (issue 14's hostile tenant): 64 scripts awaiting `sleep(20000)`, 8 relay executions whose client tool has a catastrophic pattern (^a*a*a*$, ^(a+){25}$, …) called 5× with 2,000 a's and '!', and deep payloads on every bridge direction in a loop (tool arguments 10,000 deep in both engines, a result and a console.log 9,000 deep, metadata 100,000 deep, MCP arguments 10,000 deep, an empty Idempotency-Key, a relay answer 1,000 deep). Flood 2: 8 QuickJS and 8 V8 scripts `while (true)` with a 5 s limit, restarted as they time out.",
+      "Ratio = B's p99 under the flood / B's p99 alone, target ≤ 3 (issue 14).",
+      SHARED_CORES + " dockerd and containerd use them too.",
+    ],
+    measure: async () => benchFairness(),
   },
 ];
 

@@ -1,26 +1,13 @@
 // End-to-end: tenants never see each other (404, not 403), policies bind executions, the journal answers "who ran what".
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { startService, type ServiceProcess } from "../support/service-process.ts";
+import { createKey, startService, type ServiceProcess } from "../support/service-process.ts";
 
-const MAIN = new URL("../../service/src/cli/main.ts", import.meta.url).pathname;
 const POLICIES = new URL("../../policies/", import.meta.url).pathname;
-
-/** `mend keys create` in a child process on the service's data dir → the key (last line of stdout). */
-async function createKey(env: Record<string, string>, tenant: string, policy: string): Promise<string> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [MAIN, "keys", "create", "--tenant", tenant, "--policy", policy],
-    { env: { ...process.env, ...env } },
-  );
-  return stdout.trimEnd().split("\n").at(-1)!;
-}
 
 interface Step {
   key: string;

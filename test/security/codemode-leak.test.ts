@@ -98,7 +98,8 @@ describe("code-mode leak (QuickJS)", () => {
         const growth = { rssMb: (end.rss - warm.rss) / MiB, heapMb: (end.heapUsed - warm.heapUsed) / MiB };
         console.log(JSON.stringify({ kinds, growth, warmStats, stats }));
         assert.equal(stats.workers, 2);
-        assert.equal(stats.busy, 0);
+        assert.equal(stats.running, 0);
+        assert.equal(stats.guests, 0);
         assert.equal(stats.queued, 0);
         assert.ok(growth.heapMb < 64, `host heap grew by ${growth.heapMb.toFixed(1)} MiB`);
         assert.ok(growth.rssMb < 64, `host RSS grew by ${growth.rssMb.toFixed(1)} MiB`);

@@ -1,9 +1,10 @@
 // Starts the real service as a child process (`mend serve`) on a free loopback port, for end-to-end tests.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { promisify } from "node:util";
 
 const MAIN = new URL("../../service/src/cli/main.ts", import.meta.url).pathname;
 
@@ -74,4 +75,21 @@ export async function startService(
       return exited;
     },
   };
+}
+
+/**
+ * `mend keys create` in a child process on the service's data dir → the key (last line of stdout).
+ * @example const key = await createKey({ MEND_DATA_DIR: dir, MEND_POLICIES_DIR: policies }, "acme", "default")
+ */
+export async function createKey(
+  env: Record<string, string>,
+  tenant: string,
+  policy: string,
+): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [MAIN, "keys", "create", "--tenant", tenant, "--policy", policy],
+    { env: { ...process.env, ...env } },
+  );
+  return stdout.trimEnd().split("\n").at(-1)!;
 }

@@ -1,6 +1,23 @@
 // GET /healthz: liveness plus what the service can reach (store, Docker engine, runtime images).
 import { Type, type Static } from "@sinclair/typebox";
 
+const TenantLoadSchema = Type.Object({
+  running: Type.Integer({ description: "units of work holding capacity (code-mode slices, containers)" }),
+  parked: Type.Integer({ description: "code-mode executions awaiting a tool call (they hold no CPU)" }),
+  queued: Type.Integer({ description: "work waiting for capacity" }),
+});
+
+const SandboxLoadSchema = Type.Object({
+  running: Type.Integer(),
+  parked: Type.Integer(),
+  queued: Type.Integer(),
+  tenants: Type.Optional(
+    Type.Record(Type.String(), TenantLoadSchema, {
+      description: "per tenant (shown to loopback callers only: tenant names are not public)",
+    }),
+  ),
+});
+
 export const HealthSchema = Type.Object(
   {
     ok: Type.Boolean(),
@@ -11,6 +28,15 @@ export const HealthSchema = Type.Object(
     }),
     docker: Type.Object({ available: Type.Boolean(), version: Type.Optional(Type.String()) }),
     images: Type.Array(Type.String()),
+    sandboxes: Type.Optional(
+      Type.Object(
+        {
+          codemode: Type.Record(Type.String(), SandboxLoadSchema, { description: "per engine" }),
+          containers: Type.Optional(SandboxLoadSchema),
+        },
+        { description: "load of the sandboxes, scheduled fairly between tenants" },
+      ),
+    ),
   },
   { $id: "Health" },
 );

@@ -17,6 +17,7 @@ export {
   enginesFor,
 } from "./engines.ts";
 export type { CodeModeEngineName, CodeModeLanguageName } from "./engines.ts";
+export { MAX_JSON_DEPTH, jsonTextDepth, valueDepthExceeds } from "./json-depth.ts";
 export { ProblemSchema, PROBLEM_TYPES } from "./problem.ts";
 export type { Problem, ProblemType } from "./problem.ts";
 export { HealthSchema } from "./health.ts";

@@ -180,12 +180,14 @@ const StepKey = Type.String({ minLength: 1, maxLength: 256, description: "A step
 const Idem = {
   "Idempotency-Key": {
     description:
-      "Makes the request idempotent: the same key returns the first result instead of acting twice.",
-    schema: Type.String({ maxLength: 256 }),
+      "Makes the request idempotent: the same key returns the first result instead of acting twice. 1 to 256 visible characters; an empty key is a 400.",
+    schema: Type.String({ minLength: 1, maxLength: 256 }),
   },
 };
 const problem = (description: string): RouteResponse => ({ description, schema: ProblemSchema });
-const invalid = problem("The request does not match the schema (problem+json with the offending paths)");
+const invalid = problem(
+  "The request does not match the schema, or its body nests arrays/objects deeper than 128 levels (problem+json with the offending paths)",
+);
 const missing = problem("No such run (or it belongs to another tenant)");
 const json = (description: string, schema: TSchema, example?: unknown): RouteResponse => ({
   description,

@@ -1,5 +1,6 @@
 // The code-mode engine interface: what the service's engine knows of QuickJS or V8 (nothing more).
 import type { CodeModeEngineName, CodeModeLanguageName, Failure } from "@mend/wire";
+import type { SandboxLoad } from "../fair-share/sandbox-load.ts";
 
 /** A JSON Schema object, as tools declare their inputs. */
 export type JsonSchema = Record<string, unknown>;
@@ -98,6 +99,13 @@ export interface CodeModeRequest {
   invokeTool: ToolInvoker;
   journal?: ToolCallJournal;
   signal?: AbortSignal;
+  /**
+   * Who the execution is for: engines share their CPU fairly between tenants (weighted fair queueing,
+   * see fair-share/). Requests without one share the anonymous tenant "".
+   */
+  tenant?: string;
+  /** The tenant's relative share when tenants compete (> 0; default 1; the policy's `limits.share`). */
+  weight?: number;
 }
 
 export interface CodeModeUsage {
@@ -129,6 +137,8 @@ export type CodeModeEngines = Record<CodeModeEngineName, CodeModeEngine>;
 export interface CodeModeEngine {
   readonly name: CodeModeEngineName;
   execute(request: CodeModeRequest): Promise<CodeModeOutcome>;
+  /** Current load: work running, parked on tool calls and queued, per tenant (for /healthz). */
+  load?(): SandboxLoad;
   /** Stops workers and frees every resource. Idempotent. */
   dispose(): Promise<void>;
 }

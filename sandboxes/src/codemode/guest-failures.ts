@@ -1,5 +1,5 @@
 // How guest outcomes become FAILURES.md values, shared by the engines: kinds, messages, user locations.
-import { makeFailure, type Failure } from "@mend/wire";
+import { MAX_JSON_DEPTH, jsonTextDepth, makeFailure, type Failure } from "@mend/wire";
 import type { CodeModeLimits } from "./engine.ts";
 import { SCRIPT_PREFIX } from "./script-source.ts";
 
@@ -115,6 +115,32 @@ export function outputLimitFailure(
     ...(bytes !== undefined ? { usage: { resultBytes: bytes } } : {}),
     ...(location ? { location } : {}),
   });
+}
+
+/**
+ * Why the script's result (its JSON text) cannot be returned, or undefined: over `maxResultBytes` →
+ * `output_limit`; nested deeper than MAX_JSON_DEPTH → `runtime_error` "result too deep" (checked on the
+ * text, before the host parses or walks it).
+ *
+ * @example resultJsonFailure("[[1]]", limits) // undefined
+ */
+export function resultJsonFailure(json: string, limits: CodeModeLimits): Failure | undefined {
+  const bytes = json.length * 3 > limits.maxResultBytes ? Buffer.byteLength(json) : json.length;
+  if (bytes > limits.maxResultBytes) return outputLimitFailure("result", limits, bytes);
+  if (jsonTextDepth(json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    return makeFailure(
+      "runtime_error",
+      `The script's result is too deep: it nests arrays or objects more than ${MAX_JSON_DEPTH} levels. Return a flatter value (a list of rows, ids, a summary).`,
+      false,
+      { cause: { type: "ResultTooDeep", message: `result nested deeper than ${MAX_JSON_DEPTH} levels` } },
+    );
+  }
+  return undefined;
+}
+
+/** The execution was cancelled (run cancelled, service shutting down) before it finished. */
+export function interruptedFailure(): Failure {
+  return makeFailure("interrupted", "The execution was cancelled before it finished.", true);
 }
 
 /** The script's promise can never settle: nothing (tool call, timer) is left that could settle it. */

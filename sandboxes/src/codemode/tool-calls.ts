@@ -1,5 +1,6 @@
 // Host side of every tool call a guest makes, shared by both engines: policy, schema, journal replay, invoke.
-import { makeFailure, type Failure } from "@mend/wire";
+import { makeFailure, valueDepthExceeds, type Failure } from "@mend/wire";
+import { BRIDGE_LIMITS, overBridgeBounds } from "./bridge-limits.ts";
 import { canonicalJson } from "./canonical-json.ts";
 import type { CodeModeRequest, ToolBinding, ToolCallRecord } from "./engine.ts";
 import { compileSchema, type SchemaCheck } from "../json-schema/json-schema-check.ts";
@@ -21,6 +22,14 @@ const keyOf = (tool: string, argsJson: string, occurrence: number): string =>
  * the recorded result (`replayed: true`) without invoking the tool; other calls go live and are
  * recorded as soon as they settle. `call` never rejects: host faults become `tool_failed`.
  *
+ * Bounds (BRIDGE_LIMITS), checked before anything parses or walks the value: arguments over
+ * `maxArgsBytes` or nested deeper than `maxDepth` are `tool_input_invalid`; a tool result over
+ * `maxToolResultBytes` or too deep becomes that call's `tool_failed`.
+ *
+ * `rewind()` starts the guest over (its sandbox was lost to another guest's crash): the calls this
+ * execution already settled are answered again from memory and calls still in flight are joined, so a
+ * deterministic re-run (same seed, same clock) invokes no tool twice.
+ *
  * @example
  * const broker = new ToolCallBroker(request);
  * await broker.load();
@@ -34,8 +43,11 @@ export class ToolCallBroker {
   readonly #recorded = new Map<string, ToolCallRecord>();
   readonly #matched = new Set<string>();
   readonly #occurrences = new Map<string, number>();
-  readonly #settled: ToolCallRecord[] = [];
+  /** Settled calls by seq (a re-run after rewind() reissues the same seqs). */
+  readonly #settled = new Map<number, ToolCallRecord>();
   readonly #inflight = new Set<Promise<unknown>>();
+  /** This execution's live calls by key: settled (their record) or still in flight. */
+  readonly #memo = new Map<string, ToolCallSettlement | Promise<ToolCallSettlement>>();
   #issued = 0;
   #fatal: Failure | undefined;
 
@@ -75,7 +87,7 @@ export class ToolCallBroker {
       this.#matched.add(key);
       const pair = `${call.tool}\u0000${call.argsJson}`;
       this.#occurrences.set(pair, Math.max(this.#occurrences.get(pair) ?? 0, call.occurrence));
-      this.#settled.push({ ...call, ms: 0, replayed: true });
+      this.#settled.set(call.seq, { ...call, ms: 0, replayed: true });
     }
     this.#issued = Math.max(this.#issued, throughSeq);
   }
@@ -90,7 +102,9 @@ export class ToolCallBroker {
     const seq = ++this.#issued;
     const started = performance.now();
     const reject = (failure: Failure, fatal = false): ToolCallSettlement => {
-      this.#settled.push({ seq, tool, argsJson, occurrence: 0, status: "failed", failure, ms: 0 });
+      // Oversized argument text is not kept (the failure says how big it was).
+      const text = argsJson.length <= BRIDGE_LIMITS.maxArgsBytes ? argsJson : "";
+      this.#settled.set(seq, { seq, tool, argsJson: text, occurrence: 0, status: "failed", failure, ms: 0 });
       return { ok: false, failure, seq, fatal };
     };
     const max = this.#request.limits.maxToolCalls;
@@ -115,6 +129,9 @@ export class ToolCallBroker {
         ),
       );
     }
+    const over = overBridgeBounds(argsJson, BRIDGE_LIMITS.maxArgsBytes);
+    if (over !== undefined)
+      return reject(invalid(tool, [{ path: "/", message: `the arguments are too big: ${over}` }]));
     let args: unknown;
     try {
       args = JSON.parse(argsJson);
@@ -129,6 +146,8 @@ export class ToolCallBroker {
     const occurrence = (this.#occurrences.get(pair) ?? 0) + 1;
     this.#occurrences.set(pair, occurrence);
     const key = keyOf(tool, canonical, occurrence);
+    const memo = this.#memo.get(key);
+    if (memo !== undefined) return memo;
     const recorded = this.#recorded.get(key);
     if (recorded !== undefined && !this.#matched.has(key)) {
       this.#matched.add(key);
@@ -141,7 +160,7 @@ export class ToolCallBroker {
         replayed: true,
       };
       if (recorded.status === "succeeded") {
-        this.#settled.push({
+        this.#settled.set(seq, {
           ...base,
           status: "succeeded",
           output: recorded.output,
@@ -151,16 +170,30 @@ export class ToolCallBroker {
       }
       const failure =
         recorded.failure ?? makeFailure("tool_failed", `The tool "${tool}" failed (replayed).`, false);
-      this.#settled.push({ ...base, status: "failed", failure });
+      this.#settled.set(seq, { ...base, status: "failed", failure });
       return { ok: false, failure, seq, fatal: false };
     }
     const live = this.#live(seq, tool, args, canonical, occurrence, started);
     this.#inflight.add(live);
+    this.#memo.set(key, live);
     try {
-      return await live;
+      const settled = await live;
+      this.#memo.set(key, settled);
+      return settled;
     } finally {
       this.#inflight.delete(live);
     }
+  }
+
+  /**
+   * Prepares a re-run of the same script from the start: seqs and occurrences count again from 1,
+   * journaled calls replay again, and this execution's live calls answer from memory (or join the call
+   * still in flight). The calls already reported stay reported.
+   */
+  rewind(): void {
+    this.#issued = 0;
+    this.#occurrences.clear();
+    this.#matched.clear();
   }
 
   async #live(
@@ -176,12 +209,23 @@ export class ToolCallBroker {
     try {
       const result = await this.#request.invokeTool({ tool, args, seq });
       const ms = performance.now() - started;
-      if (result.ok) {
-        valueJson = JSON.stringify(result.value) ?? "null";
-        record = { seq, tool, argsJson, occurrence, status: "succeeded", output: result.value, ms };
-        record.cached = result.cached ?? false;
-      } else {
+      if (!result.ok) {
         record = { seq, tool, argsJson, occurrence, status: "failed", failure: result.failure, ms };
+      } else {
+        const fit = resultJsonFor(result.value);
+        if (fit.ok) {
+          valueJson = fit.json;
+          record = { seq, tool, argsJson, occurrence, status: "succeeded", output: result.value, ms };
+          record.cached = result.cached ?? false;
+        } else {
+          const failure = makeFailure(
+            "tool_failed",
+            `The tool "${tool}" returned a result the script cannot receive: ${fit.reason}. Ask the tool for less (a page, a summary).`,
+            false,
+            { tool },
+          );
+          record = { seq, tool, argsJson, occurrence, status: "failed", failure, ms };
+        }
       }
     } catch (error) {
       const failure = makeFailure(
@@ -200,7 +244,7 @@ export class ToolCallBroker {
         ms: performance.now() - started,
       };
     }
-    this.#settled.push(record);
+    this.#settled.set(seq, record);
     try {
       await this.#request.journal?.record(record);
     } catch (error) {
@@ -231,12 +275,36 @@ export class ToolCallBroker {
 
   /** The calls settled so far (in issue order) and the recorded calls this execution never made. */
   report(): { toolCalls: ToolCallRecord[]; unmatchedReplays: ToolCallRecord[] } {
-    const toolCalls = [...this.#settled].sort((a, b) => a.seq - b.seq);
+    const toolCalls = [...this.#settled.values()].sort((a, b) => a.seq - b.seq);
     const unmatchedReplays = [...this.#recorded.entries()]
       .filter(([key]) => !this.#matched.has(key))
       .map(([, call]) => call);
     return { toolCalls, unmatchedReplays };
   }
+}
+
+/** The JSON text of a tool's result for the guest, or why it cannot cross (too deep, too big, not JSON). */
+function resultJsonFor(value: unknown): { ok: true; json: string } | { ok: false; reason: string } {
+  if (valueDepthExceeds(value, BRIDGE_LIMITS.maxDepth)) {
+    return { ok: false, reason: `it is nested deeper than ${BRIDGE_LIMITS.maxDepth} levels, the limit` };
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(value) ?? "null";
+  } catch (error) {
+    return {
+      ok: false,
+      reason: `it is not JSON (${error instanceof Error ? error.message : String(error)})`,
+    };
+  }
+  const bytes = Buffer.byteLength(json);
+  if (bytes > BRIDGE_LIMITS.maxToolResultBytes) {
+    return {
+      ok: false,
+      reason: `it is ${bytes} bytes of JSON, over the ${BRIDGE_LIMITS.maxToolResultBytes}-byte limit`,
+    };
+  }
+  return { ok: true, json };
 }
 
 function invalid(tool: string, errors: { path: string; message: string }[]): Failure {

@@ -152,7 +152,7 @@ export async function runJob(
         ?.max_usage;
       if (typeof maxUsage === "number" && maxUsage > 0) obs.memoryPeakMbAtTimeout = maxUsage / 1048576;
       kill();
-    })();
+    })().catch(kill);
   }, limits.timeoutMs);
   const onAbort = (): void => {
     obs.aborted = true;

@@ -106,9 +106,11 @@ export class WarmPool {
         }
         list.push(c);
         // a pooled container that dies while idle (killed from outside) is replaced
-        void c.ended.then(() => {
-          if (!c.used && !this.#disposed) this.#refill(spec.key);
-        });
+        void c.ended
+          .then(() => {
+            if (!c.used && !this.#disposed) this.#refill(spec.key);
+          })
+          .catch(() => {});
         backoffMs = 250;
       } catch {
         await delay(backoffMs, undefined, { ref: false });

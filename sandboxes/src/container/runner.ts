@@ -1,5 +1,6 @@
 // The container runner interface: what the service's engine knows of Docker (nothing more).
 import type { Failure } from "@mend/wire";
+import type { SandboxLoad } from "../fair-share/sandbox-load.ts";
 
 export interface ContainerLimits {
   memoryMb: number;
@@ -31,6 +32,10 @@ export interface ContainerJob {
   labels?: Record<string, string>;
   /** Aborting kills the container; the outcome is then `interrupted`. */
   signal?: AbortSignal;
+  /** Who the job is for: container capacity is shared fairly between tenants (see FairContainerRunner). */
+  tenant?: string;
+  /** The tenant's relative share when tenants compete (> 0; default 1). */
+  weight?: number;
 }
 
 export interface ContainerUsage {
@@ -66,4 +71,6 @@ export interface ContainerRunner {
   start(): Promise<void>;
   /** Stops the pool and removes every container this runner created. Idempotent. */
   dispose(): Promise<void>;
+  /** Containers running and jobs queued, per tenant (for /healthz), when the runner schedules them. */
+  load?(): SandboxLoad;
 }

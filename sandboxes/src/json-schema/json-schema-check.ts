@@ -1,9 +1,10 @@
 // Tool arguments are checked against the tool's plain JSON Schema with TypeBox's compiled validators.
-import { Type, type TSchema } from "@sinclair/typebox";
+import { Kind, Type, TypeRegistry, type TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import type { RE2JS } from "re2js";
 import { canonicalJson } from "../codemode/canonical-json.ts";
 import type { JsonSchema } from "../codemode/engine.ts";
-import { unsafePattern } from "./safe-pattern.ts";
+import { compilePattern, patternMatches } from "./linear-pattern.ts";
 
 /** One offending field: a JSON Pointer into the arguments (`/` is the root) and what is wrong. */
 export interface SchemaError {
@@ -23,7 +24,6 @@ const SCALAR_KEYS = [
   "default",
   "minLength",
   "maxLength",
-  "pattern",
   "minimum",
   "maximum",
   "exclusiveMinimum",
@@ -39,9 +39,50 @@ const SCALAR_KEYS = [
 function options(schema: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of SCALAR_KEYS) if (schema[key] !== undefined) out[key] = schema[key];
-  // A pattern that could backtrack exponentially is not enforced (registration refuses such schemas).
-  if ("pattern" in out && unsafePattern(out.pattern) !== null) delete out.pattern;
   return out;
+}
+
+/**
+ * A string with a `pattern`: checked by re2js in linear time (TypeBox's own pattern check is the
+ * host's backtracking RegExp, which a crafted pattern and string can keep busy for seconds).
+ */
+const PATTERN_KIND = "Mend.PatternString";
+
+interface PatternString {
+  re2: RE2JS;
+  source: string;
+  minLength?: number;
+  maxLength?: number;
+}
+
+/** Why a value fails a PatternString, or undefined when it passes. */
+function patternStringError(schema: PatternString, value: unknown): string | undefined {
+  if (typeof value !== "string") return "Expected string";
+  if (schema.minLength !== undefined && value.length < schema.minLength)
+    return `Expected string length greater or equal to ${schema.minLength}`;
+  if (schema.maxLength !== undefined && value.length > schema.maxLength)
+    return `Expected string length less or equal to ${schema.maxLength}`;
+  if (!patternMatches(schema.re2, value)) return `Expected string to match '${schema.source}'`;
+  return undefined;
+}
+
+if (!TypeRegistry.Has(PATTERN_KIND)) {
+  TypeRegistry.Set<PatternString>(
+    PATTERN_KIND,
+    (schema, value) => patternStringError(schema, value) === undefined,
+  );
+}
+
+function patternString(schema: Record<string, unknown>, opts: Record<string, unknown>): TSchema {
+  const compiled = compilePattern(schema.pattern);
+  if (typeof compiled === "string") throw new TypeError(`pattern: ${compiled}`);
+  return Type.Unsafe<string>({
+    ...opts,
+    [Kind]: PATTERN_KIND,
+    type: "string",
+    source: schema.pattern as string,
+    re2: compiled,
+  });
 }
 
 function literal(value: unknown): TSchema {
@@ -55,7 +96,7 @@ function ofType(type: string, schema: Record<string, unknown>): TSchema {
   const opts = options(schema);
   switch (type) {
     case "string":
-      return Type.String(opts);
+      return "pattern" in schema ? patternString(schema, opts) : Type.String(opts);
     case "number":
       return Type.Number(opts);
     case "integer":
@@ -98,6 +139,7 @@ function ofType(type: string, schema: Record<string, unknown>): TSchema {
  * Converts a plain JSON Schema into an equivalent TypeBox schema (the subset tools use: type,
  * properties/required/additionalProperties, items, enum, const, anyOf/oneOf/allOf and the usual
  * bounds). `oneOf` is checked as `anyOf`; `$ref`, `format` and unknown keywords are not enforced.
+ * `pattern` is compiled with re2js (linear time); a pattern it cannot compile throws.
  *
  * @example fromJsonSchema({ type: "object", properties: { q: { type: "string" } }, required: ["q"] })
  */
@@ -152,7 +194,11 @@ export function compileSchema(schema: JsonSchema): SchemaCheck {
       if (compiled.Check(value)) return [];
       const out: SchemaError[] = [];
       for (const error of compiled.Errors(value)) {
-        out.push({ path: error.path === "" ? "/" : error.path, message: error.message });
+        const message =
+          error.schema[Kind] === PATTERN_KIND
+            ? (patternStringError(error.schema as unknown as PatternString, error.value) ?? error.message)
+            : error.message;
+        out.push({ path: error.path === "" ? "/" : error.path, message });
         if (out.length >= maxErrors) break;
       }
       return out;

@@ -12,6 +12,12 @@
 // - Logs over maxLogBytes → output_limit, logs kept up to the cap, logsTruncated true.
 // - Date.now()/new Date() = clockMs, advanced only by virtual timers; setTimeout never waits for real.
 // - Math.random: same seed → same sequence; different seeds → different sequences.
+// - Bounds of the bridge (see BRIDGE_LIMITS): arguments nested deeper than 128 levels or over 1 MiB →
+//   tool_input_invalid; a tool result too deep → that call's tool_failed; a result nested deeper than
+//   128 levels → runtime_error (cause.type "ResultTooDeep"), deeper than the guest can serialise →
+//   runtime_error or stack_overflow, never a host fault.
+// - No Atomics (Atomics.wait would block the sandbox's thread); recursion in any form → stack_overflow;
+//   a memory bomb → out_of_memory, whatever the size of its allocations, long before its time limit.
 import assert from "node:assert/strict";
 import type { TestApi } from "./test-api.ts";
 import { makeFailure } from "@mend/wire";
@@ -162,7 +168,17 @@ export function runConformanceSuite(t: TestApi, name: string, makeEngine: () => 
           "return [typeof tools.github, Object.keys(tools).sort(), await tools.github.search({ q: 'bug' })];";
         const [kind, keys, hit] = ok(await run(code)) as [string, string[], unknown];
         assert.equal(kind, "object");
-        assert.deepEqual(keys, ["add", "echo", "fails", "github", "rejects", "sleep", "strict", "throws"]);
+        assert.deepEqual(keys, [
+          "add",
+          "deep",
+          "echo",
+          "fails",
+          "github",
+          "rejects",
+          "sleep",
+          "strict",
+          "throws",
+        ]);
         assert.deepEqual(hit, { hits: ["bug-1"], limit: null });
       });
       it("binds only the allowed tools and names them on tool_not_allowed", async () => {
@@ -302,6 +318,118 @@ return [typeof F('return typeof process')(), F('return typeof process')(), Objec
         failed(await pending, "interrupted");
         assert.equal(ok(await run("return 'after abort'")), "after abort");
       });
+    });
+
+    describe("bounds of the bridge", () => {
+      const nested = (levels: number, leaf = "0") =>
+        `let o = ${leaf}; for (let i = 0; i < ${levels}; i++) o = { k: o };`;
+      it("refuses tool arguments nested 10,000 deep as tool_input_invalid", async () => {
+        const failure = failed(
+          await run(`${nested(10_000)}\nawait tools.echo({ text: "x", o });`),
+          "tool_input_invalid",
+        );
+        assert.equal(failure.tool, "echo");
+        assert.match(failure.message, /nested|deep/);
+        assert.equal(ok(await run("return 'after deep arguments'")), "after deep arguments");
+      });
+      it("refuses tool arguments nested 200 deep (over the bridge's 128 levels), accepts 100", async () => {
+        const deep = failed(
+          await run(`${nested(200)}\nawait tools.echo({ text: "x", o });`),
+          "tool_input_invalid",
+        );
+        assert.deepEqual(
+          deep.errors?.map((e) => e.path),
+          ["/"],
+        );
+        assert.equal(
+          ok(await run(`${nested(100)}\nreturn (await tools.echo({ text: "ok", o })).text;`)),
+          "ok",
+        );
+      });
+      it("refuses tool arguments over 1 MiB as tool_input_invalid, which the script can catch", async () => {
+        const code =
+          "try { await tools.echo({ text: 'x'.repeat(2 * 1024 * 1024) }); } catch (e) { return [e.name, e.kind]; }";
+        assert.deepEqual(ok(await run(code, { limits: { ...TEST_LIMITS, memoryMb: 64 } })), [
+          "ToolError",
+          "tool_input_invalid",
+        ]);
+      });
+      it("fails the call of a tool whose result is nested deeper than 128 levels", async () => {
+        assert.equal(ok(await run("return JSON.stringify(await tools.deep({ levels: 3 }));")), "[[[]]]");
+        const caught = await run(
+          "try { await tools.deep({ levels: 300 }); } catch (e) { return [e.kind, e.message]; }",
+        );
+        const [kind, message] = ok(caught) as [string, string];
+        assert.equal(kind, "tool_failed");
+        assert.match(message, /nested deeper than 128/);
+      });
+      it("fails a result nested deeper than 128 levels as runtime_error ResultTooDeep", async () => {
+        const failure = failed(
+          await run("let a = [];\nfor (let i = 0; i < 200; i++) a = [a];\nreturn a;"),
+          "runtime_error",
+        );
+        assert.equal(failure.cause?.type, "ResultTooDeep");
+        assert.equal(ok(await run("let a = []; for (let i = 0; i < 100; i++) a = [a]; return 1;")), 1);
+      });
+      it("fails a result nested 9,000 deep as a structured failure", async () => {
+        const outcome = await run("let a = [];\nfor (let i = 0; i < 9000; i++) a = [a];\nreturn a;");
+        assert.equal(outcome.status, "failed");
+        assert.ok(
+          ["runtime_error", "stack_overflow"].includes(
+            (outcome as { failure: { kind: string } }).failure.kind,
+          ),
+          JSON.stringify(outcome),
+        );
+      });
+    });
+
+    describe("hostile limits", () => {
+      it("has no Atomics, so nothing can block the sandbox's thread", async () => {
+        assert.equal(ok(await run("return typeof Atomics;")), "undefined");
+        const failure = failed(
+          await run("const sab = new SharedArrayBuffer(16);\nAtomics.wait(new Int32Array(sab), 0, 0);", {
+            limits: { ...TEST_LIMITS, timeoutMs: 30_000 },
+          }),
+          "runtime_error",
+        );
+        assert.equal(failure.cause?.type, "ReferenceError");
+      });
+      it("ends async recursion as stack_overflow or out_of_memory (a promise per level), not timeout", async () => {
+        const outcome = await run("async function f() { await f(); }\nawait f();", {
+          limits: { ...TEST_LIMITS, timeoutMs: 30_000 },
+        });
+        assert.equal(outcome.status, "failed");
+        const kind = (outcome as { failure: { kind: string } }).failure.kind;
+        assert.ok(["stack_overflow", "out_of_memory"].includes(kind), kind);
+      });
+      for (const [name, code] of [
+        ["a recursive getter", "const o = { get x() { return this.x; } };\nreturn o.x;"],
+        ["recursion through toString", "const o = { toString() { return String(o); } };\nreturn String(o);"],
+        [
+          "recursion through a Proxy",
+          "const p = new Proxy({}, { get(t, k) { return p[k]; } });\nreturn p.x;",
+        ],
+        ["recursion through Array.prototype.map", "function f() { return [1].map(f); }\nreturn f();"],
+      ]) {
+        it(`ends ${name} as stack_overflow, not timeout`, async () => {
+          failed(await run(code!, { limits: { ...TEST_LIMITS, timeoutMs: 30_000 } }), "stack_overflow");
+        });
+      }
+      for (const [name, code] of [
+        ["small strings", "const a = [];\nwhile (true) a.push('s' + a.length);"],
+        ["1 KiB strings", "let s = 'x'; const a = [];\nwhile (true) a.push(s.repeat(1000) + a.length);"],
+        [
+          "1 MiB strings",
+          "const big = 'y'.repeat(1 << 20); const a = [];\nwhile (true) a.push(big + a.length);",
+        ],
+        ["objects", "const a = [];\nwhile (true) a.push({ n: a.length, list: [1, 2, 3] });"],
+      ]) {
+        it(`stops a memory bomb of ${name} as out_of_memory long before its time limit`, async () => {
+          const limits = { ...TEST_LIMITS, memoryMb: 16, timeoutMs: 60_000 };
+          const failure = failed(await run(code!, { limits }), "out_of_memory");
+          assert.equal(failure.limits?.memoryMb, 16);
+        });
+      }
     });
 
     describe("console", () => {

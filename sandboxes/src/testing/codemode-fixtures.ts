@@ -38,6 +38,11 @@ export const TEST_TOOLS: ToolBinding[] = [
   { name: "fails", inputSchema: obj({}) },
   { name: "throws", inputSchema: obj({}) },
   { name: "rejects", inputSchema: obj({}) },
+  {
+    name: "deep",
+    description: "Returns arrays nested `levels` deep.",
+    inputSchema: obj({ levels: { type: "integer", minimum: 0 } }, ["levels"]),
+  },
   { name: "github.search", inputSchema: obj({ q: { type: "string" }, limit: { type: "integer" } }, ["q"]) },
   {
     name: "strict",
@@ -75,6 +80,11 @@ export function testInvoker(): ToolInvoker & { calls: { tool: string; args: unkn
         throw new Error("host bug in tool");
       case "rejects":
         return Promise.reject(new TypeError("host rejected"));
+      case "deep": {
+        let value: unknown = [];
+        for (let i = 1; i < (a.levels as number); i++) value = [value];
+        return { ok: true, value };
+      }
       case "github.search":
         return { ok: true, value: { hits: [`${String(a.q)}-1`], limit: a.limit ?? null } };
       default:

@@ -26,6 +26,7 @@ const ConfigSchema = z.object({
   MEND_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
   MEND_CODEMODE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
   MEND_PYTHON_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+  MEND_CONTAINER_SLOTS: z.coerce.number().int().min(1).max(1024).optional(),
   MEND_CRASHPOINT: z
     .string()
     .regex(/^[a-z-]+:\d+$/, "expected <point>:<n>, e.g. after-step-start:3")
@@ -66,6 +67,8 @@ export interface Config {
   codemodeWorkers: number;
   /** MEND_PYTHON_WORKERS: child processes running Python code-mode (Monty). */
   pythonWorkers: number;
+  /** MEND_CONTAINER_SLOTS: containers running at once, shared fairly between tenants (undefined: by cores). */
+  containerSlots: number | undefined;
   crashpoint: string | undefined;
   policiesDir: string;
   cacheMaxBytes: number;
@@ -114,6 +117,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     poolSize: c.MEND_POOL_SIZE,
     codemodeWorkers: c.MEND_CODEMODE_WORKERS,
     pythonWorkers: c.MEND_PYTHON_WORKERS,
+    containerSlots: c.MEND_CONTAINER_SLOTS,
     crashpoint: c.MEND_CRASHPOINT,
     policiesDir: resolve(c.MEND_POLICIES_DIR),
     cacheMaxBytes: c.MEND_CACHE_MAX_BYTES,

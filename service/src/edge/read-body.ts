@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import type { Static, TObject, TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { MAX_JSON_DEPTH, jsonTextDepth } from "@mend/wire";
 import { HttpProblem } from "./problem.ts";
 import { schemaErrors } from "../lib/schema-errors.ts";
 
@@ -31,7 +32,59 @@ export function validate<T extends TSchema>(schema: T, value: unknown, where = "
 }
 
 /**
- * Parses the body as JSON (400 with the parser's position when malformed) and validates it.
+ * Parses a JSON request text: 400 when it nests arrays/objects deeper than MAX_JSON_DEPTH (checked by a
+ * linear scan before parsing, so no recursive code ever walks such a value) or does not parse.
+ * @example const value = parseJsonText(await c.req.text())
+ */
+export function parseJsonText(text: string): unknown {
+  if (jsonTextDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new HttpProblem(
+      400,
+      "validation",
+      `request body is nested deeper than ${MAX_JSON_DEPTH} levels of arrays and objects, the limit`,
+      {
+        errors: [{ path: "/", message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+        maxDepth: MAX_JSON_DEPTH,
+      },
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new HttpProblem(400, "malformed-json", `request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The request's Idempotency-Key header: undefined when absent; 400 when present but empty, longer than
+ * 256 characters or holding control characters (an empty key once reached the store as a duplicate).
+ * @example const key = idempotencyKey(c)
+ */
+export function idempotencyKey(c: Context): string | undefined {
+  const key = c.req.header("idempotency-key");
+  if (key === undefined) return undefined;
+  const why =
+    key.trim() === ""
+      ? "is empty"
+      : key.length > 256
+        ? "is longer than 256 characters"
+        : hasControlCharacter(key)
+          ? "holds control characters"
+          : undefined;
+  if (why === undefined) return key;
+  throw new HttpProblem(
+    400,
+    "validation",
+    `the Idempotency-Key header ${why}; send 1 to 256 visible characters, or no header`,
+    {
+      errors: [{ path: "/headers/idempotency-key", message: why }],
+    },
+  );
+}
+
+/**
+ * Parses the body as JSON (400 with the parser's position when malformed, or when nested deeper than
+ * MAX_JSON_DEPTH) and validates it.
  * @example const body = await readBody(c, CreateRunSchema)
  */
 export async function readBody<T extends TSchema>(c: Context, schema: T): Promise<Static<T>> {
@@ -52,13 +105,15 @@ export async function readBody<T extends TSchema>(c: Context, schema: T): Promis
   }
   if (text.trim() === "")
     throw new HttpProblem(400, "malformed-json", "request body is empty; expected JSON");
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new HttpProblem(400, "malformed-json", `request body is not valid JSON: ${(e as Error).message}`);
+  return validate(schema, parseJsonText(text));
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
   }
-  return validate(schema, value);
+  return false;
 }
 
 /**

@@ -65,6 +65,8 @@ export async function runCodeMode(
     clockMs: det.clockMs,
     journal,
     signal: ctx.signal,
+    tenant: ctx.who.tenant,
+    weight: ctx.who.policy.limits.share,
     invokeTool: async ({ tool, args, seq }) => {
       const callCtx = {
         tenant: ctx.who.tenant,

@@ -62,6 +62,8 @@ export async function runContainer(
     limits: admitted.value.limits,
     labels: { "mend.run": ctx.runId, "mend.step": String(ctx.step.seq), "mend.tenant": ctx.who.tenant },
     signal: ctx.signal,
+    tenant: ctx.who.tenant,
+    weight: ctx.who.policy.limits.share,
   });
   const produced = [];
   for (const f of outcome.files) {

@@ -109,6 +109,14 @@ const tenantLimits = strict({
     .describe(
       "attempts one step may start before it fails as attempts_exhausted (default 8): a step whose attempts keep dying with the service is not re-executed forever",
     ),
+  share: z
+    .number()
+    .positive()
+    .max(1000)
+    .optional()
+    .describe(
+      "relative weight of the tenant's code-mode CPU and container capacity when tenants compete (default 1)",
+    ),
 });
 
 const failureKindKeys = (what: string) => ({

@@ -4,6 +4,7 @@ import { describeSystemError, StartupError } from "../config/startup-error.ts";
 import {
   DockerRunner,
   MontyEngine,
+  FairContainerRunner,
   QuickJsEngine,
   V8Engine,
   type CodeModeEngines,
@@ -101,7 +102,7 @@ export async function createServices(
       pool: { python: config.poolSize },
       ...(defaults ? { poolLimits: { ...defaults, network: "none" as const } } : {}),
     });
-    containers = runner;
+    containers = new FairContainerRunner(runner, { slots: config.containerSlots });
     try {
       await runner.start();
     } catch (err) {

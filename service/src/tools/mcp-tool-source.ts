@@ -7,6 +7,7 @@ import { McpConnection } from "./mcp-connection.ts";
 import type { McpServerEntry } from "./mcp-server-config.ts";
 import type { ToolSource } from "./tool-catalog.ts";
 import type { ToolDefinition, ToolResult } from "./tool.ts";
+import { checkToolSchema, type SchemaProblem } from "./schema-check.ts";
 
 const CALL_TIMEOUT_MS = 60_000;
 
@@ -73,8 +74,14 @@ export class McpToolSource implements ToolSource {
     try {
       const tools = await held.conn.tools();
       held.warned = false;
-      if (held.defs?.from !== tools)
-        held.defs = { from: tools, tools: toDefinitions(server.name, tools, held.conn) };
+      if (held.defs?.from !== tools) {
+        const refused = (tool: string, problems: SchemaProblem[]) =>
+          this.#log.warn(
+            { tenant, server: server.name, tool, problems },
+            "MCP tool refused: its schema is unusable",
+          );
+        held.defs = { from: tools, tools: toDefinitions(server.name, tools, held.conn, refused) };
+      }
       return held.defs.tools;
     } catch (e) {
       if (!held.warned)
@@ -94,13 +101,27 @@ export function mcpToolName(server: string, tool: string): string {
   return `${server}.${/^[A-Za-z_]/.test(safe) ? safe : `_${safe}`}`;
 }
 
-function toDefinitions(server: string, tools: Tool[], conn: McpConnection): ToolDefinition[] {
+function toDefinitions(
+  server: string,
+  tools: Tool[],
+  conn: McpConnection,
+  refused: (tool: string, problems: SchemaProblem[]) => void,
+): ToolDefinition[] {
   const seen = new Set<string>();
   const out: ToolDefinition[] = [];
   for (const t of tools) {
     const name = mcpToolName(server, t.name);
     if (seen.has(name)) continue;
     seen.add(name);
+    // A schema the service cannot validate with (a pattern RE2 cannot run, a $ref) hides the tool.
+    const problems = [
+      ...checkToolSchema(t.inputSchema, "/inputSchema", false),
+      ...(t.outputSchema ? checkToolSchema(t.outputSchema, "/outputSchema", false) : []),
+    ];
+    if (problems.length > 0) {
+      refused(name, problems);
+      continue;
+    }
     out.push({
       name,
       description: t.description ?? t.title ?? t.annotations?.title ?? `MCP tool ${t.name} of ${server}`,

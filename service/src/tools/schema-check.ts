@@ -1,5 +1,5 @@
 // Checks at registration that a tool's JSON Schema is one the service can validate with, naming each bad path.
-import { assertUsableSchema, unsafePattern } from "@mend/sandboxes";
+import { assertUsableSchema, patternProblem } from "@mend/sandboxes";
 
 export interface SchemaProblem {
   /** JSON Pointer into the request body, e.g. /inputSchema/properties/q/type. */
@@ -54,7 +54,7 @@ function walk(s: unknown, path: string, depth: number, out: SchemaProblem[]): vo
     out.push({ path: `${path}/enum`, message: "expected a non-empty array" });
   }
   if ("pattern" in s) {
-    const why = unsafePattern(s.pattern);
+    const why = patternProblem(s.pattern);
     if (why) out.push({ path: `${path}/pattern`, message: why });
   }
   for (const k of NUMBER_KW)

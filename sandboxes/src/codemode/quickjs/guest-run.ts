@@ -1,5 +1,5 @@
-// One execution inside a QuickJS worker: a fresh runtime and context, host-driven jobs, every handle disposed.
-import type { Failure } from "@mend/wire";
+// One guest inside a QuickJS worker: a fresh runtime and context, run in slices (start, then one per delivery).
+import { MAX_JSON_DEPTH, makeFailure, type Failure } from "@mend/wire";
 import type {
   QuickJSContext,
   QuickJSDeferredPromise,
@@ -18,25 +18,38 @@ import {
   userStack,
   type GuestThrow,
 } from "../guest-failures.ts";
+import { interruptedFailure, resultJsonFailure } from "../guest-failures.ts";
 import { prepareScript } from "../script-source.ts";
 import { GuestGlobals } from "./guest-globals.ts";
 import { describeThrown, resultJson } from "./guest-values.ts";
-import type { CallMessage, RunMessage, SettleMessage, WorkerOutcome } from "./protocol.ts";
+import type { CallMessage, SettledCall, StartMessage, WorkerOutcome } from "./protocol.ts";
+import { MemoryWatch } from "./memory-watch.ts";
 
 const MiB = 1024 * 1024;
 /** How long host-side inspection of a stopped guest (reading an error's stack) may run. */
 const INSPECT_MS = 50;
 const realDateNow = Date.now;
 
-type Stop = { kind: "timeout" } | { kind: "logs" } | { kind: "fatal"; failure: Failure };
+type Stop =
+  | { kind: "timeout" }
+  | { kind: "logs" }
+  | { kind: "memory" }
+  | { kind: "aborted" }
+  | { kind: "fatal"; failure: Failure };
 
-/** The end of one run, before the worker wraps it into a DoneMessage. */
-export interface GuestRunResult {
-  outcome: WorkerOutcome;
-  logs: string[];
-  logsTruncated: boolean;
-  /** The QuickJS runtime could not be disposed cleanly: the module must not be reused. */
-  tainted: boolean;
+/** How a slice ended: the guest awaits tool calls (parked), or it is over and its runtime disposed. */
+export type SliceEnd =
+  | { kind: "parked"; memoryBytes: number }
+  | { kind: "done"; outcome: WorkerOutcome; memoryBytes: number; tainted: boolean };
+
+/** What a guest needs from its worker. */
+export interface GuestHost {
+  /** Sends a tool call to the host (the result comes back with a later slice). */
+  call(message: CallMessage): void;
+  /** The worker's wasm memory in bytes (it grows when guests allocate). */
+  wasmBytes(): number;
+  /** Whether the host asked for this guest to stop (cancellation while it runs). */
+  abortRequested(id: number): boolean;
 }
 
 interface PendingCall {
@@ -46,21 +59,25 @@ interface PendingCall {
 }
 
 /**
- * Runs one script in a fresh QuickJS runtime of an already loaded module. Tool calls leave through
- * `send` and come back through `settle`; the deadline is enforced by the interrupt handler (tight
- * loops, promise callbacks) and while waiting for tool calls. The guest's clock and Math.random
- * seed come from QuickJS's time source, which is the worker's `Date.now` (patched for the run).
- * Host faults (wasm aborts) propagate: the worker reports them and is replaced.
+ * One script in a fresh QuickJS runtime of an already loaded module, run synchronously in slices: `start()`
+ * evaluates it, `deliver()` settles tool calls; each returns when the guest awaits tool calls that have
+ * not settled (parked: it holds no CPU and the worker runs other guests) or when it is over. The interrupt
+ * handler enforces the slice's budget, the host's cancellation and the memory limit (measured by QuickJS's
+ * object walk, since this build's allocator cannot size its blocks: its own limit counts allocations, not
+ * bytes). The guest's clock and Math.random seed come from QuickJS's time source, the worker's `Date.now`,
+ * patched during each slice. Host faults (wasm aborts) propagate: the worker reports itself broken.
  *
- * @example const result = await new GuestRun(module, runMessage, (m) => parentPort.postMessage(m)).run();
+ * @example const run = new GuestRun(module, start, host); let end = run.start(); end = run.deliver(calls, 1000);
  */
 export class GuestRun {
   readonly #module: QuickJSWASMModule;
-  readonly #msg: RunMessage;
-  readonly #send: (message: CallMessage) => void;
+  readonly #msg: StartMessage;
+  readonly #host: GuestHost;
   readonly #pending = new Map<number, PendingCall>();
   readonly #failures = new Map<number, Failure>();
-  readonly #logs: string[] = [];
+  /** Calls refused inside the guest (never sent to the host), settled at the next turn of its loop. */
+  readonly #local: SettledCall[] = [];
+  #logs: string[] = [];
   #logBytes = 0;
   #logsTruncated = false;
   #callSeq = 0;
@@ -69,34 +86,156 @@ export class GuestRun {
   #stop: Stop | undefined;
   #stopStack: string | undefined;
   #thrown: GuestThrow | undefined;
-  #wake: (() => void) | undefined;
+  #runtime: QuickJSRuntime | undefined;
   #context: QuickJSContext | undefined;
   #globals: GuestGlobals | undefined;
+  #main: QuickJSHandle | undefined;
+  #filename: "script.js" | "script.ts" = "script.js";
+  #memory: MemoryWatch | undefined;
   #crash: unknown;
 
-  constructor(module: QuickJSWASMModule, msg: RunMessage, send: (message: CallMessage) => void) {
+  constructor(module: QuickJSWASMModule, msg: StartMessage, host: GuestHost) {
     this.#module = module;
     this.#msg = msg;
-    this.#send = send;
+    this.#host = host;
   }
 
-  /** The execution id this run belongs to. */
+  /** The execution id this guest belongs to. */
   get id(): number {
     return this.#msg.id;
   }
 
-  /** The console lines captured so far (kept when the worker crashes). */
-  get logs(): { logs: string[]; logsTruncated: boolean } {
-    return { logs: this.#logs, logsTruncated: this.#logsTruncated };
-  }
-
-  /** The first host-level fault of this run (a wasm abort, the host stack exhausted), if any. */
+  /** The first host-level fault of this guest (a wasm abort, the host stack exhausted), if any. */
   get crashCause(): unknown {
     return this.#crash;
   }
 
-  /** Delivers a settled tool call to the guest (ignored once the run is over). */
-  settle(msg: SettleMessage): void {
+  /**
+   * How much the worker's wasm memory may grow during one of this guest's slices: its memory limit plus
+   * allocator slack. Growth beyond it is refused (see worker.ts) and stops the guest.
+   */
+  get growthAllowanceBytes(): number {
+    return this.#msg.limits.memoryMb * MiB * 1.25 + 4 * MiB;
+  }
+
+  /** The worker refused to grow the wasm memory for this guest: it stops as out of memory. */
+  memoryExceeded(): void {
+    this.#stop ??= { kind: "memory" };
+  }
+
+  /** The console lines captured since the last call (the host keeps them; the worker does not). */
+  takeLogs(): { logs: string[]; logsTruncated: boolean } {
+    const logs = this.#logs;
+    this.#logs = [];
+    return { logs, logsTruncated: this.#logsTruncated };
+  }
+
+  /** Creates the runtime and runs the script until it parks or ends. */
+  start(): SliceEnd {
+    const { limits, seed, clockMs } = this.#msg;
+    const prepared = prepareScript(this.#msg.code, this.#msg.language);
+    if (!prepared.ok) return this.#done({ status: "failed", failure: prepared.failure }, false);
+    this.#filename = prepared.script.filename;
+    this.#deadline = performance.now() + this.#msg.budgetMs;
+    return this.#slice(() => {
+      // If anything below throws (a wasm abort, the host stack exhausted), nothing is disposed: the
+      // module is in an unknown state, the worker reports itself broken and is replaced.
+      const runtime = this.#module.newRuntime();
+      this.#runtime = runtime;
+      // QuickJS's own limit is kept as a backstop; the real one is MemoryWatch (see the class comment).
+      runtime.setMemoryLimit(limits.memoryMb * MiB);
+      runtime.setMaxStackSize(limits.stackKb * 1024);
+      runtime.setInterruptHandler(() => this.#interrupt());
+      runtime.setModuleLoader((name) => ({
+        error: new Error(
+          `Cannot import "${name}": modules are not available in code-mode; use the tools object.`,
+        ),
+      }));
+      // QuickJS seeds Math.random from the time when the context is made, and reads the time
+      // from Date.now through emscripten: the seed, then the logical clock, stand in for it.
+      Date.now = () => seed;
+      const ctx = runtime.newContext();
+      this.#context = ctx;
+      this.#memory = new MemoryWatch(runtime, ctx, limits.memoryMb * MiB, () => this.#host.wasmBytes());
+      const globals = new GuestGlobals(ctx, this.#msg.tools, this.#hooks(ctx), clockMs);
+      this.#globals = globals;
+      Date.now = () => globals.clockMs;
+      const evaluated = ctx.evalCode(prepared.script.source, prepared.script.filename);
+      if (evaluated.error !== undefined) {
+        const error = this.#inspect(() => ctx.dump(evaluated.error) as unknown);
+        this.#noteStack(ctx, evaluated.error);
+        evaluated.error.dispose();
+        return { status: "failed", failure: this.#evalFailure(error) };
+      }
+      this.#main = evaluated.value;
+      return this.#advance();
+    });
+  }
+
+  /** Settles tool calls and runs the guest until it parks again or ends. */
+  deliver(calls: SettledCall[], budgetMs: number): SliceEnd {
+    this.#deadline = performance.now() + budgetMs;
+    return this.#slice(() => {
+      for (const call of calls) this.#settle(call);
+      return this.#advance();
+    });
+  }
+
+  /** Disposes the guest without running it again. */
+  drop(): void {
+    this.#dispose();
+  }
+
+  /** Runs one slice with the guest's clock in place; an outcome ends the guest. */
+  #slice(body: () => WorkerOutcome | undefined): SliceEnd {
+    let outcome: WorkerOutcome | undefined;
+    const globals = this.#globals;
+    if (globals !== undefined) Date.now = () => globals.clockMs;
+    try {
+      outcome = body();
+      if (outcome === undefined && this.#memory?.overLimit() === true) {
+        outcome = { status: "failed", failure: outOfMemoryFailure(this.#msg.limits) };
+      }
+    } catch (error) {
+      this.#crash ??= error;
+      throw error;
+    } finally {
+      Date.now = realDateNow;
+    }
+    if (outcome === undefined) return { kind: "parked", memoryBytes: this.#memory?.lastBytes ?? 0 };
+    return this.#done(outcome, true);
+  }
+
+  #done(outcome: WorkerOutcome, started: boolean): SliceEnd {
+    const memoryBytes = this.#memory?.lastBytes ?? 0;
+    const tainted = started ? !this.#dispose() : false;
+    return { kind: "done", outcome, memoryBytes, tainted };
+  }
+
+  /** Frees every handle, the context and the runtime; false when QuickJS refused (the module is suspect). */
+  #dispose(): boolean {
+    try {
+      for (const { deferred, site } of this.#pending.values()) {
+        site.dispose();
+        deferred.dispose();
+      }
+      this.#pending.clear();
+      this.#main?.dispose();
+      this.#main = undefined;
+      this.#globals?.dispose();
+      this.#globals = undefined;
+      this.#context?.dispose();
+      this.#context = undefined;
+      this.#runtime?.dispose();
+      this.#runtime = undefined;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Delivers one settled tool call to the guest (ignored when the guest no longer waits for it). */
+  #settle(msg: SettledCall): void {
     const pending = this.#pending.get(msg.callId);
     const ctx = this.#context;
     const globals = this.#globals;
@@ -122,7 +261,6 @@ export class GuestRun {
       site.dispose();
       deferred.dispose();
     }
-    this.#wake?.();
   }
 
   /** A guest Error named ToolError with `kind`, `tool`, `failure` (plain JSON) and the call site's stack. */
@@ -132,7 +270,7 @@ export class GuestRun {
     callId: number,
     failure: Failure,
     site: QuickJSHandle,
-  ) {
+  ): QuickJSHandle {
     const error = ctx.newError({ name: "ToolError", message: failure.message });
     const set = (key: string, value: QuickJSHandle): void => {
       ctx.setProp(error, key, value);
@@ -150,154 +288,111 @@ export class GuestRun {
     return error;
   }
 
-  /** Runs the script to its end. */
-  async run(): Promise<GuestRunResult> {
-    const { limits, seed, clockMs } = this.#msg;
-    const prepared = prepareScript(this.#msg.code, this.#msg.language);
-    if (!prepared.ok) return this.#result({ status: "failed", failure: prepared.failure }, false);
-    this.#deadline = performance.now() + limits.timeoutMs;
-    // If anything below throws (a wasm abort, the host stack exhausted), nothing is disposed: the
-    // module is in an unknown state, the worker reports the crash and is replaced with its memory.
-    const runtime = this.#module.newRuntime();
-    runtime.setMemoryLimit(limits.memoryMb * MiB);
-    runtime.setMaxStackSize(limits.stackKb * 1024);
-    runtime.setInterruptHandler(() => this.#interrupt());
-    runtime.setModuleLoader((name) => ({
-      error: new Error(
-        `Cannot import "${name}": modules are not available in code-mode; use the tools object.`,
-      ),
-    }));
-    let outcome: WorkerOutcome;
-    try {
-      // QuickJS seeds Math.random from the time when the context is made, and reads the time
-      // from Date.now through emscripten: the seed, then the logical clock, stand in for it.
-      Date.now = () => seed;
-      const ctx = runtime.newContext();
-      this.#context = ctx;
-      const globals = new GuestGlobals(ctx, this.#msg.tools, this.#hooks(ctx), clockMs);
-      this.#globals = globals;
-      Date.now = () => globals.clockMs;
-      outcome = await this.#runIn(runtime, ctx, globals, prepared.script.source, prepared.script.filename);
-    } catch (error) {
-      this.#crash ??= error;
-      throw error;
-    } finally {
-      Date.now = realDateNow;
-    }
-    try {
-      for (const { deferred, site } of this.#pending.values()) {
-        site.dispose();
-        deferred.dispose();
-      }
-      this.#pending.clear();
-      this.#globals.dispose();
-      this.#context.dispose();
-      this.#context = undefined;
-      runtime.dispose();
-      return this.#result(outcome, false);
-    } catch {
-      return this.#result(outcome, true);
-    }
-  }
-
-  #result(outcome: WorkerOutcome, tainted: boolean): GuestRunResult {
-    return { outcome, logs: this.#logs, logsTruncated: this.#logsTruncated, tainted };
-  }
-
   #hooks(ctx: QuickJSContext) {
     return {
       callTool: (name: string, args: QuickJSHandle): QuickJSHandle | { error: QuickJSHandle } => {
         const globals = this.#globals!;
         let argsJson = "{}";
+        let tooDeep = false;
         if (ctx.typeof(args) !== "undefined") {
           const json = ctx.callFunction(globals.stringify, ctx.undefined, args);
-          if (json.error !== undefined) return { error: json.error };
-          argsJson = ctx.typeof(json.value) === "string" ? ctx.getString(json.value) : "null";
-          json.value.dispose();
+          if (json.error !== undefined) {
+            // Arguments too deep for the guest's own stack fail like arguments too deep for the bridge.
+            if (!this.#isStackOverflow(ctx, json.error)) return { error: json.error };
+            json.error.dispose();
+            tooDeep = true;
+          } else {
+            argsJson = ctx.typeof(json.value) === "string" ? ctx.getString(json.value) : "null";
+            json.value.dispose();
+          }
         }
         const site = ctx.unwrapResult(ctx.callFunction(globals.errorCtor, ctx.undefined));
         const callId = ++this.#callSeq;
         const deferred = ctx.newPromise();
         this.#pending.set(callId, { deferred, site });
-        this.#send({ type: "call", id: this.#msg.id, callId, tool: name, argsJson });
+        if (tooDeep) this.#local.push({ callId, ok: false, failure: tooDeepArguments(name), fatal: false });
+        else this.#host.call({ type: "call", id: this.#msg.id, callId, tool: name, argsJson });
         return deferred.handle;
       },
       log: (text: string): void => this.#log(text),
     };
   }
 
+  #isStackOverflow(ctx: QuickJSContext, error: QuickJSHandle): boolean {
+    if (ctx.typeof(error) !== "object") return false;
+    const message = ctx.getProp(error, "message");
+    try {
+      return ctx.typeof(message) === "string" && ctx.getString(message) === "stack overflow";
+    } finally {
+      message.dispose();
+    }
+  }
+
   #interrupt(): boolean {
     const now = performance.now();
     if (this.#inspectUntil > 0) return now > this.#inspectUntil;
     if (this.#stop !== undefined) return true;
+    if (this.#host.abortRequested(this.#msg.id)) {
+      this.#stop = { kind: "aborted" };
+      return true;
+    }
     if (now > this.#deadline) {
       this.#stop = { kind: "timeout" };
+      return true;
+    }
+    if (this.#memory?.check(now) === true) {
+      this.#stop = { kind: "memory" };
       return true;
     }
     return false;
   }
 
-  async #runIn(
-    runtime: QuickJSRuntime,
-    ctx: QuickJSContext,
-    globals: GuestGlobals,
-    source: string,
-    filename: string,
-  ): Promise<WorkerOutcome> {
-    const evaluated = ctx.evalCode(source, filename);
-    if (evaluated.error !== undefined) {
-      const error = this.#inspect(() => ctx.dump(evaluated.error) as unknown);
-      this.#noteStack(ctx, evaluated.error);
-      evaluated.error.dispose();
-      return { status: "failed", failure: this.#evalFailure(error, filename) };
-    }
-    const main = evaluated.value;
-    try {
-      for (;;) {
-        this.#drain(runtime, ctx);
+  /** Runs jobs, timers and the script's promise until it ends (an outcome) or parks (undefined). */
+  #advance(): WorkerOutcome | undefined {
+    const ctx = this.#context!;
+    const globals = this.#globals!;
+    const runtime = this.#runtime!;
+    const main = this.#main!;
+    for (;;) {
+      this.#drain(runtime, ctx);
+      if (this.#stop !== undefined) break;
+      const state = ctx.getPromiseState(main);
+      if (state.type === "fulfilled") {
+        // Serialised under the normal deadline: toJSON and getters are guest code.
+        const json = resultJson(ctx, globals.stringify, state.value);
+        state.value.dispose();
         if (this.#stop !== undefined) break;
-        const state = ctx.getPromiseState(main);
-        if (state.type === "fulfilled") {
-          // Serialised under the normal deadline: toJSON and getters are guest code.
-          const json = resultJson(ctx, globals.stringify, state.value);
-          state.value.dispose();
-          if (this.#stop !== undefined) break;
-          if (json.ok) return this.#succeeded(json.json);
-          this.#thrown = json.thrown;
-          break;
-        }
-        if (state.type === "rejected") {
-          this.#thrown = describeThrown(ctx, globals.stringify, state.error);
-          this.#noteStack(ctx, state.error);
-          state.error.dispose();
-          break;
-        }
-        if (this.#thrown !== undefined) break;
-        if (this.#pending.size > 0) {
-          await this.#waitForSettle();
-          continue;
-        }
-        const ran = globals.runTimer();
-        if (ran === false) return { status: "failed", failure: unsettledFailure() };
-        if (ran !== true) {
-          this.#thrown = describeThrown(ctx, globals.stringify, ran);
-          this.#noteStack(ctx, ran);
-          ran.dispose();
-        }
+        if (json.ok) return this.#succeeded(json.json);
+        this.#thrown = json.thrown;
+        break;
       }
-      if (this.#stop !== undefined)
-        return { status: "failed", failure: this.#stopFailure(this.#stop, filename) };
-      return { status: "failed", failure: this.#thrownFailure(this.#thrown!, filename) };
-    } finally {
-      main.dispose();
+      if (state.type === "rejected") {
+        this.#thrown = describeThrown(ctx, globals.stringify, state.error);
+        this.#noteStack(ctx, state.error);
+        state.error.dispose();
+        break;
+      }
+      if (this.#thrown !== undefined) break;
+      if (this.#local.length > 0) {
+        for (const call of this.#local.splice(0)) this.#settle(call);
+        continue;
+      }
+      if (this.#pending.size > 0) return undefined;
+      const ran = globals.runTimer();
+      if (ran === false) return { status: "failed", failure: unsettledFailure() };
+      if (ran !== true) {
+        this.#thrown = describeThrown(ctx, globals.stringify, ran);
+        this.#noteStack(ctx, ran);
+        ran.dispose();
+      }
     }
+    if (this.#stop !== undefined) return { status: "failed", failure: this.#stopFailure(this.#stop) };
+    return { status: "failed", failure: this.#thrownFailure(this.#thrown!) };
   }
 
   #succeeded(json: string): WorkerOutcome {
-    const limits = this.#msg.limits;
-    const bytes = Buffer.byteLength(json);
-    if (bytes > limits.maxResultBytes)
-      return { status: "failed", failure: outputLimitFailure("result", limits, bytes) };
+    const failure = resultJsonFailure(json, this.#msg.limits);
+    if (failure !== undefined) return { status: "failed", failure };
     return { status: "succeeded", resultJson: json };
   }
 
@@ -333,24 +428,6 @@ export class GuestRun {
     }
   }
 
-  async #waitForSettle(): Promise<void> {
-    const remaining = this.#deadline - performance.now();
-    if (remaining <= 0) {
-      this.#stop ??= { kind: "timeout" };
-      return;
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await new Promise<void>((resolve) => {
-      this.#wake = resolve;
-      timer = setTimeout(() => {
-        this.#stop ??= { kind: "timeout" };
-        resolve();
-      }, remaining + 1);
-    });
-    clearTimeout(timer);
-    this.#wake = undefined;
-  }
-
   /** Reads guest values for the host with the interrupt handler relaxed (a stopped guest stays bounded). */
   #inspect<T>(read: () => T): T {
     this.#inspectUntil = performance.now() + INSPECT_MS;
@@ -375,20 +452,30 @@ export class GuestRun {
     });
   }
 
-  #stopFailure(stop: Stop, filename: string): Failure {
-    const { location } = userStack(this.#stopStack ?? "", filename);
+  #stopFailure(stop: Stop): Failure {
+    const { location } = userStack(this.#stopStack ?? "", this.#filename);
     const limits = this.#msg.limits;
-    if (stop.kind === "timeout") return timeoutFailure(limits, location);
-    if (stop.kind === "logs") return outputLimitFailure("logs", limits, undefined, location);
-    return stop.failure;
+    switch (stop.kind) {
+      case "timeout":
+        return timeoutFailure(limits, location);
+      case "logs":
+        return outputLimitFailure("logs", limits, undefined, location);
+      case "memory":
+        return outOfMemoryFailure(limits, location);
+      case "aborted":
+        return interruptedFailure();
+      case "fatal":
+        return stop.failure;
+    }
   }
 
-  #thrownFailure(thrown: GuestThrow, filename: string): Failure {
-    return uncaughtFailure(thrown, filename, this.#msg.limits, (id) => this.#failures.get(id));
+  #thrownFailure(thrown: GuestThrow): Failure {
+    return uncaughtFailure(thrown, this.#filename, this.#msg.limits, (id) => this.#failures.get(id));
   }
 
-  #evalFailure(error: unknown, filename: string): Failure {
-    if (this.#stop !== undefined) return this.#stopFailure(this.#stop, filename);
+  #evalFailure(error: unknown): Failure {
+    if (this.#stop !== undefined) return this.#stopFailure(this.#stop);
+    const filename = this.#filename;
     const e = (error ?? {}) as { name?: unknown; message?: unknown; stack?: unknown };
     const name = typeof e.name === "string" ? e.name : "Error";
     const message = typeof e.message === "string" ? e.message : JSON.stringify(error);
@@ -399,6 +486,15 @@ export class GuestRun {
       return outOfMemoryFailure(limits, userStack(stack, filename).location);
     if (message === "stack overflow")
       return stackOverflowFailure(limits, userStack(stack, filename).location);
-    return this.#thrownFailure({ kind: "error", name, message, stack }, filename);
+    return this.#thrownFailure({ kind: "error", name, message, stack });
   }
+}
+
+/** The failure of a tool call whose arguments the guest could not even serialise (too deep for its stack). */
+function tooDeepArguments(tool: string): Failure {
+  const message = `the arguments are nested too deeply to serialise (at most ${MAX_JSON_DEPTH} levels cross to a tool)`;
+  return makeFailure("tool_input_invalid", `The arguments of "${tool}" are invalid: ${message}.`, false, {
+    tool,
+    errors: [{ path: "/", message }],
+  });
 }

@@ -1,10 +1,10 @@
-// The messages between the host and a QuickJS worker: one run in, tool calls out and back, one done out.
+// The messages between the host and a QuickJS worker: a worker holds many guests, the host sends it one slice at a time.
 import type { Failure } from "@mend/wire";
 import type { CodeModeLanguage, CodeModeLimits } from "../engine.ts";
 
-/** Host → worker: start one execution. */
-export interface RunMessage {
-  type: "run";
+/** Host → worker: create a guest and run it until it awaits a tool call or ends (one slice). */
+export interface StartMessage {
+  type: "start";
   id: number;
   code: string;
   language: CodeModeLanguage;
@@ -12,14 +12,30 @@ export interface RunMessage {
   limits: CodeModeLimits;
   seed: number;
   clockMs: number;
+  /** Wall-clock budget left for the guest, in ms (time spent queued for a worker is not counted). */
+  budgetMs: number;
 }
 
-/** Host → worker: a tool call settled (`json` is the result's JSON text). */
-export type SettleMessage =
-  | { type: "settle"; id: number; callId: number; ok: true; json: string }
-  | { type: "settle"; id: number; callId: number; ok: false; failure: Failure; fatal: boolean };
+/** One settled tool call (`json` is the result's JSON text). */
+export type SettledCall =
+  | { callId: number; ok: true; json: string }
+  | { callId: number; ok: false; failure: Failure; fatal: boolean };
 
-/** Worker → host: the guest called a tool. */
+/** Host → worker: deliver settled tool calls to a parked guest and run it (one slice). */
+export interface SettleMessage {
+  type: "settle";
+  id: number;
+  calls: SettledCall[];
+  budgetMs: number;
+}
+
+/** Host → worker: dispose a guest without running it again (timed out or cancelled while parked, migrated). */
+export interface DropMessage {
+  type: "drop";
+  id: number;
+}
+
+/** Worker → host: the guest called a tool (during a slice). */
 export interface CallMessage {
   type: "call";
   id: number;
@@ -32,16 +48,36 @@ export interface CallMessage {
 export type WorkerOutcome =
   { status: "succeeded"; resultJson: string } | { status: "failed"; failure: Failure };
 
-/** Worker → host: the execution ended; `recycle` asks the host to replace this worker. */
-export interface DoneMessage {
-  type: "done";
+/** What every end of a slice carries: console lines since the previous slice, memory figures. */
+interface SliceReport {
   id: number;
-  outcome: WorkerOutcome;
   logs: string[];
   logsTruncated: boolean;
-  recycle: boolean;
-  /** Why the worker should be replaced (for stats and debugging). */
-  recycleReason?: string;
+  /** The guest's heap as QuickJS measures it (live objects, strings, functions), in bytes. */
+  memoryBytes: number;
+  /** The worker's wasm memory (shared by its guests; it never shrinks), in bytes. */
+  wasmBytes: number;
+}
+
+/** Worker → host: the slice ended with the guest awaiting tool calls; it holds no CPU until a settle. */
+export interface ParkedMessage extends SliceReport {
+  type: "parked";
+}
+
+/** Worker → host: the guest ended; its runtime is disposed. */
+export interface DoneMessage extends SliceReport {
+  type: "done";
+  outcome: WorkerOutcome;
+}
+
+/**
+ * Worker → host: the wasm module is unusable (an abort, a runtime that could not be disposed); every guest
+ * of this worker is gone. `id` is the guest whose slice broke it, when one was running.
+ */
+export interface BrokenMessage {
+  type: "broken";
+  id?: number;
+  reason: string;
 }
 
 /** Worker → host: the wasm module is loaded. */
@@ -49,13 +85,16 @@ export interface ReadyMessage {
   type: "ready";
 }
 
-export type HostToWorker = RunMessage | SettleMessage;
-export type WorkerToHost = ReadyMessage | CallMessage | DoneMessage;
+export type HostToWorker = StartMessage | SettleMessage | DropMessage;
+export type WorkerToHost = ReadyMessage | CallMessage | ParkedMessage | DoneMessage | BrokenMessage;
+
+/** Index in the worker's control buffer: the id of a running guest the host wants stopped (0: none). */
+export const CONTROL_ABORT = 0;
 
 /** What a worker is started with. */
 export interface WorkerConfig {
   /** Hard cap of the worker's wasm memory, in MiB. */
   wasmMemoryMaxMb: number;
-  /** A worker whose wasm memory grew beyond this after an execution is replaced, in MiB. */
-  recycleAboveMb: number;
+  /** Int32Array over this buffer, written by the host: see CONTROL_ABORT. */
+  control: SharedArrayBuffer;
 }

@@ -1,22 +1,35 @@
-// The QuickJS code-mode engine: guests in warm worker threads, tool calls brokered on the host, limits enforced twice.
+// The QuickJS code-mode engine: guests in warm worker threads (many per worker), tool calls brokered on the host,
+// slices scheduled fairly between tenants, limits enforced twice.
 import { availableParallelism } from "node:os";
-import { makeFailure, type Failure } from "@mend/wire";
 import type { CodeModeEngine, CodeModeLimits, CodeModeOutcome, CodeModeRequest } from "../engine.ts";
-import { crashFailure, timeoutFailure } from "../guest-failures.ts";
+import { interruptedFailure } from "../guest-failures.ts";
 import { ToolCallBroker } from "../tool-calls.ts";
-import type { CallMessage, DoneMessage, RunMessage, WorkerOutcome } from "./protocol.ts";
-import { WorkerPool, type WorkerSlot } from "./worker-pool.ts";
+import { GuestScheduler, type SchedulerStats } from "./guest-scheduler.ts";
+import { GuestTask } from "./guest-task.ts";
+import type { WorkerOutcome } from "./protocol.ts";
+import type { SandboxLoad } from "../../fair-share/sandbox-load.ts";
 
 /** Options of the QuickJS engine; every field has a default. */
 export interface QuickJsEngineOptions {
-  /** Worker threads kept warm (one execution each at a time). Default: between 2 and 4, by cores. */
+  /** Worker threads kept warm. Default: between 2 and 4, by cores. */
   workers?: number;
-  /** Hard cap of each worker's wasm memory, in MiB (QuickJS's real footprint is a few times memoryMb). Default 512. */
+  /**
+   * Most worker threads at once: beyond `workers`, burst workers start when a tenant below its share
+   * finds none free (another tenant's long CPU-bound slices hold them), and retire when idle. Default 2 × workers.
+   */
+  maxWorkers?: number;
+  /** Most guests living in one worker, parked ones included (memory bounds it first). Default 4096. */
+  maxGuestsPerWorker?: number;
+  /** Hard cap of each worker's wasm memory (shared by its guests), in MiB. Default 512. */
   wasmMemoryMaxMb?: number;
-  /** A worker whose wasm memory grew past this during an execution is replaced afterwards, in MiB. Default 96. */
+  /** A worker whose wasm memory grew past this takes no new guests and is replaced once empty, in MiB. Default 160. */
   recycleAboveMb?: number;
-  /** Extra time after timeoutMs before the host terminates a stuck worker, in ms. Default 250. */
+  /** Extra time after a slice's budget before the host terminates a stuck worker, in ms. Default 250. */
   killGraceMs?: number;
+  /** A slice longer than this moves the other tenants' guests waiting on its worker elsewhere, in ms. Default 50. */
+  migrateAfterMs?: number;
+  /** A burst worker without guests for this long is retired, in ms. Default 30000. */
+  burstIdleMs?: number;
   /**
    * Ceiling of limits.stackKb (the worker's native stack is sized from it). Default 1024; never
    * above 2048, the most the build's wasm shadow stack holds (beyond it QuickJS misreads its limit).
@@ -24,27 +37,25 @@ export interface QuickJsEngineOptions {
   maxStackKb?: number;
   /** Native stack of each worker thread, in MiB. Default: 8 × maxStackKb + 2 MiB (wasm frames are big). */
   workerStackMb?: number;
-  /** V8 heap of each worker (host side of the guest: messages, strings), in MiB. Default 128. */
+  /** V8 heap of each worker (host side of its guests: messages, strings), in MiB. Default 256. */
   workerHeapMb?: number;
 }
 
 /** The most QuickJS stack this wasm build can account for (its shadow stack is a few MiB). */
 const MAX_STACK_KB = 2048;
-
-type RunEnd = Pick<DoneMessage, "outcome" | "logs" | "logsTruncated">;
-
-const failed = (failure: Failure): RunEnd => ({
-  outcome: { status: "failed", failure },
-  logs: [],
-  logsTruncated: false,
-});
+/** Times a guest may start over on another worker (its worker lost to other guests) before failing. */
+const MAX_RERUNS = 3;
+/** Times a guest may be moved off a worker held by another tenant's long slice. */
+const MAX_MIGRATIONS = 4;
 
 /**
- * Runs code-mode scripts in QuickJS (quickjs-emscripten, synchronous release build) inside a pool of
- * worker threads: a fresh runtime and context per execution, the wasm module loaded once per worker.
- * The wall clock is enforced by the interrupt handler inside the worker and, for long built-ins
- * that never reach it, by terminating and replacing the worker from the host. Any worker crash
- * becomes a structured failure; the host is never affected.
+ * Runs code-mode scripts in QuickJS (quickjs-emscripten, synchronous release build) inside worker
+ * threads: a fresh runtime and context per execution, the wasm module loaded once per worker, many
+ * guests per worker. A guest awaiting a tool call is parked and holds no worker; see GuestScheduler for
+ * placement, fair scheduling between tenants (`request.tenant`, `request.weight`), burst workers and
+ * what happens to a worker's other guests when one crashes it. The wall clock is enforced by the
+ * interrupt handler inside the worker and, for long built-ins that never reach it, by terminating the
+ * worker from the host. Any worker crash becomes a structured failure; the host is never affected.
  *
  * @example
  * const engine = new QuickJsEngine({ workers: 2 });
@@ -53,23 +64,28 @@ const failed = (failure: Failure): RunEnd => ({
  */
 export class QuickJsEngine implements CodeModeEngine {
   readonly name = "quickjs";
-  readonly #pool: WorkerPool;
-  readonly #graceMs: number;
+  readonly #scheduler: GuestScheduler;
   readonly #maxStackKb: number;
   readonly #wasmMemoryMaxMb: number;
-  #runSeq = 0;
   #disposed = false;
 
   constructor(options: QuickJsEngineOptions = {}) {
-    this.#graceMs = options.killGraceMs ?? 250;
     this.#maxStackKb = Math.min(options.maxStackKb ?? 1024, MAX_STACK_KB);
     this.#wasmMemoryMaxMb = options.wasmMemoryMaxMb ?? 512;
-    const size = options.workers ?? Math.min(4, Math.max(2, availableParallelism()));
-    this.#pool = new WorkerPool({
-      size,
-      config: { wasmMemoryMaxMb: this.#wasmMemoryMaxMb, recycleAboveMb: options.recycleAboveMb ?? 96 },
+    const workers = options.workers ?? Math.min(4, Math.max(2, availableParallelism()));
+    this.#scheduler = new GuestScheduler({
+      workers,
+      maxWorkers: Math.max(workers, options.maxWorkers ?? workers * 2),
+      maxGuestsPerWorker: options.maxGuestsPerWorker ?? 4096,
+      wasmMemoryMaxMb: this.#wasmMemoryMaxMb,
+      recycleAboveMb: options.recycleAboveMb ?? 160,
+      killGraceMs: options.killGraceMs ?? 250,
+      migrateAfterMs: options.migrateAfterMs ?? 50,
+      burstIdleMs: options.burstIdleMs ?? 30_000,
+      maxReruns: MAX_RERUNS,
+      maxMigrations: MAX_MIGRATIONS,
       resourceLimits: {
-        maxOldGenerationSizeMb: options.workerHeapMb ?? 128,
+        maxOldGenerationSizeMb: options.workerHeapMb ?? 256,
         maxYoungGenerationSizeMb: 16,
         // wasm frames live on the thread's native stack: several times the stack QuickJS accounts for.
         stackSizeMb: options.workerStackMb ?? Math.max(4, Math.ceil((this.#maxStackKb * 8) / 1024) + 2),
@@ -77,14 +93,23 @@ export class QuickJsEngine implements CodeModeEngine {
     });
   }
 
-  /** Resolves when every worker has loaded its wasm module (executions wait for it anyway). */
+  /** Resolves when every warm worker has loaded its wasm module (executions wait for it anyway). */
   async ready(): Promise<void> {
-    await this.#pool.ready();
+    await this.#scheduler.ready();
   }
 
-  /** Pool counters: the worker count is fixed; `replaced` counts workers killed, crashed or recycled. */
-  stats(): { workers: number; busy: number; queued: number; replaced: number } {
-    return this.#pool.stats();
+  /**
+   * Workers, guests and per-tenant load: `running` slices, `parked` guests (awaiting tools), `queued`
+   * starts and resumes; `replaced` counts workers killed, crashed or recycled.
+   */
+  stats(): SchedulerStats {
+    return this.#scheduler.stats();
+  }
+
+  /** Per-tenant load (running slices, parked guests, queued work), for /healthz. */
+  load(): SandboxLoad {
+    const { running, parked, queued, tenants } = this.#scheduler.stats();
+    return { running, parked, queued, tenants };
   }
 
   async execute(request: CodeModeRequest): Promise<CodeModeOutcome> {
@@ -92,38 +117,36 @@ export class QuickJsEngine implements CodeModeEngine {
     const started = performance.now();
     const broker = new ToolCallBroker(request);
     await broker.load();
-    const limits = this.#clamp(request.limits);
-    let end: RunEnd;
-    let slot: WorkerSlot | undefined;
-    try {
-      slot = await this.#pool.acquire(request.signal);
-    } catch {
-      end = failed(interrupted());
+    const task = new GuestTask(this.#scheduler.nextId(), request, this.#clamp(request.limits), broker);
+    const signal = request.signal;
+    const onAbort = (): void => this.#scheduler.abort(task);
+    if (signal?.aborted === true) task.fail(interruptedFailure());
+    else {
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#scheduler.submit(task);
     }
-    if (slot !== undefined) {
-      try {
-        end = await this.#runOn(slot, request, limits, broker);
-      } finally {
-        this.#pool.release(slot);
-      }
-    }
+    const end = await task.ended;
+    signal?.removeEventListener("abort", onAbort);
     const base = {
-      logs: end!.logs,
-      logsTruncated: end!.logsTruncated,
+      logs: end.logs,
+      logsTruncated: end.logsTruncated,
       ...broker.report(),
-      usage: { wallMs: performance.now() - started },
+      usage: {
+        wallMs: performance.now() - started,
+        ...(task.memoryBytes > 0 ? { memoryPeakMb: round1(task.memoryBytes / 2 ** 20) } : {}),
+      },
     };
     const fatal = broker.fatalFailure;
-    const outcome: WorkerOutcome = fatal !== undefined ? { status: "failed", failure: fatal } : end!.outcome;
+    const outcome: WorkerOutcome = fatal !== undefined ? { status: "failed", failure: fatal } : end.outcome;
     if (outcome.status === "succeeded")
-      return { ...base, status: "succeeded", result: JSON.parse(outcome.resultJson) };
+      return { ...base, status: "succeeded", result: JSON.parse(outcome.resultJson) as unknown };
     return { ...base, status: "failed", failure: outcome.failure };
   }
 
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
-    await this.#pool.close();
+    await this.#scheduler.close();
   }
 
   #clamp(limits: CodeModeLimits): CodeModeLimits {
@@ -133,90 +156,6 @@ export class QuickJsEngine implements CodeModeEngine {
       memoryMb: Math.max(1, Math.min(limits.memoryMb, this.#wasmMemoryMaxMb)),
     };
   }
-
-  async #runOn(
-    slot: WorkerSlot,
-    request: CodeModeRequest,
-    limits: CodeModeLimits,
-    broker: ToolCallBroker,
-  ): Promise<RunEnd> {
-    try {
-      await slot.ready;
-    } catch (error) {
-      return failed(
-        makeFailure(
-          "sandbox_unavailable",
-          `The QuickJS worker could not start: ${String(error)}. Retry shortly.`,
-          true,
-        ),
-      );
-    }
-    if (request.signal?.aborted === true) return failed(interrupted());
-    const id = ++this.#runSeq;
-    return new Promise<RunEnd>((resolve) => {
-      let finished = false;
-      const finish = (end: RunEnd, replace: boolean): void => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        request.signal?.removeEventListener("abort", onAbort);
-        slot.detach();
-        if (replace) slot.respawn();
-        resolve(end);
-      };
-      const timer = setTimeout(() => {
-        const detail =
-          " (the sandbox was stopped from outside: the script was stuck inside a long built-in operation)";
-        finish(failed(timeoutFailure(limits, undefined, detail)), true);
-      }, limits.timeoutMs + this.#graceMs);
-      const onAbort = (): void => finish(failed(interrupted()), true);
-      request.signal?.addEventListener("abort", onAbort, { once: true });
-      slot.attach({
-        message: (message) => {
-          if (message.id !== id) return;
-          if (message.type === "call") void this.#forward(slot, id, broker, message, () => finished);
-          else finish(message, message.recycle);
-        },
-        fault: (reason) => finish(failed(crashFailure(limits, reason)), false),
-      });
-      const run: RunMessage = {
-        type: "run",
-        id,
-        code: request.code,
-        language: request.language,
-        tools: broker.toolNames,
-        limits,
-        seed: request.seed,
-        clockMs: request.clockMs,
-      };
-      slot.worker.postMessage(run);
-    });
-  }
-
-  async #forward(
-    slot: WorkerSlot,
-    id: number,
-    broker: ToolCallBroker,
-    call: CallMessage,
-    isFinished: () => boolean,
-  ): Promise<void> {
-    const settled = await broker.call(call.tool, call.argsJson);
-    if (isFinished()) return;
-    slot.worker.postMessage(
-      settled.ok
-        ? { type: "settle", id, callId: call.callId, ok: true, json: settled.valueJson }
-        : {
-            type: "settle",
-            id,
-            callId: call.callId,
-            ok: false,
-            failure: settled.failure,
-            fatal: settled.fatal,
-          },
-    );
-  }
 }
 
-function interrupted(): Failure {
-  return makeFailure("interrupted", "The execution was cancelled before it finished.", true);
-}
+const round1 = (n: number): number => Math.round(n * 10) / 10;

@@ -1,4 +1,4 @@
-// Entry of a QuickJS worker thread: loads the wasm module once (bounded memory), then runs one script at a time.
+// Entry of a QuickJS worker thread: loads the wasm module once (bounded memory), then hosts many guests, one slice at a time.
 import { parentPort, workerData } from "node:worker_threads";
 import {
   newQuickJSWASMModuleFromVariant,
@@ -6,9 +6,9 @@ import {
   type QuickJSSyncVariant,
 } from "quickjs-emscripten-core";
 import * as releaseSync from "@jitl/quickjs-wasmfile-release-sync";
-import { crashFailure } from "../guest-failures.ts";
-import { GuestRun } from "./guest-run.ts";
-import type { DoneMessage, HostToWorker, WorkerConfig, WorkerToHost } from "./protocol.ts";
+import { makeFailure } from "@mend/wire";
+import { GuestRun, type SliceEnd } from "./guest-run.ts";
+import { CONTROL_ABORT, type HostToWorker, type WorkerConfig, type WorkerToHost } from "./protocol.ts";
 
 const PAGE = 64 * 1024;
 const MiB = 1024 * 1024;
@@ -16,11 +16,13 @@ const MiB = 1024 * 1024;
 const port = parentPort;
 if (port === null) throw new Error("quickjs/worker.ts must run in a worker thread");
 const config = workerData as WorkerConfig;
+const control = new Int32Array(config.control);
 
-// The wasm memory is given a hard maximum: a guest cannot grow it past that, whatever QuickJS's
-// own accounting says (its allocator overhead makes the real footprint several times memoryMb).
+// The wasm memory is given a hard maximum: guests cannot grow it past that, whatever QuickJS's own
+// accounting says. It is shared by every guest of this worker (the host places guests by memory).
 interface WasmMemory {
   readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
 }
 type WasmMemoryOption = NonNullable<Parameters<typeof newVariant>[1]["wasmMemory"]>;
 const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => WasmMemory } })
@@ -32,53 +34,109 @@ const module = await newQuickJSWASMModuleFromVariant(
   newVariant(variant, { wasmMemory: memory as unknown as WasmMemoryOption }),
 );
 
-const send = (message: WorkerToHost): void => port.postMessage(message);
-let current: GuestRun | undefined;
+// Growth of the wasm memory goes through this object's grow() (emscripten's resize_heap). During a slice,
+// growth beyond what the running guest's memory limit can explain is refused: its malloc fails, QuickJS
+// throws "out of memory" at once and the guest is stopped, even when its allocations are so large that
+// the interrupt handler (and its measurement) would come too late.
+let sliceGuest: GuestRun | undefined;
+let sliceStartBytes = 0;
+const grow = memory.grow.bind(memory);
+memory.grow = (pages: number): number => {
+  const guest = sliceGuest;
+  if (
+    guest !== undefined &&
+    memory.buffer.byteLength + pages * PAGE > sliceStartBytes + guest.growthAllowanceBytes
+  ) {
+    guest.memoryExceeded();
+    throw new RangeError("wasm memory growth refused: the running guest is over its memory limit");
+  }
+  return grow(pages);
+};
 
-async function runOne(msg: Extract<HostToWorker, { type: "run" }>): Promise<void> {
-  const run = new GuestRun(module, msg, send);
-  current = run;
-  let done: DoneMessage;
+const send = (message: WorkerToHost): void => port.postMessage(message);
+const guests = new Map<number, GuestRun>();
+/** Set once the module is unusable: nothing more runs here, the host replaces this worker. */
+let broken = false;
+
+const host = {
+  call: send,
+  wasmBytes: () => memory.buffer.byteLength,
+  abortRequested: (id: number) => Atomics.load(control, CONTROL_ABORT) === id,
+};
+
+/** Runs one slice of `guest` and reports how it ended; a host fault breaks the worker. */
+function slice(guest: GuestRun, run: () => SliceEnd): void {
+  let end: SliceEnd;
+  sliceGuest = guest;
+  sliceStartBytes = memory.buffer.byteLength;
   try {
-    const result = await run.run();
-    const grownMb = memory.buffer.byteLength / MiB;
-    const recycleReason = result.tainted
-      ? "runtime not disposed cleanly"
-      : grownMb > config.recycleAboveMb
-        ? `wasm memory grew to ${Math.round(grownMb)} MiB`
-        : undefined;
-    done = {
-      type: "done",
-      id: msg.id,
-      outcome: result.outcome,
-      logs: result.logs,
-      logsTruncated: result.logsTruncated,
-      recycle: recycleReason !== undefined,
-      ...(recycleReason !== undefined ? { recycleReason } : {}),
-    };
+    end = run();
   } catch (error) {
-    const cause = run.crashCause ?? error;
+    broken = true;
+    guests.clear();
+    const cause = guest.crashCause ?? error;
     const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     const nearMax = memory.buffer.byteLength >= config.wasmMemoryMaxMb * MiB * 0.9;
-    done = {
-      type: "done",
-      id: msg.id,
-      outcome: {
-        status: "failed",
-        failure: crashFailure(msg.limits, nearMax ? `out of memory (${reason})` : reason),
-      },
-      ...run.logs,
-      recycle: true,
-      recycleReason: reason,
-    };
+    send({ type: "broken", id: guest.id, reason: nearMax ? `out of memory (${reason})` : reason });
+    return;
   } finally {
-    current = undefined;
+    sliceGuest = undefined;
   }
-  send(done);
+  const report = {
+    id: guest.id,
+    ...guest.takeLogs(),
+    memoryBytes: end.memoryBytes,
+    wasmBytes: memory.buffer.byteLength,
+  };
+  if (end.kind === "parked") {
+    send({ type: "parked", ...report });
+    return;
+  }
+  guests.delete(guest.id);
+  send({ type: "done", ...report, outcome: end.outcome });
+  if (end.tainted) {
+    // A runtime QuickJS could not dispose: the module may be corrupt, so the worker goes.
+    broken = true;
+    guests.clear();
+    send({ type: "broken", reason: "a QuickJS runtime could not be disposed cleanly" });
+  }
 }
 
 port.on("message", (msg: HostToWorker) => {
-  if (msg.type === "run") void runOne(msg);
-  else if (current?.id === msg.id) current.settle(msg);
+  if (broken) return;
+  switch (msg.type) {
+    case "start": {
+      const guest = new GuestRun(module, msg, host);
+      guests.set(msg.id, guest);
+      slice(guest, () => guest.start());
+      return;
+    }
+    case "settle": {
+      const guest = guests.get(msg.id);
+      if (guest !== undefined) slice(guest, () => guest.deliver(msg.calls, msg.budgetMs));
+      // The host waits for every slice's end: a guest it believes here but that is not still gets one.
+      else
+        send({
+          type: "done",
+          id: msg.id,
+          logs: [],
+          logsTruncated: false,
+          memoryBytes: 0,
+          wasmBytes: memory.buffer.byteLength,
+          outcome: { status: "failed", failure: lostFailure() },
+        });
+      return;
+    }
+    case "drop": {
+      const guest = guests.get(msg.id);
+      guests.delete(msg.id);
+      guest?.drop();
+      return;
+    }
+  }
 });
 send({ type: "ready" });
+
+function lostFailure() {
+  return makeFailure("sandbox_unavailable", "The sandbox lost this execution; retry it.", true);
+}

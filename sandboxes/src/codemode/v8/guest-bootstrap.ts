@@ -99,6 +99,9 @@ hide(G, "clearTimeout", function clearTimeout(id) {
 
 // No WebAssembly: its memories grow outside the heap limit, and the QuickJS engine has none.
 delete G.WebAssembly;
+// No Atomics: Atomics.wait would block the isolate's thread until the timeout (there is no other thread
+// to wake it), and the QuickJS engine has none either.
+delete G.Atomics;
 
 // console: formatted like the QuickJS engine, one line per call; the host answers false at the cap.
 let logOpen = true;

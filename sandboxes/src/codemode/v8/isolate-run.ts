@@ -4,7 +4,9 @@ import { makeFailure, type Failure } from "@mend/wire";
 import type { CodeModeRequest, CodeModeUsage } from "../engine.ts";
 import {
   outOfMemoryFailure,
+  interruptedFailure,
   outputLimitFailure,
+  resultJsonFailure,
   timeoutFailure,
   unsettledFailure,
   type GuestThrow,
@@ -14,6 +16,7 @@ import type { ToolCallBroker, ToolCallSettlement } from "../tool-calls.ts";
 import { BOOTSTRAP_FILENAME, BOOTSTRAP_SOURCE, TRACK_GLOBAL, type GuestConfig } from "./guest-bootstrap.ts";
 import { isIsolateError, isolateErrorFailure, v8UncaughtFailure } from "./failure-mapping.ts";
 import { LogSink } from "./log-sink.ts";
+import type { FairGate } from "../../fair-share/fair-gate.ts";
 import { isolateMemoryLimitMb } from "./memory-limit.ts";
 
 /** How one run ended, before the engine adds the broker's report. */
@@ -32,6 +35,8 @@ export interface IsolateRunOptions {
   killGraceMs: number;
   /** How long to wait for a disposed isolate's pending call to return before abandoning it. */
   abandonAfterMs: number;
+  /** Lanes of V8 CPU shared fairly between tenants: every entry into the isolate holds one. */
+  gate: FairGate;
 }
 
 type Stop =
@@ -64,6 +69,7 @@ export class IsolateRun {
   #abandon: (() => void) | undefined;
   #finished = false;
   #isolate: ivm.Isolate | undefined;
+  #killTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(request: CodeModeRequest, broker: ToolCallBroker, options: IsolateRunOptions) {
     this.#request = request;
@@ -76,7 +82,7 @@ export class IsolateRun {
     const { limits, signal } = this.#request;
     const prepared = prepareScript(this.#request.code, this.#request.language);
     if (!prepared.ok) return this.#end({ status: "failed", failure: prepared.failure }, {});
-    if (signal?.aborted === true) return this.#end({ status: "failed", failure: interrupted() }, {});
+    if (signal?.aborted === true) return this.#end({ status: "failed", failure: interruptedFailure() }, {});
     const { source, filename } = prepared.script;
     const isolate = new ivm.Isolate({
       memoryLimit: isolateMemoryLimitMb(limits.memoryMb),
@@ -87,10 +93,7 @@ export class IsolateRun {
     });
     this.#isolate = isolate;
     this.#deadline = performance.now() + limits.timeoutMs;
-    const timer = setTimeout(
-      () => this.#halt({ kind: "timeout" }),
-      limits.timeoutMs + this.#options.killGraceMs,
-    );
+    this.#armKill();
     const onAbort = () => this.#halt({ kind: "aborted" });
     signal?.addEventListener("abort", onAbort, { once: true });
     const callRef = new ivm.Reference((callId: unknown, tool: unknown, argsJson: unknown) => {
@@ -123,7 +126,7 @@ export class IsolateRun {
       return this.#end({ status: "failed", failure: outOfMemoryFailure(limits) }, usage);
     } finally {
       this.#finished = true;
-      clearTimeout(timer);
+      clearTimeout(this.#killTimer);
       signal?.removeEventListener("abort", onAbort);
       for (const handle of held) {
         try {
@@ -184,9 +187,8 @@ export class IsolateRun {
       const payload = text.slice(1);
       switch (text.charAt(0)) {
         case "R": {
-          const bytes = Buffer.byteLength(payload);
-          if (bytes > limits.maxResultBytes)
-            return { status: "failed", failure: outputLimitFailure("result", limits, bytes) };
+          const failure = resultJsonFailure(payload, limits);
+          if (failure !== undefined) return { status: "failed", failure };
           return { status: "succeeded", resultJson: payload };
         }
         case "L":
@@ -214,12 +216,34 @@ export class IsolateRun {
    * (timeout, memory, disposal) propagate.
    */
   async #enter(isolate: ivm.Isolate, task: () => Promise<unknown>): Promise<unknown> {
+    const { tenant, weight, signal } = this.#request;
+    let lease;
     try {
+      lease = await this.#options.gate.acquire(tenant ?? "", weight ?? 1, signal);
+    } catch {
+      this.#halt({ kind: "aborted" });
+      throw new Error("the execution was cancelled while it waited for the CPU");
+    }
+    try {
+      // Waiting for a lane (other tenants' turn) is not the script's time.
+      if (lease.waitedMs > 0) {
+        this.#deadline += lease.waitedMs;
+        this.#armKill();
+      }
       return await task();
     } catch (error) {
       if (this.#stop !== undefined || isIsolateError(error, isolate.isDisposed)) throw error;
       return undefined;
+    } finally {
+      lease.release();
     }
+  }
+
+  /** (Re)arms the host timer that disposes the isolate once its deadline and the grace are past. */
+  #armKill(): void {
+    clearTimeout(this.#killTimer);
+    const delay = this.#deadline - performance.now() + this.#options.killGraceMs;
+    this.#killTimer = setTimeout(() => this.#halt({ kind: "timeout" }), Math.max(0, delay));
   }
 
   /** The failures delivered to the guest, by call id (a ToolError carries its call id). */
@@ -303,7 +327,7 @@ export class IsolateRun {
       case "timeout":
         return timeoutFailure(limits);
       case "aborted":
-        return interrupted();
+        return interruptedFailure();
       case "logs":
         return outputLimitFailure("logs", limits);
       case "fatal":
@@ -344,8 +368,4 @@ function readUsage(isolate: ivm.Isolate, usage: Partial<CodeModeUsage>): void {
   } catch {
     // Disposed in between: usage stays partial.
   }
-}
-
-function interrupted(): Failure {
-  return makeFailure("interrupted", "The execution was cancelled before it finished.", true);
 }

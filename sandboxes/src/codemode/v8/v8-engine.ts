@@ -1,6 +1,9 @@
 // The V8 code-mode engine: one fresh isolated-vm isolate per execution, for CPU-heavy scripts.
+import { availableParallelism } from "node:os";
 import type { CodeModeEngine, CodeModeOutcome, CodeModeRequest } from "../engine.ts";
 import { ToolCallBroker } from "../tool-calls.ts";
+import { FairGate } from "../../fair-share/fair-gate.ts";
+import type { SandboxLoad } from "../../fair-share/sandbox-load.ts";
 import { IsolateRun, type IsolateRunEnd } from "./isolate-run.ts";
 
 /** Options of {@link V8Engine}; every field has a default. */
@@ -16,6 +19,12 @@ export interface V8EngineOptions {
   killGraceMs?: number;
   /** How long to wait for a disposed isolate's pending call before abandoning it, in ms. Default 250. */
   abandonAfterMs?: number;
+  /**
+   * Entries into isolates (the script's synchronous runs between tool calls) running at once, shared
+   * fairly between tenants; a tenant running none still gets one at once (isolated-vm starts a thread
+   * when its pool is busy, and the OS shares the CPU). Default: cores + 1.
+   */
+  lanes?: number;
 }
 
 /**
@@ -38,8 +47,11 @@ export interface V8EngineOptions {
  */
 export class V8Engine implements CodeModeEngine {
   readonly name = "v8" as const;
-  readonly #options: Required<V8EngineOptions>;
+  readonly #options: Required<Omit<V8EngineOptions, "lanes">>;
   readonly #running = new Set<Promise<unknown>>();
+  readonly #gate: FairGate;
+  /** Executions in progress per tenant (running, parked on tools or waiting for a lane). */
+  readonly #active = new Map<string, number>();
   #catastrophes = 0;
   #disposed = false;
 
@@ -51,6 +63,19 @@ export class V8Engine implements CodeModeEngine {
       killGraceMs: options.killGraceMs ?? 50,
       abandonAfterMs: options.abandonAfterMs ?? 250,
     };
+    this.#gate = new FairGate({ lanes: options.lanes ?? availableParallelism() + 1 });
+  }
+
+  /** Per-tenant load: entries running in isolates, executions parked on tool calls, entries queued for a lane. */
+  load(): SandboxLoad {
+    const load = this.#gate.load();
+    let parked = 0;
+    for (const [tenant, active] of this.#active) {
+      const t = (load.tenants[tenant] ??= { running: 0, parked: 0, queued: 0 });
+      t.parked = Math.max(0, active - t.running - t.queued);
+      parked += t.parked;
+    }
+    return { ...load, parked };
   }
 
   /** Isolates V8 lost control of since the engine started (each holds a thread until the process exits). */
@@ -64,6 +89,7 @@ export class V8Engine implements CodeModeEngine {
     const broker = new ToolCallBroker(request);
     await broker.load();
     const run = new IsolateRun(request, broker, {
+      gate: this.#gate,
       killGraceMs: this.#options.killGraceMs,
       abandonAfterMs: this.#options.abandonAfterMs,
       onCatastrophicError: (message) => {
@@ -71,6 +97,8 @@ export class V8Engine implements CodeModeEngine {
         this.#options.onCatastrophicError(message);
       },
     });
+    const tenant = request.tenant ?? "";
+    this.#active.set(tenant, (this.#active.get(tenant) ?? 0) + 1);
     const pending = run.run();
     this.#running.add(pending);
     let end: IsolateRunEnd;
@@ -78,6 +106,9 @@ export class V8Engine implements CodeModeEngine {
       end = await pending;
     } finally {
       this.#running.delete(pending);
+      const left = (this.#active.get(tenant) ?? 1) - 1;
+      if (left > 0) this.#active.set(tenant, left);
+      else this.#active.delete(tenant);
     }
     const base = {
       logs: end.logs,

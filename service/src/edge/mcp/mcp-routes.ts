@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import type { Services } from "../../services/services.ts";
 import type { AppEnv } from "../app-env.ts";
+import { parseJsonText } from "../read-body.ts";
 
 /** The MCP SDK and the tools, loaded at the first MCP request: not part of the service's start-up. */
 const mcp = lazy(() =>
@@ -41,9 +42,12 @@ export function mcpRoutes(s: Services): Hono<AppEnv> {
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
     });
+    // The JSON-RPC body gets the same depth bound as every other request body (400 problem+json).
+    const contentType = c.req.header("content-type") ?? "";
+    const parsedBody = contentType.includes("json") ? parseJsonText(await c.req.text()) : undefined;
     await server.connect(transport);
     try {
-      return await transport.handleRequest(c.req.raw);
+      return await transport.handleRequest(c.req.raw, parsedBody === undefined ? undefined : { parsedBody });
     } finally {
       await server.close();
     }

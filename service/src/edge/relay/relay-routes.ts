@@ -4,12 +4,13 @@ import { stream } from "hono/streaming";
 import type { Services } from "../../services/services.ts";
 import type { AppEnv } from "../app-env.ts";
 import { fromStoreError, HttpProblem } from "../problem.ts";
-import { readBody, validate } from "../read-body.ts";
+import { idempotencyKey, readBody, validate } from "../read-body.ts";
 import { Type } from "@sinclair/typebox";
 import { RelayAnswerSchema, RelayStartSchema, type RelayEvent } from "@mend/wire";
 import type { ActionSpec } from "../../engine/step-action.ts";
 import { RelaySession } from "../../tools/relay-session.ts";
 import { relayedTool } from "../../tools/relayed-tool.ts";
+import { checkToolSchema } from "../../tools/schema-check.ts";
 
 const HEARTBEAT_MS = 15_000;
 const Seq = Type.String({ pattern: "^[1-9][0-9]{0,8}$" });
@@ -26,10 +27,24 @@ export function relayRoutes(s: Services): Hono<AppEnv> {
   r.post("/executions", async (c) => {
     const who = c.get("caller");
     const body = await readBody(c, RelayStartSchema);
+    // Client tools' schemas are checked like registered ones: a pattern RE2 cannot run is refused here.
+    const problems = body.tools.flatMap((t, i) =>
+      t.inputSchema === undefined ? [] : checkToolSchema(t.inputSchema, `/tools/${i}/inputSchema`, false),
+    );
+    if (problems.length > 0) {
+      throw new HttpProblem(
+        400,
+        "validation",
+        `a client tool's schema is unusable: ${problems[0]!.path} ${problems[0]!.message}`,
+        {
+          errors: problems,
+        },
+      );
+    }
     const { run, key, admitted } = await s.runs.relayTarget(who, {
       runId: body.runId,
       key: body.key,
-      idempotencyKey: c.req.header("idempotency-key"),
+      idempotencyKey: idempotencyKey(c),
       clientTools: body.tools.map((t) => t.name),
     });
     const session = new RelaySession(who.tenant);
@@ -90,7 +105,17 @@ export function relayRoutes(s: Services): Hono<AppEnv> {
       throw new HttpProblem(404, "not-found", `relay execution ${c.req.param("id")} is not running`);
     }
     const seq = Number(validate(Seq, c.req.param("seq"), "seq"));
-    const answer = await readBody(c, RelayAnswerSchema);
+    let answer;
+    try {
+      answer = await readBody(c, RelayAnswerSchema);
+    } catch (e) {
+      // An answer the service refuses (too deep, malformed) fails that call at once instead of
+      // leaving the script waiting for its timeout; the client still gets the 400.
+      if (e instanceof HttpProblem && e.status === 400) {
+        session.answer(seq, { ok: false, error: { type: "RefusedAnswer", message: e.message } });
+      }
+      throw e;
+    }
     const outcome = session.answer(seq, answer);
     if (outcome === "unknown")
       throw new HttpProblem(404, "not-found", `relay execution ${session.id} has no tool call ${seq}`);

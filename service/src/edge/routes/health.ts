@@ -1,6 +1,9 @@
 // GET /healthz: 200 when the store can commit a write, 503 with the reason when it cannot; Docker and images are informative.
-import { Hono } from "hono";
+import type { IncomingMessage } from "node:http";
+import { Hono, type Context } from "hono";
 import type { Health } from "@mend/wire";
+import type { SandboxLoad } from "@mend/sandboxes";
+import { isLoopback } from "../../auth/loopback.ts";
 import type { Services } from "../../services/services.ts";
 import type { AppEnv } from "../app-env.ts";
 import { VERSION } from "../../version.ts";
@@ -23,8 +26,30 @@ export function healthRoutes(s: Services): Hono<AppEnv> {
       store: storeError === undefined ? { kind: s.store.kind } : { kind: s.store.kind, error: storeError },
       docker,
       images,
+      sandboxes: sandboxLoad(s, fromLoopback(c)),
     };
     return c.json(body, body.ok ? 200 : 503);
   });
   return r;
+}
+
+/** Load of every sandbox; per-tenant rows only for `detailed` (tenant names are not public). */
+function sandboxLoad(s: Services, detailed: boolean): Health["sandboxes"] {
+  const shape = (load: SandboxLoad) => {
+    const { running, parked, queued, tenants } = load;
+    return detailed ? { running, parked, queued, tenants } : { running, parked, queued };
+  };
+  const codemode: Record<string, ReturnType<typeof shape>> = {};
+  for (const [name, engine] of Object.entries(s.codemode)) {
+    const load = engine.load?.();
+    if (load) codemode[name] = shape(load);
+  }
+  const containers = s.containers?.load?.();
+  return { codemode, ...(containers ? { containers: shape(containers) } : {}) };
+}
+
+/** Whether the request comes over loopback (in-process requests count as local). */
+function fromLoopback(c: Context<AppEnv>): boolean {
+  const peer = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket.remoteAddress;
+  return peer === undefined || isLoopback(peer);
 }

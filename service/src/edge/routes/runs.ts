@@ -12,7 +12,7 @@ import {
 } from "@mend/wire";
 import type { Services } from "../../services/services.ts";
 import type { AppEnv } from "../app-env.ts";
-import { readBody, readQuery, validate } from "../read-body.ts";
+import { idempotencyKey, readBody, readQuery, validate } from "../read-body.ts";
 import { runView, stepView } from "../../engine/run-view.ts";
 import { streamRunEvents } from "./run-events-stream.ts";
 import { stream } from "hono/streaming";
@@ -22,7 +22,7 @@ export function runRoutes(s: Services): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
   r.post("/", async (c) => {
     const body = await readBody(c, CreateRunSchema);
-    const idem = c.req.header("idempotency-key");
+    const idem = idempotencyKey(c);
     const { run, created } = await s.runs.create(c.get("caller"), body, idem);
     return c.json(runView(run), created ? 201 : 200);
   });

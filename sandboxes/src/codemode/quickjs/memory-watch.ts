@@ -1,0 +1,76 @@
+// Measures a QuickJS guest's heap in bytes (this build's own limit counts allocations): often enough to stop a
+// memory bomb within tens of milliseconds, rarely enough to cost a few percent of a busy guest's CPU.
+import type { QuickJSContext, QuickJSRuntime } from "quickjs-emscripten-core";
+
+/** Shortest interval between two measurements while the guest runs, in ms. */
+const MIN_INTERVAL_MS = 10;
+/** Measurements take at most this share of the guest's time (the interval is stretched for big heaps). */
+const COST_SHARE = 0.1;
+/** Wasm memory growth (bytes) that triggers a measurement at once, whatever the interval. */
+const GROWTH_TRIGGER_BYTES = 1024 * 1024;
+
+/**
+ * The release build of quickjs-emscripten has no `malloc_usable_size`, so QuickJS counts every block as 8
+ * bytes against `setMemoryLimit`: a guest allocating large strings reaches hundreds of MiB before that limit
+ * trips. This watch measures the heap with `JS_ComputeMemoryUsage` (`memory_used_size`: objects, strings,
+ * shapes, functions, array storage; ~20 µs for a small heap, a few ms for tens of MiB) from the interrupt
+ * handler — at most every MIN_INTERVAL_MS, stretched so measuring stays under COST_SHARE of the guest's
+ * time, and at once when the worker's wasm memory grew — and at the end of each slice.
+ *
+ * @example const watch = new MemoryWatch(runtime, context, 32 * 2 ** 20, () => memory.buffer.byteLength); if (watch.check(performance.now())) stop();
+ */
+export class MemoryWatch {
+  readonly #runtime: QuickJSRuntime;
+  readonly #context: QuickJSContext;
+  readonly #limitBytes: number;
+  readonly #wasmBytes: () => number;
+  #next = 0;
+  #last = -1;
+  #lastCostMs = 0;
+  #wasmSeen = 0;
+  /** The heap size at the last measurement, in bytes. */
+  lastBytes = 0;
+
+  constructor(runtime: QuickJSRuntime, context: QuickJSContext, limitBytes: number, wasmBytes: () => number) {
+    this.#runtime = runtime;
+    this.#context = context;
+    this.#limitBytes = limitBytes;
+    this.#wasmBytes = wasmBytes;
+    this.#wasmSeen = wasmBytes();
+  }
+
+  /** From the interrupt handler: measures when due; true when the heap is over the limit. */
+  check(now: number): boolean {
+    const wasm = this.#wasmBytes();
+    if (now < this.#next && wasm < this.#wasmSeen + GROWTH_TRIGGER_BYTES) return false;
+    return this.#measure(now, wasm) > this.#limitBytes;
+  }
+
+  /** At the end of a slice: measures unless a measurement is recent and nothing grew; true when over. */
+  overLimit(): boolean {
+    const now = performance.now();
+    const wasm = this.#wasmBytes();
+    if (this.#last >= 0 && now - this.#last < this.#lastCostMs / COST_SHARE && wasm === this.#wasmSeen) {
+      return this.lastBytes > this.#limitBytes;
+    }
+    return this.#measure(now, wasm) > this.#limitBytes;
+  }
+
+  #measure(now: number, wasm: number): number {
+    const usage = this.#runtime.computeMemoryUsage();
+    try {
+      // A plain object of the runtime's system context: reading its data property runs no guest code.
+      const used = this.#context.getProp(usage, "memory_used_size");
+      this.lastBytes = this.#context.getNumber(used);
+      used.dispose();
+    } finally {
+      usage.dispose();
+    }
+    const done = performance.now();
+    this.#lastCostMs = done - now;
+    this.#last = done;
+    this.#wasmSeen = wasm;
+    this.#next = done + Math.max(MIN_INTERVAL_MS, this.#lastCostMs / COST_SHARE);
+    return this.lastBytes;
+  }
+}
