@@ -203,12 +203,24 @@ describe("the step lifecycle when the store fails under a step's work", { skip }
       });
       await store.createRun({ id: "run_l", tenant: "t1", mode: "client", goal: null, implicit: false });
       const spec = { runId: "run_l", key: "k", kind: "tool" as const, input: null, tenant: "t1" };
-      // The work's own write (a cache counter, a tool call) meets a full disk; space is back before the end.
+      // The work's own write (a tool call's journal row) meets a full disk; space is back before the end.
       const failed = await steps
-        .run(spec, async () => {
+        .run(spec, async ({ step }) => {
           fs.fill();
           try {
-            await store.countCacheMiss("t1");
+            await store.recordToolCall({
+              runId: "run_l",
+              stepSeq: step.seq,
+              seq: 1,
+              tool: "echo",
+              argsJson: JSON.stringify({ text: "x".repeat(64 * 1024) }),
+              occurrence: 1,
+              status: "succeeded",
+              output: { text: "x".repeat(64 * 1024) },
+              failure: null,
+              ms: 1,
+              cached: false,
+            });
           } finally {
             fs.free();
           }

@@ -40,6 +40,8 @@ const CASES: { name: string; code: string; kinds: string[]; limits?: Partial<Cod
     name: "recursive toJSON in the result",
     code: "const o = { toJSON() { return { o: this }; } };\nreturn o;",
     kinds: ["stack_overflow", "runtime_error", "out_of_memory"],
+    // Alone it takes ~2 s of CPU before the stack gives out: a loaded machine must not turn it into a timeout.
+    limits: { timeoutMs: 30_000 },
   },
   {
     name: "recursive getter through console.log",
