@@ -6,7 +6,7 @@ import type { Run } from "./wire-types.ts";
 /** One event of a run's stream. `id` increases; pass it as `lastEventId` to resume after it. */
 export interface RunEvent {
   id: number;
-  /** step.started, step.completed, step.failed, remediation, run.waiting_for_input, run.completed */
+  /** step.started, step.output (live output of a running step), step.completed, step.failed, remediation, run.waiting_for_input, run.retrying, run.completed */
   type: string;
   data: unknown;
 }

@@ -126,6 +126,7 @@ describe("GET /v1/openapi.json", () => {
       "step.started",
       "step.completed",
       "step.failed",
+      "step.output",
       "remediation",
       "run.waiting_for_input",
       "run.retrying",

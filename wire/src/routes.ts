@@ -438,7 +438,7 @@ const OWN_ROUTES: RouteSpec[] = [
     operationId: "runEvents",
     summary: "Server-Sent Events of the run, resumable with Last-Event-ID",
     description:
-      "Events (the SSE `event:` field): step.started, step.completed, step.failed, remediation, run.waiting_for_input, " +
+      "Events (the SSE `event:` field): step.started, step.output, step.completed, step.failed, remediation, run.waiting_for_input, " +
       "run.retrying, run.completed; `data:` is JSON and `id:` the event id. The schema describes one event. Comments " +
       "(`: keep-alive`) are sent every 15 s while idle. The stream ends when the run finishes.",
     tag: "Runs",

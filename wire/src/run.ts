@@ -201,6 +201,24 @@ export const RunEventSchema = Type.Union(
       "A step failed; its failure is journaled",
     ),
     runEvent(
+      "step.output",
+      Type.Object({
+        seq: Type.Integer(),
+        attempt: Type.Integer(),
+        stream: Type.Union([Type.Literal("stdout"), Type.Literal("stderr"), Type.Literal("log")], {
+          description: "Container stdout/stderr, or a code-mode console line (log)",
+        }),
+        text: Type.String({ description: "At most 8 KiB; output is coalesced per 250 ms" }),
+        truncated: Type.Optional(
+          Type.Literal(true, {
+            description:
+              "The attempt's live output reached its bound (64 KiB or 256 events); nothing more is streamed. The step's journaled output is unaffected.",
+          }),
+        ),
+      }),
+      "Live output of a running step, before its end (the journaled stdout/stderr/logs stay the record)",
+    ),
+    runEvent(
       "remediation",
       Type.Object(
         { afterSeq: Type.Integer(), kind: Type.String(), action: Type.String(), attempt: Type.Integer() },

@@ -106,6 +106,12 @@ export interface CodeModeRequest {
   tenant?: string;
   /** The tenant's relative share when tenants compete (> 0; default 1; the policy's `limits.share`). */
   weight?: number;
+  /**
+   * Called with each console line while the script runs (V8: as it is written; QuickJS: at the end of
+   * each slice; the line as it appears in `logs`). For live display only: the outcome's `logs` stay the
+   * record. Must not throw; a guest re-run on another worker may repeat its lines.
+   */
+  onLog?: (line: string) => void;
 }
 
 export interface CodeModeUsage {

@@ -113,11 +113,18 @@ export async function runJob(
   ready.used = true;
   const { limits } = job;
   const nonce = newNonce();
-  const stdout = new CappedCapture(limits.outputBytes, endMarker(nonce));
+  const live = job.onOutput;
+  const stdout = new CappedCapture(
+    limits.outputBytes,
+    endMarker(nonce),
+    undefined,
+    live && ((text) => live("stdout", text)),
+  );
   const stderr = new CappedCapture(
     limits.outputBytes,
     resultMarker(nonce),
     Math.ceil(outMaxBytes * 1.4) + 1024 * 1024,
+    live && ((text) => live("stderr", text)),
   );
   const obs: JobObservation = { stdout, stderr, timedOut: false, aborted: false, outputExceeded: false };
 

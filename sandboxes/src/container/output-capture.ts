@@ -1,5 +1,7 @@
 // Captures one output stream with a byte cap, and splits off the launcher's nonce-marked record.
 
+import { StringDecoder } from "node:string_decoder";
+
 /**
  * Collects user output up to `capBytes` (the rest is counted, not kept) and extracts the payload
  * line that follows `marker`, which the launcher writes after the user's code has exited.
@@ -20,11 +22,28 @@ export class CappedCapture {
   #payload: Buffer[] = [];
   #payloadBytes = 0;
   #payloadDone = false;
+  #onKept: ((part: Buffer) => void) | undefined;
 
-  constructor(capBytes: number, marker: string, payloadCapBytes = 512 * 1024 * 1024) {
+  /**
+   * @param onText receives kept user output as it arrives, decoded as UTF-8 across chunk boundaries
+   *   (live display; `text()` stays the record). It must not throw.
+   */
+  constructor(
+    capBytes: number,
+    marker: string,
+    payloadCapBytes = 512 * 1024 * 1024,
+    onText?: (text: string) => void,
+  ) {
     this.capBytes = capBytes;
     this.#marker = Buffer.from(marker, "utf8");
     this.#payloadCapBytes = payloadCapBytes;
+    if (onText) {
+      const decoder = new StringDecoder("utf8");
+      this.#onKept = (part) => {
+        const text = decoder.write(part);
+        if (text.length > 0) onText(text);
+      };
+    }
   }
 
   /** Bytes of user output seen so far (kept or not). */
@@ -59,7 +78,8 @@ export class CappedCapture {
       this.#pushPayload(buf.subarray(idx + this.#marker.length));
       return;
     }
-    const keep = Math.min(buf.length, this.#marker.length - 1);
+    // Hold back only a tail that could begin the marker, so live output is not delayed by a marker's length.
+    const keep = markerPrefixAtEnd(buf, this.#marker);
     this.#commit(buf.subarray(0, buf.length - keep));
     this.#hold = Buffer.from(buf.subarray(buf.length - keep));
   }
@@ -101,5 +121,20 @@ export class CappedCapture {
     const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
     this.#kept.push(Buffer.from(part));
     this.#keptBytes += part.length;
+    if (this.#onKept) {
+      try {
+        this.#onKept(part);
+      } catch {
+        // Live output is best effort: the bytes are kept for the outcome either way.
+      }
+    }
   }
+}
+
+/** Length of the longest end of `buf` that is a proper prefix of `marker` (0 when none). */
+function markerPrefixAtEnd(buf: Buffer, marker: Buffer): number {
+  for (let k = Math.min(buf.length, marker.length - 1); k > 0; k--) {
+    if (buf.subarray(buf.length - k).equals(marker.subarray(0, k))) return k;
+  }
+  return 0;
 }

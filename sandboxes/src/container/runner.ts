@@ -36,6 +36,11 @@ export interface ContainerJob {
   tenant?: string;
   /** The tenant's relative share when tenants compete (> 0; default 1). */
   weight?: number;
+  /**
+   * Called with user output as it arrives (within the `outputBytes` cap), for live display; the outcome's
+   * stdout/stderr stay the record. Must not throw.
+   */
+  onOutput?: (stream: "stdout" | "stderr", text: string) => void;
 }
 
 export interface ContainerUsage {

@@ -328,7 +328,7 @@ export class Executor {
     };
     const outcome = await this.#d.steps.run(
       spec,
-      async ({ step, signal }): Promise<StepEnding> => {
+      async ({ step, signal, output }): Promise<StepEnding> => {
         const journaledDet = (step.input as { determinism?: Determinism } | null)?.determinism ?? det;
         const ctx: StepContext = {
           who,
@@ -337,6 +337,7 @@ export class Executor {
           narrowedTo: opts.narrowedTo,
           extraTools: opts.extraTools,
           signal,
+          output,
         };
         const result = await this.#dispatch(ctx, action, journaledDet, files);
         return {

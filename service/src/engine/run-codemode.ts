@@ -67,6 +67,7 @@ export async function runCodeMode(
     signal: ctx.signal,
     tenant: ctx.who.tenant,
     weight: ctx.who.policy.limits.share,
+    ...(ctx.output ? { onLog: (line: string) => ctx.output?.("log", `${line}\n`) } : {}),
     invokeTool: async ({ tool, args, seq }) => {
       const callCtx = {
         tenant: ctx.who.tenant,

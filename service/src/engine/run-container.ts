@@ -64,6 +64,7 @@ export async function runContainer(
     signal: ctx.signal,
     tenant: ctx.who.tenant,
     weight: ctx.who.policy.limits.share,
+    ...(ctx.output ? { onOutput: ctx.output } : {}),
   });
   const produced = [];
   for (const f of outcome.files) {

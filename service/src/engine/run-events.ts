@@ -7,6 +7,8 @@ export type RunEventType =
   | "step.started"
   | "step.completed"
   | "step.failed"
+  /** Live output of a running step (bounded per attempt, see step-output-stream.ts). */
+  | "step.output"
   | "remediation"
   | "run.waiting_for_input"
   /** A hosted run backs off from a failing model provider until `retryAt` (status stays running). */

@@ -4,6 +4,7 @@ import type { Caller } from "../core/caller.ts";
 import type { StepOutput } from "./step-output.ts";
 import type { ToolDefinition } from "../tools/tool.ts";
 import type { StepRecord } from "../store/records.ts";
+import type { OutputStreamName } from "./step-output-stream.ts";
 
 export interface StepContext {
   who: Caller;
@@ -14,6 +15,8 @@ export interface StepContext {
   /** Tools bound for this step only (client-hosted tools relayed by /v1/relay), besides the policy's. */
   extraTools?: ToolDefinition[];
   signal: AbortSignal;
+  /** Live output of the running step (container stdout/stderr, console lines), as step.output events. */
+  output?: (stream: OutputStreamName, text: string) => void;
 }
 
 /** How a step ended, before it is journaled. */

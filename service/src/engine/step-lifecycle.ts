@@ -10,6 +10,7 @@ import type { Logger } from "../log/logger.ts";
 import type { Crashpoints } from "./crashpoint.ts";
 import type { Inflight } from "./inflight.ts";
 import type { RunEvents } from "./run-events.ts";
+import { StepOutputStream, type OutputStreamName } from "./step-output-stream.ts";
 import { externalize, internalize } from "./step-output.ts";
 
 /** Attempts of one step when the policy sets no `limits.maxAttempts`. */
@@ -54,6 +55,8 @@ export interface StepWork {
   step: StepRecord;
   /** Fires on cancellation of the run or when a shutdown's grace is over. */
   signal: AbortSignal;
+  /** Streams live output as bounded `step.output` events (published before the step's end). */
+  output: (stream: OutputStreamName, text: string) => void;
 }
 
 /**
@@ -164,9 +167,13 @@ export class StepLifecycle {
     const inflight = this.#d.inflight.begin();
     const signal = opts.signal ? AbortSignal.any([inflight.signal, opts.signal]) : inflight.signal;
     let ending: StepEnding | null;
+    const live = new StepOutputStream(step.seq, step.attempt, (ev) =>
+      this.#d.events.publish(spec.runId, "step.output", ev),
+    );
     try {
-      ending = await work({ step, signal });
+      ending = await work({ step, signal, output: (stream, text) => live.push(stream, text) });
     } catch (err) {
+      await live.close();
       inflight.end();
       // Cut by a shutdown, a throw is the teardown's doing: unfinished, re-executed next time.
       if (inflight.signal.aborted) return { kind: "interrupted", step, output: null, failure: SHUTDOWN };
@@ -186,6 +193,8 @@ export class StepLifecycle {
       const ended = await this.end(spec, step, { status: "failed", output: null, failure });
       return { kind: "ended", step: ended, output: null };
     }
+    // Live output goes out before the end event, so a follower sees it in order.
+    await live.close();
     inflight.end();
     if (inflight.signal.aborted || ending === null) {
       // A shutdown past its grace: unfinished (the shutdown marks it interrupted), re-executed next time.

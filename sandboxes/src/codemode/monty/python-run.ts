@@ -161,6 +161,7 @@ export class PythonRun implements SegmentListener {
     clearTimeout(this.#graceTimer);
     if (this.#finished) return;
     this.logs.push(...message.logs);
+    this.#stream(message.logs);
     if (message.type === "done") return this.#onDone(message);
     this.#loadingSaved = false;
     this.owner = child;
@@ -172,6 +173,7 @@ export class PythonRun implements SegmentListener {
 
   overflow(message: OverflowMessage): void {
     this.logs.push(...message.logs);
+    this.#stream(message.logs);
     this.logsTruncated = true;
     const child = this.#running;
     // The script caught the print error and runs on: stop it, as the JavaScript engines do.
@@ -180,6 +182,17 @@ export class PythonRun implements SegmentListener {
         this.ctx.scheduler.kill(child, "print output over its cap");
     }, OVERFLOW_GRACE_MS);
     stop.unref();
+  }
+
+  /** Hands a segment's print lines (up to a tool call or the end) to the live listener, if any. */
+  #stream(lines: string[]): void {
+    const onLog = this.ctx.request.onLog;
+    if (!onLog) return;
+    try {
+      for (const line of lines) onLog(line);
+    } catch {
+      // Live output is best effort: the lines are in the outcome's logs either way.
+    }
   }
 
   fault(reason: string): void {

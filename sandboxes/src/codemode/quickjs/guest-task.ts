@@ -104,6 +104,14 @@ export class GuestTask {
   addLogs(logs: string[], truncated: boolean): void {
     for (const line of logs) this.logs.push(line);
     this.logsTruncated ||= truncated;
+    const onLog = this.request.onLog;
+    if (onLog && logs.length > 0) {
+      try {
+        for (const line of logs) onLog(line);
+      } catch {
+        // Live output is best effort: the lines are in the outcome's logs either way.
+      }
+    }
   }
 
   /** Ends the execution with `outcome` (the first call wins). */

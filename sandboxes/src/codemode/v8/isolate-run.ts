@@ -100,7 +100,9 @@ export class IsolateRun {
       this.#onCall(Number(callId), String(tool), String(argsJson));
     });
     const logRef = new ivm.Reference((line: unknown): boolean => {
+      const before = this.#logs.lines.length;
       const open = this.#logs.push(String(line));
+      if (this.#logs.lines.length > before) emitLog(this.#request.onLog, this.#logs.lines[before]!);
       if (!open) this.#halt({ kind: "logs" });
       return open;
     });
@@ -367,5 +369,15 @@ function readUsage(isolate: ivm.Isolate, usage: Partial<CodeModeUsage>): void {
       Math.round(((heap.total_heap_size + heap.externally_allocated_size) / 2 ** 20) * 10) / 10;
   } catch {
     // Disposed in between: usage stays partial.
+  }
+}
+
+/** Hands a console line to the live listener; its faults stay outside the guest's execution. */
+function emitLog(onLog: ((line: string) => void) | undefined, line: string): void {
+  if (!onLog) return;
+  try {
+    onLog(line);
+  } catch {
+    // Live output is best effort: the line is in the outcome's logs either way.
   }
 }
