@@ -29,6 +29,7 @@ export type {
   Remedy,
   Run,
   RunStatus,
+  RunOrigin,
   RunsPage,
   Step,
   StepAction,

@@ -2,7 +2,7 @@
 import { DurableRun } from "./durable-run.ts";
 import { newIdempotencyKey, type Transport } from "./http.ts";
 import { runEvents, type RunEvent } from "./sse.ts";
-import type { CreateRun, Run, RunStatus, RunsPage, Step } from "./wire-types.ts";
+import type { CreateRun, Run, RunOrigin, RunStatus, RunsPage, Step } from "./wire-types.ts";
 
 const runPath = (id: string, suffix = "") => `/v1/runs/${encodeURIComponent(id)}${suffix}`;
 
@@ -49,17 +49,25 @@ export class RunsApi {
     return this.#t.request<Run>({ method: "GET", path: runPath(id) });
   }
 
+  /** A page of runs of every origin, or of one (`origin: "one-off" | "mcp" | "client" | "hosted"`). */
   list(
-    q: { status?: RunStatus | undefined; limit?: number | undefined; cursor?: string | undefined } = {},
+    q: {
+      status?: RunStatus | undefined;
+      origin?: RunOrigin | undefined;
+      limit?: number | undefined;
+      cursor?: string | undefined;
+    } = {},
   ): Promise<RunsPage> {
     return this.#t.request<RunsPage>({ method: "GET", path: "/v1/runs", query: q });
   }
 
   /** Every page of runs, newest first. */
-  async *all(q: { status?: RunStatus | undefined; pageSize?: number | undefined } = {}): AsyncGenerator<Run> {
+  async *all(
+    q: { status?: RunStatus | undefined; origin?: RunOrigin | undefined; pageSize?: number | undefined } = {},
+  ): AsyncGenerator<Run> {
     let cursor: string | undefined;
     do {
-      const page = await this.list({ status: q.status, limit: q.pageSize ?? 100, cursor });
+      const page = await this.list({ status: q.status, origin: q.origin, limit: q.pageSize ?? 100, cursor });
       yield* page.items;
       cursor = page.nextCursor ?? undefined;
     } while (cursor);

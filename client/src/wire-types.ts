@@ -506,11 +506,13 @@ export type Run = {
   mode: "hosted" | "client";
   goal: string | null;
   metadata: { [x: string]: unknown } | null;
+  origin: "hosted" | "client" | "one-off" | "mcp";
   createdAt: string;
   updatedAt: string;
   iterations: number;
 };
 export type RunStatus = "running" | "succeeded" | "failed" | "waiting_for_input" | "cancelled";
+export type RunOrigin = "hosted" | "client" | "one-off" | "mcp";
 export type RunsPage = {
   items: {
     failure?:
@@ -661,6 +663,7 @@ export type RunsPage = {
     mode: "hosted" | "client";
     goal: string | null;
     metadata: { [x: string]: unknown } | null;
+    origin: "hosted" | "client" | "one-off" | "mcp";
     createdAt: string;
     updatedAt: string;
     iterations: number;
@@ -852,8 +855,8 @@ export type McpServerInfo = {
   headerNames?: string[] | undefined;
   envNames?: string[] | undefined;
   name: string;
-  transport: "http" | "stdio";
   origin: "api" | "config";
+  transport: "http" | "stdio";
 };
 export type RegisterMcpServer =
   | { headers?: { [x: string]: string } | undefined; url: string; name: string }
@@ -886,7 +889,7 @@ export type ToolInfo = {
   version: string;
   name: string;
   inputSchema: { [x: string]: unknown };
-  source: "http" | "builtin" | "mcp";
+  source: "mcp" | "http" | "builtin";
   allowed: boolean;
 };
 export type CacheStats = { entries: number; bytes: number; hits: number; misses: number };

@@ -62,6 +62,9 @@ describe("the MCP endpoint", () => {
     assert.equal(r.data.result, "MCP");
     assert.equal(r.data.status, "succeeded");
     assert.match(r.text, /^succeeded in \d+ ms \[run run_[^\]]+\]\nresult: "MCP"/);
+    // Its run is listed, as a run of origin "mcp".
+    const mcpRuns = await new Mend({ baseUrl: svc.url }).runs.list({ origin: "mcp" });
+    assert.ok(mcpRuns.items.some((run) => run.id === r.data.runId && run.origin === "mcp"));
   });
 
   it("returns a failed script as a result (not a protocol error) with the failure once and a short summary", async () => {

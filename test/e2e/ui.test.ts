@@ -128,7 +128,7 @@ describe("run inspector", () => {
     assert.equal(await page.locator(".failure-box .fkind").innerText(), "runtime_error");
     assert.match(
       await page.locator('tr[data-usage="Memory peak"]').innerText(),
-      /3\.2 MB\s+32 MB \(policy\)/,
+      /3\.2 MiB\s+32 MiB \(policy\)/,
     );
     assert.match(await page.locator("#policy-title + dl").innerText(), /default@seed/);
     await screenshot(page, "step-failure");
@@ -138,7 +138,7 @@ describe("run inspector", () => {
     await img.waitFor();
     await page.waitForFunction('document.querySelector("ul.files img")?.naturalWidth === 320');
     assert.equal(await page.locator("ul.files a", { hasText: "out/summary.csv" }).count(), 1);
-    assert.match(await page.locator('tr[data-usage="Memory peak"]').innerText(), /201\.5 MB\s+256 MB/);
+    assert.match(await page.locator('tr[data-usage="Memory peak"]').innerText(), /201\.5 MiB\s+256 MiB/);
     await screenshot(page, "step-files");
   });
 

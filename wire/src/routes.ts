@@ -55,6 +55,7 @@ const EX = {
   run: {
     id: "run_01J9",
     mode: "client",
+    origin: "client",
     status: "running",
     goal: "Summarise the open incidents",
     policy: "default",
@@ -66,6 +67,7 @@ const EX = {
   finishedRun: {
     id: "run_01J9",
     mode: "client",
+    origin: "client",
     status: "succeeded",
     goal: null,
     policy: "default",

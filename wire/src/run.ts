@@ -34,10 +34,20 @@ export const CreateRunSchema = Type.Object(
 );
 export type CreateRun = Static<typeof CreateRunSchema>;
 
+export const RunOriginSchema = Type.Union(
+  [Type.Literal("one-off"), Type.Literal("mcp"), Type.Literal("client"), Type.Literal("hosted")],
+  {
+    description:
+      "What started the run: a one-off execution (POST /v1/executions, the relay), an MCP tool call, a client-driven run, or a hosted run",
+  },
+);
+export type RunOrigin = Static<typeof RunOriginSchema>;
+
 export const RunSchema = Type.Object(
   {
     id: Type.String(),
     mode: Type.Union([Type.Literal("hosted"), Type.Literal("client")]),
+    origin: RunOriginSchema,
     status: RunStatusSchema,
     goal: Type.Union([Type.String(), Type.Null()]),
     policy: Type.Union([Type.String(), Type.Null()]),
@@ -76,6 +86,7 @@ export type Run = Static<typeof RunSchema>;
 /** GET /v1/runs query: `limit` is 1 to 200 (default 50); `cursor` is the previous page's nextCursor. */
 export const ListRunsQuerySchema = Type.Object({
   status: Type.Optional(RunStatusSchema),
+  origin: Type.Optional(RunOriginSchema),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: "1 to 200 (default 50)" })),
   cursor: Type.Optional(Type.String({ maxLength: 200, description: "nextCursor of the previous page" })),
 });

@@ -131,13 +131,18 @@ export class Executor {
     return (await this.#implicitRun(who, idempotencyKey)).run;
   }
 
-  async #implicitRun(who: Caller, idempotencyKey?: string): Promise<{ run: RunRecord; created: boolean }> {
+  async #implicitRun(
+    who: Caller,
+    idempotencyKey?: string,
+    origin: "one-off" | "mcp" = "one-off",
+  ): Promise<{ run: RunRecord; created: boolean }> {
     return this.#d.store.createRun({
       id: newId("run"),
       tenant: who.tenant,
       mode: "client",
       goal: null,
       implicit: true,
+      origin,
       policy: who.policy.name,
       policyVersion: who.policy.version,
       idempotencyKey: idempotencyKey ?? null,
@@ -145,7 +150,12 @@ export class Executor {
   }
 
   /** POST /v1/executions: an implicit run with one step. */
-  async oneOff(who: Caller, req: ExecutionRequest, idempotencyKey?: string): Promise<ExecutionResponse> {
+  async oneOff(
+    who: Caller,
+    req: ExecutionRequest,
+    idempotencyKey?: string,
+    origin: "one-off" | "mcp" = "one-off",
+  ): Promise<ExecutionResponse> {
     // Bad input files are refused before the implicit run exists; decoded once, for the step too.
     const action = fromExecution(req);
     const files = await this.#inputFiles(who, action);
@@ -153,7 +163,11 @@ export class Executor {
     const admitted = idempotencyKey ? undefined : await this.admit(who);
     let implicit: { run: RunRecord; created: boolean };
     try {
-      implicit = await this.#implicitRun(who, idempotencyKey ? `execution:${idempotencyKey}` : undefined);
+      implicit = await this.#implicitRun(
+        who,
+        idempotencyKey ? `execution:${idempotencyKey}` : undefined,
+        origin,
+      );
     } catch (err) {
       admitted?.();
       throw err;

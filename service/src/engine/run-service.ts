@@ -2,7 +2,7 @@
 import type { CreateRun, ExecutionResponse, InputMismatch, RunStatus, StepAction } from "@mend/wire";
 import type { Config } from "../config/config.ts";
 import type { PolicyRegistry } from "../policy/policy-registry.ts";
-import type { EventRecord, Page, RunRecord, StepRecord } from "../store/records.ts";
+import type { EventRecord, Page, RunOrigin, RunRecord, StepRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
 import { InvalidCursorError } from "../store/store-errors.ts";
 import type { Caller } from "../core/caller.ts";
@@ -104,13 +104,16 @@ export class RunService {
 
   async list(
     who: Caller,
-    q: { status?: RunStatus; limit?: number; cursor?: string },
+    q: { status?: RunStatus; origin?: RunOrigin; limit?: number; cursor?: string },
   ): Promise<Page<RunRecord>> {
     try {
+      // Every origin by default (one-off and MCP executions are runs too); `origin` narrows to one.
       return await this.#d.store.listRuns(who.tenant, {
         status: q.status,
         limit: q.limit ?? 50,
         cursor: q.cursor,
+        includeImplicit: true,
+        ...(q.origin ? { origin: q.origin } : {}),
       });
     } catch (e) {
       if (e instanceof InvalidCursorError) throw new Rejection("invalid", e.message);

@@ -28,6 +28,7 @@ export function runView(r: RunRecord): Run {
   return {
     id: r.id,
     mode: r.mode,
+    origin: r.origin,
     status: r.status,
     goal: r.goal,
     policy: r.policy,

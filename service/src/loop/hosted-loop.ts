@@ -9,6 +9,7 @@ import type { LlmMessage, LlmProvider, LlmToolCall } from "../llm/llm-provider.t
 import type { PolicyRegistry } from "../policy/policy-registry.ts";
 import type { RunRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
+import type { BlobStore } from "../store/blob-store.ts";
 import type { ToolCaller } from "../tools/tool-caller.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Executor } from "../engine/executor.ts";
@@ -36,6 +37,8 @@ export interface HostedLoopDeps {
   policies: PolicyRegistry;
   config: Config;
   log: Logger;
+  /** Keeps each model turn's whole request for the inspector (see model-turn.ts). */
+  blobs?: BlobStore;
   /** The model of a run (env config merged with the run's `model`), or null when none is configured. */
   modelFor(run: RunRecord): { provider: LlmProvider; model: string; temperature?: number } | null;
 }

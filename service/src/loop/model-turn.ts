@@ -7,6 +7,7 @@ import type { LlmMessage, LlmProvider, LlmResponse, LlmTool } from "../llm/llm-p
 import type { Policy } from "../policy/policy-schema.ts";
 import type { RunRecord, StepRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
+import type { BlobStore } from "../store/blob-store.ts";
 import type { RunEvents } from "../engine/run-events.ts";
 import { DEFAULT_MAX_ATTEMPTS, type StepLifecycle } from "../engine/step-lifecycle.ts";
 import { backoffMs, sleep } from "../lib/retry.ts";
@@ -43,6 +44,23 @@ export interface ModelTurnDeps {
   store: Store;
   steps: StepLifecycle;
   events: RunEvents;
+  /** Where each turn's whole request (system prompt, tools offered, messages) is kept for the inspector. */
+  blobs?: BlobStore;
+}
+
+/**
+ * Keeps the request of a model turn as a content-addressed blob of the run's tenant, so the inspector can
+ * show what the model was sent; the step's input stays small (its replay check hashes it).
+ */
+async function keepRequest(
+  d: ModelTurnDeps,
+  tenant: string,
+  request: { model: string; system: string; tools: LlmTool[]; messages: LlmMessage[] },
+): Promise<{ blob: string; size: number } | undefined> {
+  if (!d.blobs) return undefined;
+  const { sha256, size } = await d.blobs.put(JSON.stringify(request));
+  await d.store.addBlobRef(tenant, sha256, size);
+  return { blob: sha256, size };
 }
 
 export interface ModelTurnRequest {
@@ -103,6 +121,13 @@ export async function modelTurn(d: ModelTurnDeps, r: ModelTurnRequest): Promise<
         maxAttempts: policy.limits.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       },
       async ({ signal: stepSignal }) => {
+        const kept = await keepRequest(d, run.tenant, {
+          model: r.model.model,
+          system: r.system,
+          tools: r.tools,
+          messages: r.messages,
+        });
+        const audit = kept ? { audit: { request: kept } } : {};
         const out = await r.model.provider.complete(
           {
             model: r.model.model,
@@ -122,6 +147,7 @@ export async function modelTurn(d: ModelTurnDeps, r: ModelTurnRequest): Promise<
             status: "succeeded",
             output: response as unknown as Record<string, unknown>,
             usage: { ...response.usage, attempts: response.attempts, ...(retries ? { retries } : {}) },
+            ...audit,
           };
         }
         return {
@@ -132,6 +158,7 @@ export async function modelTurn(d: ModelTurnDeps, r: ModelTurnRequest): Promise<
             attempts: out.failure.attempts ?? 1,
             ...(out.retries?.length ? { retries: out.retries } : {}),
           },
+          ...audit,
         };
       },
     );

@@ -81,6 +81,14 @@ const budgets = strict({
       "how long a hosted run keeps calling a failing model provider (durable backoff, remediation.llm_failed) before it asks a human, ms",
     ),
   onExhausted: z.enum(["ask_human", "fail"]).describe("what happens when a budget is spent"),
+  clientIdleMs: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      "a client-driven run still running with no activity for this long is shown as abandoned by the inspector, ms (default 1 hour)",
+    ),
 });
 
 const tenantLimits = strict({

@@ -137,6 +137,7 @@ export async function createServices(
     policies,
     config,
     log,
+    blobs,
     modelFor: (r) => models.modelFor(r),
   });
   runs.attachHostedDriver(loop);

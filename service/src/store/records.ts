@@ -2,6 +2,8 @@
 import type { Failure } from "@mend/wire";
 
 export type RunMode = "hosted" | "client";
+/** What started a run: a one-off execution (HTTP, relay), MCP, a client-driven run, or a hosted run. */
+export type RunOrigin = "one-off" | "mcp" | "client" | "hosted";
 export type RunStatus = "running" | "waiting_for_input" | "succeeded" | "failed" | "cancelled";
 export type StepKind = "llm" | "tool" | "codemode" | "container" | "human" | "checkpoint";
 export type StepStatus = "started" | "succeeded" | "failed" | "interrupted";
@@ -22,6 +24,7 @@ export interface RunRecord {
   waitingFor: unknown;
   iterations: number;
   implicit: boolean;
+  origin: RunOrigin;
   idempotencyKey: string | null;
   createdAt: number;
   updatedAt: number;

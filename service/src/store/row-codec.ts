@@ -57,6 +57,7 @@ export function toRun(r: Row): RunRecord {
     waitingFor: parse(r.waiting_for),
     iterations: num(r.iterations),
     implicit: bool(r.implicit),
+    origin: (strOrNull(r.origin) ?? (bool(r.implicit) ? "one-off" : r.mode)) as RunRecord["origin"],
     idempotencyKey: strOrNull(r.idempotency_key),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),

@@ -6,6 +6,7 @@ import type {
   EventRecord,
   Page,
   RunRecord,
+  RunOrigin,
   RunStatus,
   StepRecord,
   ToolCallRow,
@@ -13,7 +14,23 @@ import type {
 } from "./records.ts";
 
 export type NewRun = Pick<RunRecord, "id" | "tenant" | "mode" | "goal" | "implicit"> &
-  Partial<Pick<RunRecord, "policy" | "policyVersion" | "metadata" | "tools" | "model" | "idempotencyKey">>;
+  Partial<
+    Pick<RunRecord, "policy" | "policyVersion" | "metadata" | "tools" | "model" | "idempotencyKey" | "origin">
+  >;
+
+/** A new run's origin when its creator does not name one. */
+export function defaultOrigin(run: Pick<NewRun, "implicit" | "mode" | "origin">): RunOrigin {
+  return run.origin ?? (run.implicit ? "one-off" : run.mode);
+}
+
+/** The filters of listRuns: `origin` picks one origin; without it, `includeImplicit` adds one-off runs. */
+export interface RunListQuery {
+  status?: RunStatus;
+  limit: number;
+  cursor?: string;
+  includeImplicit?: boolean;
+  origin?: RunOrigin;
+}
 
 export type RunPatch = Partial<
   Pick<RunRecord, "status" | "output" | "failure" | "waitingFor" | "iterations" | "policyVersion">
@@ -95,10 +112,7 @@ export interface Store {
   getRun(tenant: string, id: string): Promise<RunRecord | null>;
   /** Internal (engine) lookup across tenants; never reachable from a request without a tenant check. */
   getRunById(id: string): Promise<RunRecord | null>;
-  listRuns(
-    tenant: string,
-    q: { status?: RunStatus; limit: number; cursor?: string; includeImplicit?: boolean },
-  ): Promise<Page<RunRecord>>;
+  listRuns(tenant: string, q: RunListQuery): Promise<Page<RunRecord>>;
   /** `fence.leaseOwner`: write only while that owner holds the run's lease (else FencedError). */
   updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord>;
   /** Runs in the given statuses across tenants (start-up recovery). */

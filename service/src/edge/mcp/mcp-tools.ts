@@ -68,7 +68,7 @@ async function execute(s: Services, who: Caller, sandbox: ExecutionRequest["sand
       runId === undefined ? "/runId" : "/key",
     );
   const req = validate(ExecutionRequestSchema, { ...rest, sandbox }, "arguments");
-  if (runId === undefined) return executionResult(await s.executor.oneOff(who, req));
+  if (runId === undefined) return executionResult(await s.executor.oneOff(who, req, undefined, "mcp"));
   const stepKey = validate(StepKeySchema, key, "key");
   if (onInputMismatch !== undefined && onInputMismatch !== "reject" && onInputMismatch !== "replay")
     throw invalid('Expected "reject" or "replay"', "/onInputMismatch");

@@ -1,6 +1,6 @@
 // The run page (/ui/runs/{id}): header with facts and actions, the human-in-the-loop form, the timeline.
 import { html } from "hono/html";
-import type { RunRecord, StepRecord } from "../../store/records.ts";
+import type { EventRecord, RunRecord, StepRecord } from "../../store/records.ts";
 import type { Html } from "./ui-html.ts";
 import { layout, statusBadge } from "./ui-layout.ts";
 import { formatDuration, formatTime, prettyJson } from "./ui-format.ts";
@@ -86,8 +86,13 @@ function waitingSection(run: RunRecord): Html {
  * The live part of the run page (what the client script re-fetches when events arrive).
  * @example c.html(runLive(run, steps, Date.now()))
  */
-export function runLive(run: RunRecord, steps: StepRecord[], nowMs: number): Html {
-  const sum = summarizeRun(run, steps, nowMs);
+export function runLive(
+  run: RunRecord,
+  steps: StepRecord[],
+  nowMs: number,
+  opts: { idleMs?: number | undefined } = {},
+): Html {
+  const sum = summarizeRun(run, steps, nowMs, opts.idleMs);
   const title = run.goal ?? (run.implicit ? "One-off execution" : "Run without a goal");
   // The step whose failure ended the run (same kind), when there is one.
   const lastFailed = steps.findLast((s) => s.status === "failed" && s.failure?.kind === run.failure?.kind);
@@ -96,12 +101,16 @@ export function runLive(run: RunRecord, steps: StepRecord[], nowMs: number): Htm
         <h1 id="run-title">${title}</h1>
         <dl class="facts">
           <dt>Status</dt>
-          <dd id="run-status" data-status="${run.status}">${statusBadge(run.status)}</dd>
+          <dd id="run-status" data-status="${run.status}">
+            ${statusBadge(run.status)}${sum.abandoned ? html` <span class="badge abandoned" id="run-abandoned" title="a client-driven run with no activity past budgets.clientIdleMs">abandoned: no activity since ${formatTime(lastActivity(run, steps))}</span>` : ""}
+          </dd>
           <dt>Run</dt>
           <dd class="mono">${run.id}</dd>
           <dt>Mode</dt>
           <dd>
-            ${run.mode}${run.policy ? html` · policy <span class="mono">${run.policy}${run.policyVersion ? `@${run.policyVersion}` : ""}</span>` : ""}
+            ${run.mode} · origin
+            <span id="run-origin">${run.origin}</span
+            >${run.policy ? html` · policy <span class="mono">${run.policy}${run.policyVersion ? `@${run.policyVersion}` : ""}</span>` : ""}
           </dd>
           <dt>Started</dt>
           <dd>
@@ -121,6 +130,20 @@ export function runLive(run: RunRecord, steps: StepRecord[], nowMs: number): Htm
               >${sum.remediations} remediation${sum.remediations === 1 ? "" : "s"}</span
             >
           </dd>
+          ${
+            steps.some((s) => s.kind === "llm")
+              ? html`<dt>Tokens</dt>
+                  <dd id="run-tokens">
+                    ${sum.tokens.input.toLocaleString("en-US")} in ·
+                    ${sum.tokens.output.toLocaleString("en-US")} out ·
+                    ${(sum.tokens.input + sum.tokens.output).toLocaleString("en-US")} total
+                  </dd>
+                  <dt>Cost</dt>
+                  <dd id="run-cost">
+                    ${sum.costUsd === null ? html`<span class="muted">not priced (the provider reports no cost)</span>` : `$${sum.costUsd.toFixed(4)}`}
+                  </dd>`
+              : ""
+          }
         </dl>
         ${backoffNote(run)}
         ${
@@ -141,6 +164,20 @@ export function runLive(run: RunRecord, steps: StepRecord[], nowMs: number): Htm
       </div>
       <div class="actions">
         <a class="button secondary" href="${runHref(run.id)}/export.jsonl" download>Export JSONL</a>
+        ${
+          run.mode === "hosted" && run.goal !== null
+            ? html`<form
+                method="post"
+                action="/v1/runs"
+                data-api="rerun"
+                data-body="${JSON.stringify(rerunBody(run))}"
+                id="rerun-form"
+              >
+                <button type="submit" class="secondary">Rerun</button>
+                <output class="form-status" role="status"></output>
+              </form>`
+            : ""
+        }
         ${
           run.status === "failed" || run.status === "waiting_for_input" || retryNote(run)
             ? html`<form method="post" action="${apiHref(run.id, "resume")}" data-api="resume">
@@ -164,11 +201,71 @@ export function runLive(run: RunRecord, steps: StepRecord[], nowMs: number): Htm
     ${timeline(run.id, steps, nowMs)}`;
 }
 
+/** A new hosted run with the same goal, model, tools and policy (what "Rerun" posts to /v1/runs). */
+function rerunBody(run: RunRecord): Record<string, unknown> {
+  return {
+    mode: "hosted",
+    goal: run.goal,
+    ...(run.model ? { model: run.model } : {}),
+    ...(run.tools ? { tools: run.tools } : {}),
+    ...(run.policy ? { policy: run.policy } : {}),
+    metadata: { ...(run.metadata ?? {}), rerunOf: run.id },
+  };
+}
+
+function lastActivity(run: RunRecord, steps: StepRecord[]): number {
+  return steps.reduce((t, s) => Math.max(t, s.endedAt ?? s.startedAt), run.updatedAt);
+}
+
+/** Events shown in the history (the newest); the full stream is GET /v1/runs/{id}/events. */
+const EVENT_HISTORY_MAX = 500;
+
+/**
+ * The run's event history, newest last: what a follower of GET /v1/runs/{id}/events saw.
+ * @example eventHistory(events)
+ */
+export function eventHistory(events: EventRecord[]): Html {
+  const shown = events.slice(-EVENT_HISTORY_MAX);
+  return html`<details id="run-events">
+    <summary>Event history (${events.length} event${events.length === 1 ? "" : "s"})</summary>
+    ${events.length > shown.length ? html`<p class="muted">The ${shown.length} newest are shown.</p>` : ""}
+    <table class="usage">
+      <thead>
+        <tr>
+          <th scope="col">#</th>
+          <th scope="col">Time</th>
+          <th scope="col">Event</th>
+          <th scope="col">Data</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${shown.map(
+          (e) =>
+            html`<tr data-event-type="${e.type}">
+              <td class="num">${e.id}</td>
+              <td><time datetime="${new Date(e.at).toISOString()}">${formatTime(e.at)}</time></td>
+              <td class="mono">${e.type}</td>
+              <td class="mono">${clip(JSON.stringify(e.data) ?? "", 300)}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </details>`;
+}
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
 /**
  * The whole run page; `lastEventId` is where the client's event stream resumes.
  * @example c.html(runPage(run, steps, lastEventId, Date.now()))
  */
-export function runPage(run: RunRecord, steps: StepRecord[], lastEventId: number, nowMs: number): Html {
+export function runPage(
+  run: RunRecord,
+  steps: StepRecord[],
+  lastEventId: number,
+  nowMs: number,
+  opts: { idleMs?: number | undefined; events?: EventRecord[] } = {},
+): Html {
   const live = !summarizeRun(run, steps, nowMs).finished;
   const body = html`<nav aria-label="Breadcrumb" class="muted">
       <a href="/ui">Runs</a> › <span class="mono">${run.id}</span>
@@ -180,8 +277,9 @@ export function runPage(run: RunRecord, steps: StepRecord[], lastEventId: number
       data-last-event-id="${lastEventId}"
       data-fragment-url="${runHref(run.id)}/live"
     >
-      ${runLive(run, steps, nowMs)}
+      ${runLive(run, steps, nowMs, opts)}
     </div>
+    ${opts.events ? eventHistory(opts.events) : ""}
     <p id="live-status" class="muted" role="status" aria-live="polite">
       ${live ? "Live: new steps appear as they happen." : ""}
     </p>

@@ -21,6 +21,7 @@ const run: RunRecord = {
   waitingFor: null,
   iterations: 2,
   implicit: false,
+  origin: "hosted",
   idempotencyKey: null,
   createdAt: 1_000,
   updatedAt: 4_000,
@@ -60,8 +61,30 @@ describe("run summary", () => {
       remediations: 1,
       durationMs: 3_000,
       finished: true,
+      abandoned: false,
+      tokens: { input: 0, output: 0 },
+      costUsd: null,
     });
     assert.equal(summarizeRun({ ...run, status: "running" }, steps, 9_000).durationMs, 8_000);
+  });
+
+  it("marks a client-driven run idle past the deadline abandoned, and sums model tokens and cost", () => {
+    const client = { ...run, mode: "client" as const, origin: "client" as const, status: "running" as const };
+    const ended = [step(1), step(2, { endedAt: 5_000 })];
+    const last = Math.max(client.updatedAt, 5_000);
+    assert.equal(summarizeRun(client, ended, last + 1_000, 60_000).abandoned, false);
+    assert.equal(summarizeRun(client, ended, last + 61_000, 60_000).abandoned, true);
+    // A step still running is not idleness, and a hosted run is never abandoned.
+    const open = [...ended, step(9, { status: "started", endedAt: null })];
+    assert.equal(summarizeRun(client, open, last + 61_000, 60_000).abandoned, false);
+    assert.equal(summarizeRun({ ...client, mode: "hosted" }, ended, last + 61_000, 60_000).abandoned, false);
+    const llm = [
+      step(1, { kind: "llm", usage: { inputTokens: 100, outputTokens: 20, costUsd: 0.01 } }),
+      step(8, { kind: "llm", usage: { inputTokens: 50, outputTokens: 5 } }),
+    ];
+    const sum = summarizeRun(client, llm, last, 60_000);
+    assert.deepEqual(sum.tokens, { input: 150, output: 25 });
+    assert.equal(sum.costUsd, 0.01);
   });
 
   it("links a remediation only to an earlier step", () => {
@@ -91,7 +114,7 @@ describe("run summary", () => {
         label: "Memory peak",
         used: 120,
         limit: 128,
-        unit: "MB",
+        unit: "MiB",
         limitSource: "policy",
       },
     );

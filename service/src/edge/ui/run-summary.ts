@@ -10,20 +10,50 @@ export interface RunSummary {
   /** Wall time from creation to the last update (finished) or to `nowMs` (still going). */
   durationMs: number;
   finished: boolean;
+  /** A client-driven run still running with no step or update for longer than the idle deadline. */
+  abandoned: boolean;
+  /** LLM tokens of the run's model turns. */
+  tokens: { input: number; output: number };
+  /** What the provider priced the turns at, when it reports `costUsd`; null means not priced. */
+  costUsd: number | null;
 }
+
+/** The inspector's idle deadline for client-driven runs when the policy sets no `budgets.clientIdleMs`. */
+export const DEFAULT_CLIENT_IDLE_MS = 60 * 60_000;
 
 /**
  * Counts and duration of one run, from its record and journal.
  * @example summarizeRun(run, steps, Date.now()).failures
  */
-export function summarizeRun(run: RunRecord, steps: StepRecord[], nowMs: number): RunSummary {
+export function summarizeRun(
+  run: RunRecord,
+  steps: StepRecord[],
+  nowMs: number,
+  idleMs: number = DEFAULT_CLIENT_IDLE_MS,
+): RunSummary {
   const finished = FINISHED.has(run.status);
+  let lastActivity = run.updatedAt;
+  const tokens = { input: 0, output: 0 };
+  let costUsd: number | null = null;
+  for (const s of steps) {
+    lastActivity = Math.max(lastActivity, s.endedAt ?? s.startedAt);
+    if (s.kind !== "llm" || !s.usage) continue;
+    const u = s.usage;
+    if (typeof u.inputTokens === "number") tokens.input += u.inputTokens;
+    if (typeof u.outputTokens === "number") tokens.output += u.outputTokens;
+    if (typeof u.costUsd === "number") costUsd = (costUsd ?? 0) + u.costUsd;
+  }
+  // Only a step left running stays busy: an open step of a live process is not idleness.
+  const busy = steps.some((s) => s.status === "started");
   return {
     steps: steps.length,
     failures: steps.filter((s) => s.status === "failed").length,
     remediations: steps.filter((s) => s.remediation !== null).length,
     durationMs: (finished ? run.updatedAt : nowMs) - run.createdAt,
     finished,
+    abandoned: run.mode === "client" && run.status === "running" && !busy && nowMs - lastActivity > idleMs,
+    tokens,
+    costUsd,
   };
 }
 

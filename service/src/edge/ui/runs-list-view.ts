@@ -3,11 +3,11 @@ import { html } from "hono/html";
 import type { Html } from "./ui-html.ts";
 import { layout, statusBadge } from "./ui-layout.ts";
 import { formatDuration, formatTime } from "./ui-format.ts";
-import { RUN_STATUSES, TEXT_SCAN_LIMIT, type RunFilters, type RunRow } from "./ui-data.ts";
+import { RUN_ORIGINS, RUN_STATUSES, TEXT_SCAN_LIMIT, type RunFilters, type RunRow } from "./ui-data.ts";
 
 /**
  * The export link for the current filter: the service's trajectory export (status filter applies).
- * @example exportHref({ status: "failed", q: "", implicit: false }) // "/v1/runs/export?format=jsonl&status=failed"
+ * @example exportHref({ status: "failed", q: "" }) // "/v1/runs/export?format=jsonl&status=failed"
  */
 export function exportHref(f: RunFilters): string {
   return `/v1/runs/export?format=jsonl${f.status ? `&status=${encodeURIComponent(f.status)}` : ""}`;
@@ -17,21 +17,25 @@ function query(f: RunFilters, extra: Record<string, string> = {}): string {
   const p = new URLSearchParams();
   if (f.status) p.set("status", f.status);
   if (f.q) p.set("q", f.q);
-  if (f.implicit) p.set("implicit", "1");
+  if (f.origin) p.set("origin", f.origin);
   for (const [k, v] of Object.entries(extra)) p.set(k, v);
   const s = p.toString();
   return s ? `?${s}` : "";
 }
 
 function row({ run, summary }: RunRow): Html {
-  const goal = run.goal ?? (run.implicit ? "(one-off execution)" : "(no goal)");
-  return html`<tr data-run-id="${run.id}" data-status="${run.status}">
-    <td>${statusBadge(run.status)}</td>
+  const goal =
+    run.goal ??
+    (run.origin === "mcp" ? "(MCP execution)" : run.implicit ? "(one-off execution)" : "(no goal)");
+  return html`<tr data-run-id="${run.id}" data-status="${run.status}" data-origin="${run.origin}">
+    <td>
+      ${statusBadge(run.status)}${summary.abandoned ? html` <span class="badge abandoned" title="no activity for a long time">abandoned</span>` : ""}
+    </td>
     <td class="goal">
       <a href="/ui/runs/${encodeURIComponent(run.id)}" data-nav>${goal}</a>
       <div class="muted mono">${run.id}</div>
     </td>
-    <td>${run.mode}</td>
+    <td>${run.origin}</td>
     <td><time datetime="${new Date(run.createdAt).toISOString()}">${formatTime(run.createdAt)}</time></td>
     <td class="num">
       ${formatDuration(summary.durationMs)}${summary.finished ? "" : html`<span class="muted"> …</span>`}
@@ -65,7 +69,7 @@ export function runsRegion(rows: RunRow[], nextCursor: string | null, f: RunFilt
               <tr>
                 <th scope="col">Status</th>
                 <th scope="col">Goal</th>
-                <th scope="col">Mode</th>
+                <th scope="col">Origin</th>
                 <th scope="col">Started</th>
                 <th scope="col" class="num">Duration</th>
                 <th scope="col" class="num">Iterations</th>
@@ -110,16 +114,13 @@ export function runsPage(rows: RunRow[], nextCursor: string | null, f: RunFilter
           placeholder="Press / to search"
         />
       </label>
-      <label class="check"
-        ><input
-          type="checkbox"
-          name="implicit"
-          value="1"
-          id="filter-implicit"
-          ${f.implicit ? "checked" : ""}
-        />
-        One-off executions</label
-      >
+      <label
+        >Origin
+        <select name="origin" id="filter-origin">
+          <option value="">all</option>
+          ${RUN_ORIGINS.map((o) => html`<option value="${o}" ${f.origin === o ? "selected" : ""}>${o}</option>`)}
+        </select>
+      </label>
       <button type="submit">Apply</button>
       <a class="button secondary" id="export-link" href="${exportHref(f)}" download>Export JSONL</a>
     </form>

@@ -4,6 +4,7 @@ import type { RunRecord, StepRecord } from "../../store/records.ts";
 import type { Html } from "./ui-html.ts";
 import { layout, statusBadge } from "./ui-layout.ts";
 import { formatBytes, formatDuration, formatTime, prettyJson } from "./ui-format.ts";
+import { llmRequestSection, llmResponseSection, type LlmRequestView } from "./llm-step-view.ts";
 import { codeBlock, languageOf, type CodeMark } from "./code-view.ts";
 import { remediationSource, stepDurationMs } from "./run-summary.ts";
 import { failureBox } from "./run-page-view.ts";
@@ -204,7 +205,14 @@ function outputSection(step: StepRecord): Html {
  * The whole step page.
  * @example c.html(stepPage(run, steps, step, Date.now()))
  */
-export function stepPage(run: RunRecord, steps: StepRecord[], step: StepRecord, nowMs: number): Html {
+export function stepPage(
+  run: RunRecord,
+  steps: StepRecord[],
+  step: StepRecord,
+  nowMs: number,
+  opts: { llmRequest?: LlmRequestView | null } = {},
+): Html {
+  const llm = step.kind === "llm";
   const i = steps.findIndex((s) => s.seq === step.seq);
   const prev = steps[i - 1];
   const next = steps[i + 1];
@@ -257,8 +265,8 @@ export function stepPage(run: RunRecord, steps: StepRecord[], step: StepRecord, 
     }
     <div class="grid2">
       <section aria-labelledby="input-title">
-        <h2 id="input-title">Input</h2>
-        ${inputSection(step)}
+        <h2 id="input-title">${llm ? "Request" : "Input"}</h2>
+        ${llm ? llmRequestSection(step, opts.llmRequest ?? null) : inputSection(step)}
       </section>
       <div>
         <section aria-labelledby="usage-title">
@@ -272,8 +280,8 @@ export function stepPage(run: RunRecord, steps: StepRecord[], step: StepRecord, 
       </div>
     </div>
     <section aria-labelledby="output-title">
-      <h2 id="output-title">Output</h2>
-      ${outputSection(step)}
+      <h2 id="output-title">${llm ? "Response" : "Output"}</h2>
+      ${llm ? llmResponseSection(step) : outputSection(step)}
     </section>
     <nav aria-label="Steps" style="margin-top:1.5rem;display:flex;gap:1rem">
       ${prev ? html`<a href="${stepHref(run.id, prev.seq)}" rel="prev">← step #${prev.seq}</a>` : ""}

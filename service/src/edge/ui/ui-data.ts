@@ -2,7 +2,7 @@
 import type { RunStatus } from "@mend/wire";
 import type { Caller } from "../../core/caller.ts";
 import { Rejection } from "../../core/rejection.ts";
-import type { RunRecord, StepRecord } from "../../store/records.ts";
+import type { EventRecord, RunOrigin, RunRecord, StepRecord } from "../../store/records.ts";
 import { InvalidCursorError } from "../../store/store-errors.ts";
 import type { Store } from "../../store/store.ts";
 import { matchesText, summarizeRun, type RunSummary } from "./run-summary.ts";
@@ -19,11 +19,13 @@ export const RUN_STATUSES: readonly RunStatus[] = [
 export const TEXT_SCAN_LIMIT = 200;
 const PAGE_LIMIT = 50;
 
+/** Where a run came from; the list shows every origin unless one is picked. */
+export const RUN_ORIGINS: readonly RunOrigin[] = ["hosted", "client", "one-off", "mcp"];
+
 export interface RunFilters {
   status?: RunStatus;
   q: string;
-  /** Include the implicit runs of one-off executions. */
-  implicit: boolean;
+  origin?: RunOrigin;
   cursor?: string;
 }
 
@@ -34,15 +36,16 @@ export interface RunRow {
 
 /**
  * The list filters from a query string; unknown values are ignored rather than rejected (it is a page).
- * @example parseFilters({ status: "failed", q: "csv" }) // { status: "failed", q: "csv", implicit: false }
+ * @example parseFilters({ status: "failed", q: "csv", origin: "mcp" }) // { status: "failed", q: "csv", origin: "mcp" }
  */
 export function parseFilters(query: Record<string, string | undefined>): RunFilters {
   const status = RUN_STATUSES.find((s) => s === query.status);
+  const origin = RUN_ORIGINS.find((o) => o === query.origin);
   const cursor = query.cursor && query.cursor.length <= 200 ? query.cursor : undefined;
   return {
     ...(status ? { status } : {}),
     q: (query.q ?? "").slice(0, 200),
-    implicit: query.implicit === "1",
+    ...(origin ? { origin } : {}),
     ...(cursor ? { cursor } : {}),
   };
 }
@@ -63,7 +66,8 @@ export async function loadRunRows(
       status: f.status,
       limit: f.q.trim() ? TEXT_SCAN_LIMIT : PAGE_LIMIT,
       cursor: f.cursor,
-      includeImplicit: f.implicit,
+      includeImplicit: true,
+      ...(f.origin ? { origin: f.origin } : {}),
     });
   } catch (e) {
     if (e instanceof InvalidCursorError) throw new Rejection("invalid", e.message);
@@ -72,7 +76,8 @@ export async function loadRunRows(
   const rows: RunRow[] = [];
   for (const run of page.items) {
     if (!matchesText(run, f.q)) continue;
-    rows.push({ run, summary: summarizeRun(run, await store.listSteps(run.id), nowMs) });
+    const idleMs = who.policy.budgets.clientIdleMs;
+    rows.push({ run, summary: summarizeRun(run, await store.listSteps(run.id), nowMs, idleMs) });
   }
   return { rows, nextCursor: page.nextCursor };
 }
@@ -85,10 +90,10 @@ export async function loadRun(
   store: Store,
   who: Caller,
   id: string,
-): Promise<{ run: RunRecord; steps: StepRecord[]; lastEventId: number }> {
+): Promise<{ run: RunRecord; steps: StepRecord[]; lastEventId: number; events: EventRecord[] }> {
   const run = await store.getRun(who.tenant, id);
   if (!run) throw new Rejection("not_found", `run ${id} does not exist`);
   const steps = await store.listSteps(id);
   const events = await store.listEvents(id, 0);
-  return { run, steps, lastEventId: events.at(-1)?.id ?? 0 };
+  return { run, steps, lastEventId: events.at(-1)?.id ?? 0, events };
 }

@@ -11,6 +11,8 @@ import { loadRun, loadRunRows, parseFilters } from "./ui-data.ts";
 import { runsPage, runsRegion } from "./runs-list-view.ts";
 import { runLive, runPage } from "./run-page-view.ts";
 import { stepPage } from "./step-page-view.ts";
+import { LLM_REQUEST_INLINE_MAX_BYTES, llmRequestRef, type LlmRequestView } from "./llm-step-view.ts";
+import type { StepRecord } from "../../store/records.ts";
 import { stepsJsonl } from "./step-export.ts";
 import { loginPage } from "./login-view.ts";
 import { KEY_COOKIE } from "../../auth/key-cookie.ts";
@@ -38,6 +40,19 @@ function notFound(c: Context<AppEnv>, what: string): Response | Promise<Response
     <p>${what}</p>
     <p><a href="/ui">Back to the runs</a></p>`;
   return page(c, layout({ title: "Not found", page: "runs", body }), 404);
+}
+
+/** An LLM step's kept request (model-turn.ts), when it is small enough to render. */
+async function keptRequest(s: Services, step: StepRecord): Promise<LlmRequestView | null> {
+  const ref = step.kind === "llm" ? llmRequestRef(step) : null;
+  if (!ref || ref.size > LLM_REQUEST_INLINE_MAX_BYTES) return null;
+  const raw = await s.blobs.get(ref.blob);
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw.toString("utf8")) as LlmRequestView;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -83,13 +98,16 @@ export function uiRoutes(s: Services): Hono<AppEnv> {
   });
 
   r.get("/runs/:id", async (c) => {
-    const { run, steps, lastEventId } = await loadRun(s.store, c.get("caller"), c.req.param("id"));
-    return page(c, runPage(run, steps, lastEventId, Date.now()));
+    const who = c.get("caller");
+    const { run, steps, lastEventId, events } = await loadRun(s.store, who, c.req.param("id"));
+    const idleMs = who.policy.budgets.clientIdleMs;
+    return page(c, runPage(run, steps, lastEventId, Date.now(), { idleMs, events }));
   });
   r.get("/runs/:id/live", async (c) => {
-    const { run, steps } = await loadRun(s.store, c.get("caller"), c.req.param("id"));
+    const who = c.get("caller");
+    const { run, steps } = await loadRun(s.store, who, c.req.param("id"));
     c.header("x-run-status", run.status);
-    return page(c, runLive(run, steps, Date.now()));
+    return page(c, runLive(run, steps, Date.now(), { idleMs: who.policy.budgets.clientIdleMs }));
   });
   r.get("/runs/:id/export.jsonl", async (c) => {
     const { run, steps } = await loadRun(s.store, c.get("caller"), c.req.param("id"));
@@ -105,7 +123,7 @@ export function uiRoutes(s: Services): Hono<AppEnv> {
     const raw = c.req.param("seq");
     const step = /^\d{1,9}$/.test(raw) ? steps.find((st) => st.seq === Number(raw)) : undefined;
     if (!step) return notFound(c, `run ${run.id} has no step #${raw}`);
-    return page(c, stepPage(run, steps, step, Date.now()));
+    return page(c, stepPage(run, steps, step, Date.now(), { llmRequest: await keptRequest(s, step) }));
   });
   return r;
 }

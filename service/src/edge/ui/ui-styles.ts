@@ -51,6 +51,7 @@ td.goal a { font-weight: 600; }
 .badge.cached { background: #eef6ff; border-color: #b9d4f5; color: #174a8c; }
 .badge.replayed { background: #f3eefe; border-color: #cdbcf3; color: #4b2a93; }
 .badge.remedy { background: var(--warn-bg); border-color: #e5c46b; color: var(--warn); }
+.badge.abandoned { background: #f4f4f4; border-color: #bbb; color: #555; }
 .kind { display: inline-block; min-width: 5.6rem; font-size: .78rem; font-weight: 700; text-transform: uppercase; letter-spacing: .04em; color: #374151; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0; }
 dl.facts dt { color: var(--muted); }

@@ -5,7 +5,7 @@ export interface UsageRow {
   label: string;
   used: number | null;
   limit: number | null;
-  unit: "MB" | "ms" | "calls";
+  unit: "MiB" | "ms" | "calls";
   /** Where the limit was read: the policy's resolution (audit), the request, or the failure. */
   limitSource: "policy" | "request" | "failure" | null;
 }
@@ -20,10 +20,10 @@ const numAt = (bag: Bag | null, key: string): number | null => {
 };
 
 const PAIRS: { label: string; usage: string; limit: string | null; unit: UsageRow["unit"] }[] = [
-  { label: "Memory peak", usage: "memoryPeakMb", limit: "memoryMb", unit: "MB" },
+  { label: "Memory peak", usage: "memoryPeakMb", limit: "memoryMb", unit: "MiB" },
   { label: "Wall time", usage: "wallMs", limit: "timeoutMs", unit: "ms" },
   { label: "CPU time", usage: "cpuMs", limit: null, unit: "ms" },
-  { label: "Disk", usage: "diskMb", limit: "diskMb", unit: "MB" },
+  { label: "Disk", usage: "diskMb", limit: "diskMb", unit: "MiB" },
 ];
 
 /**

@@ -165,4 +165,10 @@ export const PG_MIGRATIONS: readonly string[] = [
 
   CREATE TABLE probe (id INTEGER PRIMARY KEY CHECK (id = 1), at BIGINT NOT NULL);
   `,
+  // Where a run came from (GET /v1/runs?origin=): earlier runs are backfilled from implicit and mode.
+  `
+  ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT 'client';
+  UPDATE runs SET origin = CASE WHEN implicit THEN 'one-off' WHEN mode = 'hosted' THEN 'hosted' ELSE 'client' END;
+  CREATE INDEX runs_tenant_origin ON runs (tenant, origin, created_at);
+  `,
 ];

@@ -2,7 +2,7 @@
 // keys (ON CONFLICT: one run per key, even from several replicas), tenant-scoped reads, cursor paging,
 // fenced updates.
 import type { Page, RunRecord, RunStatus } from "../records.ts";
-import type { NewRun, RunPatch } from "../store.ts";
+import { defaultOrigin, type NewRun, type RunListQuery, type RunPatch } from "../store.ts";
 import { FencedError, InvalidCursorError, NotFoundError } from "../store-errors.ts";
 import { decodeCursor, encodeCursor, json, toRun, type Row } from "../row-codec.ts";
 import type { Query } from "./pg-database.ts";
@@ -37,9 +37,10 @@ export class PgRuns {
       run.implicit,
       run.idempotencyKey ?? null,
       now,
+      defaultOrigin(run),
     ];
     const insert = `INSERT INTO runs (id, tenant, mode, status, goal, policy, policy_version, metadata, tools, model,
-        implicit, idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`;
+        implicit, idempotency_key, created_at, updated_at, origin) VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)`;
     if (!run.idempotencyKey)
       return { run: toRun((await this.#one(`${insert} RETURNING *`, values))!), created: true };
     const made = await this.#one(
@@ -64,15 +65,13 @@ export class PgRuns {
     return r ? toRun(r) : null;
   }
 
-  async listRuns(
-    tenant: string,
-    q: { status?: RunStatus; limit: number; cursor?: string; includeImplicit?: boolean },
-  ): Promise<Page<RunRecord>> {
+  async listRuns(tenant: string, q: RunListQuery): Promise<Page<RunRecord>> {
     const args: unknown[] = [tenant];
     const where = ["tenant = $1"];
     const arg = (v: unknown) => `$${args.push(v)}`;
     if (q.status) where.push(`status = ${arg(q.status)}`);
-    if (!q.includeImplicit) where.push("NOT implicit");
+    if (q.origin) where.push(`origin = ${arg(q.origin)}`);
+    else if (!q.includeImplicit) where.push("NOT implicit");
     if (q.cursor) {
       const c = decodeCursor(q.cursor);
       if (!c) throw new InvalidCursorError("cursor is not one this service issued");

@@ -152,4 +152,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX steps_owner ON steps (owner) WHERE status = 'started';
   CREATE TABLE probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
   `,
+  // Where a run came from (GET /v1/runs?origin=): earlier runs are backfilled from implicit and mode.
+  `
+  ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT 'client';
+  UPDATE runs SET origin = CASE WHEN implicit = 1 THEN 'one-off' WHEN mode = 'hosted' THEN 'hosted' ELSE 'client' END;
+  CREATE INDEX runs_tenant_origin ON runs (tenant, origin, created_at);
+  `,
 ];

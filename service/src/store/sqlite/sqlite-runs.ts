@@ -2,7 +2,7 @@
 // tenant-scoped reads, cursor paging, fenced updates.
 import type { SQLInputValue } from "node:sqlite";
 import type { Page, RunRecord, RunStatus } from "../records.ts";
-import type { NewRun, RunPatch } from "../store.ts";
+import { defaultOrigin, type NewRun, type RunListQuery, type RunPatch } from "../store.ts";
 import { FencedError, InvalidCursorError, NotFoundError } from "../store-errors.ts";
 import { decodeCursor, encodeCursor, json, toRun } from "../row-codec.ts";
 import type { SqliteConnection } from "./sqlite-connection.ts";
@@ -32,7 +32,7 @@ export class SqliteRuns {
       const now = Date.now();
       const row = c.get(
         `INSERT INTO runs (id, tenant, mode, status, goal, policy, policy_version, metadata, tools, model,
-          implicit, idempotency_key, created_at, updated_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          implicit, idempotency_key, created_at, updated_at, origin) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           RETURNING *`,
         run.id,
         run.tenant,
@@ -47,6 +47,7 @@ export class SqliteRuns {
         run.idempotencyKey ?? null,
         now,
         now,
+        defaultOrigin(run),
       )!;
       return { run: toRun(row), created: true };
     });
@@ -62,17 +63,17 @@ export class SqliteRuns {
     return r ? toRun(r) : null;
   }
 
-  async listRuns(
-    tenant: string,
-    q: { status?: RunStatus; limit: number; cursor?: string; includeImplicit?: boolean },
-  ): Promise<Page<RunRecord>> {
+  async listRuns(tenant: string, q: RunListQuery): Promise<Page<RunRecord>> {
     const where = ["tenant = ?"];
     const args: SQLInputValue[] = [tenant];
     if (q.status) {
       where.push("status = ?");
       args.push(q.status);
     }
-    if (!q.includeImplicit) where.push("implicit = 0");
+    if (q.origin) {
+      where.push("origin = ?");
+      args.push(q.origin);
+    } else if (!q.includeImplicit) where.push("implicit = 0");
     if (q.cursor) {
       const c = decodeCursor(q.cursor);
       if (!c) throw new InvalidCursorError("cursor is not one this service issued");

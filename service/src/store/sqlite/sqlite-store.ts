@@ -15,6 +15,7 @@ import type {
   Announced,
   NewRun,
   NewStep,
+  RunListQuery,
   RunPatch,
   StepClaim,
   StepEnd,
@@ -110,10 +111,7 @@ export class SqliteStore implements Store {
     return this.#runs.getRunById(id);
   }
 
-  listRuns(
-    tenant: string,
-    q: { status?: RunStatus; limit: number; cursor?: string; includeImplicit?: boolean },
-  ): Promise<Page<RunRecord>> {
+  listRuns(tenant: string, q: RunListQuery): Promise<Page<RunRecord>> {
     return this.#runs.listRuns(tenant, q);
   }
 

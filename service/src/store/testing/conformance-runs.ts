@@ -114,6 +114,23 @@ export function runsSuite({ t, test }: SuiteContext): void {
       assert.deepEqual((await ids({ limit: 10, includeImplicit: true })).length, 3);
     });
 
+    test("keeps each run's origin and lists one origin on request", async (s) => {
+      await newRun(s, "run_c");
+      await newRun(s, "run_h", { mode: "hosted" });
+      await newRun(s, "run_o", { implicit: true });
+      await newRun(s, "run_m", { implicit: true, origin: "mcp" });
+      const origins = Object.fromEntries(
+        (await s.listRuns("t1", { limit: 10, includeImplicit: true })).items.map((r) => [r.id, r.origin]),
+      );
+      assert.deepEqual(origins, { run_c: "client", run_h: "hosted", run_o: "one-off", run_m: "mcp" });
+      const only = async (origin: "one-off" | "mcp" | "client" | "hosted") =>
+        (await s.listRuns("t1", { limit: 10, origin })).items.map((r) => r.id);
+      assert.deepEqual(await only("mcp"), ["run_m"]);
+      assert.deepEqual(await only("one-off"), ["run_o"]);
+      assert.deepEqual(await only("hosted"), ["run_h"]);
+      assert.equal((await s.getRun("t1", "run_m"))?.origin, "mcp");
+    });
+
     test("pages through runs with a cursor, never repeating or skipping one", async (s) => {
       for (let i = 0; i < 11; i++) await newRun(s, `run_${String(i).padStart(2, "0")}`);
       await newRun(s, "run_other", { tenant: "t2" });

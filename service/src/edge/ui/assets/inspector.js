@@ -202,7 +202,8 @@
       const q = form.elements.q.value;
       if (status) p.set("status", status);
       if (q) p.set("q", q);
-      if (form.elements.implicit.checked) p.set("implicit", "1");
+      const origin = form.elements.origin.value;
+      if (origin) p.set("origin", origin);
       return p.toString();
     }
 
@@ -265,6 +266,7 @@
       }
       body = JSON.stringify({ input: input });
     }
+    if (kind === "rerun") body = form.dataset.body;
     button.disabled = true;
     out.textContent = "Sending…";
     try {
@@ -274,6 +276,12 @@
         init.body = body;
       }
       const res = await fetch(form.action, init);
+      if (res.ok && kind === "rerun") {
+        const made = await res.json();
+        out.textContent = "New run started.";
+        location.href = "/ui/runs/" + encodeURIComponent(made.id);
+        return;
+      }
       if (res.ok) {
         const done =
           kind === "input"
