@@ -20,6 +20,7 @@ import { benchCodeModeHttp } from "./codemode-http-bench.ts";
 import { benchContainers } from "./container-bench.ts";
 import { benchFairness } from "./fairness-bench.ts";
 import { benchHostedRuns } from "./hosted-runs-bench.ts";
+import { benchHeal } from "./heal-bench.ts";
 import { benchPythonHttp, benchPythonInProcess, benchPythonResume } from "./python-bench.ts";
 import { renderSummary, renderTable, writeResults, type Table } from "./report.ts";
 import { benchResume } from "./resume-bench.ts";
@@ -182,6 +183,18 @@ const SECTIONS: Section[] = [
       SHARED_CORES + " dockerd and containerd use them too.",
     ],
     measure: async () => benchFairness(),
+  },
+  {
+    id: "heal",
+    title:
+      "Issue 20 — self-healing: faults injected into hosted runs (npm run bench:heal has 10 runs per fault)",
+    notes: [
+      "One service (warm pool off, so a container carries its run's label from creation) and a scripted model that follows each failure's remedy; 3 runs per fault here, one at a time.",
+      "Recovery (p50/p99): from the fault — the kill for a container killed from outside, else the failed step's end (or the first model request for LLM faults) — to the start of the step that then succeeded; for LLM faults to the end of the model step that answered. The notes add the time to the end of the healed step, which includes the healed job's own run time.",
+      "The scripted model answers at once: a real model's turn adds its own latency to every heal by the model.",
+      SHARED_CORES,
+    ],
+    measure: async () => benchHeal(3),
   },
 ];
 

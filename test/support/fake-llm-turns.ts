@@ -64,6 +64,7 @@ export interface FakeLimits {
   timeoutMs?: number;
   cpus?: number;
   diskMb?: number;
+  pids?: number;
 }
 
 /**

@@ -16,12 +16,13 @@ type Sandbox = "codemode" | "container";
 function scaled(
   policy: Policy,
   sandbox: Sandbox,
-  field: "memoryMb" | "timeoutMs",
+  field: "memoryMb" | "timeoutMs" | "diskMb",
   current: number,
   multiplier: number | undefined,
 ): number | null {
   if (!multiplier) return null;
-  const ceiling = policy[sandbox].max[field];
+  const max = policy[sandbox].max as Partial<Record<typeof field, number>>;
+  const ceiling = max[field] ?? Number.POSITIVE_INFINITY;
   const next = Math.min(Math.round(current * multiplier), ceiling);
   return next > current ? next : null;
 }
@@ -46,10 +47,10 @@ export function nextRemediation(
   const sandbox: Sandbox = action.type;
   const limits = { ...(action.limits ?? {}) } as Record<string, number>;
   const failedLimits = (failure.limits ?? {}) as Record<string, unknown>;
-  const current = (field: "memoryMb" | "timeoutMs") =>
+  const current = (field: "memoryMb" | "timeoutMs" | "diskMb") =>
     typeof failedLimits[field] === "number"
       ? failedLimits[field]
-      : (limits[field] ?? policy[sandbox].defaults[field]);
+      : (limits[field] ?? (policy[sandbox].defaults as Partial<Record<typeof field, number>>)[field] ?? 0);
   if (failure.kind === "out_of_memory") {
     const memoryMb = scaled(policy, sandbox, "memoryMb", current("memoryMb"), rule.memoryMultiplier);
     if (memoryMb === null) return null;
@@ -65,6 +66,16 @@ export function nextRemediation(
     return {
       action: { ...action, limits: { ...limits, timeoutMs } } as ActionSpec,
       record: { ...record, action: "increase_timeout", timeoutMs },
+      delayMs,
+    };
+  }
+  if (failure.kind === "disk_full" && sandbox === "container") {
+    // The same job on the same disk fails the same way: a disk-full retry is a bigger workspace or none.
+    const diskMb = scaled(policy, sandbox, "diskMb", current("diskMb"), rule.diskMultiplier);
+    if (diskMb === null) return null;
+    return {
+      action: { ...action, limits: { ...limits, diskMb } } as ActionSpec,
+      record: { ...record, action: "increase_disk", diskMb },
       delayMs,
     };
   }

@@ -42,6 +42,7 @@ export const BASE_POLICY: Omit<Policy, "name" | "version"> = {
   cache: {},
   remediation: {
     out_of_memory: { retries: 1, backoffMs: 0, memoryMultiplier: 2 },
+    disk_full: { retries: 1, backoffMs: 0, diskMultiplier: 2 },
     container_lost: { retries: 2, backoffMs: 200 },
     sandbox_unavailable: { retries: 3, backoffMs: 500 },
     llm_failed: { retries: 10, backoffMs: 1_000 },
