@@ -21,7 +21,7 @@ const job: ActionSpec = {
   image: "python",
   code: "print(1)",
   limits: { diskMb: 16 },
-} as ActionSpec;
+};
 const noRandom = () => 0.5;
 
 describe("the policy's remedy for each kind", () => {
