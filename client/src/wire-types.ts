@@ -13,6 +13,7 @@ export type Failure = {
         diskMb?: number | undefined;
         backoffMs?: number | undefined;
         hint?: string | undefined;
+        images?: string[] | undefined;
         action: string;
       }
     | undefined;
@@ -98,6 +99,7 @@ export type Remedy = {
   diskMb?: number | undefined;
   backoffMs?: number | undefined;
   hint?: string | undefined;
+  images?: string[] | undefined;
   action: string;
 };
 /** A code-mode engine's name. */
@@ -150,11 +152,11 @@ export type Health = {
         };
       }
     | undefined;
+  images: string[];
   ok: boolean;
   version: string;
   store: { error?: string | undefined; kind: "sqlite" | "postgres" };
   docker: { version?: string | undefined; available: boolean };
-  images: string[];
 };
 export type CodeModeAction = {
   limits?:
@@ -278,6 +280,7 @@ export type ExecutionResponse = {
               diskMb?: number | undefined;
               backoffMs?: number | undefined;
               hint?: string | undefined;
+              images?: string[] | undefined;
               action: string;
             }
           | undefined;
@@ -371,6 +374,7 @@ export type Run = {
               diskMb?: number | undefined;
               backoffMs?: number | undefined;
               hint?: string | undefined;
+              images?: string[] | undefined;
               action: string;
             }
           | undefined;
@@ -444,6 +448,7 @@ export type Run = {
                 diskMb?: number | undefined;
                 backoffMs?: number | undefined;
                 hint?: string | undefined;
+                images?: string[] | undefined;
                 action: string;
               }
             | undefined;
@@ -528,6 +533,7 @@ export type RunsPage = {
                 diskMb?: number | undefined;
                 backoffMs?: number | undefined;
                 hint?: string | undefined;
+                images?: string[] | undefined;
                 action: string;
               }
             | undefined;
@@ -601,6 +607,7 @@ export type RunsPage = {
                   diskMb?: number | undefined;
                   backoffMs?: number | undefined;
                   hint?: string | undefined;
+                  images?: string[] | undefined;
                   action: string;
                 }
               | undefined;
@@ -694,6 +701,7 @@ export type Step = {
           diskMb?: number | undefined;
           backoffMs?: number | undefined;
           hint?: string | undefined;
+          images?: string[] | undefined;
           action: string;
         }
       | undefined;
@@ -936,6 +944,7 @@ export type RelayEvent =
                     diskMb?: number | undefined;
                     backoffMs?: number | undefined;
                     hint?: string | undefined;
+                    images?: string[] | undefined;
                     action: string;
                   }
                 | undefined;

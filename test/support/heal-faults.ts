@@ -158,9 +158,10 @@ export function healFaults(): Fault[] {
       name: "missing module",
       infra: true,
       kind: "missing_dependency",
+      // No allowed image has torch (container.modules): the remedy says to do without, not to retry.
       rightRemedy: (steps) =>
         steps.some(
-          (s) => s.failure?.kind === "missing_dependency" && s.failure.remedy?.action !== "increase_memory",
+          (s) => s.failure?.kind === "missing_dependency" && s.failure.remedy?.action === "avoid_dependency",
         ),
       script: remedyScript(runCode("python", "import torch\nprint(torch.__version__)"), () =>
         runCode("python", "import csv, io\nprint(len(list(csv.reader(io.StringIO('a,b\\n1,2')))))"),

@@ -73,7 +73,8 @@ export const FAILURE_LAYER: Record<FailureKind, FailureLayer> = {
 export const RemedySchema = Type.Object(
   {
     action: Type.String({
-      description: "e.g. increase_memory, increase_timeout, increase_disk, retry, fix_code",
+      description:
+        "e.g. increase_memory, increase_timeout, increase_disk, reduce_parallelism, use_image, avoid_dependency, retry, fix_code",
     }),
     withinPolicy: Type.Optional(Type.Boolean()),
     memoryMb: Type.Optional(Type.Number()),
@@ -81,6 +82,11 @@ export const RemedySchema = Type.Object(
     diskMb: Type.Optional(Type.Number()),
     backoffMs: Type.Optional(Type.Number()),
     hint: Type.Optional(Type.String()),
+    images: Type.Optional(
+      Type.Array(Type.String(), {
+        description: "use_image (missing_dependency): the images the policy allows that have the module",
+      }),
+    ),
   },
   { additionalProperties: true },
 );

@@ -16,6 +16,7 @@ export function checkRemedy(
 ): Failure {
   const remedy = failure.remedy;
   if (!remedy || sandbox === "tool") return failure;
+  if (failure.kind === "missing_dependency" && sandbox === "container") return imagesWith(policy, failure);
   const max = policy[sandbox].max as Partial<Record<(typeof FIELDS)[number], number>>;
   const limits = (failure.limits ?? {}) as Record<string, unknown>;
   const out = { ...remedy };
@@ -28,4 +29,26 @@ export function checkRemedy(
     out.withinPolicy = out[field] > current;
   }
   return { ...failure, remedy: out };
+}
+
+/**
+ * A missing module's remedy names the images this policy allows that have it (`container.modules`), or
+ * says that none has it, so the model does without instead of trying images at random.
+ */
+function imagesWith(policy: Policy, failure: Failure): Failure {
+  const module = typeof failure.module === "string" ? failure.module.split(".")[0]! : "";
+  if (!module) return failure;
+  const images = policy.container.images.filter((img) => policy.container.modules[img]?.includes(module));
+  const remedy =
+    images.length > 0
+      ? {
+          action: "use_image",
+          images,
+          hint: `'${module}' is installed in ${images.map((i) => `'${i}'`).join(", ")}: run the code there`,
+        }
+      : {
+          action: "avoid_dependency",
+          hint: `no image this policy allows has '${module}': do without it (or ask for an image that has it)`,
+        };
+  return { ...failure, remedy };
 }

@@ -29,6 +29,8 @@ export const BASE_POLICY: Omit<Policy, "name" | "version"> = {
     enabled: true,
     images: ["python", "node", "shell"],
     network: {},
+    // What images/python installs (images/python/Dockerfile); node and shell carry their standard libraries.
+    modules: { python: ["numpy", "pandas", "matplotlib", "requests"] },
     defaults: { memoryMb: 256, cpus: 1, timeoutMs: 10_000, diskMb: 256, pids: 64, outputBytes: 1024 * 1024 },
     max: {
       memoryMb: 2048,

@@ -188,6 +188,12 @@ export const PolicyFileSchema = strict({
       .record(z.string(), z.enum(["none"]))
       .optional()
       .describe("network mode per image; `none` (the default) is the only mode the sandbox offers today"),
+    modules: z
+      .record(z.string(), z.array(z.string()))
+      .optional()
+      .describe(
+        "modules each image provides (Python or npm packages): a missing_dependency failure's remedy names the allowed images that have the module",
+      ),
     defaults: partial(containerLimits).optional().describe("limits used when a request omits them"),
     max: partial(containerLimits).optional().describe("ceilings: a request above them is a policy_violation"),
   }).optional(),
@@ -228,6 +234,7 @@ export interface Policy {
     enabled: boolean;
     images: string[];
     network: Record<string, "none">;
+    modules: Record<string, string[]>;
     defaults: z.infer<typeof containerLimits>;
     max: z.infer<typeof containerLimits>;
   };
