@@ -2,7 +2,6 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { makeFailure } from "@mend/wire";
 import { BASE_POLICY } from "../policy/builtin-policy.ts";
-import type { Policy } from "../policy/policy-schema.ts";
 import { checkRemedy } from "./check-remedy.ts";
 
 const policy = { ...BASE_POLICY, name: "t", version: "1" };
