@@ -34,4 +34,5 @@ export type {
   StepAction,
   StepRequest,
   ToolInfo,
+  Usage,
 } from "./wire-types.ts";

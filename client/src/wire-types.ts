@@ -61,7 +61,8 @@ export type Failure = {
     | "budget_exhausted"
     | "interrupted"
     | "internal_error"
-    | "attempts_exhausted";
+    | "attempts_exhausted"
+    | "quota_exceeded";
   layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
   message: string;
   retryable: boolean;
@@ -89,7 +90,8 @@ export type FailureKind =
   | "budget_exhausted"
   | "interrupted"
   | "internal_error"
-  | "attempts_exhausted";
+  | "attempts_exhausted"
+  | "quota_exceeded";
 export type FailureLayer = "infrastructure" | "code" | "policy" | "tool" | "loop";
 export type Remedy = {
   withinPolicy?: boolean | undefined;
@@ -114,6 +116,7 @@ export type Problem = {
   detail: string;
 };
 export type ProblemType =
+  | "quota_exceeded"
   | "malformed-json"
   | "validation"
   | "unauthorized"
@@ -129,6 +132,19 @@ export type ProblemType =
   | "storage_unavailable"
   | "internal"
   | "step_input_mismatch";
+/** The tenant's usage report (GET /v1/usage). */
+export type Usage = {
+  limits: {
+    journalBytes?: number | undefined;
+    blobBytes?: number | undefined;
+    cacheBytes?: number | undefined;
+    sseStreams?: number | undefined;
+    toolArgsBytes?: number | undefined;
+    toolResultBytes?: number | undefined;
+  };
+  usage: { journalBytes: number; blobBytes: number; cacheBytes: number; sseStreams: number };
+  tenant: string;
+};
 export type Health = {
   sandboxes?:
     | {
@@ -326,7 +342,8 @@ export type ExecutionResponse = {
           | "budget_exhausted"
           | "interrupted"
           | "internal_error"
-          | "attempts_exhausted";
+          | "attempts_exhausted"
+          | "quota_exceeded";
         layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
         message: string;
         retryable: boolean;
@@ -419,7 +436,8 @@ export type Run = {
           | "budget_exhausted"
           | "interrupted"
           | "internal_error"
-          | "attempts_exhausted";
+          | "attempts_exhausted"
+          | "quota_exceeded";
         layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
         message: string;
         retryable: boolean;
@@ -492,7 +510,8 @@ export type Run = {
             | "budget_exhausted"
             | "interrupted"
             | "internal_error"
-            | "attempts_exhausted";
+            | "attempts_exhausted"
+            | "quota_exceeded";
           layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
           message: string;
           retryable: boolean;
@@ -574,7 +593,8 @@ export type RunsPage = {
             | "budget_exhausted"
             | "interrupted"
             | "internal_error"
-            | "attempts_exhausted";
+            | "attempts_exhausted"
+            | "quota_exceeded";
           layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
           message: string;
           retryable: boolean;
@@ -647,7 +667,8 @@ export type RunsPage = {
               | "budget_exhausted"
               | "interrupted"
               | "internal_error"
-              | "attempts_exhausted";
+              | "attempts_exhausted"
+              | "quota_exceeded";
             layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
             message: string;
             retryable: boolean;
@@ -739,7 +760,8 @@ export type Step = {
       | "budget_exhausted"
       | "interrupted"
       | "internal_error"
-      | "attempts_exhausted";
+      | "attempts_exhausted"
+      | "quota_exceeded";
     layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
     message: string;
     retryable: boolean;
@@ -981,7 +1003,8 @@ export type RelayEvent =
                 | "budget_exhausted"
                 | "interrupted"
                 | "internal_error"
-                | "attempts_exhausted";
+                | "attempts_exhausted"
+                | "quota_exceeded";
               layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
               message: string;
               retryable: boolean;

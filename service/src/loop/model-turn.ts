@@ -101,6 +101,7 @@ export async function modelTurn(d: ModelTurnDeps, r: ModelTurnRequest): Promise<
         audit: { tenant: run.tenant, policy: policy.name, policyVersion: policy.version },
         externalFields: LLM_EXTERNAL_FIELDS,
         maxAttempts: policy.limits.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        limits: policy.limits,
       },
       async ({ signal: stepSignal }) => {
         const out = await r.model.provider.complete(

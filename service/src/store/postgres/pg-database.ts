@@ -3,12 +3,7 @@
 // explicit (StorageUnavailableError) instead of raw driver errors.
 import { createHash } from "node:crypto";
 import pg from "pg";
-import {
-  QuotaExceededError,
-  StorageUnavailableError,
-  UnstorableValueError,
-  type StoredQuota,
-} from "../store-errors.ts";
+import { QuotaExceededError, StorageUnavailableError, UnstorableValueError } from "../store-errors.ts";
 import { assertStorable, type Row } from "../row-codec.ts";
 import { PG_MIGRATIONS } from "./pg-migrations.ts";
 
@@ -50,7 +45,7 @@ export function pgFault(e: unknown): unknown {
   const msg = err.message ?? String(e);
   // The quota triggers' refusal (pg-migrations.ts): the transaction rolled back, nothing was written.
   if (code === "MQ001")
-    return new QuotaExceededError(err.detail === "blobBytes" ? "blobBytes" : ("journalBytes" as StoredQuota), msg, {
+    return new QuotaExceededError(err.detail === "blobBytes" ? "blobBytes" : "journalBytes", msg, {
       cause: e,
     });
   if (code === "22021" || code === "22P05")
