@@ -174,7 +174,7 @@ describe("a tenant past its journal quota", () => {
     assert.equal(r.body.failure.kind, "quota_exceeded", JSON.stringify(r.body.failure));
     const step = await svc.services.store.getStep(run, "flood");
     assert.equal(step?.status, "failed", "the step ended failed (not left to re-execute)");
-    const calls = await svc.services.store.listToolCalls(run, step!.seq);
+    const calls = await svc.services.store.listToolCalls(run, step.seq);
     assert.ok(calls.length >= 1 && calls.length < 20, `journaled calls: ${calls.length}`);
     assert.deepEqual(
       calls.map((c) => c.seq),

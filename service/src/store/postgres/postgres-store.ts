@@ -350,7 +350,9 @@ export class PostgresStore implements Store {
   }
 
   async usage(tenant: string): Promise<TenantUsage> {
-    return toTenantUsage((await this.#one("SELECT * FROM tenant_usage WHERE tenant = $1", [tenant])) ?? { tenant });
+    return toTenantUsage(
+      (await this.#one("SELECT * FROM tenant_usage WHERE tenant = $1", [tenant])) ?? { tenant },
+    );
   }
 
   async listUsage(): Promise<TenantUsage[]> {

@@ -56,7 +56,11 @@ export function cacheSuite({ t, test }: SuiteContext): void {
       assert.ok(await s.getCache("t2", "echo", "1", "b", now + 4), "another tenant's entry is never evicted");
       assert.ok(await s.getCache("t1", "echo", "1", "c", now + 4));
       await s.putCache(entry("huge", 500, now + 5), 100);
-      assert.equal((await s.cacheStats("t1")).bytes, 0, "t1 made room with its own entries, the huge one too");
+      assert.equal(
+        (await s.cacheStats("t1")).bytes,
+        0,
+        "t1 made room with its own entries, the huge one too",
+      );
       assert.ok(await s.getCache("t2", "echo", "1", "b", now + 6));
     });
 
