@@ -185,9 +185,14 @@ export const PG_MIGRATIONS: readonly string[] = [
   DECLARE u tenant_usage%ROWTYPE;
   BEGIN
     IF t IS NULL OR (dj = 0 AND db = 0) THEN RETURN; END IF;
-    INSERT INTO tenant_usage AS x (tenant, journal_bytes, blob_bytes) VALUES (t, dj, db)
-      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = x.journal_bytes + dj, blob_bytes = x.blob_bytes + db
-      RETURNING * INTO u;
+    -- An UPDATE first (the row exists after a tenant's first write): cheaper than a speculative insert.
+    UPDATE tenant_usage SET journal_bytes = journal_bytes + dj, blob_bytes = blob_bytes + db
+      WHERE tenant = t RETURNING * INTO u;
+    IF NOT FOUND THEN
+      INSERT INTO tenant_usage AS x (tenant, journal_bytes, blob_bytes) VALUES (t, dj, db)
+        ON CONFLICT (tenant) DO UPDATE SET journal_bytes = x.journal_bytes + dj, blob_bytes = x.blob_bytes + db
+        RETURNING * INTO u;
+    END IF;
     IF chk AND dj > 0 AND u.journal_limit IS NOT NULL AND u.journal_bytes > u.journal_limit THEN
       RAISE EXCEPTION USING ERRCODE = 'MQ001', DETAIL = 'journalBytes',
         MESSAGE = format('journal quota exceeded: %s bytes of %s', u.journal_bytes, u.journal_limit);
