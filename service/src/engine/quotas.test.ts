@@ -61,6 +61,7 @@ before(async () => {
     ["quiet", "quiet"],
     ["loud", "default"],
     ["counted", "default"],
+    ["hosted", "tight"],
   ] as const) {
     const { token } = await keys.create({ tenant, policy });
     auth[tenant] = { authorization: `Bearer ${token}` };
@@ -215,6 +216,25 @@ describe("a tenant past its journal quota", () => {
       action: { type: "tool", tool: "big.result", args: { n: 3500 } },
     });
     assert.equal(fine.body.status, "succeeded", JSON.stringify(fine.body));
+  });
+});
+
+describe("a hosted run past the quota", () => {
+  it("ends failed with quota_exceeded when a step of its loop cannot be journaled", async () => {
+    const hosted = as("hosted");
+    // The goal fits; the first model turn's journaled input (system prompt, tools, the goal) does not.
+    const created = await hosted("POST", "/v1/runs", { mode: "hosted", goal: "g".repeat(8000) });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.id as string;
+    let run: any;
+    await until(async () => {
+      run = (await hosted("GET", `/v1/runs/${id}`)).body;
+      return run.status !== "running";
+    });
+    assert.equal(run.status, "failed", JSON.stringify(run));
+    assert.equal(run.failure.kind, "quota_exceeded", JSON.stringify(run.failure));
+    const usage = await svc.services.store.usage("hosted");
+    assert.ok(usage.journalBytes <= 12000 + 2048, `over only by the final status: ${usage.journalBytes}`);
   });
 });
 
