@@ -153,8 +153,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
   `,
   // Quotas per tenant: what each tenant stores, kept by triggers in the same transaction as every write that
-  // grows it, and the check inside that write (RAISE aborts the statement: nothing of it is written). The
-  // ends that journal a refusal (a step failed or interrupted, a run's final status) are not checked.
+  // grows it, and the check inside that same statement (RAISE aborts the statement: nothing of it is
+  // written). A tenant's row exists once a quota was set (setQuota), so the check sits in the upsert's
+  // UPDATE branch. The ends that journal a refusal (a step failed or interrupted, a run's final status)
+  // are not checked.
   `
   CREATE TABLE tenant_usage (
     tenant TEXT PRIMARY KEY NOT NULL,
@@ -179,15 +181,13 @@ export const MIGRATIONS: readonly string[] = [
     ON CONFLICT (tenant) DO UPDATE SET cache_bytes = cache_bytes + excluded.cache_bytes;
   CREATE TRIGGER usage_steps_insert AFTER INSERT ON steps BEGIN
     INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.input), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.usage), 0) + COALESCE(octet_length(NEW.remediation), 0) + COALESCE(octet_length(NEW.audit), 0) FROM runs WHERE id = NEW.run_id
-      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
-    SELECT RAISE(ABORT, 'mend_quota_exceeded:journalBytes') FROM tenant_usage
-      WHERE 1 AND tenant = (SELECT tenant FROM runs WHERE id = NEW.run_id) AND journal_limit IS NOT NULL AND journal_bytes > journal_limit;
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
   END;
   CREATE TRIGGER usage_steps_update AFTER UPDATE OF key, input, output, failure, usage, remediation, audit ON steps BEGIN
     INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, (COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.input), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.usage), 0) + COALESCE(octet_length(NEW.remediation), 0) + COALESCE(octet_length(NEW.audit), 0)) - (COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.input), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.usage), 0) + COALESCE(octet_length(OLD.remediation), 0) + COALESCE(octet_length(OLD.audit), 0)) FROM runs WHERE id = NEW.run_id
-      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
-    SELECT RAISE(ABORT, 'mend_quota_exceeded:journalBytes') FROM tenant_usage
-      WHERE ((COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.input), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.usage), 0) + COALESCE(octet_length(NEW.remediation), 0) + COALESCE(octet_length(NEW.audit), 0)) - (COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.input), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.usage), 0) + COALESCE(octet_length(OLD.remediation), 0) + COALESCE(octet_length(OLD.audit), 0))) > 0 AND NEW.status IN ('started', 'succeeded') AND tenant = (SELECT tenant FROM runs WHERE id = NEW.run_id) AND journal_limit IS NOT NULL AND journal_bytes > journal_limit;
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND NEW.status IN ('started', 'succeeded') AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
   END;
   CREATE TRIGGER usage_steps_delete AFTER DELETE ON steps BEGIN
     INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, -(COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.input), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.usage), 0) + COALESCE(octet_length(OLD.remediation), 0) + COALESCE(octet_length(OLD.audit), 0)) FROM runs WHERE id = OLD.run_id
@@ -195,15 +195,13 @@ export const MIGRATIONS: readonly string[] = [
   END;
   CREATE TRIGGER usage_tool_calls_insert AFTER INSERT ON tool_calls BEGIN
     INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, COALESCE(octet_length(NEW.tool), 0) + COALESCE(octet_length(NEW.args_json), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) FROM runs WHERE id = NEW.run_id
-      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
-    SELECT RAISE(ABORT, 'mend_quota_exceeded:journalBytes') FROM tenant_usage
-      WHERE 1 AND tenant = (SELECT tenant FROM runs WHERE id = NEW.run_id) AND journal_limit IS NOT NULL AND journal_bytes > journal_limit;
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
   END;
   CREATE TRIGGER usage_tool_calls_update AFTER UPDATE OF tool, args_json, output, failure ON tool_calls BEGIN
     INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, (COALESCE(octet_length(NEW.tool), 0) + COALESCE(octet_length(NEW.args_json), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0)) - (COALESCE(octet_length(OLD.tool), 0) + COALESCE(octet_length(OLD.args_json), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0)) FROM runs WHERE id = NEW.run_id
-      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
-    SELECT RAISE(ABORT, 'mend_quota_exceeded:journalBytes') FROM tenant_usage
-      WHERE ((COALESCE(octet_length(NEW.tool), 0) + COALESCE(octet_length(NEW.args_json), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0)) - (COALESCE(octet_length(OLD.tool), 0) + COALESCE(octet_length(OLD.args_json), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0))) > 0 AND 1 AND tenant = (SELECT tenant FROM runs WHERE id = NEW.run_id) AND journal_limit IS NOT NULL AND journal_bytes > journal_limit;
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
   END;
   CREATE TRIGGER usage_tool_calls_delete AFTER DELETE ON tool_calls BEGIN
     INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, -(COALESCE(octet_length(OLD.tool), 0) + COALESCE(octet_length(OLD.args_json), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0)) FROM runs WHERE id = OLD.run_id
@@ -211,15 +209,13 @@ export const MIGRATIONS: readonly string[] = [
   END;
   CREATE TRIGGER usage_checkpoints_insert AFTER INSERT ON checkpoints BEGIN
     INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.value), 0) FROM runs WHERE id = NEW.run_id
-      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
-    SELECT RAISE(ABORT, 'mend_quota_exceeded:journalBytes') FROM tenant_usage
-      WHERE 1 AND tenant = (SELECT tenant FROM runs WHERE id = NEW.run_id) AND journal_limit IS NOT NULL AND journal_bytes > journal_limit;
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
   END;
   CREATE TRIGGER usage_checkpoints_update AFTER UPDATE OF key, value ON checkpoints BEGIN
     INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, (COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.value), 0)) - (COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.value), 0)) FROM runs WHERE id = NEW.run_id
-      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
-    SELECT RAISE(ABORT, 'mend_quota_exceeded:journalBytes') FROM tenant_usage
-      WHERE ((COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.value), 0)) - (COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.value), 0))) > 0 AND 1 AND tenant = (SELECT tenant FROM runs WHERE id = NEW.run_id) AND journal_limit IS NOT NULL AND journal_bytes > journal_limit;
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
   END;
   CREATE TRIGGER usage_checkpoints_delete AFTER DELETE ON checkpoints BEGIN
     INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, -(COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.value), 0)) FROM runs WHERE id = OLD.run_id
@@ -227,15 +223,13 @@ export const MIGRATIONS: readonly string[] = [
   END;
   CREATE TRIGGER usage_runs_insert AFTER INSERT ON runs BEGIN
     INSERT INTO tenant_usage (tenant, journal_bytes) SELECT NEW.tenant, COALESCE(octet_length(NEW.goal), 0) + COALESCE(octet_length(NEW.metadata), 0) + COALESCE(octet_length(NEW.tools), 0) + COALESCE(octet_length(NEW.model), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.waiting_for), 0) + COALESCE(octet_length(NEW.idempotency_key), 0) WHERE true
-      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
-    SELECT RAISE(ABORT, 'mend_quota_exceeded:journalBytes') FROM tenant_usage
-      WHERE 1 AND tenant = NEW.tenant AND journal_limit IS NOT NULL AND journal_bytes > journal_limit;
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
   END;
   CREATE TRIGGER usage_runs_update AFTER UPDATE OF goal, metadata, tools, model, output, failure, waiting_for, idempotency_key ON runs BEGIN
     INSERT INTO tenant_usage (tenant, journal_bytes) SELECT NEW.tenant, (COALESCE(octet_length(NEW.goal), 0) + COALESCE(octet_length(NEW.metadata), 0) + COALESCE(octet_length(NEW.tools), 0) + COALESCE(octet_length(NEW.model), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.waiting_for), 0) + COALESCE(octet_length(NEW.idempotency_key), 0)) - (COALESCE(octet_length(OLD.goal), 0) + COALESCE(octet_length(OLD.metadata), 0) + COALESCE(octet_length(OLD.tools), 0) + COALESCE(octet_length(OLD.model), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.waiting_for), 0) + COALESCE(octet_length(OLD.idempotency_key), 0)) WHERE true
-      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
-    SELECT RAISE(ABORT, 'mend_quota_exceeded:journalBytes') FROM tenant_usage
-      WHERE ((COALESCE(octet_length(NEW.goal), 0) + COALESCE(octet_length(NEW.metadata), 0) + COALESCE(octet_length(NEW.tools), 0) + COALESCE(octet_length(NEW.model), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.waiting_for), 0) + COALESCE(octet_length(NEW.idempotency_key), 0)) - (COALESCE(octet_length(OLD.goal), 0) + COALESCE(octet_length(OLD.metadata), 0) + COALESCE(octet_length(OLD.tools), 0) + COALESCE(octet_length(OLD.model), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.waiting_for), 0) + COALESCE(octet_length(OLD.idempotency_key), 0))) > 0 AND NEW.status IN ('running', 'waiting_for_input') AND tenant = NEW.tenant AND journal_limit IS NOT NULL AND journal_bytes > journal_limit;
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND NEW.status IN ('running', 'waiting_for_input') AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
   END;
   CREATE TRIGGER usage_runs_delete AFTER DELETE ON runs BEGIN
     INSERT INTO tenant_usage (tenant, journal_bytes) SELECT OLD.tenant, -(COALESCE(octet_length(OLD.goal), 0) + COALESCE(octet_length(OLD.metadata), 0) + COALESCE(octet_length(OLD.tools), 0) + COALESCE(octet_length(OLD.model), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.waiting_for), 0) + COALESCE(octet_length(OLD.idempotency_key), 0)) WHERE true
@@ -243,9 +237,8 @@ export const MIGRATIONS: readonly string[] = [
   END;
   CREATE TRIGGER usage_blobs_insert AFTER INSERT ON blobs BEGIN
     INSERT INTO tenant_usage (tenant, blob_bytes) SELECT NEW.tenant, NEW.size_bytes WHERE true
-      ON CONFLICT (tenant) DO UPDATE SET blob_bytes = blob_bytes + excluded.blob_bytes;
-    SELECT RAISE(ABORT, 'mend_quota_exceeded:blobBytes') FROM tenant_usage
-      WHERE 1 AND tenant = NEW.tenant AND blob_limit IS NOT NULL AND blob_bytes > blob_limit;
+      ON CONFLICT (tenant) DO UPDATE SET blob_bytes = CASE WHEN excluded.blob_bytes > 0 AND blob_limit IS NOT NULL AND blob_bytes + excluded.blob_bytes > blob_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:blobBytes') ELSE blob_bytes + excluded.blob_bytes END;
   END;
   CREATE TRIGGER usage_blobs_delete AFTER DELETE ON blobs BEGIN
     INSERT INTO tenant_usage (tenant, blob_bytes) SELECT OLD.tenant, -OLD.size_bytes WHERE true
