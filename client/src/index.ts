@@ -35,4 +35,5 @@ export type {
   StepAction,
   StepRequest,
   ToolInfo,
+  Usage,
 } from "./wire-types.ts";

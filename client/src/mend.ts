@@ -3,7 +3,7 @@ import { CodeModeApi } from "./codemode-relay.ts";
 import { Transport, type FetchLike, type RetryOptions } from "./http.ts";
 import { RunsApi } from "./runs-api.ts";
 import { ToolsApi } from "./tools-api.ts";
-import type { ExecutionRequest, ExecutionResponse, Health } from "./wire-types.ts";
+import type { ExecutionRequest, ExecutionResponse, Health, Usage } from "./wire-types.ts";
 
 export interface MendOptions {
   /** e.g. "http://127.0.0.1:8080" */
@@ -48,6 +48,15 @@ export class Mend {
     opts: { idempotencyKey?: string | undefined; signal?: AbortSignal | undefined } = {},
   ): Promise<ExecutionResponse> {
     return this.#t.request<ExecutionResponse>({ method: "POST", path: "/v1/executions", body: req, ...opts });
+  }
+
+  /**
+   * GET /v1/usage: what the tenant stores (journal, blob and cache bytes), its open event streams, and the
+   * quotas of its policy. A write past a quota is refused with 507 `quota_exceeded`.
+   * @example const { usage, limits } = await mend.usage(); usage.journalBytes / (limits.journalBytes ?? Infinity)
+   */
+  usage(): Promise<Usage> {
+    return this.#t.request<Usage>({ method: "GET", path: "/v1/usage" });
   }
 
   /** GET /healthz (a 503 "not ok" answer is returned, not thrown). */

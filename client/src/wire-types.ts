@@ -62,7 +62,8 @@ export type Failure = {
     | "budget_exhausted"
     | "interrupted"
     | "internal_error"
-    | "attempts_exhausted";
+    | "attempts_exhausted"
+    | "quota_exceeded";
   layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
   message: string;
   retryable: boolean;
@@ -90,7 +91,8 @@ export type FailureKind =
   | "budget_exhausted"
   | "interrupted"
   | "internal_error"
-  | "attempts_exhausted";
+  | "attempts_exhausted"
+  | "quota_exceeded";
 export type FailureLayer = "infrastructure" | "code" | "policy" | "tool" | "loop";
 export type Remedy = {
   withinPolicy?: boolean | undefined;
@@ -116,6 +118,7 @@ export type Problem = {
   detail: string;
 };
 export type ProblemType =
+  | "quota_exceeded"
   | "malformed-json"
   | "validation"
   | "unauthorized"
@@ -131,6 +134,19 @@ export type ProblemType =
   | "storage_unavailable"
   | "internal"
   | "step_input_mismatch";
+/** The tenant's usage report (GET /v1/usage). */
+export type Usage = {
+  limits: {
+    journalBytes?: number | undefined;
+    blobBytes?: number | undefined;
+    cacheBytes?: number | undefined;
+    sseStreams?: number | undefined;
+    toolArgsBytes?: number | undefined;
+    toolResultBytes?: number | undefined;
+  };
+  usage: { journalBytes: number; blobBytes: number; cacheBytes: number; sseStreams: number };
+  tenant: string;
+};
 export type Health = {
   sandboxes?:
     | {
@@ -329,7 +345,8 @@ export type ExecutionResponse = {
           | "budget_exhausted"
           | "interrupted"
           | "internal_error"
-          | "attempts_exhausted";
+          | "attempts_exhausted"
+          | "quota_exceeded";
         layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
         message: string;
         retryable: boolean;
@@ -423,7 +440,8 @@ export type Run = {
           | "budget_exhausted"
           | "interrupted"
           | "internal_error"
-          | "attempts_exhausted";
+          | "attempts_exhausted"
+          | "quota_exceeded";
         layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
         message: string;
         retryable: boolean;
@@ -497,7 +515,8 @@ export type Run = {
             | "budget_exhausted"
             | "interrupted"
             | "internal_error"
-            | "attempts_exhausted";
+            | "attempts_exhausted"
+            | "quota_exceeded";
           layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
           message: string;
           retryable: boolean;
@@ -582,7 +601,8 @@ export type RunsPage = {
             | "budget_exhausted"
             | "interrupted"
             | "internal_error"
-            | "attempts_exhausted";
+            | "attempts_exhausted"
+            | "quota_exceeded";
           layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
           message: string;
           retryable: boolean;
@@ -656,7 +676,8 @@ export type RunsPage = {
               | "budget_exhausted"
               | "interrupted"
               | "internal_error"
-              | "attempts_exhausted";
+              | "attempts_exhausted"
+              | "quota_exceeded";
             layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
             message: string;
             retryable: boolean;
@@ -750,7 +771,8 @@ export type Step = {
       | "budget_exhausted"
       | "interrupted"
       | "internal_error"
-      | "attempts_exhausted";
+      | "attempts_exhausted"
+      | "quota_exceeded";
     layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
     message: string;
     retryable: boolean;
@@ -993,7 +1015,8 @@ export type RelayEvent =
                 | "budget_exhausted"
                 | "interrupted"
                 | "internal_error"
-                | "attempts_exhausted";
+                | "attempts_exhausted"
+                | "quota_exceeded";
               layer: "infrastructure" | "code" | "policy" | "tool" | "loop";
               message: string;
               retryable: boolean;

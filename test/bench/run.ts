@@ -27,6 +27,7 @@ import { benchResume } from "./resume-bench.ts";
 import { benchSqliteDrivers } from "./sqlite-drivers.ts";
 import { benchPostgresDrivers } from "./postgres-drivers.ts";
 import { benchStoreSteps } from "./store-steps-bench.ts";
+import { benchQuotas } from "./quotas-bench.ts";
 import { benchStepsHttp } from "./steps-http-bench.ts";
 import { benchDurableSteps } from "./durable-steps-bench.ts";
 import { benchRecovery } from "./recovery-bench.ts";
@@ -73,6 +74,16 @@ const SECTIONS: Section[] = [
       "SQLite: a temp file, WAL, synchronous=NORMAL (survives a killed process). PostgreSQL: a throwaway local cluster with production durability (fsync, synchronous_commit on), pool of 16, over loopback TCP.",
     ],
     measure: async () => benchStoreSteps(),
+  },
+  {
+    id: "issue15-quotas",
+    title: "Issue 15 — quotas per tenant: a tool step through the Store before and after",
+    notes: [
+      "claimStep + endStep of a tool step on one run, 3 interleaved rounds of 500 per arm (after 50 warm-up steps). Before: the same schema with the usage triggers dropped (no counters, no check). After: tenant_usage kept by triggers in the same transaction, the quota checked inside the write.",
+      "SQLite: temp files, WAL, synchronous=NORMAL. PostgreSQL: a throwaway local cluster with production durability, over loopback TCP; each write upserts (and so locks) the tenant's usage row until it commits.",
+      "/s is steps per second of the arm's own busy time.",
+    ],
+    measure: async () => benchQuotas(),
   },
   {
     id: "issue3",

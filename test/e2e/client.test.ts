@@ -30,6 +30,15 @@ describe("mend.health and mend.execute", () => {
     assert.equal(h.store.kind, "sqlite");
   });
 
+  it("reports the tenant's usage and quotas (mend.usage)", async () => {
+    const before = await mend.usage();
+    assert.equal(before.tenant, "local");
+    await mend.execute({ sandbox: "codemode", code: "return 'usage'" });
+    const after = await mend.usage();
+    assert.ok(after.usage.journalBytes > before.usage.journalBytes, JSON.stringify([before, after]));
+    assert.equal(typeof after.limits.journalBytes, "number");
+  });
+
   it("returns a succeeded code-mode execution with its value and tool calls", async () => {
     const res = await mend.execute({
       sandbox: "codemode",

@@ -26,6 +26,7 @@ export const FAILURE_KINDS = [
   "interrupted",
   "internal_error",
   "attempts_exhausted",
+  "quota_exceeded",
 ] as const;
 
 export const FailureKindSchema = Type.Union(
@@ -68,6 +69,7 @@ export const FAILURE_LAYER: Record<FailureKind, FailureLayer> = {
   interrupted: "infrastructure",
   internal_error: "infrastructure",
   attempts_exhausted: "infrastructure",
+  quota_exceeded: "policy",
 };
 
 export const RemedySchema = Type.Object(

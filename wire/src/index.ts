@@ -21,6 +21,8 @@ export { MAX_JSON_DEPTH, jsonTextDepth, valueDepthExceeds } from "./json-depth.t
 export { ProblemSchema, PROBLEM_TYPES } from "./problem.ts";
 export type { Problem, ProblemType } from "./problem.ts";
 export { HealthSchema } from "./health.ts";
+export { UsageSchema } from "./usage.ts";
+export type { Usage } from "./usage.ts";
 export type { Health } from "./health.ts";
 export {
   BlobFileSchema,

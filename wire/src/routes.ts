@@ -3,6 +3,7 @@ import { Type, type TSchema } from "@sinclair/typebox";
 import { CacheClearedSchema, CacheStatsSchema, CheckpointPutSchema } from "./cache.ts";
 import { RelayAnswerSchema, RelayEventSchema, RelayStartSchema } from "./relay.ts";
 import { HealthSchema } from "./health.ts";
+import { UsageSchema } from "./usage.ts";
 import { ProblemSchema } from "./problem.ts";
 import {
   CheckpointBodySchema,
@@ -239,6 +240,10 @@ function withCommonResponses(r: RouteSpec): RouteSpec {
     if ((r.body.contentType ?? "application/json") === "application/json")
       common[415] = problem("The body is not application/json");
   }
+  if (!r.public && r.method !== "get" && r.method !== "delete")
+    common[507] = problem(
+      "The write would pass the tenant's journal or blob quota (policy limits): nothing was stored; `failure` holds the quota_exceeded failure",
+    );
   common[503] ??= problem(
     "The service is shutting down (Retry-After, Connection: close), or the caller's policy is not loaded",
   );
@@ -492,6 +497,29 @@ const OWN_ROUTES: RouteSpec[] = [
     tag: "Cache",
     responses: {
       200: json("Statistics", CacheStatsSchema, { entries: 3, bytes: 512, hits: 10, misses: 4 }),
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/usage",
+    operationId: "usage",
+    summary: "What the tenant stores and holds open, beside its policy's quotas",
+    tag: "Cache",
+    description:
+      "Journal, blob and cache bytes as the store counts them (in the same transaction as each write), open event streams, and the quotas of the caller's policy (`limits`). A write past `journalBytes` or `blobBytes` is refused with 507 `quota_exceeded`.",
+    responses: {
+      200: json("The tenant's usage", UsageSchema, {
+        tenant: "acme",
+        usage: { journalBytes: 120_450, blobBytes: 4096, cacheBytes: 512, sseStreams: 1 },
+        limits: {
+          journalBytes: 1_073_741_824,
+          blobBytes: 2_147_483_648,
+          cacheBytes: 67_108_864,
+          toolArgsBytes: 4_194_304,
+          toolResultBytes: 16_777_216,
+          sseStreams: 32,
+        },
+      }),
     },
   },
   {

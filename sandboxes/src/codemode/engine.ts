@@ -68,7 +68,10 @@ export interface InterpreterSnapshot {
 export interface ToolCallJournal {
   /** The calls recorded by earlier attempts of this execution. */
   recorded(): Promise<ToolCallRecord[]>;
-  /** Persists one live call as soon as it settles. */
+  /**
+   * Persists one live call as soon as it settles. A rejection stops the execution: as `interrupted`
+   * (resumable) unless the error carries a `failure` of its own (a refusal for good, e.g. a quota).
+   */
   record(call: ToolCallRecord): Promise<void>;
   /**
    * Persists the interpreter's snapshot at call `snapshot.seq`, replacing the previous one. A journal

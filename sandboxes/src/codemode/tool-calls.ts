@@ -248,11 +248,16 @@ export class ToolCallBroker {
     try {
       await this.#request.journal?.record(record);
     } catch (error) {
-      this.#fatal ??= makeFailure(
-        "interrupted",
-        `The tool call "${tool}" could not be journaled (${String(error)}); the execution was stopped so it can be resumed.`,
-        true,
-      );
+      // A journal that refuses the record for good (the tenant's quota) says why with a failure of its own;
+      // anything else is a fault the execution can be resumed after.
+      const refused = (error as { failure?: Failure } | null)?.failure;
+      this.#fatal ??=
+        refused ??
+        makeFailure(
+          "interrupted",
+          `The tool call "${tool}" could not be journaled (${String(error)}); the execution was stopped so it can be resumed.`,
+          true,
+        );
       return { ok: false, failure: this.#fatal, seq, fatal: true };
     }
     if (record.status === "succeeded") return { ok: true, valueJson, seq };

@@ -4,6 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { keysCommand } from "./keys.ts";
+import { openStore } from "../services/open-store.ts";
 
 const POLICIES = new URL("../../../policies/", import.meta.url).pathname;
 
@@ -52,5 +53,37 @@ describe("mend keys", () => {
     assert.equal((await mend(["frobnicate"], env)).code, 2);
     assert.equal((await mend(["create", "--tenant", "bad name"], env)).code, 2);
     assert.equal((await mend(["--help"], env)).code, 0);
+  });
+
+  it("usage: lists the bytes each tenant stores and its stored quotas, as a table or JSON", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mend-cli-usage-"));
+    const store = await openStore({ dataDir: dir, databaseUrl: undefined });
+    try {
+      await store.createRun({ id: "run_u1", tenant: "acme", mode: "client", goal: "héllo", implicit: false });
+      await store.addBlobRef("globex", "b".repeat(64), 4096);
+      await store.setQuota("acme", { journalBytes: 1000, blobBytes: null });
+    } finally {
+      await store.close();
+    }
+    const usageEnv = { MEND_DATA_DIR: dir, MEND_POLICIES_DIR: POLICIES };
+    const table = await mend(["usage"], usageEnv);
+    assert.equal(table.code, 0, table.err);
+    const lines = table.out.trimEnd().split("\n");
+    assert.match(
+      lines[0]!,
+      /^TENANT\s+JOURNAL_BYTES\s+JOURNAL_QUOTA\s+BLOB_BYTES\s+BLOB_QUOTA\s+CACHE_BYTES$/,
+    );
+    assert.match(lines[1]!, /^acme\s+6\s+1000\s+0\s+-\s+0$/);
+    assert.match(lines[2]!, /^globex\s+0\s+-\s+4096\s+-\s+0$/);
+    const json = JSON.parse((await mend(["usage", "--json", "--tenant", "globex"], usageEnv)).out) as unknown;
+    assert.deepEqual(json, [
+      {
+        tenant: "globex",
+        journalBytes: 0,
+        blobBytes: 4096,
+        cacheBytes: 0,
+        quota: { journalBytes: null, blobBytes: null },
+      },
+    ]);
   });
 });

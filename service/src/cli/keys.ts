@@ -1,14 +1,16 @@
-// `mend keys create|list|revoke`: manages API keys in the store at MEND_DATA_DIR (the service may be running).
+// `mend keys create|list|revoke|usage`: manages API keys, and reports each tenant's stored bytes, in the store at MEND_DATA_DIR (the service may be running).
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/config.ts";
 import { openStore } from "../services/open-store.ts";
 import { loadPolicies, PolicyError } from "../policy/policy-loader.ts";
 import { ApiKeyError, ApiKeys, type ApiKeyInfo } from "../auth/api-keys.ts";
+import type { TenantUsage } from "../store/records.ts";
 
 export const KEYS_USAGE = `usage:
   mend keys create --tenant NAME [--policy NAME]   create a key; it is printed once, alone on the last line of stdout
   mend keys list [--json]                          id, tenant, policy, created, revoked (never the key)
   mend keys revoke ID                              revoke a key; requests with it fail from then on
+  mend keys usage [--tenant NAME] [--json]          bytes each tenant stores (journal, blobs, cache) and its quotas
 `;
 
 /** Where the command writes; tests pass their own. */
@@ -25,10 +27,29 @@ const processIo: KeysIo = {
 const iso = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString());
 
 function table(keys: ApiKeyInfo[]): string {
-  const rows = [
+  return columns([
     ["ID", "TENANT", "POLICY", "CREATED", "REVOKED"],
     ...keys.map((k) => [k.id, k.tenant, k.policy, iso(k.createdAt), iso(k.revokedAt)]),
-  ];
+  ]);
+}
+
+const quota = (n: number | null) => (n === null ? "-" : String(n));
+
+function usageTable(usage: TenantUsage[]): string {
+  return columns([
+    ["TENANT", "JOURNAL_BYTES", "JOURNAL_QUOTA", "BLOB_BYTES", "BLOB_QUOTA", "CACHE_BYTES"],
+    ...usage.map((u) => [
+      u.tenant,
+      String(u.journalBytes),
+      quota(u.quota.journalBytes),
+      String(u.blobBytes),
+      quota(u.quota.blobBytes),
+      String(u.cacheBytes),
+    ]),
+  ]);
+}
+
+function columns(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return (
     rows
@@ -74,7 +95,7 @@ export async function keysCommand(
     io.out(KEYS_USAGE);
     return 0;
   }
-  if (verb !== "create" && verb !== "list" && verb !== "revoke") {
+  if (verb !== "create" && verb !== "list" && verb !== "revoke" && verb !== "usage") {
     io.err(verb === undefined ? KEYS_USAGE : `mend keys: unknown command "${verb}"\n${KEYS_USAGE}`);
     return 2;
   }
@@ -123,6 +144,13 @@ export async function keysCommand(
       case "list": {
         const list = await keys.list();
         io.out(values.json ? `${JSON.stringify(list, null, 2)}\n` : table(list));
+        return 0;
+      }
+      case "usage": {
+        // What the store counts (tenant_usage); the quotas are those the service last applied per tenant.
+        const all = await store.listUsage();
+        const list = values.tenant ? all.filter((u) => u.tenant === values.tenant) : all;
+        io.out(values.json ? `${JSON.stringify(list, null, 2)}\n` : usageTable(list));
         return 0;
       }
       case "revoke": {

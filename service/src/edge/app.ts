@@ -10,7 +10,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { executionRoutes } from "./routes/executions.ts";
 import { runRoutes } from "./routes/runs.ts";
 import { blobRoutes } from "./routes/blobs.ts";
-import { cacheRoutes } from "./routes/cache.ts";
+import { cacheRoutes, usageRoutes } from "./routes/cache.ts";
 import { toolRoutes, toolsDtsRoute, toolsPyiRoute } from "./routes/tools.ts";
 import { uiRoutes } from "./ui/ui-routes.ts";
 import { mcpRoutes } from "./mcp/mcp-routes.ts";
@@ -80,6 +80,7 @@ export function createApp(services: Services, opts: AppOptions = {}): Hono<AppEn
   app.route("/v1/runs", runRoutes(services));
   app.route("/v1/blobs", blobRoutes(services));
   app.route("/v1/cache", cacheRoutes(services));
+  app.route("/v1/usage", usageRoutes(services));
   app.route("/v1/tools.d.ts", toolsDtsRoute(services));
   app.route("/v1/tools.pyi", toolsPyiRoute(services));
   app.route("/v1/tools", toolRoutes(services));
@@ -94,9 +95,12 @@ export function createApp(services: Services, opts: AppOptions = {}): Hono<AppEn
   app.onError((err, c) => {
     if (err instanceof HttpProblem) return problemResponse(c, err);
     if (err instanceof Rejection) return problemResponse(c, fromRejection(err));
-    const stored = fromStoreError(err);
+    const stored = fromStoreError(err, c.get("caller")?.policy.limits);
     if (stored) {
-      c.get("log").warn({ err: err.message }, "storage unavailable");
+      c.get("log").warn(
+        { err: err.message },
+        stored.status === 507 ? "quota exceeded" : "storage unavailable",
+      );
       return problemResponse(c, stored);
     }
     c.get("log").error({ err }, "unhandled error");

@@ -85,6 +85,8 @@ export function authenticate(s: Services): MiddlewareHandler<AppEnv> {
     }
     const caller = { tenant, keyId, policy };
     s.admission.request(caller);
+    // The tenant's stored quotas reach the store before its first write (a no-op while they are unchanged).
+    await s.quotas.apply(caller);
     c.set("caller", caller);
     return next();
   };

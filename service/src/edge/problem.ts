@@ -3,7 +3,9 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Problem, ProblemType } from "@mend/wire";
 import { Rejection, type RejectionReason } from "../core/rejection.ts";
-import { StorageUnavailableError, UnstorableValueError } from "../store/store-errors.ts";
+import { QuotaExceededError, StorageUnavailableError, UnstorableValueError } from "../store/store-errors.ts";
+import type { TenantLimits } from "../policy/policy-schema.ts";
+import { quotaFailure } from "../engine/tenant-quotas.ts";
 
 const TITLES: Record<ProblemType, string> = {
   "malformed-json": "Malformed JSON",
@@ -21,6 +23,7 @@ const TITLES: Record<ProblemType, string> = {
   storage_unavailable: "Storage unavailable",
   internal: "Internal error",
   step_input_mismatch: "Step key reused with a different input",
+  quota_exceeded: "Quota exceeded",
 };
 
 /**
@@ -87,9 +90,15 @@ export function fromRejection(r: Rejection): HttpProblem {
 
 /**
  * Store faults with an HTTP meaning: storage unavailable → 503 `storage_unavailable` with Retry-After (the
- * request wrote nothing; retrying it later is safe), an unstorable value → 400. Null for anything else.
+ * request wrote nothing; retrying it later is safe), an unstorable value → 400, a write past the tenant's
+ * quota → 507 `quota_exceeded` carrying the `quota_exceeded` failure (nothing was written; retrying does not
+ * help until space is freed or the quota raised). Null for anything else.
  */
-export function fromStoreError(err: unknown): HttpProblem | null {
+export function fromStoreError(err: unknown, limits?: TenantLimits): HttpProblem | null {
+  if (err instanceof QuotaExceededError) {
+    const failure = quotaFailure(err.quota, limits?.[err.quota]);
+    return new HttpProblem(507, "quota_exceeded", failure.message, { failure });
+  }
   if (err instanceof StorageUnavailableError)
     return new HttpProblem(
       503,

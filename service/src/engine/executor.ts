@@ -339,6 +339,7 @@ export class Executor {
       },
       externalFields: EXECUTION_EXTERNAL_FIELDS,
       maxAttempts: who.policy.limits.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      limits: who.policy.limits,
     };
     const outcome = await this.#d.steps.run(
       spec,

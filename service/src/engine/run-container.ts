@@ -5,6 +5,7 @@ import { admitContainer } from "../policy/resolve-request.ts";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { Store } from "../store/store.ts";
 import type { StepContext, StepResult } from "./step-context.ts";
+import { putTenantBlob } from "../store/put-blob.ts";
 
 export interface ContainerDeps {
   runner: ContainerRunner | null;
@@ -68,8 +69,7 @@ export async function runContainer(
   });
   const produced = [];
   for (const f of outcome.files) {
-    const { sha256, size } = await deps.blobs.put(f.content);
-    await deps.store.addBlobRef(ctx.who.tenant, sha256, size);
+    const { sha256, size } = await putTenantBlob(deps.store, deps.blobs, ctx.who.tenant, f.content);
     produced.push({ path: f.path, size, sha256, url: `/v1/blobs/${sha256}` });
   }
   const output = {

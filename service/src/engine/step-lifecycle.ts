@@ -5,13 +5,15 @@ import { makeFailure, type Failure } from "@mend/wire";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { StepKind, StepRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
-import { StorageUnavailableError } from "../store/store-errors.ts";
+import { QuotaExceededError, StorageUnavailableError } from "../store/store-errors.ts";
 import type { Logger } from "../log/logger.ts";
+import type { TenantLimits } from "../policy/policy-schema.ts";
 import type { Crashpoints } from "./crashpoint.ts";
 import type { Inflight } from "./inflight.ts";
 import type { RunEvents } from "./run-events.ts";
 import { StepOutputStream, type OutputStreamName } from "./step-output-stream.ts";
 import { externalize, internalize } from "./step-output.ts";
+import { quotaFailure } from "./tenant-quotas.ts";
 
 /** Attempts of one step when the policy sets no `limits.maxAttempts`. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
@@ -36,6 +38,8 @@ export interface StepSpec {
    * dying with the service (a host-killing guest, a poison input) must not be re-executed forever.
    */
   maxAttempts?: number;
+  /** The policy's limits of the tenant (named in a `quota_exceeded` failure). */
+  limits?: TenantLimits;
 }
 
 /** How the work of a step ended; `output` is what the journal keeps (large fields are externalized). */
@@ -179,6 +183,12 @@ export class StepLifecycle {
       if (inflight.signal.aborted) return { kind: "interrupted", step, output: null, failure: SHUTDOWN };
       // The store failed under the work: not the step's fault; unfinished, re-executed once it is back (503).
       if (err instanceof StorageUnavailableError) throw err;
+      // A write of the work past the tenant's quota (a blob, a tool call): the step fails as quota_exceeded.
+      if (err instanceof QuotaExceededError) {
+        const failure = quotaFailure(err.quota, spec.limits?.[err.quota]);
+        const ended = await this.end(spec, step, { status: "failed", output: null, failure });
+        return { kind: "ended", step: ended, output: null };
+      }
       this.#d.log.error(
         { err, runId: spec.runId, seq: step.seq, key: spec.key },
         "step crashed the host path",
@@ -250,8 +260,26 @@ export class StepLifecycle {
     return { kind: "open", step };
   }
 
-  /** Ends an open attempt durably: large values to blobs, the end committed, then the event. */
+  /**
+   * Ends an open attempt durably: large values to blobs, the end committed, then the event. An ending the
+   * tenant's quota refuses (its output would pass the journal or blob quota) ends the step `failed` with
+   * kind `quota_exceeded` instead, its output not stored; a failed end is never refused (store.ts setQuota).
+   */
   async end(
+    spec: Pick<StepSpec, "runId" | "tenant" | "externalFields" | "limits">,
+    step: StepRecord,
+    ending: StepEnding,
+  ): Promise<StepRecord> {
+    try {
+      return await this.#end(spec, step, ending);
+    } catch (err) {
+      if (!(err instanceof QuotaExceededError) || ending.status === "failed") throw err;
+      const failure = quotaFailure(err.quota, spec.limits?.[err.quota]);
+      return this.#end(spec, step, { ...ending, status: "failed", output: null, failure });
+    }
+  }
+
+  async #end(
     spec: Pick<StepSpec, "runId" | "tenant" | "externalFields">,
     step: StepRecord,
     ending: StepEnding,

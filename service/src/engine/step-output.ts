@@ -2,6 +2,7 @@
 import type { ExecutionResponse } from "@mend/wire";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { Store } from "../store/store.ts";
+import { putTenantBlob } from "../store/put-blob.ts";
 
 /** Strings longer than this go to the blob store; the journal keeps `{ $blob, size }`. */
 export const INLINE_MAX_BYTES = 4 * 1024;
@@ -39,8 +40,7 @@ export async function externalize(
     const asJson = field === "result" || typeof v !== "string";
     const text = asJson ? JSON.stringify(v) : v;
     if (Buffer.byteLength(text) <= INLINE_MAX_BYTES) continue;
-    const { sha256, size } = await blobs.put(text);
-    await store.addBlobRef(tenant, sha256, size);
+    const { sha256, size } = await putTenantBlob(store, blobs, tenant, text);
     journaled[field] = { $blob: sha256, size };
     moved.push(field);
     if (asJson && field !== "result") json.push(field);

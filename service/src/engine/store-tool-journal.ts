@@ -1,5 +1,7 @@
 // The code-mode ToolCallJournal backed by the store: tool calls of one step, replayed after a crash,
 // and the interpreter snapshot at the latest call (addressed by its sha256), resumed after a crash.
+import { QuotaExceededError } from "../store/store-errors.ts";
+import { quotaFailure } from "./tenant-quotas.ts";
 import { createHash } from "node:crypto";
 import { CODEMODE_ENGINES, type CodeModeEngineName } from "@mend/wire";
 import type { InterpreterSnapshot, ToolCallJournal, ToolCallRecord } from "@mend/sandboxes";
@@ -92,19 +94,26 @@ export class StoreToolJournal implements ToolCallJournal {
     if (call.status === "failed" && call.failure?.kind === "interrupted" && call.failure.retryable) return;
     // The snapshot at this call first: after a crash, a recorded call always has its snapshot.
     await this.#pendingSnapshot;
-    await this.#store.recordToolCall({
-      runId: this.#runId,
-      stepSeq: this.#stepSeq,
-      seq: call.seq,
-      tool: call.tool,
-      argsJson: call.argsJson,
-      occurrence: call.occurrence,
-      status: call.status,
-      output: call.output ?? null,
-      failure: call.failure ?? null,
-      ms: call.ms,
-      cached: call.cached ?? false,
-    });
+    try {
+      await this.#store.recordToolCall({
+        runId: this.#runId,
+        stepSeq: this.#stepSeq,
+        seq: call.seq,
+        tool: call.tool,
+        argsJson: call.argsJson,
+        occurrence: call.occurrence,
+        status: call.status,
+        output: call.output ?? null,
+        failure: call.failure ?? null,
+        ms: call.ms,
+        cached: call.cached ?? false,
+      });
+    } catch (err) {
+      // Past the tenant's journal quota: the execution stops with that failure (not resumable as is).
+      if (err instanceof QuotaExceededError)
+        throw Object.assign(new Error(err.message), { failure: quotaFailure(err.quota) });
+      throw err;
+    }
     this.#onRecord?.();
   }
 

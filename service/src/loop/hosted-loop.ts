@@ -19,6 +19,8 @@ import type { ActionSpec } from "../engine/step-action.ts";
 import { ASK_HUMAN, FINISH, actionTools, offersPython } from "./loop-actions.ts";
 import { parseCall } from "./parse-call.ts";
 import { Rejection } from "../core/rejection.ts";
+import { QuotaExceededError } from "../store/store-errors.ts";
+import { quotaFailure } from "../engine/tenant-quotas.ts";
 import { exhausted, type BudgetState } from "./loop-budget.ts";
 import { goalMessage, systemPrompt } from "./loop-prompt.ts";
 import { compactHistory } from "./compact-history.ts";
@@ -179,7 +181,10 @@ export class HostedLoop {
     try {
       await this.#loop(runId, AbortSignal.any([signal, lost.signal]));
     } catch (err) {
-      if (!signal.aborted) {
+      if (err instanceof QuotaExceededError) {
+        // A step past the tenant's quota: the run ends with that failure (its final status is never refused).
+        await this.#finishRun(runId, "failed", null, quotaFailure(err.quota));
+      } else if (!signal.aborted) {
         log.error({ err, runId }, "hosted run failed on a host fault");
         await this.#finishRun(
           runId,

@@ -119,6 +119,7 @@ export async function modelTurn(d: ModelTurnDeps, r: ModelTurnRequest): Promise<
         audit: { tenant: run.tenant, policy: policy.name, policyVersion: policy.version },
         externalFields: LLM_EXTERNAL_FIELDS,
         maxAttempts: policy.limits.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        limits: policy.limits,
       },
       async ({ signal: stepSignal }) => {
         const kept = await keepRequest(d, run.tenant, {

@@ -1,6 +1,8 @@
 // The root every policy extends implicitly: safe defaults when no policy file says otherwise.
 import type { Policy } from "./policy-schema.ts";
 
+const MIB = 1024 * 1024;
+
 /** Built-in base policy (policies/default.yaml refines it). */
 export const BASE_POLICY: Omit<Policy, "name" | "version"> = {
   tools: { allow: ["echo", "sleep"], deny: [], registered: [] },
@@ -58,5 +60,13 @@ export const BASE_POLICY: Omit<Policy, "name" | "version"> = {
     onExhausted: "ask_human",
   },
   http: { allowHosts: [] },
-  limits: {},
+  // Quotas per tenant (README "Quotas"): generous defaults that stop one tenant from filling the disk.
+  limits: {
+    journalBytes: 1024 * MIB,
+    blobBytes: 2048 * MIB,
+    cacheBytes: 64 * MIB,
+    toolArgsBytes: 4 * MIB,
+    toolResultBytes: 16 * MIB,
+    sseStreams: 32,
+  },
 };

@@ -112,7 +112,8 @@ describe("extends", () => {
     );
     const leaf = p.get("leaf")!;
     assert.deepEqual(leaf.tools.allow, ["echo"]);
-    assert.deepEqual(leaf.limits, { requestsPerSecond: 5, burst: 9 });
+    // The base's quotas are the defaults beneath every chain.
+    assert.deepEqual(leaf.limits, { ...BASE_POLICY.limits, requestsPerSecond: 5, burst: 9 });
   });
 
   it("versions each policy by its resolved content, so a parent's change changes the child's version", () => {

@@ -117,6 +117,50 @@ const tenantLimits = strict({
     .describe(
       "attempts one step may start before it fails as attempts_exhausted (default 8): a step whose attempts keep dying with the service is not re-executed forever",
     ),
+  journalBytes: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      "quota: bytes of journal the tenant may store (runs, steps, tool calls, checkpoints); a write past it fails as quota_exceeded (default 1 GiB)",
+    ),
+  blobBytes: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("quota: bytes of blobs the tenant may reference (default 2 GiB)"),
+  cacheBytes: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      "the tenant's share of the tool-result cache; beyond it the tenant's own least recently used entries are evicted (default 64 MiB)",
+    ),
+  toolArgsBytes: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "largest tool-call arguments (JSON bytes); larger calls fail as quota_exceeded (default 4 MiB)",
+    ),
+  toolResultBytes: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "largest tool-call result (JSON bytes); a larger result fails as quota_exceeded (default 16 MiB)",
+    ),
+  sseStreams: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe("event streams (SSE) the tenant may hold open at once per replica; more get 429 (default 32)"),
   share: z
     .number()
     .positive()
@@ -212,7 +256,7 @@ export const PolicyFileSchema = strict({
   limits: tenantLimits
     .optional()
     .describe(
-      "per-tenant request rate and execution concurrency (429 beyond them), and the attempt cap of a step",
+      "per-tenant request rate and execution concurrency (429 beyond them), the attempt cap of a step, and quotas: stored journal, blob and cache bytes, tool-call argument and result bytes, open event streams",
     ),
 }).describe("A Mend policy: what a tenant's executions may use. See policies/default.yaml.");
 export type PolicyFile = z.infer<typeof PolicyFileSchema>;

@@ -27,6 +27,7 @@ import { ModelRegistry } from "../loop/model-registry.ts";
 import { PolicyRegistry } from "../policy/policy-registry.ts";
 import { ToolCatalog } from "../tools/tool-catalog.ts";
 import { ToolCaller } from "../tools/tool-caller.ts";
+import { TenantQuotas } from "../engine/tenant-quotas.ts";
 import { registerToolSources } from "../tools/register-tool-sources.ts";
 import type { ToolRegistry } from "../tools/tool-registry.ts";
 
@@ -48,6 +49,8 @@ export interface Services {
   steps: StepLifecycle;
   /** The one admission point: request rate and execution concurrency per tenant. */
   admission: Admission;
+  /** Quotas per tenant: the stored quotas handed to the store, open event streams, usage reports. */
+  quotas: TenantQuotas;
   executor: Executor;
   runs: RunService;
   loop: HostedLoop;
@@ -125,6 +128,7 @@ export async function createServices(
   const inflight = new Inflight();
   const steps = new StepLifecycle({ store, blobs, events, crash, inflight, log });
   const admission = new Admission();
+  const quotas = new TenantQuotas(store);
   const executor = new Executor({ store, blobs, tools, codemode, containers, steps, admission, crash, log });
   const runs = new RunService({ store, steps, executor, events, policies, tools, config });
   const models = new ModelRegistry(config);
@@ -155,6 +159,7 @@ export async function createServices(
     events,
     steps,
     admission,
+    quotas,
     executor,
     runs,
     loop,

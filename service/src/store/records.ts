@@ -118,3 +118,16 @@ export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
+
+/** What a tenant stores (`tenant_usage`, kept by the store in the same transaction as each write). */
+export interface TenantUsage {
+  tenant: string;
+  /** Runs, steps, tool calls and checkpoints (their JSON text; events are not counted). */
+  journalBytes: number;
+  /** Blobs the tenant referenced (each distinct blob once per tenant). */
+  blobBytes: number;
+  /** The tenant's cache entries. */
+  cacheBytes: number;
+  /** The quotas the store enforces for the tenant (null: none). */
+  quota: { journalBytes: number | null; blobBytes: number | null };
+}

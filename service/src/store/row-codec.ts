@@ -6,6 +6,7 @@ import type {
   RunRecord,
   RunStatus,
   StepRecord,
+  TenantUsage,
   ToolCallRow,
   ToolRecord,
 } from "./records.ts";
@@ -137,6 +138,16 @@ export function toApiKey(r: Row): ApiKeyRecord {
     hash: str(r.hash),
     createdAt: num(r.created_at),
     revokedAt: numOrNull(r.revoked_at),
+  };
+}
+
+export function toTenantUsage(r: Row): TenantUsage {
+  return {
+    tenant: str(r.tenant),
+    journalBytes: num(r.journal_bytes),
+    blobBytes: num(r.blob_bytes),
+    cacheBytes: num(r.cache_bytes),
+    quota: { journalBytes: numOrNull(r.journal_limit), blobBytes: numOrNull(r.blob_limit) },
   };
 }
 

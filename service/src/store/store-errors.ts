@@ -51,3 +51,26 @@ export class StorageUnavailableError extends Error {
 export class UnstorableValueError extends Error {
   override name = "UnstorableValueError";
 }
+
+/** The per-tenant quotas a store enforces inside its writes (the policy's `limits`). */
+export type StoredQuota = "journalBytes" | "blobBytes";
+
+/**
+ * A write that would take the tenant past a stored quota (`Store.setQuota`): journal bytes (runs, steps,
+ * tool calls, checkpoints) or blob bytes. The check runs inside the write's own transaction, so nothing of
+ * the refused write was stored.
+ * @example try { await store.claimStep(step) } catch (e) { if (e instanceof QuotaExceededError) e.quota // "journalBytes" }
+ */
+export class QuotaExceededError extends Error {
+  override name = "QuotaExceededError";
+  /** Which quota the write would pass. */
+  readonly quota: StoredQuota;
+
+  constructor(quota: StoredQuota, message?: string, opts: { cause?: unknown } = {}) {
+    super(
+      message ?? `the tenant's ${quota} quota is used up`,
+      opts.cause === undefined ? undefined : { cause: opts.cause },
+    );
+    this.quota = quota;
+  }
+}

@@ -9,6 +9,7 @@ import type {
   RunOrigin,
   RunStatus,
   StepRecord,
+  TenantUsage,
   ToolCallRow,
   ToolRecord,
 } from "./records.ts";
@@ -95,7 +96,8 @@ export type StepClaim =
  * - a storage fault (disk full, read-only, unreachable server) rejects with StorageUnavailableError and
  *   leaves nothing half written; other refusals are InvalidCursorError, NotFoundError, FencedError and
  *   UnstorableValueError (a NUL character in a text field: keys, names, ids, goal);
- * - every tenant-scoped read names the tenant in its query.
+ * - every tenant-scoped read names the tenant in its query;
+ * - a write past the tenant's quota (setQuota) throws QuotaExceededError and writes nothing.
  */
 export interface Store {
   readonly kind: "sqlite" | "postgres";
@@ -157,7 +159,12 @@ export interface Store {
     argsHash: string,
     now: number,
   ): Promise<CacheEntry | null>;
-  putCache(entry: CacheEntry, maxBytes: number): Promise<void>;
+  /**
+   * Stores an entry, then evicts least-recently-used entries of the entry's own tenant only (one tenant's
+   * flood never evicts another's entries) until the whole cache fits `maxBytes` and the tenant's entries
+   * fit `tenantMaxBytes`; the new entry itself is evicted when nothing else of its tenant is left.
+   */
+  putCache(entry: CacheEntry, maxBytes: number, tenantMaxBytes?: number): Promise<void>;
   cacheStats(tenant: string): Promise<CacheStats>;
   /**
    * Counts a cache miss. A statistic, not an acknowledged write: an implementation may count in memory and
@@ -168,6 +175,17 @@ export interface Store {
 
   addBlobRef(tenant: string, sha256: string, sizeBytes: number): Promise<void>;
   hasBlobRef(tenant: string, sha256: string): Promise<boolean>;
+
+  /**
+   * Sets the quotas the store enforces inside every write that grows the tenant's journal or blob bytes
+   * (null: none). A write past a quota throws QuotaExceededError and writes nothing. Exempt, so a refusal can
+   * be journaled: the end of a step as `failed` or `interrupted`, and a run's update to a final status.
+   */
+  setQuota(tenant: string, quota: TenantUsage["quota"]): Promise<void>;
+  /** The tenant's stored bytes (zeros for a tenant that stored nothing). */
+  usage(tenant: string): Promise<TenantUsage>;
+  /** Every tenant's stored bytes (operator: `mend keys usage`). */
+  listUsage(): Promise<TenantUsage[]>;
 
   putTool(tool: ToolRecord): Promise<void>;
   getTool(tenant: string, name: string): Promise<ToolRecord | null>;

@@ -3,6 +3,9 @@ import { makeFailure } from "@mend/wire";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { Store } from "../store/store.ts";
 import type { ToolDefinition } from "./tool.ts";
+import { putTenantBlob } from "../store/put-blob.ts";
+import { QuotaExceededError } from "../store/store-errors.ts";
+import { quotaFailure } from "../core/quota-failure.ts";
 
 const MAX_BLOB_BYTES = 8 * 1024 * 1024;
 const ENCODING = {
@@ -47,8 +50,15 @@ export function createBlobTools(store: Store, blobs: BlobStore): ToolDefinition[
           ),
         };
       }
-      const { sha256, size } = await blobs.put(bytes);
-      await store.addBlobRef(ctx.tenant, sha256, size);
+      let put;
+      try {
+        put = await putTenantBlob(store, blobs, ctx.tenant, bytes);
+      } catch (err) {
+        if (err instanceof QuotaExceededError)
+          return { ok: false, failure: quotaFailure("blobBytes", ctx.policy?.limits.blobBytes) };
+        throw err;
+      }
+      const { sha256, size } = put;
       return { ok: true, value: { sha256, size } };
     },
   };

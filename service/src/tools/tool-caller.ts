@@ -1,6 +1,7 @@
 // Calls a tool on behalf of a caller: allowlist, argument validation, global cache (with coalescing), invocation.
 import { createHash } from "node:crypto";
 import { makeFailure } from "@mend/wire";
+import { quotaFailure } from "../core/quota-failure.ts";
 import { canonicalJson, generateToolsDts, generateToolsPyi, validateAgainstSchema } from "@mend/sandboxes";
 import type { Caller } from "../core/caller.ts";
 import { toolAllowed } from "../policy/resolve-request.ts";
@@ -13,6 +14,14 @@ export interface ToolCallOptions {
   cache?: "use" | "bypass";
   /** Tools the run or request narrowed itself to (never beyond the policy). */
   narrowedTo?: string[];
+}
+
+/** A successful result over `limits.toolResultBytes` becomes that failure (the value is dropped). */
+function boundResult(r: ToolResult, who: Caller, tool: string): ToolResult {
+  const max = who.policy.limits.toolResultBytes;
+  if (!r.ok || max === undefined) return r;
+  const used = Buffer.byteLength(JSON.stringify(r.value ?? null) ?? "null");
+  return used > max ? { ok: false, failure: quotaFailure("toolResultBytes", max, { used, tool }) } : r;
 }
 
 /**
@@ -99,8 +108,18 @@ export class ToolCaller {
         ),
       };
     }
+    const limits = who.policy.limits;
+    if (limits.toolArgsBytes !== undefined) {
+      const argsBytes = Buffer.byteLength(JSON.stringify(args ?? {}));
+      if (argsBytes > limits.toolArgsBytes)
+        return {
+          ok: false,
+          failure: quotaFailure("toolArgsBytes", limits.toolArgsBytes, { used: argsBytes, tool: name }),
+        };
+    }
     const rule = who.policy.cache[name] ?? tool.cache;
-    if (!rule || rule === "off") return tool.invoke(args ?? {}, { ...ctx, policy: who.policy });
+    if (!rule || rule === "off")
+      return boundResult(await tool.invoke(args ?? {}, { ...ctx, policy: who.policy }), who, name);
 
     const argsHash = createHash("sha256")
       .update(canonicalJson(args ?? {}))
@@ -120,7 +139,7 @@ export class ToolCaller {
       return shared.ok ? { ...shared, cached: true } : shared;
     }
     const p = (async (): Promise<ToolResult> => {
-      const r = await tool.invoke(args ?? {}, { ...ctx, policy: who.policy });
+      const r = boundResult(await tool.invoke(args ?? {}, { ...ctx, policy: who.policy }), who, name);
       if (r.ok) {
         const text = JSON.stringify(r.value ?? null);
         await this.#store.putCache(
@@ -135,6 +154,7 @@ export class ToolCaller {
             expiresAt: now + rule.ttlSeconds * 1000,
           },
           this.#cacheMaxBytes,
+          limits.cacheBytes,
         );
       }
       return r;

@@ -12,7 +12,7 @@ import type { Services } from "../../services/services.ts";
 import type { Caller } from "../../core/caller.ts";
 import { runView, stepView } from "../../engine/run-view.ts";
 import { fromExecution } from "../../engine/step-action.ts";
-import { fromRejection, HttpProblem, Rejection } from "../problem.ts";
+import { fromRejection, fromStoreError, HttpProblem, Rejection } from "../problem.ts";
 import { validate } from "../read-body.ts";
 import { VERSION } from "../../version.ts";
 import {
@@ -231,6 +231,8 @@ export function mcpServerFor(s: Services, who: Caller): Server {
       // A refused request (what HTTP answers with problem+json) is a tool error; host faults propagate.
       if (err instanceof Rejection) return problemResult(fromRejection(err));
       if (err instanceof HttpProblem) return problemResult(err);
+      const stored = fromStoreError(err, who.policy.limits);
+      if (stored?.status === 507) return problemResult(stored);
       throw err;
     }
   });

@@ -15,6 +15,18 @@ export async function streamRunEvents(c: Context<AppEnv>, s: Services): Promise<
   if (!/^\d{1,15}$/.test(raw)) throw new HttpProblem(400, "validation", "Last-Event-ID must be an event id");
   let last = Number(raw);
   await s.runs.get(who, id);
+  // Open streams per tenant are bounded (limits.sseStreams, per replica): one more is a 429.
+  const release = s.quotas.openStream(who);
+  if (!release) {
+    const max = who.policy.limits.sseStreams;
+    throw new HttpProblem(
+      429,
+      "rate-limited",
+      `the tenant already holds ${max} open event streams (policy limits.sseStreams); close one, or poll GET /v1/runs/{id}`,
+      { limits: { sseStreams: max } },
+      { "retry-after": "5" },
+    );
+  }
   return streamSSE(c, async (stream) => {
     let wake: (() => void) | null = null;
     const unsubscribe = s.events.onAppend(id, () => wake?.());
@@ -42,6 +54,7 @@ export async function streamRunEvents(c: Context<AppEnv>, s: Services): Promise<
       }
     } finally {
       unsubscribe();
+      release();
     }
   });
 }

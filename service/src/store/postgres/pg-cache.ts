@@ -1,5 +1,5 @@
-// The tool-result cache of the PostgreSQL store: TTL, per-tenant keys, LRU eviction over a global byte cap
-// (the total kept by a trigger). Every writer of entries locks the cache_total row first: no deadlocks.
+// The tool-result cache of the PostgreSQL store: TTL, per-tenant keys, LRU eviction inside the writing
+// tenant's partition under a global and a per-tenant byte cap (the totals kept by triggers). Every writer of entries locks the cache_total row first: no deadlocks.
 import type { CacheEntry, CacheStats } from "../records.ts";
 import { num, toCacheEntry, type Row } from "../row-codec.ts";
 import type { PgDatabase, Query } from "./pg-database.ts";
@@ -50,13 +50,13 @@ export class PgCache {
     return toCacheEntry(r);
   }
 
-  async put(e: CacheEntry, maxBytes: number): Promise<void> {
+  async put(e: CacheEntry, maxBytes: number, tenantMaxBytes?: number): Promise<void> {
     await this.flush();
     await this.#db.tx(async (q) => {
       // The entry's creation time is "now" for this write: one clock for expiry and recency, the caller's.
       const now = e.createdAt;
       await q("SELECT bytes FROM cache_total WHERE id = 1 FOR UPDATE");
-      await q("DELETE FROM cache_entries WHERE expires_at <= $1", [now]);
+      await q("DELETE FROM cache_entries WHERE tenant = $1 AND expires_at <= $2", [e.tenant, now]);
       await q(
         `INSERT INTO cache_entries (tenant, tool, version, args_hash, value, size_bytes, created_at, expires_at, last_used_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7)
@@ -74,16 +74,29 @@ export class PgCache {
           e.expiresAt,
         ],
       );
-      let total = num((await q("SELECT bytes FROM cache_total WHERE id = 1")).rows[0]?.bytes);
-      while (total > maxBytes) {
+      // LRU eviction inside the writing tenant's partition only, until the whole cache fits its cap and the
+      // tenant fits its own (both totals kept by triggers): a flood evicts the flooder's entries only.
+      const tenantMax = tenantMaxBytes ?? Number.POSITIVE_INFINITY;
+      const r = (
+        await q(
+          `SELECT (SELECT bytes FROM cache_total WHERE id = 1) AS total,
+             (SELECT cache_bytes FROM tenant_usage WHERE tenant = $1) AS mine`,
+          [e.tenant],
+        )
+      ).rows[0];
+      let total = num(r?.total);
+      let mine = num(r?.mine);
+      while (total > maxBytes || mine > tenantMax) {
         const victim = (
           await q(
-            `DELETE FROM cache_entries WHERE ctid = (SELECT ctid FROM cache_entries ORDER BY last_used_at LIMIT 1)
-             RETURNING size_bytes`,
+            `DELETE FROM cache_entries WHERE ctid = (SELECT ctid FROM cache_entries WHERE tenant = $1
+               ORDER BY last_used_at LIMIT 1) RETURNING size_bytes`,
+            [e.tenant],
           )
         ).rows[0];
         if (!victim) break;
         total -= num(victim.size_bytes);
+        mine -= num(victim.size_bytes);
       }
     });
   }

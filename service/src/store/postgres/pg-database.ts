@@ -3,7 +3,7 @@
 // explicit (StorageUnavailableError) instead of raw driver errors.
 import { createHash } from "node:crypto";
 import pg from "pg";
-import { StorageUnavailableError, UnstorableValueError } from "../store-errors.ts";
+import { QuotaExceededError, StorageUnavailableError, UnstorableValueError } from "../store-errors.ts";
 import { assertStorable, type Row } from "../row-codec.ts";
 import { PG_MIGRATIONS } from "./pg-migrations.ts";
 
@@ -34,10 +34,20 @@ const NETWORK_CODES = new Set([
 
 /** The typed error for a driver error: storage faults and unstorable values; anything else as is. */
 export function pgFault(e: unknown): unknown {
-  if (e instanceof StorageUnavailableError || e instanceof UnstorableValueError) return e;
-  const err = e as { code?: string; message?: string };
+  if (
+    e instanceof StorageUnavailableError ||
+    e instanceof UnstorableValueError ||
+    e instanceof QuotaExceededError
+  )
+    return e;
+  const err = e as { code?: string; message?: string; detail?: string };
   const code = err.code ?? "";
   const msg = err.message ?? String(e);
+  // The quota triggers' refusal (pg-migrations.ts): the transaction rolled back, nothing was written.
+  if (code === "MQ001")
+    return new QuotaExceededError(err.detail === "blobBytes" ? "blobBytes" : "journalBytes", msg, {
+      cause: e,
+    });
   if (code === "22021" || code === "22P05")
     return new UnstorableValueError(`the database cannot store this text: ${msg}`);
   if (code === "54000") return new UnstorableValueError(`value too large for the database: ${msg}`);

@@ -170,5 +170,156 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT 'client';
   UPDATE runs SET origin = CASE WHEN implicit THEN 'one-off' WHEN mode = 'hosted' THEN 'hosted' ELSE 'client' END;
   CREATE INDEX runs_tenant_origin ON runs (tenant, origin, created_at);
+  // Quotas per tenant: what each tenant stores, kept by triggers in the same transaction as every write that
+  // grows it, and the check inside that write. The upsert of the tenant's usage row locks it until the
+  // transaction ends, so concurrent writes of one tenant are checked one after the other (never all passing
+  // against the same old total); a refusal raises MQ001 and the transaction rolls back. The ends that
+  // journal a refusal (a step failed or interrupted, a run's final status) are not checked.
+  `
+  CREATE TABLE tenant_usage (
+    tenant TEXT PRIMARY KEY,
+    journal_bytes BIGINT NOT NULL DEFAULT 0,
+    blob_bytes BIGINT NOT NULL DEFAULT 0,
+    cache_bytes BIGINT NOT NULL DEFAULT 0,
+    journal_limit BIGINT,
+    blob_limit BIGINT
+  );
+  CREATE INDEX cache_tenant_lru ON cache_entries (tenant, last_used_at);
+  -- Adds journal (dj) and blob (db) bytes to a tenant's row; with chk, refuses a growth past its limit.
+  CREATE FUNCTION mend_usage_add(t TEXT, dj BIGINT, db BIGINT, chk BOOLEAN) RETURNS void LANGUAGE plpgsql AS $$
+  DECLARE u tenant_usage%ROWTYPE;
+  BEGIN
+    IF t IS NULL OR (dj = 0 AND db = 0) THEN RETURN; END IF;
+    -- An UPDATE first (the row exists after a tenant's first write): cheaper than a speculative insert.
+    UPDATE tenant_usage SET journal_bytes = journal_bytes + dj, blob_bytes = blob_bytes + db
+      WHERE tenant = t RETURNING * INTO u;
+    IF NOT FOUND THEN
+      INSERT INTO tenant_usage AS x (tenant, journal_bytes, blob_bytes) VALUES (t, dj, db)
+        ON CONFLICT (tenant) DO UPDATE SET journal_bytes = x.journal_bytes + dj, blob_bytes = x.blob_bytes + db
+        RETURNING * INTO u;
+    END IF;
+    IF chk AND dj > 0 AND u.journal_limit IS NOT NULL AND u.journal_bytes > u.journal_limit THEN
+      RAISE EXCEPTION USING ERRCODE = 'MQ001', DETAIL = 'journalBytes',
+        MESSAGE = format('journal quota exceeded: %s bytes of %s', u.journal_bytes, u.journal_limit);
+    END IF;
+    IF chk AND db > 0 AND u.blob_limit IS NOT NULL AND u.blob_bytes > u.blob_limit THEN
+      RAISE EXCEPTION USING ERRCODE = 'MQ001', DETAIL = 'blobBytes',
+        MESSAGE = format('blob quota exceeded: %s bytes of %s', u.blob_bytes, u.blob_limit);
+    END IF;
+  END $$;
+  CREATE FUNCTION mend_usage_steps() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE d BIGINT; t TEXT;
+  BEGIN
+    IF TG_OP = 'INSERT' THEN
+      d := COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.input), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.usage), 0) + COALESCE(octet_length(NEW.remediation), 0) + COALESCE(octet_length(NEW.audit), 0);
+      t := (SELECT tenant FROM runs WHERE id = NEW.run_id);
+      PERFORM mend_usage_add(t, d, 0, TRUE);
+    ELSIF TG_OP = 'UPDATE' THEN
+      d := (COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.input), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.usage), 0) + COALESCE(octet_length(NEW.remediation), 0) + COALESCE(octet_length(NEW.audit), 0)) - (COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.input), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.usage), 0) + COALESCE(octet_length(OLD.remediation), 0) + COALESCE(octet_length(OLD.audit), 0));
+      t := (SELECT tenant FROM runs WHERE id = NEW.run_id);
+      PERFORM mend_usage_add(t, d, 0, NEW.status IN ('started', 'succeeded'));
+    ELSE
+      d := -(COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.input), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.usage), 0) + COALESCE(octet_length(OLD.remediation), 0) + COALESCE(octet_length(OLD.audit), 0));
+      t := (SELECT tenant FROM runs WHERE id = OLD.run_id);
+      PERFORM mend_usage_add(t, d, 0, FALSE);
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER usage_steps AFTER INSERT OR DELETE OR UPDATE OF key, input, output, failure, usage, remediation, audit ON steps
+    FOR EACH ROW EXECUTE FUNCTION mend_usage_steps();
+  CREATE FUNCTION mend_usage_tool_calls() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE d BIGINT; t TEXT;
+  BEGIN
+    IF TG_OP = 'INSERT' THEN
+      d := COALESCE(octet_length(NEW.tool), 0) + COALESCE(octet_length(NEW.args_json), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0);
+      t := (SELECT tenant FROM runs WHERE id = NEW.run_id);
+      PERFORM mend_usage_add(t, d, 0, TRUE);
+    ELSIF TG_OP = 'UPDATE' THEN
+      d := (COALESCE(octet_length(NEW.tool), 0) + COALESCE(octet_length(NEW.args_json), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0)) - (COALESCE(octet_length(OLD.tool), 0) + COALESCE(octet_length(OLD.args_json), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0));
+      t := (SELECT tenant FROM runs WHERE id = NEW.run_id);
+      PERFORM mend_usage_add(t, d, 0, TRUE);
+    ELSE
+      d := -(COALESCE(octet_length(OLD.tool), 0) + COALESCE(octet_length(OLD.args_json), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0));
+      t := (SELECT tenant FROM runs WHERE id = OLD.run_id);
+      PERFORM mend_usage_add(t, d, 0, FALSE);
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER usage_tool_calls AFTER INSERT OR DELETE OR UPDATE OF tool, args_json, output, failure ON tool_calls
+    FOR EACH ROW EXECUTE FUNCTION mend_usage_tool_calls();
+  CREATE FUNCTION mend_usage_checkpoints() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE d BIGINT; t TEXT;
+  BEGIN
+    IF TG_OP = 'INSERT' THEN
+      d := COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.value), 0);
+      t := (SELECT tenant FROM runs WHERE id = NEW.run_id);
+      PERFORM mend_usage_add(t, d, 0, TRUE);
+    ELSIF TG_OP = 'UPDATE' THEN
+      d := (COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.value), 0)) - (COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.value), 0));
+      t := (SELECT tenant FROM runs WHERE id = NEW.run_id);
+      PERFORM mend_usage_add(t, d, 0, TRUE);
+    ELSE
+      d := -(COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.value), 0));
+      t := (SELECT tenant FROM runs WHERE id = OLD.run_id);
+      PERFORM mend_usage_add(t, d, 0, FALSE);
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER usage_checkpoints AFTER INSERT OR DELETE OR UPDATE OF key, value ON checkpoints
+    FOR EACH ROW EXECUTE FUNCTION mend_usage_checkpoints();
+  CREATE FUNCTION mend_usage_runs() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE d BIGINT; t TEXT;
+  BEGIN
+    IF TG_OP = 'INSERT' THEN
+      d := COALESCE(octet_length(NEW.goal), 0) + COALESCE(octet_length(NEW.metadata), 0) + COALESCE(octet_length(NEW.tools), 0) + COALESCE(octet_length(NEW.model), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.waiting_for), 0) + COALESCE(octet_length(NEW.idempotency_key), 0);
+      t := NEW.tenant;
+      PERFORM mend_usage_add(t, d, 0, TRUE);
+    ELSIF TG_OP = 'UPDATE' THEN
+      d := (COALESCE(octet_length(NEW.goal), 0) + COALESCE(octet_length(NEW.metadata), 0) + COALESCE(octet_length(NEW.tools), 0) + COALESCE(octet_length(NEW.model), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.waiting_for), 0) + COALESCE(octet_length(NEW.idempotency_key), 0)) - (COALESCE(octet_length(OLD.goal), 0) + COALESCE(octet_length(OLD.metadata), 0) + COALESCE(octet_length(OLD.tools), 0) + COALESCE(octet_length(OLD.model), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.waiting_for), 0) + COALESCE(octet_length(OLD.idempotency_key), 0));
+      t := NEW.tenant;
+      PERFORM mend_usage_add(t, d, 0, NEW.status IN ('running', 'waiting_for_input'));
+    ELSE
+      d := -(COALESCE(octet_length(OLD.goal), 0) + COALESCE(octet_length(OLD.metadata), 0) + COALESCE(octet_length(OLD.tools), 0) + COALESCE(octet_length(OLD.model), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.waiting_for), 0) + COALESCE(octet_length(OLD.idempotency_key), 0));
+      t := OLD.tenant;
+      PERFORM mend_usage_add(t, d, 0, FALSE);
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER usage_runs AFTER INSERT OR DELETE OR UPDATE OF goal, metadata, tools, model, output, failure, waiting_for, idempotency_key ON runs
+    FOR EACH ROW EXECUTE FUNCTION mend_usage_runs();
+  CREATE FUNCTION mend_usage_blobs() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'INSERT' THEN PERFORM mend_usage_add(NEW.tenant, 0, NEW.size_bytes, TRUE);
+    ELSE PERFORM mend_usage_add(OLD.tenant, 0, -OLD.size_bytes, FALSE);
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER usage_blobs AFTER INSERT OR DELETE ON blobs FOR EACH ROW EXECUTE FUNCTION mend_usage_blobs();
+  -- Cache bytes per tenant (no quota check: eviction inside the tenant's partition keeps them in bounds).
+  CREATE FUNCTION mend_usage_cache() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE t TEXT; d BIGINT;
+  BEGIN
+    IF TG_OP = 'INSERT' THEN t := NEW.tenant; d := NEW.size_bytes;
+    ELSIF TG_OP = 'DELETE' THEN t := OLD.tenant; d := -OLD.size_bytes;
+    ELSE t := NEW.tenant; d := NEW.size_bytes - OLD.size_bytes;
+    END IF;
+    INSERT INTO tenant_usage AS x (tenant, cache_bytes) VALUES (t, d)
+      ON CONFLICT (tenant) DO UPDATE SET cache_bytes = x.cache_bytes + d;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER usage_cache AFTER INSERT OR DELETE OR UPDATE OF size_bytes ON cache_entries
+    FOR EACH ROW EXECUTE FUNCTION mend_usage_cache();
+  INSERT INTO tenant_usage AS x (tenant, journal_bytes) SELECT r.tenant, SUM(COALESCE(octet_length(r.goal), 0) + COALESCE(octet_length(r.metadata), 0) + COALESCE(octet_length(r.tools), 0) + COALESCE(octet_length(r.model), 0) + COALESCE(octet_length(r.output), 0) + COALESCE(octet_length(r.failure), 0) + COALESCE(octet_length(r.waiting_for), 0) + COALESCE(octet_length(r.idempotency_key), 0)) FROM runs r GROUP BY r.tenant
+    ON CONFLICT (tenant) DO UPDATE SET journal_bytes = x.journal_bytes + excluded.journal_bytes;
+  INSERT INTO tenant_usage AS x (tenant, journal_bytes) SELECT r.tenant, SUM(COALESCE(octet_length(s.key), 0) + COALESCE(octet_length(s.input), 0) + COALESCE(octet_length(s.output), 0) + COALESCE(octet_length(s.failure), 0) + COALESCE(octet_length(s.usage), 0) + COALESCE(octet_length(s.remediation), 0) + COALESCE(octet_length(s.audit), 0)) FROM steps s JOIN runs r ON r.id = s.run_id GROUP BY r.tenant
+    ON CONFLICT (tenant) DO UPDATE SET journal_bytes = x.journal_bytes + excluded.journal_bytes;
+  INSERT INTO tenant_usage AS x (tenant, journal_bytes) SELECT r.tenant, SUM(COALESCE(octet_length(t.tool), 0) + COALESCE(octet_length(t.args_json), 0) + COALESCE(octet_length(t.output), 0) + COALESCE(octet_length(t.failure), 0)) FROM tool_calls t JOIN runs r ON r.id = t.run_id GROUP BY r.tenant
+    ON CONFLICT (tenant) DO UPDATE SET journal_bytes = x.journal_bytes + excluded.journal_bytes;
+  INSERT INTO tenant_usage AS x (tenant, journal_bytes) SELECT r.tenant, SUM(COALESCE(octet_length(c.key), 0) + COALESCE(octet_length(c.value), 0)) FROM checkpoints c JOIN runs r ON r.id = c.run_id GROUP BY r.tenant
+    ON CONFLICT (tenant) DO UPDATE SET journal_bytes = x.journal_bytes + excluded.journal_bytes;
+  INSERT INTO tenant_usage AS x (tenant, blob_bytes) SELECT b.tenant, SUM(b.size_bytes) FROM blobs b GROUP BY b.tenant
+    ON CONFLICT (tenant) DO UPDATE SET blob_bytes = x.blob_bytes + excluded.blob_bytes;
+  INSERT INTO tenant_usage AS x (tenant, cache_bytes) SELECT e.tenant, SUM(e.size_bytes) FROM cache_entries e GROUP BY e.tenant
+    ON CONFLICT (tenant) DO UPDATE SET cache_bytes = x.cache_bytes + excluded.cache_bytes;
   `,
 ];

@@ -8,6 +8,7 @@ import type {
   RunRecord,
   RunStatus,
   StepRecord,
+  TenantUsage,
   ToolCallRow,
   ToolRecord,
 } from "../records.ts";
@@ -33,6 +34,7 @@ import {
   str,
   toApiKey,
   toStep,
+  toTenantUsage,
   toTool,
   toToolCall,
   type Row,
@@ -307,8 +309,8 @@ export class PostgresStore implements Store {
     return this.#cache.get(tenant, tool, version, argsHash, now);
   }
 
-  putCache(e: CacheEntry, maxBytes: number): Promise<void> {
-    return this.#cache.put(e, maxBytes);
+  putCache(e: CacheEntry, maxBytes: number, tenantMaxBytes?: number): Promise<void> {
+    return this.#cache.put(e, maxBytes, tenantMaxBytes);
   }
 
   cacheStats(tenant: string): Promise<CacheStats> {
@@ -335,6 +337,24 @@ export class PostgresStore implements Store {
       (await this.#one("SELECT 1 AS x FROM blobs WHERE tenant = $1 AND sha256 = $2", [tenant, sha256])) !==
       undefined
     );
+  }
+
+  async setQuota(tenant: string, quota: TenantUsage["quota"]): Promise<void> {
+    await this.#q(
+      `INSERT INTO tenant_usage AS x (tenant, journal_limit, blob_limit) VALUES ($1, $2, $3)
+       ON CONFLICT (tenant) DO UPDATE SET journal_limit = excluded.journal_limit, blob_limit = excluded.blob_limit`,
+      [tenant, quota.journalBytes, quota.blobBytes],
+    );
+  }
+
+  async usage(tenant: string): Promise<TenantUsage> {
+    return toTenantUsage(
+      (await this.#one("SELECT * FROM tenant_usage WHERE tenant = $1", [tenant])) ?? { tenant },
+    );
+  }
+
+  async listUsage(): Promise<TenantUsage[]> {
+    return (await this.#q("SELECT * FROM tenant_usage ORDER BY tenant")).rows.map(toTenantUsage);
   }
 
   async putTool(t: ToolRecord): Promise<void> {

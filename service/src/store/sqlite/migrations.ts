@@ -157,5 +157,109 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT 'client';
   UPDATE runs SET origin = CASE WHEN implicit = 1 THEN 'one-off' WHEN mode = 'hosted' THEN 'hosted' ELSE 'client' END;
   CREATE INDEX runs_tenant_origin ON runs (tenant, origin, created_at);
+  // Quotas per tenant: what each tenant stores, kept by triggers in the same transaction as every write that
+  // grows it, and the check inside that same statement (RAISE aborts the statement: nothing of it is
+  // written). A tenant's row exists once a quota was set (setQuota), so the check sits in the upsert's
+  // UPDATE branch. The ends that journal a refusal (a step failed or interrupted, a run's final status)
+  // are not checked.
+  `
+  CREATE TABLE tenant_usage (
+    tenant TEXT PRIMARY KEY NOT NULL,
+    journal_bytes INTEGER NOT NULL DEFAULT 0,
+    blob_bytes INTEGER NOT NULL DEFAULT 0,
+    cache_bytes INTEGER NOT NULL DEFAULT 0,
+    journal_limit INTEGER,
+    blob_limit INTEGER
+  );
+  CREATE INDEX cache_tenant_lru ON cache_entries (tenant, last_used_at);
+  INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, SUM(COALESCE(octet_length(goal), 0) + COALESCE(octet_length(metadata), 0) + COALESCE(octet_length(tools), 0) + COALESCE(octet_length(model), 0) + COALESCE(octet_length(output), 0) + COALESCE(octet_length(failure), 0) + COALESCE(octet_length(waiting_for), 0) + COALESCE(octet_length(idempotency_key), 0)) FROM runs GROUP BY tenant
+    ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
+  INSERT INTO tenant_usage (tenant, journal_bytes) SELECT r.tenant, SUM(COALESCE(octet_length(s.key), 0) + COALESCE(octet_length(s.input), 0) + COALESCE(octet_length(s.output), 0) + COALESCE(octet_length(s.failure), 0) + COALESCE(octet_length(s.usage), 0) + COALESCE(octet_length(s.remediation), 0) + COALESCE(octet_length(s.audit), 0)) FROM steps s JOIN runs r ON r.id = s.run_id GROUP BY r.tenant
+    ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
+  INSERT INTO tenant_usage (tenant, journal_bytes) SELECT r.tenant, SUM(COALESCE(octet_length(t.tool), 0) + COALESCE(octet_length(t.args_json), 0) + COALESCE(octet_length(t.output), 0) + COALESCE(octet_length(t.failure), 0)) FROM tool_calls t JOIN runs r ON r.id = t.run_id GROUP BY r.tenant
+    ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
+  INSERT INTO tenant_usage (tenant, journal_bytes) SELECT r.tenant, SUM(COALESCE(octet_length(c.key), 0) + COALESCE(octet_length(c.value), 0)) FROM checkpoints c JOIN runs r ON r.id = c.run_id GROUP BY r.tenant
+    ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
+  INSERT INTO tenant_usage (tenant, blob_bytes) SELECT tenant, SUM(size_bytes) FROM blobs GROUP BY tenant
+    ON CONFLICT (tenant) DO UPDATE SET blob_bytes = blob_bytes + excluded.blob_bytes;
+  INSERT INTO tenant_usage (tenant, cache_bytes) SELECT tenant, SUM(size_bytes) FROM cache_entries GROUP BY tenant
+    ON CONFLICT (tenant) DO UPDATE SET cache_bytes = cache_bytes + excluded.cache_bytes;
+  CREATE TRIGGER usage_steps_insert AFTER INSERT ON steps BEGIN
+    INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.input), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.usage), 0) + COALESCE(octet_length(NEW.remediation), 0) + COALESCE(octet_length(NEW.audit), 0) FROM runs WHERE id = NEW.run_id
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
+  END;
+  CREATE TRIGGER usage_steps_update AFTER UPDATE OF key, input, output, failure, usage, remediation, audit ON steps BEGIN
+    INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, (COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.input), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.usage), 0) + COALESCE(octet_length(NEW.remediation), 0) + COALESCE(octet_length(NEW.audit), 0)) - (COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.input), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.usage), 0) + COALESCE(octet_length(OLD.remediation), 0) + COALESCE(octet_length(OLD.audit), 0)) FROM runs WHERE id = NEW.run_id
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND NEW.status IN ('started', 'succeeded') AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
+  END;
+  CREATE TRIGGER usage_steps_delete AFTER DELETE ON steps BEGIN
+    INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, -(COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.input), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.usage), 0) + COALESCE(octet_length(OLD.remediation), 0) + COALESCE(octet_length(OLD.audit), 0)) FROM runs WHERE id = OLD.run_id
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
+  END;
+  CREATE TRIGGER usage_tool_calls_insert AFTER INSERT ON tool_calls BEGIN
+    INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, COALESCE(octet_length(NEW.tool), 0) + COALESCE(octet_length(NEW.args_json), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) FROM runs WHERE id = NEW.run_id
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
+  END;
+  CREATE TRIGGER usage_tool_calls_update AFTER UPDATE OF tool, args_json, output, failure ON tool_calls BEGIN
+    INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, (COALESCE(octet_length(NEW.tool), 0) + COALESCE(octet_length(NEW.args_json), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0)) - (COALESCE(octet_length(OLD.tool), 0) + COALESCE(octet_length(OLD.args_json), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0)) FROM runs WHERE id = NEW.run_id
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
+  END;
+  CREATE TRIGGER usage_tool_calls_delete AFTER DELETE ON tool_calls BEGIN
+    INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, -(COALESCE(octet_length(OLD.tool), 0) + COALESCE(octet_length(OLD.args_json), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0)) FROM runs WHERE id = OLD.run_id
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
+  END;
+  CREATE TRIGGER usage_checkpoints_insert AFTER INSERT ON checkpoints BEGIN
+    INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.value), 0) FROM runs WHERE id = NEW.run_id
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
+  END;
+  CREATE TRIGGER usage_checkpoints_update AFTER UPDATE OF key, value ON checkpoints BEGIN
+    INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, (COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.value), 0)) - (COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.value), 0)) FROM runs WHERE id = NEW.run_id
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
+  END;
+  CREATE TRIGGER usage_checkpoints_delete AFTER DELETE ON checkpoints BEGIN
+    INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, -(COALESCE(octet_length(OLD.key), 0) + COALESCE(octet_length(OLD.value), 0)) FROM runs WHERE id = OLD.run_id
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
+  END;
+  CREATE TRIGGER usage_runs_insert AFTER INSERT ON runs BEGIN
+    INSERT INTO tenant_usage (tenant, journal_bytes) SELECT NEW.tenant, COALESCE(octet_length(NEW.goal), 0) + COALESCE(octet_length(NEW.metadata), 0) + COALESCE(octet_length(NEW.tools), 0) + COALESCE(octet_length(NEW.model), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.waiting_for), 0) + COALESCE(octet_length(NEW.idempotency_key), 0) WHERE true
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
+  END;
+  CREATE TRIGGER usage_runs_update AFTER UPDATE OF goal, metadata, tools, model, output, failure, waiting_for, idempotency_key ON runs BEGIN
+    INSERT INTO tenant_usage (tenant, journal_bytes) SELECT NEW.tenant, (COALESCE(octet_length(NEW.goal), 0) + COALESCE(octet_length(NEW.metadata), 0) + COALESCE(octet_length(NEW.tools), 0) + COALESCE(octet_length(NEW.model), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.waiting_for), 0) + COALESCE(octet_length(NEW.idempotency_key), 0)) - (COALESCE(octet_length(OLD.goal), 0) + COALESCE(octet_length(OLD.metadata), 0) + COALESCE(octet_length(OLD.tools), 0) + COALESCE(octet_length(OLD.model), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.waiting_for), 0) + COALESCE(octet_length(OLD.idempotency_key), 0)) WHERE true
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND NEW.status IN ('running', 'waiting_for_input') AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
+  END;
+  CREATE TRIGGER usage_runs_delete AFTER DELETE ON runs BEGIN
+    INSERT INTO tenant_usage (tenant, journal_bytes) SELECT OLD.tenant, -(COALESCE(octet_length(OLD.goal), 0) + COALESCE(octet_length(OLD.metadata), 0) + COALESCE(octet_length(OLD.tools), 0) + COALESCE(octet_length(OLD.model), 0) + COALESCE(octet_length(OLD.output), 0) + COALESCE(octet_length(OLD.failure), 0) + COALESCE(octet_length(OLD.waiting_for), 0) + COALESCE(octet_length(OLD.idempotency_key), 0)) WHERE true
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = journal_bytes + excluded.journal_bytes;
+  END;
+  CREATE TRIGGER usage_blobs_insert AFTER INSERT ON blobs BEGIN
+    INSERT INTO tenant_usage (tenant, blob_bytes) SELECT NEW.tenant, NEW.size_bytes WHERE true
+      ON CONFLICT (tenant) DO UPDATE SET blob_bytes = CASE WHEN excluded.blob_bytes > 0 AND blob_limit IS NOT NULL AND blob_bytes + excluded.blob_bytes > blob_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:blobBytes') ELSE blob_bytes + excluded.blob_bytes END;
+  END;
+  CREATE TRIGGER usage_blobs_delete AFTER DELETE ON blobs BEGIN
+    INSERT INTO tenant_usage (tenant, blob_bytes) SELECT OLD.tenant, -OLD.size_bytes WHERE true
+      ON CONFLICT (tenant) DO UPDATE SET blob_bytes = blob_bytes + excluded.blob_bytes;
+  END;
+  CREATE TRIGGER usage_cache_insert AFTER INSERT ON cache_entries BEGIN
+    INSERT INTO tenant_usage (tenant, cache_bytes) SELECT NEW.tenant, NEW.size_bytes WHERE true
+      ON CONFLICT (tenant) DO UPDATE SET cache_bytes = cache_bytes + excluded.cache_bytes;
+  END;
+  CREATE TRIGGER usage_cache_update AFTER UPDATE OF size_bytes ON cache_entries BEGIN
+    INSERT INTO tenant_usage (tenant, cache_bytes) SELECT NEW.tenant, NEW.size_bytes - OLD.size_bytes WHERE true
+      ON CONFLICT (tenant) DO UPDATE SET cache_bytes = cache_bytes + excluded.cache_bytes;
+  END;
+  CREATE TRIGGER usage_cache_delete AFTER DELETE ON cache_entries BEGIN
+    INSERT INTO tenant_usage (tenant, cache_bytes) SELECT OLD.tenant, -OLD.size_bytes WHERE true
+      ON CONFLICT (tenant) DO UPDATE SET cache_bytes = cache_bytes + excluded.cache_bytes;
+  END;
   `,
 ];

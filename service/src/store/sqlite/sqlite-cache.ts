@@ -1,5 +1,5 @@
-// The tool-result cache of the SQLite store: TTL, per-tenant keys, LRU eviction over a global byte cap
-// (the total kept by triggers), hit/miss counters.
+// The tool-result cache of the SQLite store: TTL, per-tenant keys, LRU eviction inside the writing tenant's
+// partition under a global and a per-tenant byte cap (the totals kept by triggers), hit/miss counters.
 import type { CacheEntry, CacheStats } from "../records.ts";
 import { num, toCacheEntry } from "../row-codec.ts";
 import type { SqliteConnection } from "./sqlite-connection.ts";
@@ -53,7 +53,7 @@ export class SqliteCache {
     return toCacheEntry(r);
   }
 
-  async put(e: CacheEntry, maxBytes: number): Promise<void> {
+  async put(e: CacheEntry, maxBytes: number, tenantMaxBytes?: number): Promise<void> {
     const c = this.#c;
     await c.write(() => {
       // The entry's creation time is "now" for this write: one clock for expiry and recency, the caller's.
@@ -76,25 +76,36 @@ export class SqliteCache {
         e.expiresAt,
         now,
       );
-      // LRU eviction over the whole cache until it fits the byte cap (the total is kept by triggers).
-      let total = num(c.get("SELECT bytes FROM cache_total WHERE id = 1")?.bytes);
-      if (total > maxBytes) {
-        c.run("DELETE FROM cache_entries WHERE expires_at <= ?", now);
-        total = num(c.get("SELECT bytes FROM cache_total WHERE id = 1")?.bytes);
+      // LRU eviction inside the writing tenant's partition only, until the whole cache fits its cap and the
+      // tenant fits its own (both totals kept by triggers): a flood evicts the flooder's entries, never
+      // another tenant's.
+      const tenantMax = tenantMaxBytes ?? Number.POSITIVE_INFINITY;
+      const totals = () => {
+        const r = c.get(
+          "SELECT (SELECT bytes FROM cache_total WHERE id = 1) AS total, (SELECT cache_bytes FROM tenant_usage WHERE tenant = ?) AS mine",
+          e.tenant,
+        );
+        return { total: num(r?.total), mine: num(r?.mine) };
+      };
+      let t = totals();
+      if (t.total > maxBytes || t.mine > tenantMax) {
+        c.run("DELETE FROM cache_entries WHERE tenant = ? AND expires_at <= ?", e.tenant, now);
+        t = totals();
       }
-      while (total > maxBytes) {
+      while (t.total > maxBytes || t.mine > tenantMax) {
         const victim = c.get(
-          "SELECT tenant, tool, version, args_hash, size_bytes FROM cache_entries ORDER BY last_used_at LIMIT 1",
+          "SELECT tool, version, args_hash, size_bytes FROM cache_entries WHERE tenant = ? ORDER BY last_used_at LIMIT 1",
+          e.tenant,
         );
         if (!victim) break;
         c.run(
           "DELETE FROM cache_entries WHERE tenant=? AND tool=? AND version=? AND args_hash=?",
-          victim.tenant!,
+          e.tenant,
           victim.tool!,
           victim.version!,
           victim.args_hash!,
         );
-        total -= num(victim.size_bytes);
+        t = { total: t.total - num(victim.size_bytes), mine: t.mine - num(victim.size_bytes) };
       }
     });
   }

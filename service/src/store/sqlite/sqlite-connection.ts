@@ -7,7 +7,7 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { StorageUnavailableError } from "../store-errors.ts";
+import { QuotaExceededError, StorageUnavailableError } from "../store-errors.ts";
 import { assertStorable } from "../row-codec.ts";
 import { DataDirLock } from "./data-dir-lock.ts";
 import { MIGRATIONS } from "./migrations.ts";
@@ -31,6 +31,15 @@ const FAULTS: Record<number, string> = {
 };
 /** Faults after which the connection is reopened (a read-only fallback or a broken file handle). */
 const REOPEN = new Set([8, 10, 14]);
+
+/** The quota triggers' refusal (migrations.ts): `RAISE(ABORT, 'mend_quota_exceeded:<quota>')`. */
+const QUOTA_RAISED = /mend_quota_exceeded:(journalBytes|blobBytes)/;
+
+/** A statement's error as the store reports it: a quota trigger's refusal becomes QuotaExceededError. */
+function statementError(e: unknown): unknown {
+  const m = QUOTA_RAISED.exec((e as { message?: unknown }).message as string);
+  return m ? new QuotaExceededError(m[1] as "journalBytes" | "blobBytes", undefined, { cause: e }) : e;
+}
 
 const primaryCode = (e: unknown): number | null => {
   const code = (e as { errcode?: unknown }).errcode;
@@ -141,14 +150,22 @@ export class SqliteConnection {
   run(sql: string, ...params: SQLInputValue[]): number {
     this.counters.statements++;
     assertStorable(params);
-    return Number(this.#prepare(sql).run(...params).changes);
+    try {
+      return Number(this.#prepare(sql).run(...params).changes);
+    } catch (e) {
+      throw statementError(e);
+    }
   }
 
   /** First row of a query (inside read() or write(); in write() it is committed or rolled back with the rest). */
   get(sql: string, ...params: SQLInputValue[]): SqlRow | undefined {
     this.counters.statements++;
     assertStorable(params);
-    return this.#prepare(sql).get(...params);
+    try {
+      return this.#prepare(sql).get(...params);
+    } catch (e) {
+      throw statementError(e);
+    }
   }
 
   all(sql: string, ...params: SQLInputValue[]): SqlRow[] {

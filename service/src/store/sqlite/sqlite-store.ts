@@ -8,6 +8,7 @@ import type {
   RunRecord,
   RunStatus,
   StepRecord,
+  TenantUsage,
   ToolCallRow,
   ToolRecord,
 } from "../records.ts";
@@ -38,6 +39,7 @@ import {
 import { SqliteConnection, type SqliteConnectionOptions } from "./sqlite-connection.ts";
 import { SqliteCache } from "./sqlite-cache.ts";
 import { SqliteRuns } from "./sqlite-runs.ts";
+import { SqliteUsage } from "./sqlite-usage.ts";
 
 /** SQLite's extended result code of a foreign-key violation (here: a step of a run that does not exist). */
 const SQLITE_CONSTRAINT_FOREIGNKEY = 787;
@@ -52,9 +54,11 @@ export class SqliteStore implements Store {
   readonly #c: SqliteConnection;
   readonly #cache: SqliteCache;
   readonly #runs: SqliteRuns;
+  readonly #usage: SqliteUsage;
 
   private constructor(c: SqliteConnection) {
     this.#c = c;
+    this.#usage = new SqliteUsage(c);
     this.#cache = new SqliteCache(c);
     this.#runs = new SqliteRuns(c);
   }
@@ -262,8 +266,11 @@ export class SqliteStore implements Store {
     const c = this.#c;
     await c.write(() =>
       c.run(
-        `INSERT OR REPLACE INTO tool_calls (run_id, step_seq, seq, tool, args_json, occurrence, status, output, failure, ms, cached)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        // An upsert, not INSERT OR REPLACE: REPLACE's delete fires no trigger, and the usage triggers count.
+        `INSERT INTO tool_calls (run_id, step_seq, seq, tool, args_json, occurrence, status, output, failure, ms, cached)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, step_seq, tool, args_json, occurrence) DO UPDATE SET seq=excluded.seq,
+           status=excluded.status, output=excluded.output, failure=excluded.failure, ms=excluded.ms, cached=excluded.cached`,
         t.runId,
         t.stepSeq,
         t.seq,
@@ -291,7 +298,7 @@ export class SqliteStore implements Store {
     const c = this.#c;
     await c.write(() =>
       c.run(
-        "INSERT OR REPLACE INTO checkpoints (run_id, key, value, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO checkpoints (run_id, key, value, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value=excluded.value, created_at=excluded.created_at",
         runId,
         key,
         JSON.stringify(value ?? null),
@@ -327,8 +334,8 @@ export class SqliteStore implements Store {
     return this.#cache.get(tenant, tool, version, argsHash, now);
   }
 
-  putCache(e: CacheEntry, maxBytes: number): Promise<void> {
-    return this.#cache.put(e, maxBytes);
+  putCache(e: CacheEntry, maxBytes: number, tenantMaxBytes?: number): Promise<void> {
+    return this.#cache.put(e, maxBytes, tenantMaxBytes);
   }
 
   cacheStats(tenant: string): Promise<CacheStats> {
@@ -362,6 +369,18 @@ export class SqliteStore implements Store {
         this.#c.get("SELECT 1 AS x FROM blobs WHERE tenant=? AND sha256=?", tenant, sha256),
       ) !== undefined
     );
+  }
+
+  setQuota(tenant: string, quota: TenantUsage["quota"]): Promise<void> {
+    return this.#usage.setQuota(tenant, quota);
+  }
+
+  usage(tenant: string): Promise<TenantUsage> {
+    return this.#usage.usage(tenant);
+  }
+
+  listUsage(): Promise<TenantUsage[]> {
+    return this.#usage.list();
   }
 
   async putTool(t: ToolRecord): Promise<void> {

@@ -1,4 +1,4 @@
-// Store conformance, part 3: the tool-result cache (TTL, LRU over a byte cap, stats, clearing), blob refs,
+// Store conformance, part 3: the tool-result cache (TTL, LRU inside a tenant's partition, stats, clearing), blob refs,
 // registered tools, API keys, health and unstorable text.
 import assert from "node:assert/strict";
 import type { CacheEntry } from "../records.ts";
@@ -46,17 +46,22 @@ export function cacheSuite({ t, test }: SuiteContext): void {
       assert.ok(await s.getCache("t1", "echo", "1", "d", now + 1), "clearing lowered the total");
     });
 
-    test("evicts the least recently used entries, of any tenant, beyond the byte cap", async (s) => {
+    test("evicts the least recently used entries of the writing tenant only, beyond the byte cap", async (s) => {
       const now = Date.now();
       await s.putCache(entry("a", 40, now), 100);
       await s.putCache(entry("b", 40, now + 1, { tenant: "t2" }), 100);
-      await s.getCache("t1", "echo", "1", "a", now + 2); // a is now more recent than b
+      await s.getCache("t1", "echo", "1", "a", now + 2); // a is t1's least recently used
       await s.putCache(entry("c", 40, now + 3), 100);
-      assert.ok(await s.getCache("t1", "echo", "1", "a", now + 4));
-      assert.equal(await s.getCache("t2", "echo", "1", "b", now + 4), null, "b was the least recently used");
+      assert.equal(await s.getCache("t1", "echo", "1", "a", now + 4), null, "a: t1's least recently used");
+      assert.ok(await s.getCache("t2", "echo", "1", "b", now + 4), "another tenant's entry is never evicted");
       assert.ok(await s.getCache("t1", "echo", "1", "c", now + 4));
       await s.putCache(entry("huge", 500, now + 5), 100);
-      assert.equal((await s.cacheStats("t1")).bytes <= 100, true, "never left above the cap");
+      assert.equal(
+        (await s.cacheStats("t1")).bytes,
+        0,
+        "t1 made room with its own entries, the huge one too",
+      );
+      assert.ok(await s.getCache("t2", "echo", "1", "b", now + 6));
     });
 
     test("drops expired entries when writing, before evicting live ones", async (s) => {

@@ -11,7 +11,10 @@
 //   owner → "owned"; endStep fencing by attempt; NotFoundError; interruptStartedSteps (per owner);
 //   heartbeats.
 // - tool calls (ordered, replaced by key), checkpoints (last value), events (increasing ids, afterId).
-// - cache: TTL, per-tenant keys, LRU over a global byte cap with an exact byte total, stats, clearing.
+// - cache: TTL, per-tenant keys, LRU inside the writing tenant's partition under a global and a per-tenant
+//   byte cap, with exact byte totals, stats, clearing.
+// - usage: exact journal/blob/cache bytes per tenant; quotas checked inside the writes (QuotaExceededError,
+//   nothing written; a failed end and a run's final status exempt); concurrent claims never pass a quota.
 // - blob refs, tools, API keys; ping; NUL in text refused with UnstorableValueError.
 // Storage faults have their own suite (store-fault-suite.ts), the blob store its own (blob-store-conformance.ts).
 import type { TestApi } from "@mend/sandboxes/testing";
@@ -19,6 +22,7 @@ import { suiteContext, type StoreFactory } from "./conformance-kit.ts";
 import { runsSuite } from "./conformance-runs.ts";
 import { stepsSuite } from "./conformance-steps.ts";
 import { cacheSuite } from "./conformance-cache.ts";
+import { usageSuite } from "./conformance-usage.ts";
 
 export type { StoreFactory, StoreHandle } from "./conformance-kit.ts";
 
@@ -40,5 +44,6 @@ export function runStoreConformance(t: TestApi, name: string, factory: StoreFact
     runsSuite(ctx);
     stepsSuite(ctx);
     cacheSuite(ctx);
+    usageSuite(ctx);
   });
 }

@@ -164,6 +164,12 @@ export const STORE_WRITES: readonly StoreWrite[] = [
     unchanged: async (s) => assert.equal(await s.hasBlobRef("t1", SHA), false),
   },
   {
+    name: "setQuota",
+    write: (s) => s.setQuota("t1", { journalBytes: 123, blobBytes: 456 }),
+    unchanged: async (s) =>
+      assert.deepEqual((await s.usage("t1")).quota, { journalBytes: null, blobBytes: null }),
+  },
+  {
     name: "putTool",
     write: (s) =>
       s.putTool({ tenant: "t1", name: "tool_new", spec: {}, secret: null, createdAt: 1, updatedAt: 1 }),
