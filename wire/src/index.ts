@@ -49,6 +49,7 @@ export {
   CheckpointSchema,
   CompleteBodySchema,
   CreateRunSchema,
+  ForkRunSchema,
   InputBodySchema,
   InputMismatchSchema,
   ModelSpecSchema,
@@ -66,6 +67,7 @@ export {
 } from "./run.ts";
 export type {
   CreateRun,
+  ForkRun,
   InputMismatch,
   Run,
   RunStatus,

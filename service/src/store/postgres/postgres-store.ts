@@ -13,6 +13,8 @@ import type {
 } from "../records.ts";
 import type {
   Announced,
+  ListRunsQuery,
+  NewFork,
   NewRun,
   NewStep,
   RunPatch,
@@ -57,7 +59,7 @@ export class PostgresStore implements Store {
     this.#db = db;
     this.#q = db.query;
     this.#cache = new PgCache(db);
-    this.#runs = new PgRuns(db.query);
+    this.#runs = new PgRuns(db.query, (fn) => db.tx(fn));
   }
 
   /** Connects and migrates (StorageUnavailableError when the server cannot be reached). */
@@ -108,9 +110,13 @@ export class PostgresStore implements Store {
 
   listRuns(
     tenant: string,
-    q: { status?: RunStatus; limit: number; cursor?: string; includeImplicit?: boolean },
+    q: ListRunsQuery,
   ): Promise<Page<RunRecord>> {
     return this.#runs.listRuns(tenant, q);
+  }
+
+  forkRun(fork: NewFork): Promise<{ run: RunRecord; created: boolean; copied: number }> {
+    return this.#runs.forkRun(fork);
   }
 
   updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {

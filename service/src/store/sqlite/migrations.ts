@@ -152,4 +152,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX steps_owner ON steps (owner) WHERE status = 'started';
   CREATE TABLE probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
   `,
+  // Forks (POST /v1/runs/{id}/fork): a run's parent and fork point, the edited step; a step copied from a
+  // parent names where it was executed.
+  `
+  ALTER TABLE runs ADD COLUMN parent_run_id TEXT;
+  ALTER TABLE runs ADD COLUMN forked_at_seq INTEGER;
+  ALTER TABLE runs ADD COLUMN fork_replace TEXT;
+  CREATE INDEX runs_parent ON runs (tenant, parent_run_id, created_at DESC, id DESC) WHERE parent_run_id IS NOT NULL;
+  ALTER TABLE steps ADD COLUMN replayed_from_run TEXT;
+  ALTER TABLE steps ADD COLUMN replayed_from_seq INTEGER;
+  `,
 ];

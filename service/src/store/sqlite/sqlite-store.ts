@@ -13,6 +13,8 @@ import type {
 } from "../records.ts";
 import type {
   Announced,
+  ListRunsQuery,
+  NewFork,
   NewRun,
   NewStep,
   RunPatch,
@@ -112,9 +114,13 @@ export class SqliteStore implements Store {
 
   listRuns(
     tenant: string,
-    q: { status?: RunStatus; limit: number; cursor?: string; includeImplicit?: boolean },
+    q: ListRunsQuery,
   ): Promise<Page<RunRecord>> {
     return this.#runs.listRuns(tenant, q);
+  }
+
+  forkRun(fork: NewFork): Promise<{ run: RunRecord; created: boolean; copied: number }> {
+    return this.#runs.forkRun(fork);
   }
 
   updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {

@@ -12,6 +12,8 @@
 //   heartbeats.
 // - tool calls (ordered, replaced by key), checkpoints (last value), events (increasing ids, afterId).
 // - cache: TTL, per-tenant keys, LRU over a global byte cap with an exact byte total, stats, clearing.
+// - forks: finished steps before atSeq copied as replayed entries (origin kept for forks of forks), tool
+//   calls with them, a run.forked event, idempotency, tenant scoping, listRuns by parentRunId.
 // - blob refs, tools, API keys; ping; NUL in text refused with UnstorableValueError.
 // Storage faults have their own suite (store-fault-suite.ts), the blob store its own (blob-store-conformance.ts).
 import type { TestApi } from "@mend/sandboxes/testing";
@@ -19,6 +21,7 @@ import { suiteContext, type StoreFactory } from "./conformance-kit.ts";
 import { runsSuite } from "./conformance-runs.ts";
 import { stepsSuite } from "./conformance-steps.ts";
 import { cacheSuite } from "./conformance-cache.ts";
+import { forksSuite } from "./conformance-forks.ts";
 
 export type { StoreFactory, StoreHandle } from "./conformance-kit.ts";
 
@@ -40,5 +43,6 @@ export function runStoreConformance(t: TestApi, name: string, factory: StoreFact
     runsSuite(ctx);
     stepsSuite(ctx);
     cacheSuite(ctx);
+    forksSuite(ctx);
   });
 }
