@@ -8,6 +8,7 @@ import { createKey, startService, type ServiceProcess } from "../support/service
 import { startFakeLlm, type FakeLlm, type Script } from "../support/fake-llm.ts";
 import { callTool, finish } from "../support/fake-llm-turns.ts";
 import { call } from "../support/http-json.ts";
+import { Mend } from "../../client/src/index.ts";
 
 const POLICY = `name: default
 tools:
@@ -243,6 +244,14 @@ describe("forking runs", () => {
       (await api("GET", `/v1/runs?parentRunId=${fork}`)).body.items.map((x: any) => x.id),
       [g.body.id],
     );
+    // The JSONL export keeps the lineage.
+    const line = await fetch(`${svc.url}/v1/runs/export?run=${g.body.id}&format=jsonl`, {
+      headers: { authorization: `Bearer ${tokenA}` },
+    }).then((x) => x.text());
+    const exported = JSON.parse(line.trim());
+    assert.deepEqual(exported.lineage, [fork, id]);
+    assert.deepEqual([exported.run.parentRunId, exported.run.forkedAtSeq], [fork, 5]);
+    assert.deepEqual(exported.steps[0].replayedFrom, { runId: id, seq: 1 });
     // The parent still has its own three steps, none replayed.
     const original = (await api("GET", `/v1/runs/${id}/steps`)).body as any[];
     assert.deepEqual(
@@ -253,5 +262,33 @@ describe("forking runs", () => {
         ["c", false],
       ],
     );
+  });
+
+  it("forks from the client: mend.runs.fork and mend.runs.forks", async () => {
+    const mend = new Mend({ baseUrl: svc.url, apiKey: tokenA });
+    const run = await mend.runs.open(`client-fork-${Date.now()}`);
+    await run.step("one", () => 1);
+    await run.step("two", () => 2);
+    const a = await mend.runs.fork(run.id, { atSeq: 2 }, { idempotencyKey: "client-fork-a" });
+    const again = await mend.runs.fork(run.id, { atSeq: 2 }, { idempotencyKey: "client-fork-a" });
+    const b = await mend.runs.fork(run.id, { atSeq: 3, goal: "both" });
+    assert.equal(again.id, a.id);
+    assert.deepEqual([a.parentRunId, a.forkedAtSeq, b.forkedAtSeq], [run.id, 2, 3]);
+    const forks: string[] = [];
+    for await (const f of mend.runs.forks(run.id, { pageSize: 1 })) forks.push(f.id);
+    assert.deepEqual(forks.sort(), [a.id, b.id].sort());
+    assert.deepEqual(
+      (await mend.runs.steps(b.id)).map((s) => [s.key, s.replayed]),
+      [
+        ["checkpoint:one", true],
+        ["checkpoint:two", true],
+      ],
+    );
+    // The fork resumes like any durable run: its first step replays from the copy, the next one runs.
+    const resumed = await mend.runs.attach(a.id);
+    let ran = 0;
+    assert.equal(await resumed.step("one", () => ++ran), 1);
+    assert.equal(await resumed.step("two", () => (++ran, 22)), 22);
+    assert.equal(ran, 1);
   });
 });
