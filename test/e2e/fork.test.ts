@@ -111,9 +111,7 @@ describe("forking runs", () => {
     const before = steps.filter((s) => s.seq < atSeq);
     assert.deepEqual(
       before.map((s) => [s.key, s.replayed, s.replayedFrom]),
-      parent.steps
-        .filter((s) => s.seq < atSeq)
-        .map((s) => [s.key, true, { runId: parent.id, seq: s.seq }]),
+      parent.steps.filter((s) => s.seq < atSeq).map((s) => [s.key, true, { runId: parent.id, seq: s.seq }]),
     );
     for (const s of before) {
       const p = parent.steps.find((x) => x.seq === s.seq);
@@ -136,7 +134,10 @@ describe("forking runs", () => {
     const events = await fetch(`${svc.url}/v1/runs/${child.id}/events`, {
       headers: { authorization: `Bearer ${tokenA}` },
     }).then((r) => r.text());
-    assert.match(events, /event: run\.forked\ndata: \{"parentRunId":"run_[^"]+","forkedAtSeq":3,"copiedSteps":2\}/);
+    assert.match(
+      events,
+      /event: run\.forked\ndata: \{"parentRunId":"run_[^"]+","forkedAtSeq":3,"copiedSteps":2\}/,
+    );
     // GET /v1/runs?parentRunId lists it.
     const forks = await api("GET", `/v1/runs?parentRunId=${parent.id}`);
     assert.deepEqual(
@@ -195,7 +196,10 @@ describe("forking runs", () => {
     assert.equal(step.replayed, false);
     assert.match(JSON.stringify(step.output), /edited by hand/);
     // The model saw the edited result in the next turn.
-    const turn2 = llm.seen(goal).filter((r) => r.turn === 1).at(-1)!;
+    const turn2 = llm
+      .seen(goal)
+      .filter((r) => r.turn === 1)
+      .at(-1)!;
     assert.match(JSON.stringify(turn2.body?.messages.at(-1)), /edited by hand/);
     assert.equal((await api("GET", `/v1/runs?parentRunId=${parent.id}`)).body.items.length, 1);
   });
@@ -223,7 +227,10 @@ describe("forking runs", () => {
     assert.equal(d.body.stepSeq, 4);
     assert.equal((await api("POST", `/v1/runs/${fork}/complete`, { output: "ok" })).body.status, "succeeded");
     // An edit of a client-driven fork is the caller's own step: refused here.
-    const edit = await api("POST", `/v1/runs/${id}/fork`, { atSeq: 3, replace: { seq: 3, input: echo("x") } });
+    const edit = await api("POST", `/v1/runs/${id}/fork`, {
+      atSeq: 3,
+      replace: { seq: 3, input: echo("x") },
+    });
     assert.equal(edit.status, 400);
 
     // A fork of the fork: lineage runs back through both, replayed steps name where they were executed.

@@ -70,7 +70,10 @@ describe("the MCP endpoint", () => {
       replaceInput: null,
     });
     assert.equal(f.isError, false, f.text);
-    assert.deepEqual([f.data.run.parentRunId, f.data.run.forkedAtSeq, f.data.run.goal], [run.id, 2, "b again"]);
+    assert.deepEqual(
+      [f.data.run.parentRunId, f.data.run.forkedAtSeq, f.data.run.goal],
+      [run.id, 2, "b again"],
+    );
     assert.match(f.text, new RegExp(`forked from ${run.id} at step 2`));
     const got = await call("get_run", { id: f.data.run.id, steps: true });
     assert.deepEqual(

@@ -181,7 +181,9 @@ export const ForkRunSchema = Type.Object(
       description:
         "The fork point: the parent's steps with a lower seq are copied; from here on the fork runs live (1: nothing copied)",
     }),
-    goal: Type.Optional(Type.String({ maxLength: 100_000, description: "Another goal (default: the parent's)" })),
+    goal: Type.Optional(
+      Type.String({ maxLength: 100_000, description: "Another goal (default: the parent's)" }),
+    ),
     model: Type.Optional(ModelSpecSchema),
     tools: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 256 })),
     policy: Type.Optional(

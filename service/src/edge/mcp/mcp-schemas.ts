@@ -78,7 +78,8 @@ export const FORK_RUN_INPUT = closed({
   id: Type.String({ description: "The run to fork (run_...)" }),
   atSeq: Type.Integer({
     minimum: 1,
-    description: "The fork point: the run's steps before this seq are replayed, from here on the fork runs live",
+    description:
+      "The fork point: the run's steps before this seq are replayed, from here on the fork runs live",
   }),
   goal: Type.Optional(Type.String({ description: "Another goal (default: the parent's)" })),
   model: Type.Optional(Type.String({ description: "Another model name (default: the parent's)" })),

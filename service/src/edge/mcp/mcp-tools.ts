@@ -237,9 +237,12 @@ function tools(s: Services, who: Caller): McpTool[] {
         );
         const { run } = await s.runs.fork(who, str(args, "id"), body);
         const view = runView(run);
-        return structured(`${runSummary(view)}; forked from ${view.parentRunId} at step ${view.forkedAtSeq}`, {
-          run: view,
-        });
+        return structured(
+          `${runSummary(view)}; forked from ${view.parentRunId} at step ${view.forkedAtSeq}`,
+          {
+            run: view,
+          },
+        );
       },
     },
   ];

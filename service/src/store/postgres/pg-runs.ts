@@ -103,10 +103,7 @@ export class PgRuns {
     return r ? toRun(r) : null;
   }
 
-  async listRuns(
-    tenant: string,
-    q: ListRunsQuery,
-  ): Promise<Page<RunRecord>> {
+  async listRuns(tenant: string, q: ListRunsQuery): Promise<Page<RunRecord>> {
     const args: unknown[] = [tenant];
     const where = ["tenant = $1"];
     const arg = (v: unknown) => `$${args.push(v)}`;

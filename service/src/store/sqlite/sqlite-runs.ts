@@ -90,10 +90,7 @@ export class SqliteRuns {
     return r ? toRun(r) : null;
   }
 
-  async listRuns(
-    tenant: string,
-    q: ListRunsQuery,
-  ): Promise<Page<RunRecord>> {
+  async listRuns(tenant: string, q: ListRunsQuery): Promise<Page<RunRecord>> {
     const where = ["tenant = ?"];
     const args: SQLInputValue[] = [tenant];
     if (q.status) {

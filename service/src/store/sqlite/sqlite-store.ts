@@ -112,10 +112,7 @@ export class SqliteStore implements Store {
     return this.#runs.getRunById(id);
   }
 
-  listRuns(
-    tenant: string,
-    q: ListRunsQuery,
-  ): Promise<Page<RunRecord>> {
+  listRuns(tenant: string, q: ListRunsQuery): Promise<Page<RunRecord>> {
     return this.#runs.listRuns(tenant, q);
   }
 

@@ -14,8 +14,7 @@ async function parentWithSteps(s: Store): Promise<void> {
     await s.endStep("run_p", c.step.seq, {
       status: key === "b" ? "failed" : "succeeded",
       output: { out: key, blob: { $blob: "sha256-of-" + key } },
-      failure:
-        key === "b" ? { kind: "timeout", layer: "code", message: "slow", retryable: true } : null,
+      failure: key === "b" ? { kind: "timeout", layer: "code", message: "slow", retryable: true } : null,
       usage: { wallMs: 1 },
     });
   }
