@@ -1,4 +1,5 @@
-// The run page (/ui/runs/{id}): header with facts and actions, the human-in-the-loop form, the timeline.
+// The run page (/ui/runs/{id}): header with facts, lineage and actions, the human-in-the-loop form, the
+// fork comparison, the timeline.
 import { html } from "hono/html";
 import type { RunRecord, StepRecord } from "../../store/records.ts";
 import type { Html } from "./ui-html.ts";
@@ -6,6 +7,15 @@ import { layout, statusBadge } from "./ui-layout.ts";
 import { formatDuration, formatTime, prettyJson } from "./ui-format.ts";
 import { summarizeRun } from "./run-summary.ts";
 import { stepHref, timeline } from "./timeline-view.ts";
+import { forkComparison, lineageFacts } from "./fork-view.ts";
+
+/** A run's lineage as the run page shows it: its parent (with the parent's journal) and its forks. */
+export interface Lineage {
+  parent: { run: RunRecord; steps: StepRecord[] } | null;
+  forks: RunRecord[];
+}
+
+const NO_LINEAGE: Lineage = { parent: null, forks: [] };
 
 const runHref = (id: string) => `/ui/runs/${encodeURIComponent(id)}`;
 const apiHref = (id: string, action: string) => `/v1/runs/${encodeURIComponent(id)}/${action}`;
@@ -86,7 +96,12 @@ function waitingSection(run: RunRecord): Html {
  * The live part of the run page (what the client script re-fetches when events arrive).
  * @example c.html(runLive(run, steps, Date.now()))
  */
-export function runLive(run: RunRecord, steps: StepRecord[], nowMs: number): Html {
+export function runLive(
+  run: RunRecord,
+  steps: StepRecord[],
+  nowMs: number,
+  lineage: Lineage = NO_LINEAGE,
+): Html {
   const sum = summarizeRun(run, steps, nowMs);
   const title = run.goal ?? (run.implicit ? "One-off execution" : "Run without a goal");
   // The step whose failure ended the run (same kind), when there is one.
@@ -121,6 +136,7 @@ export function runLive(run: RunRecord, steps: StepRecord[], nowMs: number): Htm
               >${sum.remediations} remediation${sum.remediations === 1 ? "" : "s"}</span
             >
           </dd>
+          ${lineageFacts(run, lineage.forks)}
         </dl>
         ${backoffNote(run)}
         ${
@@ -160,15 +176,22 @@ export function runLive(run: RunRecord, steps: StepRecord[], nowMs: number): Htm
       </div>
     </section>
     ${run.status === "waiting_for_input" ? waitingSection(run) : ""}
+    ${lineage.parent ? forkComparison(run, steps, lineage.parent.run, lineage.parent.steps) : ""}
     <h2>Timeline</h2>
-    ${timeline(run.id, steps, nowMs)}`;
+    ${timeline(run.id, steps, nowMs, run)}`;
 }
 
 /**
  * The whole run page; `lastEventId` is where the client's event stream resumes.
  * @example c.html(runPage(run, steps, lastEventId, Date.now()))
  */
-export function runPage(run: RunRecord, steps: StepRecord[], lastEventId: number, nowMs: number): Html {
+export function runPage(
+  run: RunRecord,
+  steps: StepRecord[],
+  lastEventId: number,
+  nowMs: number,
+  lineage: Lineage = NO_LINEAGE,
+): Html {
   const live = !summarizeRun(run, steps, nowMs).finished;
   const body = html`<nav aria-label="Breadcrumb" class="muted">
       <a href="/ui">Runs</a> › <span class="mono">${run.id}</span>
@@ -180,7 +203,7 @@ export function runPage(run: RunRecord, steps: StepRecord[], lastEventId: number
       data-last-event-id="${lastEventId}"
       data-fragment-url="${runHref(run.id)}/live"
     >
-      ${runLive(run, steps, nowMs)}
+      ${runLive(run, steps, nowMs, lineage)}
     </div>
     <p id="live-status" class="muted" role="status" aria-live="polite">
       ${live ? "Live: new steps appear as they happen." : ""}

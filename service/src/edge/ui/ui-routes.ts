@@ -7,7 +7,7 @@ import { Rejection } from "../../core/rejection.ts";
 import { html } from "hono/html";
 import type { Html } from "./ui-html.ts";
 import { layout } from "./ui-layout.ts";
-import { loadRun, loadRunRows, parseFilters } from "./ui-data.ts";
+import { loadLineage, loadRun, loadRunRows, parseFilters } from "./ui-data.ts";
 import { runsPage, runsRegion } from "./runs-list-view.ts";
 import { runLive, runPage } from "./run-page-view.ts";
 import { stepPage } from "./step-page-view.ts";
@@ -84,12 +84,13 @@ export function uiRoutes(s: Services): Hono<AppEnv> {
 
   r.get("/runs/:id", async (c) => {
     const { run, steps, lastEventId } = await loadRun(s.store, c.get("caller"), c.req.param("id"));
-    return page(c, runPage(run, steps, lastEventId, Date.now()));
+    const lineage = await loadLineage(s.store, c.get("caller"), run);
+    return page(c, runPage(run, steps, lastEventId, Date.now(), lineage));
   });
   r.get("/runs/:id/live", async (c) => {
     const { run, steps } = await loadRun(s.store, c.get("caller"), c.req.param("id"));
     c.header("x-run-status", run.status);
-    return page(c, runLive(run, steps, Date.now()));
+    return page(c, runLive(run, steps, Date.now(), await loadLineage(s.store, c.get("caller"), run)));
   });
   r.get("/runs/:id/export.jsonl", async (c) => {
     const { run, steps } = await loadRun(s.store, c.get("caller"), c.req.param("id"));

@@ -242,7 +242,7 @@
     }
   }
 
-  /** Forms that talk to the JSON API (cancel, resume, answer): sent with fetch, the outcome written next to the button. */
+  /** Forms that talk to the JSON API (cancel, resume, answer, fork): sent with fetch, the outcome written next to the button. */
   document.addEventListener("submit", async function (e) {
     const form = e.target;
     if (!form || !form.dataset || !form.dataset.api) return;
@@ -265,6 +265,17 @@
       }
       body = JSON.stringify({ input: input });
     }
+    if (kind === "fork") {
+      // Only what was filled in: an empty field keeps the parent's setting (the policy: the key's).
+      const fork = { atSeq: Number(form.elements.atSeq.value) };
+      const model = form.elements.model.value.trim();
+      const goal = form.elements.goal.value.trim();
+      const policy = form.elements.policy.value.trim();
+      if (model) fork.model = { name: model };
+      if (goal) fork.goal = goal;
+      if (policy) fork.policy = policy;
+      body = JSON.stringify(fork);
+    }
     button.disabled = true;
     out.textContent = "Sending…";
     try {
@@ -274,6 +285,13 @@
         init.body = body;
       }
       const res = await fetch(form.action, init);
+      if (res.ok && kind === "fork") {
+        const made = await res.json();
+        out.textContent = "Fork " + made.id + " created; opening it…";
+        say(out.textContent);
+        location.assign("/ui/runs/" + encodeURIComponent(made.id));
+        return;
+      }
       if (res.ok) {
         const done =
           kind === "input"
