@@ -168,6 +168,13 @@ describe("forking runs", () => {
       { atSeq: 3, replace: { seq: 2, input: { type: "tool", tool: "echo", args: { text: "x" } } } },
       { atSeq: 3, replace: { seq: 3, input: { type: "tool", tool: "echo", args: { text: "x" } } } },
       { atSeq: 2, extra: true },
+      { atSeq: "2" },
+      { atSeq: 1e20 },
+      { atSeq: 2.5 },
+      {},
+      { atSeq: 2, model: { name: 7 } },
+      { atSeq: 2, replace: { seq: 2, input: { type: "rm -rf" } } },
+      "not json",
     ];
     for (const body of bad) {
       const r = await api("POST", `/v1/runs/${parent.id}/fork`, body);
