@@ -106,7 +106,7 @@ export async function benchForks(rounds = 30): Promise<Row[]> {
     await db.drop();
     await avail.server.stop();
   }
-  const svc = await startService({ MEND_LOG_LEVEL: "warn" });
+  const svc = await startService();
   try {
     const client = httpClient(svc.url, { maxSockets: 4 });
     const parent = await createClientRun(client);
