@@ -109,6 +109,11 @@ describe("run inspector: forks", () => {
     assert.match(await callRow.nth(1).innerText(), /other-model step 2/);
     await screenshot(page, "fork-compare");
 
+    // A step's own page says where it was executed, and forks from there too.
+    await page.goto(`${svc.url}/ui/runs/${child}/steps/1`);
+    assert.equal(await page.locator("#step-status .badge.from-parent").innerText(), "replayed from parent");
+    assert.equal(await page.locator('details.fork-from[data-fork-seq="1"]').count(), 1);
+
     // The parent links to its fork.
     await page.goto(`${svc.url}/ui/runs/${parent}`);
     const forks = page.locator("#fork-children li");

@@ -213,12 +213,12 @@
       if (!res.ok || mine !== seq) return;
       const text = await res.text();
       if (mine !== seq) return;
-      if (fromFilters) {
-        history.replaceState(null, "", "/ui" + (qs ? "?" + qs : ""));
-        const status = form.elements.status.value;
-        exportLink.href =
-          "/v1/runs/export?format=jsonl" + (status ? "&status=" + encodeURIComponent(status) : "");
-      }
+      if (fromFilters) history.replaceState(null, "", "/ui" + (qs ? "?" + qs : ""));
+      // Every load follows the filters it read (a periodic refresh may be the first to show a new filter's
+      // rows): the export link always matches the rows shown.
+      const status = new URLSearchParams(qs).get("status");
+      exportLink.href =
+        "/v1/runs/export?format=jsonl" + (status ? "&status=" + encodeURIComponent(status) : "");
       if (text !== last) {
         last = text;
         swap(region, text);
