@@ -21,6 +21,7 @@ export type {
   Failure,
   FailureKind,
   FailureLayer,
+  ForkRun,
   Health,
   Problem,
   RegisterTool,

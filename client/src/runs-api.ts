@@ -2,7 +2,7 @@
 import { DurableRun } from "./durable-run.ts";
 import { newIdempotencyKey, type Transport } from "./http.ts";
 import { runEvents, type RunEvent } from "./sse.ts";
-import type { CreateRun, Run, RunOrigin, RunStatus, RunsPage, Step } from "./wire-types.ts";
+import type { CreateRun, ForkRun, Run, RunOrigin, RunStatus, RunsPage, Step } from "./wire-types.ts";
 
 const runPath = (id: string, suffix = "") => `/v1/runs/${encodeURIComponent(id)}${suffix}`;
 
@@ -56,6 +56,8 @@ export class RunsApi {
       origin?: RunOrigin | undefined;
       limit?: number | undefined;
       cursor?: string | undefined;
+      /** Only the forks of this run. */
+      parentRunId?: string | undefined;
     } = {},
   ): Promise<RunsPage> {
     return this.#t.request<RunsPage>({ method: "GET", path: "/v1/runs", query: q });
@@ -68,6 +70,34 @@ export class RunsApi {
     let cursor: string | undefined;
     do {
       const page = await this.list({ status: q.status, origin: q.origin, limit: q.pageSize ?? 100, cursor });
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+
+  /**
+   * Forks run `id` at step `atSeq`: a new run that replays the parent's steps before it (not executed again)
+   * and continues live with the given goal, model, tools or edited step (`replace`, hosted runs). Without
+   * `idempotencyKey` each call is a new fork (its retries are not); with one, the same key returns the first fork.
+   * @example const retry = await mend.runs.fork(run.id, { atSeq: 4, model: { name: "gpt-4.1" } })
+   */
+  fork(id: string, body: ForkRun, opts: { idempotencyKey?: string | undefined } = {}): Promise<Run> {
+    return this.#t.request<Run>({
+      method: "POST",
+      path: runPath(id, "/fork"),
+      body,
+      idempotencyKey: opts.idempotencyKey,
+    });
+  }
+
+  /**
+   * Every fork of run `id` (GET /v1/runs?parentRunId=), newest first.
+   * @example for await (const f of mend.runs.forks(run.id)) console.log(f.id, f.forkedAtSeq)
+   */
+  async *forks(id: string, q: { pageSize?: number | undefined } = {}): AsyncGenerator<Run> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ parentRunId: id, limit: q.pageSize ?? 100, cursor });
       yield* page.items;
       cursor = page.nextCursor ?? undefined;
     } while (cursor);

@@ -376,6 +376,70 @@ export type CreateRun = {
   metadata?: { [x: string]: unknown } | undefined;
   mode: "hosted" | "client";
 };
+export type ForkRun = {
+  policy?: string | undefined;
+  tools?: string[] | undefined;
+  goal?: string | undefined;
+  model?:
+    | {
+        provider?: "openai" | "anthropic" | undefined;
+        name?: string | undefined;
+        temperature?: number | undefined;
+      }
+    | undefined;
+  metadata?: { [x: string]: unknown } | undefined;
+  replace?:
+    | {
+        seq: number;
+        input:
+          | {
+              limits?:
+                | {
+                    memoryMb?: number | undefined;
+                    timeoutMs?: number | undefined;
+                    stackKb?: number | undefined;
+                    maxToolCalls?: number | undefined;
+                    maxLogBytes?: number | undefined;
+                    maxResultBytes?: number | undefined;
+                  }
+                | undefined;
+              language?: "javascript" | "typescript" | "python" | undefined;
+              engine?: "quickjs" | "v8" | "monty" | undefined;
+              tools?: string[] | undefined;
+              seed?: number | undefined;
+              cache?: "use" | "bypass" | undefined;
+              code: string;
+              type: "codemode";
+            }
+          | {
+              limits?:
+                | {
+                    memoryMb?: number | undefined;
+                    timeoutMs?: number | undefined;
+                    diskMb?: number | undefined;
+                    cpus?: number | undefined;
+                    pids?: number | undefined;
+                    outputBytes?: number | undefined;
+                    network?: "none" | undefined;
+                  }
+                | undefined;
+              files?:
+                | (
+                    | { encoding?: "utf8" | "base64" | undefined; path: string; content: string }
+                    | { path: string; blob: string }
+                  )[]
+                | undefined;
+              stdin?: string | undefined;
+              argv?: string[] | undefined;
+              code: string;
+              type: "container";
+              image: string;
+            }
+          | { cache?: "use" | "bypass" | undefined; args?: unknown; tool: string; type: "tool" };
+      }
+    | undefined;
+  atSeq: number;
+};
 export type InputMismatch = "reject" | "replay";
 export type Run = {
   failure?:
@@ -451,6 +515,8 @@ export type Run = {
   output?: unknown;
   waitingFor?: unknown;
   retryAt?: string | undefined;
+  parentRunId?: string | undefined;
+  forkedAtSeq?: number | undefined;
   retrying?:
     | {
         attempts: number;
@@ -612,6 +678,8 @@ export type RunsPage = {
     output?: unknown;
     waitingFor?: unknown;
     retryAt?: string | undefined;
+    parentRunId?: string | undefined;
+    forkedAtSeq?: number | undefined;
     retrying?:
       | {
           attempts: number;
@@ -700,6 +768,7 @@ export type RunsPage = {
 };
 export type Step = {
   toolCalls?: unknown[] | undefined;
+  replayedFrom?: { runId: string; seq: number } | undefined;
   remediation?: unknown;
   audit?: { [x: string]: unknown } | undefined;
   kind: "tool" | "codemode" | "container" | "llm" | "human" | "checkpoint";
@@ -777,8 +846,8 @@ export type Step = {
     message: string;
     retryable: boolean;
   } | null;
-  output: unknown;
   input: unknown;
+  output: unknown;
   startedAt: string;
   endedAt: string | null;
 };
@@ -878,9 +947,9 @@ export type StepRequest = {
 };
 export type McpServerInfo = {
   url?: string | undefined;
+  args?: string[] | undefined;
   createdAt?: string | undefined;
   updatedAt?: string | undefined;
-  args?: string[] | undefined;
   command?: string | undefined;
   headerNames?: string[] | undefined;
   envNames?: string[] | undefined;

@@ -1,4 +1,4 @@
-// `npm run bench`: every benchmark of issues 2-6, 14, 17, 19 and 21 side by side in one run, as markdown tables with targets.
+// `npm run bench`: every benchmark of issues 2-6, 14, 17, 19, 20 (fork) and 21 side by side in one run, as markdown tables with targets.
 //
 // Usage:
 //   npm run bench                               all sections (~6-10 min on the 2-core machine)
@@ -19,6 +19,7 @@ import { benchCodeModeInProcess } from "./codemode-bench.ts";
 import { benchCodeModeHttp } from "./codemode-http-bench.ts";
 import { benchContainers } from "./container-bench.ts";
 import { benchFairness } from "./fairness-bench.ts";
+import { benchForks } from "./fork-bench.ts";
 import { benchHostedRuns } from "./hosted-runs-bench.ts";
 import { benchHeal } from "./heal-bench.ts";
 import { benchPythonHttp, benchPythonInProcess, benchPythonResume } from "./python-bench.ts";
@@ -206,6 +207,16 @@ const SECTIONS: Section[] = [
       SHARED_CORES,
     ],
     measure: async () => benchHeal(3),
+  },
+  {
+    id: "issue20-fork",
+    title: "Issue 20 — forking a run: the journal copied in one transaction",
+    notes: [
+      "Store.forkRun of a client run whose 10, 100 or 1,000 finished steps are all copied (atSeq = n + 1), 30 forks per size after 2 warm-up rounds, sizes interleaved; beside it, the same 100 steps journaled one by one into a new run (claimStep + endStep each): what a fork saves before it continues live.",
+      "SQLite: a temp file, WAL, synchronous=NORMAL. PostgreSQL: a throwaway local cluster with production durability (fsync, synchronous_commit on), over loopback TCP.",
+      "HTTP: POST /v1/runs/{id}/fork of a 100-step client run against the real service (SQLite), sequential, 5 warm-up requests.",
+    ],
+    measure: async () => benchForks(),
   },
 ];
 

@@ -33,10 +33,11 @@ const call = async (name: string, args: Record<string, unknown>) => {
 const openRun = async (name: string) => new Mend({ baseUrl: svc.url }).runs.open(`${name}-${Date.now()}`);
 
 describe("the MCP endpoint", () => {
-  it("lists six tools, each with an input schema and an output schema", async () => {
+  it("lists seven tools, each with an input schema and an output schema", async () => {
     const { tools } = await client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), [
       "answer_run",
+      "fork_run",
       "get_run",
       "list_tools",
       "resume_run",
@@ -52,6 +53,38 @@ describe("the MCP endpoint", () => {
     const limits = (code.inputSchema.properties as Structured).limits.anyOf[0];
     assert.equal(limits.additionalProperties, false, "limits is an object of known fields, not a record");
     assert.ok("memoryMb" in limits.properties && "timeoutMs" in limits.properties);
+  });
+
+  it("forks a client-driven run with fork_run: the copies replay, the answer validates against the output schema", async () => {
+    const run = await openRun("mcp-fork");
+    for (const key of ["a", "b"]) {
+      const r = await call("run_orchestration", { code: `return "${key}"`, runId: run.id, key });
+      assert.equal(r.data.status, "succeeded", r.text);
+    }
+    const f = await call("fork_run", {
+      id: run.id,
+      atSeq: 2,
+      goal: "b again",
+      model: null,
+      tools: null,
+      replaceInput: null,
+    });
+    assert.equal(f.isError, false, f.text);
+    assert.deepEqual(
+      [f.data.run.parentRunId, f.data.run.forkedAtSeq, f.data.run.goal],
+      [run.id, 2, "b again"],
+    );
+    assert.match(f.text, new RegExp(`forked from ${run.id} at step 2`));
+    const got = await call("get_run", { id: f.data.run.id, steps: true });
+    assert.deepEqual(
+      got.data.steps.map((s: Structured) => [s.key, s.replayed]),
+      [["a", true]],
+    );
+    const missing = await call("fork_run", { id: "run_missing", atSeq: 1 });
+    assert.equal(missing.isError, true);
+    const bad = await call("fork_run", { id: run.id, atSeq: 1, replaceInput: "{not json" });
+    assert.equal(bad.isError, true);
+    assert.match(bad.text, /replaceInput/);
   });
 
   it("runs an orchestration script; its structured content validates against the output schema", async () => {

@@ -130,6 +130,7 @@ describe("GET /v1/openapi.json", () => {
       "remediation",
       "run.waiting_for_input",
       "run.retrying",
+      "run.forked",
       "run.completed",
     ]);
   });

@@ -63,6 +63,29 @@ describe("the service on PostgreSQL", { skip }, () => {
     assert.equal((JSON.parse(await blob.text()) as string).length, 20000);
   });
 
+  it("forks on one replica a run journaled by another: the copies replay, the large output shared by reference", async () => {
+    const id = (await call(a.url, "POST", "/v1/runs", { mode: "client" })).body.id as string;
+    const big = codemode("return 'f'.repeat(20000)");
+    await call(a.url, "POST", `/v1/runs/${id}/steps`, { key: "big", action: big });
+    await call(a.url, "POST", `/v1/runs/${id}/steps`, { key: "small", action: codemode("return 1") });
+    const c = await startService({ MEND_DATABASE_URL: db.url });
+    services.push(c);
+    const f = await call(c.url, "POST", `/v1/runs/${id}/fork`, { atSeq: 2 });
+    assert.equal(f.status, 201, JSON.stringify(f.body));
+    const fork = f.body.id as string;
+    const replay = await call(a.url, "POST", `/v1/runs/${fork}/steps`, { key: "big", action: big });
+    assert.deepEqual([replay.body.replayed, replay.body.result.length], [true, 20000]);
+    const [parentBig] = (await call(a.url, "GET", `/v1/runs/${id}/steps`)).body;
+    const [forkBig] = (await call(c.url, "GET", `/v1/runs/${fork}/steps`)).body;
+    assert.deepEqual(forkBig.output, parentBig.output, "the same blob reference, not a copy");
+    assert.deepEqual(forkBig.replayedFrom, { runId: id, seq: 1 });
+    const forks = await call(a.url, "GET", `/v1/runs?parentRunId=${id}`);
+    assert.deepEqual(
+      forks.body.items.map((r: { id: string }) => r.id),
+      [fork],
+    );
+  });
+
   it("refuses text PostgreSQL cannot store (a NUL character in a goal) with 400, not 500", async () => {
     const r = await call(a.url, "POST", "/v1/runs", { mode: "client", goal: "a\u0000b" });
     assert.equal(r.status, 400, JSON.stringify(r.body));

@@ -108,9 +108,9 @@ describe("run inspector", () => {
     );
     await page.locator('svg.arrows path[data-from="2"][data-to="3"]').waitFor({ state: "attached" });
 
-    const llm = page.locator('li[data-seq="1"] details');
+    const llm = page.locator('li[data-seq="1"] details.llm');
     assert.equal(await llm.getAttribute("open"), null);
-    await page.locator('li[data-seq="1"] summary').click();
+    await page.locator('li[data-seq="1"] details.llm > summary').click();
     assert.equal(await llm.getAttribute("open"), "");
     assert.match(await llm.innerText(), /You are an analyst/);
     await screenshot(page, "run-timeline");

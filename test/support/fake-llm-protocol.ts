@@ -138,3 +138,65 @@ export function chatCompletion(body: ChatRequest, turn: ReplyTurn, turnIndex: nu
     },
   };
 }
+
+/**
+ * A chat.completion as the Server-Sent Events of a streamed answer (`stream: true`): the role, the content
+ * and each tool call in two deltas (so a client must concatenate), the finish reason, the usage, [DONE].
+ * @example chatCompletionEvents(chatCompletion(body, { content: "hi" }, 0, 1)).join("")
+ */
+export function chatCompletionEvents(completion: object): string[] {
+  const c = completion as {
+    id: string;
+    created: number;
+    model: string;
+    choices: {
+      message: {
+        content: string | null;
+        tool_calls?: { id: string; function: { name: string; arguments: string } }[];
+      };
+      finish_reason: string;
+    }[];
+    usage: object;
+  };
+  const base = { id: c.id, object: "chat.completion.chunk", created: c.created, model: c.model };
+  const event = (choices: object[], extra: object = {}) =>
+    `data: ${JSON.stringify({ ...base, choices, ...extra })}\n\n`;
+  const choice = c.choices[0]!;
+  const out = [
+    event([{ index: 0, delta: { role: "assistant", content: choice.message.content === null ? null : "" } }]),
+  ];
+  const text = choice.message.content ?? "";
+  if (text) {
+    const half = Math.ceil(text.length / 2);
+    out.push(event([{ index: 0, delta: { content: text.slice(0, half) } }]));
+    out.push(event([{ index: 0, delta: { content: text.slice(half) } }]));
+  }
+  for (const [i, call] of (choice.message.tool_calls ?? []).entries()) {
+    const args = call.function.arguments;
+    const half = Math.ceil(args.length / 2);
+    out.push(
+      event([
+        {
+          index: 0,
+          delta: {
+            tool_calls: [
+              {
+                index: i,
+                id: call.id,
+                type: "function",
+                function: { name: call.function.name, arguments: args.slice(0, half) },
+              },
+            ],
+          },
+        },
+      ]),
+    );
+    out.push(
+      event([{ index: 0, delta: { tool_calls: [{ index: i, function: { arguments: args.slice(half) } }] } }]),
+    );
+  }
+  out.push(event([{ index: 0, delta: {}, finish_reason: choice.finish_reason }]));
+  out.push(event([], { usage: c.usage }));
+  out.push("data: [DONE]\n\n");
+  return out;
+}

@@ -39,7 +39,12 @@ export interface HangTurn {
   hang: true;
 }
 
-export type Turn = ReplyTurn | ErrorTurn | RawTurn | HangTurn;
+/** Sends a 200 with streaming headers, then nothing (until the client gives up): for stall tests. */
+export interface StallTurn {
+  stall: true;
+}
+
+export type Turn = ReplyTurn | ErrorTurn | RawTurn | HangTurn | StallTurn;
 
 /**
  * A turn calling one tool (structured call).
@@ -153,4 +158,12 @@ export function rawBody(raw: string, status?: number): RawTurn {
  */
 export function hang(): HangTurn {
   return { hang: true };
+}
+
+/**
+ * A turn that answers 200 with `text/event-stream` headers and then sends nothing more.
+ * @example stall()
+ */
+export function stall(): StallTurn {
+  return { stall: true };
 }

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { demoScript } from "./fake-llm-demo.ts";
 import {
   chatCompletion,
+  chatCompletionEvents,
   checkChatRequest,
   firstUserMessage,
   latestToolResults,
@@ -179,6 +180,13 @@ export async function startFakeLlm(options: FakeLlmOptions): Promise<FakeLlm> {
     }
     record.reply = reply;
     if ("hang" in reply) return; // the client's timeout (or close()) ends it
+    if ("stall" in reply) {
+      // Headers, then silence: only a stall timeout (or close()) ends it.
+      record.status = 200;
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      res.flushHeaders();
+      return;
+    }
     const delayMs = (options.latencyMs ?? 0) + (reply.delayMs ?? 0);
     if (delayMs > 0 && !(await wait(delayMs, res))) return;
     if ("raw" in reply) {
@@ -193,7 +201,13 @@ export async function startFakeLlm(options: FakeLlmOptions): Promise<FakeLlm> {
         .end(reply.body ?? JSON.stringify(invalid(`scripted HTTP ${reply.status}`)));
     } else {
       record.status = 200;
-      send(res, 200, chatCompletion(body, reply, turn, record.seq));
+      const completion = chatCompletion(body, reply, turn, record.seq);
+      // Streamed when asked, as OpenAI does (the providers ask; a request without `stream` gets JSON).
+      if ((body as { stream?: unknown }).stream === true) {
+        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+        for (const ev of chatCompletionEvents(completion)) res.write(ev);
+        res.end();
+      } else send(res, 200, completion);
     }
   };
 

@@ -51,6 +51,7 @@ export {
   CheckpointSchema,
   CompleteBodySchema,
   CreateRunSchema,
+  ForkRunSchema,
   InputBodySchema,
   InputMismatchSchema,
   ModelSpecSchema,
@@ -69,6 +70,7 @@ export {
 } from "./run.ts";
 export type {
   CreateRun,
+  ForkRun,
   InputMismatch,
   Run,
   RunStatus,

@@ -10,6 +10,7 @@ import {
   CheckpointSchema,
   CompleteBodySchema,
   CreateRunSchema,
+  ForkRunSchema,
   InputBodySchema,
   ExportRunsQuerySchema,
   ListRunsQuerySchema,
@@ -99,6 +100,20 @@ const EX = {
     startedAt: T0,
     endedAt: T0,
     usage: { wallMs: 2310 },
+  },
+  fork: { atSeq: 4, model: { name: "gpt-4.1" }, goal: "Summarise the open incidents, worst first" },
+  forkedRun: {
+    id: "run_01JA",
+    mode: "hosted",
+    status: "running",
+    goal: "Summarise the open incidents, worst first",
+    policy: "default",
+    metadata: null,
+    createdAt: T0,
+    updatedAt: T0,
+    iterations: 0,
+    parentRunId: "run_01J9",
+    forkedAtSeq: 4,
   },
   stepRequest: { key: "fetch-page-3", action: { type: "container", image: "python", code: "print(6*7)" } },
   tool: {
@@ -428,6 +443,29 @@ const OWN_ROUTES: RouteSpec[] = [
       200: json("The run, running again", RunSchema, EX.run),
       404: missing,
       409: problem("The run succeeded or was cancelled"),
+    },
+  },
+  {
+    method: "post",
+    path: "/v1/runs/{id}/fork",
+    operationId: "forkRun",
+    summary: "Fork a run at a step: a new run that replays the steps before it and continues live",
+    description:
+      "The parent's succeeded and failed steps before `atSeq` are copied into the new run in one transaction, as " +
+      "replayed entries (`replayed: true`, `replayedFrom`): nothing runs again, no side effect repeats, blobs and the " +
+      "cache are shared. A hosted fork re-enters the loop with the new goal, model, tools (an edited step, `replace`, " +
+      "runs its new action); a client-driven fork takes new steps. The fork is the caller's: its tenant, its policy. " +
+      "Another tenant's run is 404. `GET /v1/runs?parentRunId=` lists a run's forks.",
+    tag: "Runs",
+    params: RunId,
+    headers: Idem,
+    body: { schema: ForkRunSchema, example: EX.fork },
+    responses: {
+      201: json("The fork", RunSchema, EX.forkedRun),
+      200: json("An earlier request with the same Idempotency-Key made this fork", RunSchema, EX.forkedRun),
+      400: invalid,
+      404: missing,
+      422: problem("A hosted fork needs an LLM provider configured"),
     },
   },
   {

@@ -66,6 +66,14 @@ export const RunSchema = Type.Object(
           "A hosted run whose model provider is failing: when it calls the model again by itself (status stays running)",
       }),
     ),
+    parentRunId: Type.Optional(
+      Type.String({ description: "A fork: the run it was forked from (POST /v1/runs/{id}/fork)" }),
+    ),
+    forkedAtSeq: Type.Optional(
+      Type.Integer({
+        description: "A fork: the parent's first step it did not copy (steps before it are replayed entries)",
+      }),
+    ),
     retrying: Type.Optional(
       Type.Object(
         {
@@ -89,6 +97,7 @@ export const ListRunsQuerySchema = Type.Object({
   origin: Type.Optional(RunOriginSchema),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: "1 to 200 (default 50)" })),
   cursor: Type.Optional(Type.String({ maxLength: 200, description: "nextCursor of the previous page" })),
+  parentRunId: Type.Optional(Type.String({ maxLength: 100, description: "Only the forks of this run" })),
 });
 
 /** GET /v1/runs/export query. */
@@ -129,7 +138,15 @@ export const StepSchema = Type.Object(
     output: Type.Unknown(),
     failure: Type.Union([FailureSchema, Type.Null()]),
     cached: Type.Boolean(),
-    replayed: Type.Boolean(),
+    replayed: Type.Boolean({
+      description: "Copied from the parent when this run was forked: journaled there, not executed here",
+    }),
+    replayedFrom: Type.Optional(
+      Type.Object(
+        { runId: Type.String(), seq: Type.Integer() },
+        { description: "A replayed step: the run that executed it and its seq there" },
+      ),
+    ),
     startedAt: Type.String({ format: "date-time" }),
     endedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
     usage: Type.Unknown(),
@@ -163,6 +180,47 @@ const CodeModeStepAction = Type.Composite([
 
 export const StepActionSchema = Type.Union([CodeModeStepAction, ContainerStepAction, ToolActionSchema]);
 export type StepAction = Static<typeof StepActionSchema>;
+
+/**
+ * POST /v1/runs/{id}/fork: a new run whose journal holds the parent's finished steps before `atSeq`
+ * (replayed, not executed again) and continues live from there with the given settings.
+ */
+export const ForkRunSchema = Type.Object(
+  {
+    atSeq: Type.Integer({
+      minimum: 1,
+      description:
+        "The fork point: the parent's steps with a lower seq are copied; from here on the fork runs live (1: nothing copied)",
+    }),
+    goal: Type.Optional(
+      Type.String({ maxLength: 100_000, description: "Another goal (default: the parent's)" }),
+    ),
+    model: Type.Optional(ModelSpecSchema),
+    tools: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 256 })),
+    policy: Type.Optional(
+      Type.String({
+        maxLength: 128,
+        description: "Must be the caller's policy (the fork runs under it); default: the caller's",
+      }),
+    ),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    replace: Type.Optional(
+      Type.Object(
+        {
+          seq: Type.Integer({ minimum: 1, description: "The parent's step to edit: must be atSeq" }),
+          input: StepActionSchema,
+        },
+        {
+          additionalProperties: false,
+          description:
+            "An edited step: its new action (as in POST /v1/runs/{id}/steps); a hosted fork runs it instead of the model's call at that step",
+        },
+      ),
+    ),
+  },
+  { $id: "ForkRun", additionalProperties: false },
+);
+export type ForkRun = Static<typeof ForkRunSchema>;
 
 /** What a step key reused with a different input does: 409 step_input_mismatch (default), or replay anyway. */
 export const InputMismatchSchema = Type.Union([Type.Literal("reject"), Type.Literal("replay")], {
@@ -251,6 +309,15 @@ export const RunEventSchema = Type.Union(
         failure: EventFailure,
       }),
       "A hosted run backs off from a failing model provider until retryAt",
+    ),
+    runEvent(
+      "run.forked",
+      Type.Object({
+        parentRunId: Type.String(),
+        forkedAtSeq: Type.Integer(),
+        copiedSteps: Type.Integer({ description: "Steps copied from the parent as replayed entries" }),
+      }),
+      "The run was made as a fork (the first event of a fork)",
     ),
     runEvent(
       "run.completed",

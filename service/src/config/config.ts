@@ -37,6 +37,8 @@ const ConfigSchema = z.object({
   MEND_LLM_BASE_URL: z.string().url().optional(),
   MEND_LLM_API_KEY: z.string().optional(),
   MEND_LLM_MODEL: z.string().optional(),
+  MEND_LLM_STALL_TIMEOUT_MS: positiveInt.default(10_000),
+  MEND_LLM_TIMEOUT_MS: positiveInt.default(60_000),
   MEND_SECRET_KEY: z.string().optional(),
   MEND_MCP_SERVERS: z
     .string()
@@ -73,6 +75,11 @@ export interface Config {
   policiesDir: string;
   cacheMaxBytes: number;
   llm: { provider?: "openai" | "anthropic"; baseUrl?: string; apiKey?: string; model?: string };
+  /**
+   * MEND_LLM_STALL_TIMEOUT_MS: a model call that sends nothing for this long (no headers, no streamed
+   * chunk) is abandoned and retried at once. MEND_LLM_TIMEOUT_MS: the most one call may take in all.
+   */
+  llmTimeouts: { stallMs: number; callMs: number };
   /** MEND_SECRET_KEY: the key that seals tool credentials (else a key file in the data dir). */
   secretKey: string | undefined;
   /** MEND_MCP_SERVERS, parsed JSON (entries are checked by the tool registry). */
@@ -127,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiKey: c.MEND_LLM_API_KEY,
       model: c.MEND_LLM_MODEL,
     },
+    llmTimeouts: { stallMs: c.MEND_LLM_STALL_TIMEOUT_MS, callMs: c.MEND_LLM_TIMEOUT_MS },
     secretKey: c.MEND_SECRET_KEY,
     mcpServers: c.MEND_MCP_SERVERS,
     mcpAllowStdio: c.MEND_MCP_ALLOW_STDIO === "1" || c.MEND_MCP_ALLOW_STDIO === "true",

@@ -13,6 +13,8 @@ export type RunEventType =
   | "run.waiting_for_input"
   /** A hosted run backs off from a failing model provider until `retryAt` (status stays running). */
   | "run.retrying"
+  /** The first event of a fork (appended by the store with the copied journal, never published). */
+  | "run.forked"
   | "run.completed";
 
 /**

@@ -1,5 +1,5 @@
 // Run-level operations (create, read, drive, finish) with their rules; routes only translate HTTP.
-import type { CreateRun, ExecutionResponse, InputMismatch, RunStatus, StepAction } from "@mend/wire";
+import type { CreateRun, ExecutionResponse, ForkRun, InputMismatch, RunStatus, StepAction } from "@mend/wire";
 import type { Config } from "../config/config.ts";
 import type { PolicyRegistry } from "../policy/policy-registry.ts";
 import type { EventRecord, Page, RunOrigin, RunRecord, StepRecord } from "../store/records.ts";
@@ -16,6 +16,7 @@ import { fromStepAction, type ActionSpec } from "./step-action.ts";
 import type { ToolCaller } from "../tools/tool-caller.ts";
 import type { ToolDefinition } from "../tools/tool.ts";
 import { LLM_CONFIGURATION_HINT, resolveModel } from "../llm/create-provider.ts";
+import { forkRun } from "./run-fork.ts";
 
 /** A human answer and a checkpoint value move to the blob store when large. */
 const HUMAN_EXTERNAL_FIELDS = ["answer"] as const;
@@ -96,6 +97,18 @@ export class RunService {
     return created;
   }
 
+  /** Forks run `id` at a step (see run-fork.ts); a hosted fork is driven at once. */
+  async fork(
+    who: Caller,
+    id: string,
+    body: ForkRun,
+    idempotencyKey?: string,
+  ): Promise<{ run: RunRecord; created: boolean }> {
+    const made = await forkRun(this.#d, who, id, body, idempotencyKey);
+    if (made.run.mode === "hosted" && made.run.status === "running") this.#hosted?.start(made.run.id);
+    return made;
+  }
+
   async get(who: Caller, id: string): Promise<RunRecord> {
     const run = await this.#d.store.getRun(who.tenant, id);
     if (!run) throw new Rejection("not_found", `run ${id} does not exist`);
@@ -104,11 +117,12 @@ export class RunService {
 
   async list(
     who: Caller,
-    q: { status?: RunStatus; origin?: RunOrigin; limit?: number; cursor?: string },
+    q: { status?: RunStatus; origin?: RunOrigin; limit?: number; cursor?: string; parentRunId?: string },
   ): Promise<Page<RunRecord>> {
     try {
       // Every origin by default (one-off and MCP executions are runs too); `origin` narrows to one.
       return await this.#d.store.listRuns(who.tenant, {
+        ...(q.parentRunId !== undefined ? { parentRunId: q.parentRunId } : {}),
         status: q.status,
         limit: q.limit ?? 50,
         cursor: q.cursor,

@@ -39,6 +39,7 @@ export function runView(r: RunRecord): Run {
     iterations: r.iterations,
     ...(r.output !== null && r.output !== undefined ? { output: r.output } : {}),
     ...(r.failure ? { failure: r.failure } : {}),
+    ...(r.parentRunId ? { parentRunId: r.parentRunId, forkedAtSeq: r.forkedAtSeq ?? 1 } : {}),
     ...(retry ?? (r.waitingFor !== null && r.waitingFor !== undefined ? { waitingFor: r.waitingFor } : {})),
   };
 }
@@ -54,7 +55,8 @@ export function stepView(s: StepRecord): Step {
     output: s.output,
     failure: s.failure,
     cached: s.cached,
-    replayed: false,
+    replayed: s.replayedFrom !== null,
+    ...(s.replayedFrom ? { replayedFrom: s.replayedFrom } : {}),
     startedAt: iso(s.startedAt),
     endedAt: s.endedAt === null ? null : iso(s.endedAt),
     usage: s.usage,

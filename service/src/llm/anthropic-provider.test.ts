@@ -53,7 +53,57 @@ const baseRequest: LlmRequest = {
   tools: [{ name: "math.add", description: "Adds", inputSchema: { type: "object" } }],
 };
 
+/** Messages API events of a streamed answer, as `event:`/`data:` pairs. */
+function streamed(events: [string, object][]): Answer {
+  return {
+    status: 200,
+    body: events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify({ type: e, ...d })}\n\n`).join(""),
+    headers: { "content-type": "text/event-stream" },
+  };
+}
+
 describe("AnthropicProvider", () => {
+  it("asks for a stream and rebuilds text and tool_use blocks from their events", async () => {
+    play(
+      streamed([
+        [
+          "message_start",
+          {
+            message: {
+              id: "msg_1",
+              type: "message",
+              role: "assistant",
+              content: [],
+              usage: { input_tokens: 12, output_tokens: 1 },
+            },
+          },
+        ],
+        ["content_block_start", { index: 0, content_block: { type: "text", text: "" } }],
+        ["content_block_delta", { index: 0, delta: { type: "text_delta", text: "Adding " } }],
+        ["content_block_delta", { index: 0, delta: { type: "text_delta", text: "now" } }],
+        ["content_block_stop", { index: 0 }],
+        [
+          "content_block_start",
+          { index: 1, content_block: { type: "tool_use", id: "tu_1", name: "math__add", input: {} } },
+        ],
+        ["content_block_delta", { index: 1, delta: { type: "input_json_delta", partial_json: '{"a": 2,' } }],
+        ["content_block_delta", { index: 1, delta: { type: "input_json_delta", partial_json: ' "b": 3}' } }],
+        ["content_block_stop", { index: 1 }],
+        ["message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 9 } }],
+        ["message_stop", {}],
+      ]),
+    );
+    const out = await new AnthropicProvider(fast).complete(baseRequest);
+    assert.ok(out.ok, JSON.stringify(out));
+    assert.equal(seen[0]!.body.stream, true);
+    assert.equal(out.response.content, "Adding now");
+    assert.deepEqual(
+      out.response.toolCalls.map((c) => [c.id, c.name, JSON.parse(c.argumentsJson)]),
+      [["tu_1", "math.add", { a: 2, b: 3 }]],
+    );
+    assert.deepEqual(out.response.usage, { inputTokens: 12, outputTokens: 9 });
+  });
+
   it("sends system on top, tool_use blocks, and consecutive tool results merged into one user message", async () => {
     play(
       reply({

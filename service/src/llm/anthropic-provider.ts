@@ -2,6 +2,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { jsonPostAttempt } from "./http-attempt.ts";
+import { anthropicAssembler } from "./stream-assemblers.ts";
 import type {
   LlmMessage,
   LlmOutcome,
@@ -83,11 +84,13 @@ export class AnthropicProvider implements LlmProvider {
     const once = jsonPostAttempt<Omit<LlmResponse, "attempts">>(
       this.#url,
       headers,
-      JSON.stringify(toAnthropicBody(request)),
+      // Streamed, so a provider that goes silent is noticed by the stall timeout, not the call's.
+      JSON.stringify({ ...toAnthropicBody(request), stream: true }),
       (json) =>
         checkMessagesResponse.Check(json)
           ? fromAnthropicResponse(json, decode)
           : { invalid: describeInvalid(json) },
+      { stallMs: this.#retry.stallTimeoutMs, stream: anthropicAssembler },
     );
     const result = await withRetries("anthropic", once, this.#retry, signal);
     if (!result.ok) return result;

@@ -10,6 +10,7 @@ import {
   httpError,
   malformed,
   rawBody,
+  stall,
   together,
 } from "../../../test/support/fake-llm-turns.ts";
 import type { LlmRequest } from "./llm-provider.ts";
@@ -187,6 +188,47 @@ describe("OpenAiProvider", () => {
     assert.ok(out.ok);
     assert.equal(out.response.attempts, 2);
     assert.equal(out.response.toolCalls[0]!.name, "finish");
+  });
+
+  it("asks for a streamed answer and reassembles content and tool calls split across deltas", async () => {
+    scripts.set("streamed", () => ({
+      content: "thinking about it",
+      toolCalls: [{ name: "math.add", arguments: { a: 1, b: 22 } }],
+    }));
+    const out = await new OpenAiProvider({ baseUrl: llm.url, ...fast }).complete(request("streamed"));
+    assert.ok(out.ok);
+    assert.equal(llm.seen("streamed")[0]!.body!.stream, true);
+    assert.equal(out.response.content, "thinking about it");
+    assert.deepEqual(
+      out.response.toolCalls.map((c) => [c.name, JSON.parse(c.argumentsJson)]),
+      [["math.add", { a: 1, b: 22 }]],
+    );
+    assert.equal(out.response.finishReason, "tool_calls");
+    assert.ok(out.response.usage.inputTokens > 0 && out.response.usage.outputTokens > 0);
+  });
+
+  it("abandons an answer that sends headers and then nothing after the stall timeout, and retries at once", async () => {
+    scripts.set("stalled", (_r, _t, ctx) => (ctx.attempt === 0 ? stall() : finish("after the stall")));
+    // A long backoff and a long call timeout: only the stall timeout can end the first attempt, and the
+    // retry is journaled with no wait (delayMs 0) whatever the backoff would have been.
+    const provider = new OpenAiProvider({
+      baseUrl: llm.url,
+      baseBackoffMs: 60_000,
+      maxBackoffMs: 60_000,
+      attemptTimeoutMs: 120_000,
+      stallTimeoutMs: 300,
+    });
+    const out = await provider.complete(request("stalled"));
+    assert.ok(out.ok, JSON.stringify(out));
+    assert.equal(out.response.attempts, 2);
+    assert.equal(out.response.toolCalls[0]!.name, "finish");
+    assert.equal(llm.seen("stalled")[0]!.status, 200, "the stalled attempt had its headers");
+    const [retry] = out.response.retries ?? [];
+    assert.deepEqual(
+      [retry?.attempt, retry?.delayMs, retry?.stalled, retry?.status],
+      [1, 0, true, undefined],
+    );
+    assert.match(retry!.reason, /stalled: nothing received from the provider for 300 ms/);
   });
 
   it("retries a malformed response body, then fails with llm_failed", async () => {

@@ -2,6 +2,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { jsonPostAttempt } from "./http-attempt.ts";
+import { openAiAssembler } from "./stream-assemblers.ts";
 import type {
   LlmMessage,
   LlmOutcome,
@@ -87,11 +88,13 @@ export class OpenAiProvider implements LlmProvider {
     const once = jsonPostAttempt<Omit<LlmResponse, "attempts">>(
       this.#url,
       headers,
-      JSON.stringify(toOpenAiBody(request)),
+      // Streamed, so a provider that goes silent is noticed by the stall timeout, not the call's.
+      JSON.stringify({ ...toOpenAiBody(request), stream: true, stream_options: { include_usage: true } }),
       (json) =>
         checkChatResponse.Check(json)
           ? { value: fromOpenAiResponse(json, decode) }
           : { invalid: describeInvalid(json) },
+      { stallMs: this.#retry.stallTimeoutMs, stream: openAiAssembler },
     );
     const result = await withRetries("openai", once, this.#retry, signal);
     if (!result.ok) return result;

@@ -7,6 +7,11 @@ export interface RetryOptions {
   maxAttempts?: number;
   /** Each attempt (connect + response body) is aborted after this long (default 60 s). */
   attemptTimeoutMs?: number;
+  /**
+   * An attempt that receives nothing for this long (no headers, no streamed chunk) is abandoned and
+   * retried at once, without backoff (default 10 s; the providers' attempts apply it).
+   */
+  stallTimeoutMs?: number;
   /** First backoff ceiling; doubles per attempt (default 500 ms). */
   baseBackoffMs?: number;
   /** Caps the backoff and any Retry-After the provider asks for (default 30 s). */
@@ -25,6 +30,8 @@ export interface RetryInfo {
   status?: number;
   /** What the provider's Retry-After asked for (ms), when it sent one. */
   retryAfterMs?: number;
+  /** The attempt stalled (nothing received for the stall timeout): retried at once. */
+  stalled?: true;
 }
 
 /** What one attempt produced: a value, or an error the retry loop classifies by `retryable`. */
@@ -38,6 +45,8 @@ export type AttemptOutcome<T> =
       bodyTail?: string;
       /** The provider's Retry-After, already converted to milliseconds. */
       retryAfterMs?: number;
+      /** Nothing arrived for the stall timeout: retried without waiting. */
+      stalled?: boolean;
     };
 
 /**
@@ -75,6 +84,7 @@ export async function withRetries<T>(
   let interruptedAfter: number | null = null;
   let status: number | undefined;
   let retryAfterMs: number | undefined;
+  let stalled = false;
   const retries: RetryInfo[] = [];
   const result = await retry<AttemptOutcome<T> | null>(
     async (n) => {
@@ -99,10 +109,13 @@ export async function withRetries<T>(
       if (outcome.ok || !outcome.retryable) return { done: outcome };
       status = outcome.status;
       retryAfterMs = outcome.retryAfterMs;
+      stalled = outcome.stalled === true;
+      // A stall is no sign of load (the provider went silent on one connection): the retry goes at once.
+      const wait = outcome.retryAfterMs ?? (stalled ? 0 : undefined);
       return {
         retry: outcome,
         reason: outcome.message,
-        ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}),
+        ...(wait !== undefined ? { retryAfterMs: wait } : {}),
       };
     },
     { attempts: maxAttempts, backoff: { baseMs: baseBackoffMs, capMs: maxBackoffMs, jitter: "full" } },
@@ -114,6 +127,7 @@ export async function withRetries<T>(
         reason: info.reason ?? "",
         ...(status !== undefined ? { status } : {}),
         ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+        ...(stalled ? { stalled: true as const } : {}),
       };
       retries.push(retry);
       options.onRetry?.(retry);

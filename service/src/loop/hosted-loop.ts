@@ -2,7 +2,7 @@
 // escalates to a human, and replays its own journal to resume after a crash.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { makeFailure, type ExecutionResponse, type Failure } from "@mend/wire";
+import { makeFailure, type ExecutionResponse, type Failure, type StepAction } from "@mend/wire";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { LlmMessage, LlmProvider, LlmToolCall } from "../llm/llm-provider.ts";
@@ -15,7 +15,7 @@ import type { Caller } from "../core/caller.ts";
 import type { Executor } from "../engine/executor.ts";
 import type { StepLifecycle } from "../engine/step-lifecycle.ts";
 import type { RunEvents } from "../engine/run-events.ts";
-import type { ActionSpec } from "../engine/step-action.ts";
+import { fromStepAction, type ActionSpec } from "../engine/step-action.ts";
 import { ASK_HUMAN, FINISH, actionTools, offersPython } from "./loop-actions.ts";
 import { parseCall } from "./parse-call.ts";
 import { Rejection } from "../core/rejection.ts";
@@ -397,9 +397,12 @@ export class HostedLoop {
   ): Promise<CallOutcome> {
     // The loop has nobody to answer a 429: at the tenant's concurrency limit its steps wait for a slot.
     const opts = { narrowedTo: run.tools ?? undefined, signal, admission: "wait" as const };
-    let res: ExecutionResponse = await this.#d.executor.step(who, run, key, first, opts);
+    // A fork's edited step runs its new action instead of the one the model asked for at that key.
+    const edited = (k: string, a: ActionSpec): ActionSpec =>
+      run.forkReplace?.key === k ? fromStepAction(run.forkReplace.input as StepAction) : a;
+    let action = edited(key, first);
+    let res: ExecutionResponse = await this.#d.executor.step(who, run, key, action, opts);
     const healed: Failure[] = [];
-    let action = first;
     for (let attempt = 1; res.failure && !signal.aborted && !this.#stopped; attempt++) {
       const next = nextRemediation(who.policy, action, res.failure, attempt, res.stepSeq ?? 0);
       if (!next) break;
@@ -413,7 +416,7 @@ export class HostedLoop {
         await sleep(next.delayMs, AbortSignal.any([signal, this.#shutdown.signal]));
       }
       healed.push(res.failure);
-      action = next.action;
+      action = edited(`${key}/retry-${attempt}`, next.action);
       res = await this.#d.executor.step(who, run, `${key}/retry-${attempt}`, action, {
         ...opts,
         remediation: next.record,

@@ -24,7 +24,8 @@ export class ModelRegistry {
     const key = `${resolved.provider}\0${resolved.baseUrl ?? ""}\0${resolved.apiKey ?? ""}`;
     let provider = this.#providers.get(key);
     if (!provider) {
-      provider = createProvider(resolved);
+      const { stallMs, callMs } = this.#config.llmTimeouts;
+      provider = createProvider(resolved, { stallTimeoutMs: stallMs, attemptTimeoutMs: callMs });
       this.#providers.set(key, provider);
     }
     return {

@@ -31,6 +31,23 @@ export interface RunRecord {
   /** The driver holding the run (hosted runs), and until when. */
   leaseOwner: string | null;
   leaseExpiresAt: number | null;
+  /** A fork: the run it was forked from, and the parent's first step it did not copy (see ForkReplace). */
+  parentRunId: string | null;
+  forkedAtSeq: number | null;
+  forkReplace: ForkReplace | null;
+}
+
+/** The edited step of a fork: the parent's step `seq` (key `key`) runs `input` (a step action) instead. */
+export interface ForkReplace {
+  seq: number;
+  key: string;
+  input: unknown;
+}
+
+/** Where a step copied into a fork was executed: the run (never a fork's copy) and its seq there. */
+export interface ReplayedFrom {
+  runId: string;
+  seq: number;
 }
 
 export interface StepRecord {
@@ -52,6 +69,8 @@ export interface StepRecord {
   /** The process executing the current attempt (null: not named) and when it last said it is alive. */
   owner: string | null;
   heartbeatAt: number | null;
+  /** A step copied from a parent run when this run was forked (not executed here); null otherwise. */
+  replayedFrom: ReplayedFrom | null;
 }
 
 export interface ToolCallRow {

@@ -64,6 +64,9 @@ export function toRun(r: Row): RunRecord {
     updatedAt: num(r.updated_at),
     leaseOwner: strOrNull(r.lease_owner),
     leaseExpiresAt: numOrNull(r.lease_expires_at),
+    parentRunId: strOrNull(r.parent_run_id),
+    forkedAtSeq: numOrNull(r.forked_at_seq),
+    forkReplace: parse(r.fork_replace),
   };
 }
 
@@ -86,6 +89,10 @@ export function toStep(r: Row): StepRecord {
     audit: parse(r.audit),
     owner: strOrNull(r.owner),
     heartbeatAt: numOrNull(r.heartbeat_at),
+    replayedFrom:
+      r.replayed_from_run === null || r.replayed_from_run === undefined
+        ? null
+        : { runId: str(r.replayed_from_run), seq: num(r.replayed_from_seq) },
   };
 }
 

@@ -1,6 +1,7 @@
 // The store interface: every durable fact of the service goes through it, so backends can be swapped.
 import type {
   ApiKeyRecord,
+  ForkReplace,
   CacheEntry,
   CacheStats,
   EventRecord,
@@ -24,13 +25,23 @@ export function defaultOrigin(run: Pick<NewRun, "implicit" | "mode" | "origin">)
   return run.origin ?? (run.implicit ? "one-off" : run.mode);
 }
 
+
+/**
+ * A fork of run `parentRunId` (same tenant): the parent's finished steps before `atSeq` are copied into the
+ * new run as replayed entries, in the transaction that creates it.
+ */
+export type NewFork = NewRun & { parentRunId: string; atSeq: number; replace?: ForkReplace | null };
+
+/** Which runs `listRuns` returns. */
 /** The filters of listRuns: `origin` picks one origin; without it, `includeImplicit` adds one-off runs. */
-export interface RunListQuery {
+export interface ListRunsQuery {
   status?: RunStatus;
   limit: number;
   cursor?: string;
   includeImplicit?: boolean;
   origin?: RunOrigin;
+  /** Only the forks of this run. */
+  parentRunId?: string;
 }
 
 export type RunPatch = Partial<
@@ -114,7 +125,14 @@ export interface Store {
   getRun(tenant: string, id: string): Promise<RunRecord | null>;
   /** Internal (engine) lookup across tenants; never reachable from a request without a tenant check. */
   getRunById(id: string): Promise<RunRecord | null>;
-  listRuns(tenant: string, q: RunListQuery): Promise<Page<RunRecord>>;
+  listRuns(tenant: string, q: ListRunsQuery): Promise<Page<RunRecord>>;
+  /**
+   * Creates a fork in one transaction: the run (idempotency key as createRun; an existing run is returned
+   * as is, nothing copied again), copies of the parent's succeeded and failed steps with seq < atSeq (same
+   * seq, key, input, output; `replayedFrom` names where each was executed) and of their tool calls, and a
+   * `run.forked` event on the new run. NotFoundError when the parent is not a run of `fork.tenant`.
+   */
+  forkRun(fork: NewFork): Promise<{ run: RunRecord; created: boolean; copied: number }>;
   /** `fence.leaseOwner`: write only while that owner holds the run's lease (else FencedError). */
   updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord>;
   /** Runs in the given statuses across tenants (start-up recovery). */

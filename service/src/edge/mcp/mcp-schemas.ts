@@ -73,6 +73,26 @@ export const ANSWER_RUN_INPUT = closed({
   json: Type.Optional(Type.Boolean({ description: "Parse input as JSON and answer with that value" })),
 });
 export const RESUME_RUN_INPUT = closed({ id: Type.String({ description: "The run id (run_...)" }) });
+/** fork_run: ForkRunSchema flattened for strict mode (the model by name, the edited step as JSON text). */
+export const FORK_RUN_INPUT = closed({
+  id: Type.String({ description: "The run to fork (run_...)" }),
+  atSeq: Type.Integer({
+    minimum: 1,
+    description:
+      "The fork point: the run's steps before this seq are replayed, from here on the fork runs live",
+  }),
+  goal: Type.Optional(Type.String({ description: "Another goal (default: the parent's)" })),
+  model: Type.Optional(Type.String({ description: "Another model name (default: the parent's)" })),
+  tools: Type.Optional(
+    Type.Array(Type.String(), { description: "Narrow the fork to these tools (default: the parent's)" }),
+  ),
+  replaceInput: Type.Optional(
+    Type.String({
+      description:
+        'Hosted runs: step atSeq runs this action instead, as JSON text of a step action, e.g. {"type":"tool","tool":"echo","args":{"text":"hi"}}',
+    }),
+  ),
+});
 
 /** What the tools answer (structuredContent), as JSON Schemas. */
 export const EXECUTION_OUTPUT = plain(ExecutionResponseSchema);

@@ -1,5 +1,5 @@
 // The MCP tools of /mcp, bound to one caller: run_code, run_orchestration, list_tools, get_run, answer_run,
-// resume_run. Inputs are the wire's (strict-mode compatible as advertised), validated by the wire schemas.
+// resume_run, fork_run. Inputs are the wire's (strict-mode compatible as advertised), validated by the wire schemas.
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   CallToolRequestSchema,
@@ -7,7 +7,7 @@ import {
   type CallToolResult,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
-import { ExecutionRequestSchema, StepKeySchema, type ExecutionRequest } from "@mend/wire";
+import { ExecutionRequestSchema, ForkRunSchema, StepKeySchema, type ExecutionRequest } from "@mend/wire";
 import type { Services } from "../../services/services.ts";
 import type { Caller } from "../../core/caller.ts";
 import { runView, stepView } from "../../engine/run-view.ts";
@@ -18,6 +18,7 @@ import { VERSION } from "../../version.ts";
 import {
   ANSWER_RUN_INPUT,
   EXECUTION_OUTPUT,
+  FORK_RUN_INPUT,
   GET_RUN_INPUT,
   GET_RUN_OUTPUT,
   LIST_TOOLS_INPUT,
@@ -200,6 +201,48 @@ function tools(s: Services, who: Caller): McpTool[] {
         only(args, ["id"]);
         const run = runView(await s.runs.resume(who, str(args, "id")));
         return structured(runSummary(run), { run });
+      },
+    },
+    {
+      definition: {
+        name: "fork_run",
+        title: "Fork a run at a step",
+        description:
+          "Fork a run at step atSeq: a new run whose journal replays the run's steps before atSeq (nothing runs again) " +
+          "and continues live from there with another goal, model or tools, or an edited step (replaceInput). A hosted " +
+          "fork is driven at once; a client-driven fork takes new steps. The answer is the new run (parentRunId, forkedAtSeq).",
+        inputSchema: FORK_RUN_INPUT as Tool["inputSchema"],
+        outputSchema: RUN_OUTPUT as Tool["outputSchema"],
+      },
+      call: async (args) => {
+        only(args, ["id", "atSeq", "goal", "model", "tools", "replaceInput"]);
+        const { id: _id, model, replaceInput, ...rest } = args;
+        let input: unknown;
+        if (replaceInput !== undefined) {
+          if (typeof replaceInput !== "string") throw invalid("Expected string", "/replaceInput");
+          try {
+            input = JSON.parse(replaceInput);
+          } catch (e) {
+            throw invalid(`not valid JSON: ${(e as Error).message}`, "/replaceInput");
+          }
+        }
+        const body = validate(
+          ForkRunSchema,
+          {
+            ...rest,
+            ...(model !== undefined ? { model: { name: model } } : {}),
+            ...(input !== undefined ? { replace: { seq: args.atSeq, input } } : {}),
+          },
+          "arguments",
+        );
+        const { run } = await s.runs.fork(who, str(args, "id"), body);
+        const view = runView(run);
+        return structured(
+          `${runSummary(view)}; forked from ${view.parentRunId} at step ${view.forkedAtSeq}`,
+          {
+            run: view,
+          },
+        );
       },
     },
   ];

@@ -1,10 +1,11 @@
-// /v1/runs: create, list, read, the journal, client-driven steps, checkpoints, completion and cancellation.
+// /v1/runs: create, list, read, fork, the journal, client-driven steps, checkpoints, completion and cancellation.
 import { Hono } from "hono";
 import {
   CheckpointBodySchema,
   CompleteBodySchema,
   CreateRunSchema,
   ExportRunsQuerySchema,
+  ForkRunSchema,
   InputBodySchema,
   ListRunsQuerySchema,
   StepKeySchema,
@@ -82,6 +83,11 @@ export function runRoutes(s: Services): Hono<AppEnv> {
   r.post("/:id/resume", async (c) =>
     c.json(runView(await s.runs.resume(c.get("caller"), c.req.param("id")))),
   );
+  r.post("/:id/fork", async (c) => {
+    const body = await readBody(c, ForkRunSchema);
+    const { run, created } = await s.runs.fork(c.get("caller"), c.req.param("id"), body, idempotencyKey(c));
+    return c.json(runView(run), created ? 201 : 200);
+  });
   r.post("/:id/cancel", async (c) =>
     c.json(runView(await s.runs.cancel(c.get("caller"), c.req.param("id")))),
   );

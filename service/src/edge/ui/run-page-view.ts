@@ -1,4 +1,5 @@
-// The run page (/ui/runs/{id}): header with facts and actions, the human-in-the-loop form, the timeline.
+// The run page (/ui/runs/{id}): header with facts, lineage and actions, the human-in-the-loop form, the
+// fork comparison, the timeline.
 import { html } from "hono/html";
 import type { EventRecord, RunRecord, StepRecord } from "../../store/records.ts";
 import type { Html } from "./ui-html.ts";
@@ -6,6 +7,15 @@ import { layout, statusBadge } from "./ui-layout.ts";
 import { formatDuration, formatTime, prettyJson } from "./ui-format.ts";
 import { summarizeRun } from "./run-summary.ts";
 import { stepHref, timeline } from "./timeline-view.ts";
+import { forkComparison, lineageFacts } from "./fork-view.ts";
+
+/** A run's lineage as the run page shows it: its parent (with the parent's journal) and its forks. */
+export interface Lineage {
+  parent: { run: RunRecord; steps: StepRecord[] } | null;
+  forks: RunRecord[];
+}
+
+const NO_LINEAGE: Lineage = { parent: null, forks: [] };
 
 const runHref = (id: string) => `/ui/runs/${encodeURIComponent(id)}`;
 const apiHref = (id: string, action: string) => `/v1/runs/${encodeURIComponent(id)}/${action}`;
@@ -90,6 +100,7 @@ export function runLive(
   run: RunRecord,
   steps: StepRecord[],
   nowMs: number,
+  lineage: Lineage = NO_LINEAGE,
   opts: { idleMs?: number | undefined } = {},
 ): Html {
   const sum = summarizeRun(run, steps, nowMs, opts.idleMs);
@@ -144,6 +155,7 @@ export function runLive(
                   </dd>`
               : ""
           }
+          ${lineageFacts(run, lineage.forks)}
         </dl>
         ${backoffNote(run)}
         ${
@@ -197,8 +209,9 @@ export function runLive(
       </div>
     </section>
     ${run.status === "waiting_for_input" ? waitingSection(run) : ""}
+    ${lineage.parent ? forkComparison(run, steps, lineage.parent.run, lineage.parent.steps) : ""}
     <h2>Timeline</h2>
-    ${timeline(run.id, steps, nowMs)}`;
+    ${timeline(run.id, steps, nowMs, run)}`;
 }
 
 /** A new hosted run with the same goal, model, tools and policy (what "Rerun" posts to /v1/runs). */
@@ -264,6 +277,7 @@ export function runPage(
   steps: StepRecord[],
   lastEventId: number,
   nowMs: number,
+  lineage: Lineage = NO_LINEAGE,
   opts: { idleMs?: number | undefined; events?: EventRecord[] } = {},
 ): Html {
   const live = !summarizeRun(run, steps, nowMs).finished;
@@ -277,7 +291,7 @@ export function runPage(
       data-last-event-id="${lastEventId}"
       data-fragment-url="${runHref(run.id)}/live"
     >
-      ${runLive(run, steps, nowMs, opts)}
+      ${runLive(run, steps, nowMs, lineage, opts)}
     </div>
     ${opts.events ? eventHistory(opts.events) : ""}
     <p id="live-status" class="muted" role="status" aria-live="polite">

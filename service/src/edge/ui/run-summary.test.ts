@@ -27,6 +27,9 @@ const run: RunRecord = {
   updatedAt: 4_000,
   leaseOwner: null,
   leaseExpiresAt: null,
+  parentRunId: null,
+  forkedAtSeq: null,
+  forkReplace: null,
 };
 
 function step(seq: number, extra: Partial<StepRecord> = {}): StepRecord {
@@ -48,6 +51,7 @@ function step(seq: number, extra: Partial<StepRecord> = {}): StepRecord {
     audit: null,
     owner: null,
     heartbeatAt: null,
+    replayedFrom: null,
     ...extra,
   };
 }

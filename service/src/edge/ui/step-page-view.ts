@@ -1,5 +1,6 @@
 // The step page (/ui/runs/{id}/steps/{seq}): code with the failing line, output, files, usage vs limits, policy.
 import { html } from "hono/html";
+import { forkForm, replayedBadge } from "./fork-view.ts";
 import type { RunRecord, StepRecord } from "../../store/records.ts";
 import type { Html } from "./ui-html.ts";
 import { layout, statusBadge } from "./ui-layout.ts";
@@ -228,6 +229,7 @@ export function stepPage(
       <dt>Status</dt>
       <dd id="step-status">
         ${statusBadge(step.status)}${step.cached ? html`<span class="badge cached">cached</span>` : ""}
+        ${replayedBadge(step)}
       </dd>
       <dt>Attempt</dt>
       <dd>${step.attempt}</dd>
@@ -251,6 +253,7 @@ export function stepPage(
           : ""
       }
     </dl>
+    ${forkForm(run, step.seq)}
     ${
       step.failure
         ? html`<section aria-labelledby="failure-title">

@@ -5,6 +5,8 @@ import type { Html } from "./ui-html.ts";
 import { statusBadge } from "./ui-layout.ts";
 import { firstLine, formatDuration, prettyJson } from "./ui-format.ts";
 import { remediationSource, stepDurationMs } from "./run-summary.ts";
+import { forkForm, replayedBadge } from "./fork-view.ts";
+import type { RunRecord } from "../../store/records.ts";
 
 type Bag = Record<string, unknown>;
 const bag = (v: unknown): Bag => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Bag) : {});
@@ -72,6 +74,7 @@ function badges(step: StepRecord): Html[] {
       html`<span class="badge replayed">${replayedCalls} replayed call${replayedCalls > 1 ? "s" : ""}</span>`,
     );
   if (step.remediation) out.push(html`<span class="badge remedy">auto-remediation</span>`);
+  if (step.replayedFrom) out.push(replayedBadge(step) as Html);
   return out;
 }
 
@@ -127,9 +130,10 @@ function llmBody(runId: string, step: StepRecord): Html {
 
 /**
  * The timeline of a run: steps in order; bars share one time axis from the first step to the last end.
- * @example timeline(run.id, steps, Date.now())
+ * With `forkable` (the run), every step has a "Fork from here" form.
+ * @example timeline(run.id, steps, Date.now(), run)
  */
-export function timeline(runId: string, steps: StepRecord[], nowMs: number): Html {
+export function timeline(runId: string, steps: StepRecord[], nowMs: number, forkable?: RunRecord): Html {
   if (steps.length === 0) return html`<div class="card empty">No steps yet.</div>`;
   const t0 = Math.min(...steps.map((s) => s.startedAt));
   const t1 = Math.max(...steps.map((s) => s.endedAt ?? nowMs));
@@ -187,6 +191,7 @@ export function timeline(runId: string, steps: StepRecord[], nowMs: number): Htm
             </details>`
           : row
       }
+      ${forkable ? forkForm(forkable, step.seq) : ""}
     </li>`;
   });
   return html`<div class="timeline-wrap">

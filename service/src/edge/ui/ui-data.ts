@@ -97,3 +97,21 @@ export async function loadRun(
   const events = await store.listEvents(id, 0);
   return { run, steps, lastEventId: events.at(-1)?.id ?? 0, events };
 }
+
+/** Forks listed on a run's page (the newest; the API lists them all). */
+const FORKS_SHOWN = 20;
+
+/**
+ * The lineage of a run for its page: the parent (of the caller's tenant) with its journal, and its forks.
+ * @example const lineage = await loadLineage(store, who, run)
+ */
+export async function loadLineage(
+  store: Store,
+  who: Caller,
+  run: RunRecord,
+): Promise<{ parent: { run: RunRecord; steps: StepRecord[] } | null; forks: RunRecord[] }> {
+  const parentRun = run.parentRunId ? await store.getRun(who.tenant, run.parentRunId) : null;
+  const parent = parentRun ? { run: parentRun, steps: await store.listSteps(parentRun.id) } : null;
+  const forks = (await store.listRuns(who.tenant, { limit: FORKS_SHOWN, parentRunId: run.id })).items;
+  return { parent, forks };
+}

@@ -7,7 +7,7 @@ import { Rejection } from "../../core/rejection.ts";
 import { html } from "hono/html";
 import type { Html } from "./ui-html.ts";
 import { layout } from "./ui-layout.ts";
-import { loadRun, loadRunRows, parseFilters } from "./ui-data.ts";
+import { loadLineage, loadRun, loadRunRows, parseFilters } from "./ui-data.ts";
 import { runsPage, runsRegion } from "./runs-list-view.ts";
 import { runLive, runPage } from "./run-page-view.ts";
 import { stepPage } from "./step-page-view.ts";
@@ -100,14 +100,16 @@ export function uiRoutes(s: Services): Hono<AppEnv> {
   r.get("/runs/:id", async (c) => {
     const who = c.get("caller");
     const { run, steps, lastEventId, events } = await loadRun(s.store, who, c.req.param("id"));
+    const lineage = await loadLineage(s.store, who, run);
     const idleMs = who.policy.budgets.clientIdleMs;
-    return page(c, runPage(run, steps, lastEventId, Date.now(), { idleMs, events }));
+    return page(c, runPage(run, steps, lastEventId, Date.now(), lineage, { idleMs, events }));
   });
   r.get("/runs/:id/live", async (c) => {
     const who = c.get("caller");
     const { run, steps } = await loadRun(s.store, who, c.req.param("id"));
     c.header("x-run-status", run.status);
-    return page(c, runLive(run, steps, Date.now(), { idleMs: who.policy.budgets.clientIdleMs }));
+    const lineage = await loadLineage(s.store, who, run);
+    return page(c, runLive(run, steps, Date.now(), lineage, { idleMs: who.policy.budgets.clientIdleMs }));
   });
   r.get("/runs/:id/export.jsonl", async (c) => {
     const { run, steps } = await loadRun(s.store, c.get("caller"), c.req.param("id"));

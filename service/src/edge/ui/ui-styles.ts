@@ -50,6 +50,13 @@ td.goal a { font-weight: 600; }
 .badge { display: inline-block; padding: 0 .4rem; border-radius: 4px; font-size: .75rem; border: 1px solid var(--line); background: #f3f4f6; color: #374151; margin-left: .25rem; }
 .badge.cached { background: #eef6ff; border-color: #b9d4f5; color: #174a8c; }
 .badge.replayed { background: #f3eefe; border-color: #cdbcf3; color: #4b2a93; }
+.badge.replayed.from-parent { text-decoration: none; }
+details.fork-from { margin: .2rem 0 .4rem 6.6rem; font-size: .85rem; }
+details.fork-from summary { cursor: pointer; color: var(--accent); }
+form.fork-form { display: grid; gap: .25rem; max-width: 32rem; margin-top: .3rem; }
+form.fork-form input[type=text] { font: inherit; padding: .3rem .5rem; border: 1px solid #9aa3af; border-radius: 6px; }
+ul.forks { margin: 0; padding-left: 1.1rem; }
+table.compare td.absent { text-align: center; }
 .badge.remedy { background: var(--warn-bg); border-color: #e5c46b; color: var(--warn); }
 .badge.abandoned { background: #f4f4f4; border-color: #bbb; color: #555; }
 .kind { display: inline-block; min-width: 5.6rem; font-size: .78rem; font-weight: 700; text-transform: uppercase; letter-spacing: .04em; color: #374151; }

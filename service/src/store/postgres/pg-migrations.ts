@@ -321,5 +321,14 @@ export const PG_MIGRATIONS: readonly string[] = [
     ON CONFLICT (tenant) DO UPDATE SET blob_bytes = x.blob_bytes + excluded.blob_bytes;
   INSERT INTO tenant_usage AS x (tenant, cache_bytes) SELECT e.tenant, SUM(e.size_bytes) FROM cache_entries e GROUP BY e.tenant
     ON CONFLICT (tenant) DO UPDATE SET cache_bytes = x.cache_bytes + excluded.cache_bytes;
+  // Forks (POST /v1/runs/{id}/fork): a run's parent and fork point, the edited step; a step copied from a
+  // parent names where it was executed.
+  `
+  ALTER TABLE runs ADD COLUMN parent_run_id TEXT;
+  ALTER TABLE runs ADD COLUMN forked_at_seq INTEGER;
+  ALTER TABLE runs ADD COLUMN fork_replace TEXT;
+  CREATE INDEX runs_parent ON runs (tenant, parent_run_id, created_at DESC, id DESC) WHERE parent_run_id IS NOT NULL;
+  ALTER TABLE steps ADD COLUMN replayed_from_run TEXT;
+  ALTER TABLE steps ADD COLUMN replayed_from_seq INTEGER;
   `,
 ];

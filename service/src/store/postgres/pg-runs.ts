@@ -2,20 +2,24 @@
 // keys (ON CONFLICT: one run per key, even from several replicas), tenant-scoped reads, cursor paging,
 // fenced updates.
 import type { Page, RunRecord, RunStatus } from "../records.ts";
-import { defaultOrigin, type NewRun, type RunListQuery, type RunPatch } from "../store.ts";
+import { defaultOrigin, type ListRunsQuery, type NewFork, type NewRun, type RunPatch } from "../store.ts";
 import { FencedError, InvalidCursorError, NotFoundError } from "../store-errors.ts";
 import { decodeCursor, encodeCursor, json, toRun, type Row } from "../row-codec.ts";
 import type { Query } from "./pg-database.ts";
+import { copyStepsSql, copyToolCallsSql, forkedEvent } from "../fork-copy.ts";
 
 /**
  * The runs table of one database.
- * @example await new PgRuns(db.query).acquireLease("run_1", "A", 5_000)
+ * @example await new PgRuns(db.query, (fn) => db.tx(fn)).acquireLease("run_1", "A", 5_000)
  */
 export class PgRuns {
   readonly #q: Query;
+  readonly #tx: <T>(fn: (q: Query) => Promise<T>) => Promise<T>;
 
-  constructor(q: Query) {
+  /** `tx` runs a function in one transaction (PgDatabase.tx). */
+  constructor(q: Query, tx: <T>(fn: (q: Query) => Promise<T>) => Promise<T>) {
     this.#q = q;
+    this.#tx = tx;
   }
 
   async #one(sql: string, params: unknown[]): Promise<Row | undefined> {
@@ -23,6 +27,33 @@ export class PgRuns {
   }
 
   async createRun(run: NewRun): Promise<{ run: RunRecord; created: boolean }> {
+    return this.#create(this.#q, run, null);
+  }
+
+  async forkRun(fork: NewFork): Promise<{ run: RunRecord; created: boolean; copied: number }> {
+    return this.#tx(async (q) => {
+      const parent = await q("SELECT id FROM runs WHERE id = $1 AND tenant = $2", [
+        fork.parentRunId,
+        fork.tenant,
+      ]);
+      if (!parent.rows[0]) throw new NotFoundError(`run ${fork.parentRunId} does not exist`);
+      const made = await this.#create(q, fork, fork);
+      if (!made.created) return { ...made, copied: 0 };
+      const args = [made.run.id, fork.parentRunId, fork.atSeq];
+      const copied = (await q(copyStepsSql(["$1", "$2", "$3"]), args)).rowCount;
+      await q(copyToolCallsSql(["$1", "$2", "$3"]), args);
+      // The per-run advisory lock, as every event append takes it (ids of one run commit in order).
+      await q(
+        `WITH l AS (SELECT pg_advisory_xact_lock(hashtextextended($1, 0)))
+         INSERT INTO events (run_id, type, data, at) SELECT $1, 'run.forked', $2, $3 FROM l`,
+        [made.run.id, JSON.stringify(forkedEvent(fork.parentRunId, fork.atSeq, copied)), made.run.createdAt],
+      );
+      return { ...made, copied };
+    });
+  }
+
+  /** The run of an idempotency key if there is one, else a new run (a fork when `fork`), through `q`. */
+  async #create(q: Query, run: NewRun, fork: NewFork | null): Promise<{ run: RunRecord; created: boolean }> {
     const now = Date.now();
     const values = [
       run.id,
@@ -37,21 +68,29 @@ export class PgRuns {
       run.implicit,
       run.idempotencyKey ?? null,
       now,
+      fork?.parentRunId ?? null,
+      fork?.atSeq ?? null,
+      json(fork?.replace),
       defaultOrigin(run),
     ];
     const insert = `INSERT INTO runs (id, tenant, mode, status, goal, policy, policy_version, metadata, tools, model,
-        implicit, idempotency_key, created_at, updated_at, origin) VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)`;
+        implicit, idempotency_key, created_at, updated_at, parent_run_id, forked_at_seq, fork_replace, origin)
+        VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)`;
     if (!run.idempotencyKey)
-      return { run: toRun((await this.#one(`${insert} RETURNING *`, values))!), created: true };
-    const made = await this.#one(
-      `${insert} ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
-      values,
-    );
+      return { run: toRun((await q(`${insert} RETURNING *`, values)).rows[0]!), created: true };
+    const made = (
+      await q(
+        `${insert} ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
+        values,
+      )
+    ).rows[0];
     if (made) return { run: toRun(made), created: true };
-    const existing = await this.#one("SELECT * FROM runs WHERE tenant = $1 AND idempotency_key = $2", [
-      run.tenant,
-      run.idempotencyKey,
-    ]);
+    const existing = (
+      await q("SELECT * FROM runs WHERE tenant = $1 AND idempotency_key = $2", [
+        run.tenant,
+        run.idempotencyKey,
+      ])
+    ).rows[0];
     return { run: toRun(existing!), created: false };
   }
 
@@ -65,13 +104,14 @@ export class PgRuns {
     return r ? toRun(r) : null;
   }
 
-  async listRuns(tenant: string, q: RunListQuery): Promise<Page<RunRecord>> {
+  async listRuns(tenant: string, q: ListRunsQuery): Promise<Page<RunRecord>> {
     const args: unknown[] = [tenant];
     const where = ["tenant = $1"];
     const arg = (v: unknown) => `$${args.push(v)}`;
     if (q.status) where.push(`status = ${arg(q.status)}`);
     if (q.origin) where.push(`origin = ${arg(q.origin)}`);
     else if (!q.includeImplicit) where.push("NOT implicit");
+    if (q.parentRunId !== undefined) where.push(`parent_run_id = ${arg(q.parentRunId)}`);
     if (q.cursor) {
       const c = decodeCursor(q.cursor);
       if (!c) throw new InvalidCursorError("cursor is not one this service issued");

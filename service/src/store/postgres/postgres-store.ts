@@ -14,9 +14,10 @@ import type {
 } from "../records.ts";
 import type {
   Announced,
+  ListRunsQuery,
+  NewFork,
   NewRun,
   NewStep,
-  RunListQuery,
   RunPatch,
   StepClaim,
   StepEnd,
@@ -60,7 +61,7 @@ export class PostgresStore implements Store {
     this.#db = db;
     this.#q = db.query;
     this.#cache = new PgCache(db);
-    this.#runs = new PgRuns(db.query);
+    this.#runs = new PgRuns(db.query, (fn) => db.tx(fn));
   }
 
   /** Connects and migrates (StorageUnavailableError when the server cannot be reached). */
@@ -109,8 +110,12 @@ export class PostgresStore implements Store {
     return this.#runs.getRunById(id);
   }
 
-  listRuns(tenant: string, q: RunListQuery): Promise<Page<RunRecord>> {
+  listRuns(tenant: string, q: ListRunsQuery): Promise<Page<RunRecord>> {
     return this.#runs.listRuns(tenant, q);
+  }
+
+  forkRun(fork: NewFork): Promise<{ run: RunRecord; created: boolean; copied: number }> {
+    return this.#runs.forkRun(fork);
   }
 
   updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {

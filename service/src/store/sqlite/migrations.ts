@@ -261,5 +261,14 @@ export const MIGRATIONS: readonly string[] = [
     INSERT INTO tenant_usage (tenant, cache_bytes) SELECT OLD.tenant, -OLD.size_bytes WHERE true
       ON CONFLICT (tenant) DO UPDATE SET cache_bytes = cache_bytes + excluded.cache_bytes;
   END;
+  // Forks (POST /v1/runs/{id}/fork): a run's parent and fork point, the edited step; a step copied from a
+  // parent names where it was executed.
+  `
+  ALTER TABLE runs ADD COLUMN parent_run_id TEXT;
+  ALTER TABLE runs ADD COLUMN forked_at_seq INTEGER;
+  ALTER TABLE runs ADD COLUMN fork_replace TEXT;
+  CREATE INDEX runs_parent ON runs (tenant, parent_run_id, created_at DESC, id DESC) WHERE parent_run_id IS NOT NULL;
+  ALTER TABLE steps ADD COLUMN replayed_from_run TEXT;
+  ALTER TABLE steps ADD COLUMN replayed_from_seq INTEGER;
   `,
 ];

@@ -2,9 +2,10 @@
 // tenant-scoped reads, cursor paging, fenced updates.
 import type { SQLInputValue } from "node:sqlite";
 import type { Page, RunRecord, RunStatus } from "../records.ts";
-import { defaultOrigin, type NewRun, type RunListQuery, type RunPatch } from "../store.ts";
+import { defaultOrigin, type ListRunsQuery, type NewFork, type NewRun, type RunPatch } from "../store.ts";
 import { FencedError, InvalidCursorError, NotFoundError } from "../store-errors.ts";
 import { decodeCursor, encodeCursor, json, toRun } from "../row-codec.ts";
+import { copyStepsSql, copyToolCallsSql, forkedEvent } from "../fork-copy.ts";
 import type { SqliteConnection } from "./sqlite-connection.ts";
 
 /**
@@ -20,37 +21,64 @@ export class SqliteRuns {
 
   async createRun(run: NewRun): Promise<{ run: RunRecord; created: boolean }> {
     const c = this.#c;
+    return c.write(() => this.#create(run, null));
+  }
+
+  async forkRun(fork: NewFork): Promise<{ run: RunRecord; created: boolean; copied: number }> {
+    const c = this.#c;
     return c.write(() => {
-      if (run.idempotencyKey) {
-        const existing = c.get(
-          "SELECT * FROM runs WHERE tenant=? AND idempotency_key=?",
-          run.tenant,
-          run.idempotencyKey,
-        );
-        if (existing) return { run: toRun(existing), created: false };
-      }
-      const now = Date.now();
-      const row = c.get(
-        `INSERT INTO runs (id, tenant, mode, status, goal, policy, policy_version, metadata, tools, model,
-          implicit, idempotency_key, created_at, updated_at, origin) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-          RETURNING *`,
-        run.id,
-        run.tenant,
-        run.mode,
-        run.goal,
-        run.policy ?? null,
-        run.policyVersion ?? null,
-        json(run.metadata),
-        json(run.tools),
-        json(run.model),
-        run.implicit ? 1 : 0,
-        run.idempotencyKey ?? null,
-        now,
-        now,
-        defaultOrigin(run),
-      )!;
-      return { run: toRun(row), created: true };
+      const parent = c.get("SELECT id FROM runs WHERE id=? AND tenant=?", fork.parentRunId, fork.tenant);
+      if (!parent) throw new NotFoundError(`run ${fork.parentRunId} does not exist`);
+      const made = this.#create(fork, fork);
+      if (!made.created) return { ...made, copied: 0 };
+      const args = [made.run.id, fork.parentRunId, fork.atSeq] as const;
+      const copied = c.run(copyStepsSql(["?", "?", "?"]), ...args);
+      c.run(copyToolCallsSql(["?", "?", "?"]), ...args);
+      c.run(
+        "INSERT INTO events (run_id, type, data, at) VALUES (?, 'run.forked', ?, ?)",
+        made.run.id,
+        JSON.stringify(forkedEvent(fork.parentRunId, fork.atSeq, copied)),
+        made.run.createdAt,
+      );
+      return { ...made, copied };
     });
+  }
+
+  /** Inside a write: the run of an idempotency key if there is one, else a new run (a fork when `fork`). */
+  #create(run: NewRun, fork: NewFork | null): { run: RunRecord; created: boolean } {
+    const c = this.#c;
+    if (run.idempotencyKey) {
+      const existing = c.get(
+        "SELECT * FROM runs WHERE tenant=? AND idempotency_key=?",
+        run.tenant,
+        run.idempotencyKey,
+      );
+      if (existing) return { run: toRun(existing), created: false };
+    }
+    const now = Date.now();
+    const row = c.get(
+      `INSERT INTO runs (id, tenant, mode, status, goal, policy, policy_version, metadata, tools, model,
+        implicit, idempotency_key, created_at, updated_at, parent_run_id, forked_at_seq, fork_replace, origin)
+        VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      run.id,
+      run.tenant,
+      run.mode,
+      run.goal,
+      run.policy ?? null,
+      run.policyVersion ?? null,
+      json(run.metadata),
+      json(run.tools),
+      json(run.model),
+      run.implicit ? 1 : 0,
+      run.idempotencyKey ?? null,
+      now,
+      now,
+      fork?.parentRunId ?? null,
+      fork?.atSeq ?? null,
+      json(fork?.replace),
+      defaultOrigin(run),
+    )!;
+    return { run: toRun(row), created: true };
   }
 
   async getRun(tenant: string, id: string): Promise<RunRecord | null> {
@@ -63,7 +91,7 @@ export class SqliteRuns {
     return r ? toRun(r) : null;
   }
 
-  async listRuns(tenant: string, q: RunListQuery): Promise<Page<RunRecord>> {
+  async listRuns(tenant: string, q: ListRunsQuery): Promise<Page<RunRecord>> {
     const where = ["tenant = ?"];
     const args: SQLInputValue[] = [tenant];
     if (q.status) {
@@ -74,6 +102,10 @@ export class SqliteRuns {
       where.push("origin = ?");
       args.push(q.origin);
     } else if (!q.includeImplicit) where.push("implicit = 0");
+    if (q.parentRunId !== undefined) {
+      where.push("parent_run_id = ?");
+      args.push(q.parentRunId);
+    }
     if (q.cursor) {
       const c = decodeCursor(q.cursor);
       if (!c) throw new InvalidCursorError("cursor is not one this service issued");

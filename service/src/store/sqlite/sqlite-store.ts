@@ -14,9 +14,10 @@ import type {
 } from "../records.ts";
 import type {
   Announced,
+  ListRunsQuery,
+  NewFork,
   NewRun,
   NewStep,
-  RunListQuery,
   RunPatch,
   StepClaim,
   StepEnd,
@@ -115,8 +116,12 @@ export class SqliteStore implements Store {
     return this.#runs.getRunById(id);
   }
 
-  listRuns(tenant: string, q: RunListQuery): Promise<Page<RunRecord>> {
+  listRuns(tenant: string, q: ListRunsQuery): Promise<Page<RunRecord>> {
     return this.#runs.listRuns(tenant, q);
+  }
+
+  forkRun(fork: NewFork): Promise<{ run: RunRecord; created: boolean; copied: number }> {
+    return this.#runs.forkRun(fork);
   }
 
   updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {

@@ -15,6 +15,8 @@
 //   byte cap, with exact byte totals, stats, clearing.
 // - usage: exact journal/blob/cache bytes per tenant; quotas checked inside the writes (QuotaExceededError,
 //   nothing written; a failed end and a run's final status exempt); concurrent claims never pass a quota.
+// - forks: finished steps before atSeq copied as replayed entries (origin kept for forks of forks), tool
+//   calls with them, a run.forked event, idempotency, tenant scoping, listRuns by parentRunId.
 // - blob refs, tools, API keys; ping; NUL in text refused with UnstorableValueError.
 // Storage faults have their own suite (store-fault-suite.ts), the blob store its own (blob-store-conformance.ts).
 import type { TestApi } from "@mend/sandboxes/testing";
@@ -23,6 +25,7 @@ import { runsSuite } from "./conformance-runs.ts";
 import { stepsSuite } from "./conformance-steps.ts";
 import { cacheSuite } from "./conformance-cache.ts";
 import { usageSuite } from "./conformance-usage.ts";
+import { forksSuite } from "./conformance-forks.ts";
 
 export type { StoreFactory, StoreHandle } from "./conformance-kit.ts";
 
@@ -45,5 +48,6 @@ export function runStoreConformance(t: TestApi, name: string, factory: StoreFact
     stepsSuite(ctx);
     cacheSuite(ctx);
     usageSuite(ctx);
+    forksSuite(ctx);
   });
 }

@@ -214,12 +214,12 @@
       if (!res.ok || mine !== seq) return;
       const text = await res.text();
       if (mine !== seq) return;
-      if (fromFilters) {
-        history.replaceState(null, "", "/ui" + (qs ? "?" + qs : ""));
-        const status = form.elements.status.value;
-        exportLink.href =
-          "/v1/runs/export?format=jsonl" + (status ? "&status=" + encodeURIComponent(status) : "");
-      }
+      if (fromFilters) history.replaceState(null, "", "/ui" + (qs ? "?" + qs : ""));
+      // Every load follows the filters it read (a periodic refresh may be the first to show a new filter's
+      // rows): the export link always matches the rows shown.
+      const status = new URLSearchParams(qs).get("status");
+      exportLink.href =
+        "/v1/runs/export?format=jsonl" + (status ? "&status=" + encodeURIComponent(status) : "");
       if (text !== last) {
         last = text;
         swap(region, text);
@@ -243,7 +243,7 @@
     }
   }
 
-  /** Forms that talk to the JSON API (cancel, resume, answer): sent with fetch, the outcome written next to the button. */
+  /** Forms that talk to the JSON API (cancel, resume, answer, fork): sent with fetch, the outcome written next to the button. */
   document.addEventListener("submit", async function (e) {
     const form = e.target;
     if (!form || !form.dataset || !form.dataset.api) return;
@@ -267,6 +267,17 @@
       body = JSON.stringify({ input: input });
     }
     if (kind === "rerun") body = form.dataset.body;
+    if (kind === "fork") {
+      // Only what was filled in: an empty field keeps the parent's setting (the policy: the key's).
+      const fork = { atSeq: Number(form.elements.atSeq.value) };
+      const model = form.elements.model.value.trim();
+      const goal = form.elements.goal.value.trim();
+      const policy = form.elements.policy.value.trim();
+      if (model) fork.model = { name: model };
+      if (goal) fork.goal = goal;
+      if (policy) fork.policy = policy;
+      body = JSON.stringify(fork);
+    }
     button.disabled = true;
     out.textContent = "Sending…";
     try {
@@ -280,6 +291,13 @@
         const made = await res.json();
         out.textContent = "New run started.";
         location.href = "/ui/runs/" + encodeURIComponent(made.id);
+        return;
+      }
+      if (res.ok && kind === "fork") {
+        const made = await res.json();
+        out.textContent = "Fork " + made.id + " created; opening it…";
+        say(out.textContent);
+        location.assign("/ui/runs/" + encodeURIComponent(made.id));
         return;
       }
       if (res.ok) {
