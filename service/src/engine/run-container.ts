@@ -5,6 +5,7 @@ import { admitContainer } from "../policy/resolve-request.ts";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { Store } from "../store/store.ts";
 import type { StepContext, StepResult } from "./step-context.ts";
+import { telemetry } from "../lib/telemetry.ts";
 
 export interface ContainerDeps {
   runner: ContainerRunner | null;
@@ -65,6 +66,7 @@ export async function runContainer(
     tenant: ctx.who.tenant,
     weight: ctx.who.policy.limits.share,
   });
+  telemetry().pool(admitted.value.image, outcome.pooled);
   const produced = [];
   for (const f of outcome.files) {
     const { sha256, size } = await deps.blobs.put(f.content);
