@@ -12,20 +12,24 @@ const UNTIMED = new Set(["counters", "close", "constructor"]);
 export function observedStore<S extends Store>(store: S): S {
   const wrapped = new Map<PropertyKey, unknown>();
   return new Proxy(store, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== "function" || typeof prop !== "string" || UNTIMED.has(prop)) return value;
+    get(target, prop) {
+      // The target is the receiver: the backends' getters and methods use private fields.
+      const value: unknown = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
       let fn = wrapped.get(prop);
       if (!fn) {
         const method = value as (...args: unknown[]) => unknown;
-        fn = (...args: unknown[]) => {
-          const t0 = performance.now();
-          const done = () => telemetry().store(prop, (performance.now() - t0) / 1000);
-          const out = method.apply(target, args);
-          if (out instanceof Promise) return out.finally(done);
-          done();
-          return out;
-        };
+        fn =
+          typeof prop !== "string" || UNTIMED.has(prop)
+            ? method.bind(target)
+            : (...args: unknown[]) => {
+                const t0 = performance.now();
+                const done = () => telemetry().store(prop, (performance.now() - t0) / 1000);
+                const out = method.apply(target, args);
+                if (out instanceof Promise) return out.finally(done);
+                done();
+                return out;
+              };
         wrapped.set(prop, fn);
       }
       return fn;
