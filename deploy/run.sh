@@ -34,7 +34,10 @@ die() {
   exit 1
 }
 exists() { docker container inspect "$1" >/dev/null 2>&1; }
-health() { docker container inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1" 2>/dev/null || echo absent; }
+health() {
+  docker container inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' \
+    "$1" 2>/dev/null | grep . || echo absent
+}
 
 wait_healthy() {
   local name="$1" deadline=$((SECONDS + ${MEND_DEPLOY_WAIT_S:-180}))
