@@ -120,8 +120,16 @@ up() {
 }
 
 down() {
-  local c
+  local c left
+  # SIGTERM first: Mend finishes or interrupts its steps and removes its sandbox and pool containers.
+  exists "$NAME" && docker stop -t "${MEND_DEPLOY_STOP_S:-30}" "$NAME" >/dev/null
   for c in "$NAME" "$PG"; do exists "$c" && docker rm -f "$c" >/dev/null && log "removed $c"; done
+  if [ "$NETWORK" != host ]; then
+    # Left by a Mend that was killed (its host name is the deployment's own): nobody else would sweep them.
+    left="$(docker ps -aq --filter label=mend=1 --filter "label=mend.owner.host=$NAME")"
+    # shellcheck disable=SC2086 # one argument per container id
+    [ -z "$left" ] || { docker rm -f $left >/dev/null && log "removed $(echo $left | wc -w) sandbox containers left by a killed Mend"; }
+  fi
   docker network rm "$NET" >/dev/null 2>&1 || true
   if [ "${1:-}" = --volumes ]; then
     docker volume rm -f "$NAME-data" "$NAME-pgdata" >/dev/null
