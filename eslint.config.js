@@ -38,6 +38,12 @@ const NO_SQLITE = {
     "Only the composition root (service/src/services) knows the store's backends: use the Store interface.",
 };
 
+const NO_OBSERVABILITY_SDK = {
+  regex: "^(prom-client|@opentelemetry/.+)$",
+  message:
+    "Only service/src/services holds the metrics and tracing SDKs: report through lib/telemetry.ts or lib/tracing.ts.",
+};
+
 /** One block per service layer (flat config replaces rule options per file, so each block is complete). */
 const layerBlocks = SERVICE_LAYERS.map((layer, i) => {
   const above = SERVICE_LAYERS.slice(0, i).flat();
@@ -48,7 +54,7 @@ const layerBlocks = SERVICE_LAYERS.map((layer, i) => {
       message: `service/src/${layer.join(", ")} may not import a layer above it (${above.join(", ")}).`,
     });
   if (!layer.includes("edge")) patterns.push(NO_HONO);
-  if (!layer.includes("services")) patterns.push(NO_SQLITE);
+  if (!layer.includes("services")) patterns.push(NO_SQLITE, NO_OBSERVABILITY_SDK);
   return {
     files: layer.map((n) => (n.endsWith(".ts") ? `service/src/${n}` : `service/src/${n}/**/*.ts`)),
     ignores: PRODUCTION_IGNORES,

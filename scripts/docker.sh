@@ -7,11 +7,14 @@ docker_answers() {
     DOCKER_HOST="unix://$sock" timeout 5 docker version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
 
-# Installs what the sandbox needs from Debian (the engine, and debootstrap for the offline image build).
+# Installs what the sandbox needs from Debian (the engine, debootstrap for the offline image build, and
+# docker-compose for the compose deployment).
 ensure_host_packages() {
   local missing=()
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  # docker-compose 1.29: deploy/compose.yaml and its test (test/deploy/compose.test.ts)
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     echo "mend: ${missing[*]} missing and installing needs root (apt-get install ${missing[*]})" >&2

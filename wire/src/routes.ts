@@ -280,6 +280,22 @@ const OWN_ROUTES: RouteSpec[] = [
     },
   },
   {
+    method: "get",
+    path: "/metrics",
+    operationId: "metrics",
+    summary: "Prometheus metrics (text exposition format)",
+    description:
+      "For the operator's scraper: `Authorization: Bearer <MEND_METRICS_TOKEN>` when that variable is set, else " +
+      "loopback callers only. Tenants' API keys do not open it. The families are listed in docs/operations.md.",
+    tag: "Health",
+    public: true,
+    responses: {
+      200: { description: "mend_* and mend_process_* metrics", contentType: "text/plain; version=0.0.4" },
+      401: problem("MEND_METRICS_TOKEN is set and the request carries no bearer token"),
+      403: problem("Another token, or (no MEND_METRICS_TOKEN) a caller beyond loopback"),
+    },
+  },
+  {
     method: "post",
     path: "/v1/executions",
     operationId: "execute",

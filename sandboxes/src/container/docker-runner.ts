@@ -84,6 +84,11 @@ export class DockerRunner implements ContainerRunner {
     this.#pool.start();
   }
 
+  /** Idle warm containers per image. */
+  poolIdle(): Record<string, number> {
+    return this.#pool.idleByImage();
+  }
+
   /** Resolves once the warm pool is full (bounded by timeoutMs); for benchmarks and tests. */
   async poolReady(timeoutMs = 30_000): Promise<void> {
     await this.#pool.whenFull(timeoutMs);

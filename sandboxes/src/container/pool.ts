@@ -41,6 +41,16 @@ export class WarmPool {
     return (this.#idle.get(key) ?? []).filter((c) => c.isAlive() && !c.used).length;
   }
 
+  /** Idle, live containers per image (the part of the key before the limits class). */
+  idleByImage(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const key of this.#specs.keys()) {
+      const image = key.split("|")[0]!;
+      out[image] = (out[image] ?? 0) + this.idleCount(key);
+    }
+    return out;
+  }
+
   has(key: string): boolean {
     return this.#specs.has(key);
   }

@@ -78,4 +78,6 @@ export interface ContainerRunner {
   dispose(): Promise<void>;
   /** Containers running and jobs queued, per tenant (for /healthz), when the runner schedules them. */
   load?(): SandboxLoad;
+  /** Idle warm containers per image (for metrics), when the runner keeps a pool. */
+  poolIdle?(): Record<string, number>;
 }

@@ -62,6 +62,10 @@ export class FairContainerRunner implements ContainerRunner {
     return this.#gate.load();
   }
 
+  poolIdle(): Record<string, number> {
+    return this.#inner.poolIdle?.() ?? {};
+  }
+
   engineInfo(): Promise<{ available: boolean; version?: string }> {
     return this.#inner.engineInfo();
   }

@@ -52,6 +52,7 @@ const ConfigSchema = z.object({
     })
     .optional(),
   MEND_MCP_ALLOW_STDIO: z.enum(["0", "1", "true", "false"]).optional(),
+  MEND_METRICS_TOKEN: z.string().min(16, "use at least 16 characters").optional(),
 });
 
 /** The parsed configuration. Durations carry their unit in the name. */
@@ -86,10 +87,19 @@ export interface Config {
   mcpServers: unknown;
   /** MEND_MCP_ALLOW_STDIO: tenants may register stdio MCP servers (commands on this host). */
   mcpAllowStdio: boolean;
+  /** MEND_METRICS_TOKEN: the bearer token of GET /metrics (unset: loopback callers only). */
+  metricsToken: string | undefined;
+  /** Traces are exported (OTLP over HTTP) because OTEL_* variables ask for it (see tracingEnabled). */
+  tracing: boolean;
 }
 
 /** Variables whose value may hold a credential: never echoed in an error. */
-const SECRET_VARIABLES = new Set(["MEND_DATABASE_URL", "MEND_SECRET_KEY", "MEND_LLM_API_KEY"]);
+const SECRET_VARIABLES = new Set([
+  "MEND_DATABASE_URL",
+  "MEND_SECRET_KEY",
+  "MEND_LLM_API_KEY",
+  "MEND_METRICS_TOKEN",
+]);
 
 /** Raised for a bad MEND_* variable; its message is one line naming the variable. */
 export class ConfigError extends Error {
@@ -138,5 +148,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretKey: c.MEND_SECRET_KEY,
     mcpServers: c.MEND_MCP_SERVERS,
     mcpAllowStdio: c.MEND_MCP_ALLOW_STDIO === "1" || c.MEND_MCP_ALLOW_STDIO === "true",
+    metricsToken: c.MEND_METRICS_TOKEN,
+    tracing: tracingEnabled(env),
   };
+}
+
+/**
+ * Whether the standard OpenTelemetry variables ask for traces: an OTLP endpoint is set (all signals or
+ * traces), the traces exporter is not `none`, and the SDK is not disabled. The SDK reads the rest itself.
+ * @example tracingEnabled({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" }) // true
+ */
+export function tracingEnabled(env: Record<string, string | undefined>): boolean {
+  if (env.OTEL_SDK_DISABLED === "true") return false;
+  const exporter = env.OTEL_TRACES_EXPORTER;
+  if (exporter !== undefined && exporter !== "" && !exporter.split(",").includes("otlp")) return false;
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || exporter);
 }

@@ -12,8 +12,8 @@ import { KEY_COOKIE } from "../auth/key-cookie.ts";
 /** The tenant of callers without a key, when no key exists. */
 export const LOCAL_TENANT = "local";
 
-/** Routes anyone may reach: liveness, and the inspector's sign-in form. */
-const PUBLIC_PATHS = new Set(["/healthz", "/ui/login"]);
+/** Routes anyone may reach: liveness, the inspector's sign-in form, and metrics (checked by their own route). */
+const PUBLIC_PATHS = new Set(["/healthz", "/ui/login", "/metrics"]);
 
 function unauthorized(detail: string, invalidToken: boolean): HttpProblem {
   const challenge = invalidToken ? 'Bearer realm="mend", error="invalid_token"' : 'Bearer realm="mend"';

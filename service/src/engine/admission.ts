@@ -2,6 +2,7 @@
 // whatever started it (HTTP, MCP, relay, the hosted loop, a client-driven step).
 import type { Caller } from "../core/caller.ts";
 import { Rejection } from "../core/rejection.ts";
+import { telemetry } from "../lib/telemetry.ts";
 import { TenantConcurrency, type Release } from "../auth/concurrency-limiter.ts";
 import { TenantRateLimiter } from "../auth/rate-limiter.ts";
 
@@ -28,6 +29,7 @@ export class Admission {
     const limits = who.policy.limits;
     const allowed = this.#rate.take(who.tenant, limits);
     if (allowed.ok) return;
+    telemetry().rejection(who.tenant, "rate");
     const seconds = Math.max(1, Math.ceil(allowed.retryAfterMs / 1000));
     throw new Rejection(
       "rate_limited",
@@ -42,6 +44,7 @@ export class Admission {
     if (mode === "wait") return this.#running.acquire(who.tenant, max, signal);
     const release = this.#running.tryAcquire(who.tenant, max);
     if (release) return release;
+    telemetry().rejection(who.tenant, "concurrency");
     throw new Rejection(
       "rate_limited",
       `tenant "${who.tenant}" already runs ${max} executions, its policy's limit of concurrent executions; retry when one finishes`,

@@ -28,6 +28,8 @@ import { EXECUTION_EXTERNAL_FIELDS, internalize, type StepOutput } from "./step-
 import { DEFAULT_MAX_ATTEMPTS, type StepEnding, type StepLifecycle } from "./step-lifecycle.ts";
 import { checkRemedy } from "./check-remedy.ts";
 import { resolveInputFiles } from "./input-files.ts";
+import { telemetry } from "../lib/telemetry.ts";
+import { tracer } from "../lib/tracing.ts";
 
 export interface StepOptions {
   /** Tools the run narrowed itself to (never beyond the policy). */
@@ -354,7 +356,7 @@ export class Executor {
           signal,
           output,
         };
-        const result = await this.#dispatch(ctx, action, journaledDet, files);
+        const result = await this.#traced(ctx, action, journaledDet, files);
         return {
           status: result.status,
           output: result.output,
@@ -381,6 +383,43 @@ export class Executor {
           false,
         );
     }
+  }
+
+  /** The sandbox execution inside its span, reported once it ended. */
+  #traced(
+    ctx: StepContext,
+    action: ActionSpec,
+    det: Determinism | null,
+    files: ContainerFile[],
+  ): Promise<StepResult> {
+    const requested =
+      action.type === "codemode"
+        ? (action.engine ?? action.language ?? "")
+        : action.type === "container"
+          ? (action.image ?? "")
+          : action.tool;
+    return tracer().span(
+      "mend.sandbox.execute",
+      { "mend.sandbox": action.type, "mend.run_id": ctx.runId, "mend.step.seq": ctx.step.seq },
+      async (span) => {
+        const t0 = performance.now();
+        const result = await this.#dispatch(ctx, action, det, files);
+        const resolved = result.resolved?.engine ?? result.resolved?.image;
+        const engine = typeof resolved === "string" ? resolved : requested;
+        const failureKind = result.failure?.kind;
+        telemetry().execution({
+          sandbox: action.type,
+          engine,
+          status: result.status,
+          failureKind,
+          seconds: (performance.now() - t0) / 1000,
+        });
+        span.set({ "mend.engine": engine, "mend.status": result.status });
+        if (failureKind) span.set({ "mend.failure.kind": failureKind });
+        if (failureKind) span.fail(failureKind);
+        return result;
+      },
+    );
   }
 
   #dispatch(

@@ -1,6 +1,6 @@
 // Runs a code-mode step: policy admission, tool bindings, journaled tool calls, deterministic seed and clock.
 import type { CodeModeAction } from "@mend/wire";
-import type { CodeModeEngines, ToolBinding } from "@mend/sandboxes";
+import type { CodeModeEngines, ToolBinding, ToolInvoker } from "@mend/sandboxes";
 import { admitCodeMode } from "../policy/resolve-request.ts";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { Store } from "../store/store.ts";
@@ -8,6 +8,7 @@ import type { ToolCaller } from "../tools/tool-caller.ts";
 import type { Crashpoints } from "./crashpoint.ts";
 import type { StepContext, StepResult } from "./step-context.ts";
 import { StoreToolJournal } from "./store-tool-journal.ts";
+import { tracer } from "../lib/tracing.ts";
 
 export interface CodeModeDeps {
   engines: CodeModeEngines;
@@ -68,7 +69,8 @@ export async function runCodeMode(
     tenant: ctx.who.tenant,
     weight: ctx.who.policy.limits.share,
     ...(ctx.output ? { onLog: (line: string) => ctx.output?.("log", `${line}\n`) } : {}),
-    invokeTool: async ({ tool, args, seq }) => {
+    // Guest tool calls arrive from worker messages, outside this step's async context: bound to its span.
+    invokeTool: tracer().bind<ToolInvoker>(async ({ tool, args, seq }) => {
       const callCtx = {
         tenant: ctx.who.tenant,
         runId: ctx.runId,
@@ -78,7 +80,7 @@ export async function runCodeMode(
       const own = extra.find((t) => t.name === tool);
       if (own) return own.invoke(args ?? {}, callCtx);
       return deps.tools.call(ctx.who, tool, args, callCtx, { cache: action.cache, narrowedTo: narrowed });
-    },
+    }),
   });
   const output = {
     ...(outcome.status === "succeeded" ? { result: outcome.result ?? null } : {}),

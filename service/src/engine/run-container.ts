@@ -6,6 +6,7 @@ import type { BlobStore } from "../store/blob-store.ts";
 import type { Store } from "../store/store.ts";
 import type { StepContext, StepResult } from "./step-context.ts";
 import { putTenantBlob } from "../store/put-blob.ts";
+import { telemetry } from "../lib/telemetry.ts";
 
 export interface ContainerDeps {
   runner: ContainerRunner | null;
@@ -67,6 +68,7 @@ export async function runContainer(
     weight: ctx.who.policy.limits.share,
     ...(ctx.output ? { onOutput: ctx.output } : {}),
   });
+  telemetry().pool(admitted.value.image, outcome.pooled);
   const produced = [];
   for (const f of outcome.files) {
     const { sha256, size } = await putTenantBlob(deps.store, deps.blobs, ctx.who.tenant, f.content);

@@ -14,6 +14,8 @@ import type { RunEvents } from "./run-events.ts";
 import { StepOutputStream, type OutputStreamName } from "./step-output-stream.ts";
 import { externalize, internalize } from "./step-output.ts";
 import { quotaFailure } from "./tenant-quotas.ts";
+import { telemetry } from "../lib/telemetry.ts";
+import { tracer, type SpanHandle } from "../lib/tracing.ts";
 
 /** Attempts of one step when the policy sets no `limits.maxAttempts`. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
@@ -160,6 +162,33 @@ export class StepLifecycle {
     const opened = await this.begin(spec);
     if (opened.kind === "replayed") return opened;
     const step = opened.step;
+    const attrs = { "mend.run_id": spec.runId, "mend.step.key": spec.key, "mend.step.kind": spec.kind };
+    return tracer().span("mend.step", { ...attrs, "mend.step.attempt": step.attempt }, async (span) => {
+      const t0 = performance.now();
+      const outcome = await this.#attempt(spec, step, work, opts);
+      const failure =
+        outcome.kind === "ended"
+          ? outcome.step.failure
+          : outcome.kind === "interrupted"
+            ? outcome.failure
+            : null;
+      const status =
+        outcome.kind === "ended"
+          ? outcome.step.status === "succeeded"
+            ? "succeeded"
+            : "failed"
+          : "interrupted";
+      reportStep(span, spec.kind, status, failure?.kind, (performance.now() - t0) / 1000);
+      return outcome;
+    });
+  }
+
+  async #attempt(
+    spec: StepSpec,
+    step: StepRecord,
+    work: (w: StepWork) => Promise<StepEnding | null>,
+    opts: { signal?: AbortSignal },
+  ): Promise<StepOutcome> {
     if (spec.maxAttempts !== undefined && step.attempt > spec.maxAttempts) {
       const ending: StepEnding = {
         status: "failed",
@@ -320,4 +349,17 @@ export class StepLifecycle {
     this.#d.events.announce(ended.announced);
     return ended;
   }
+}
+
+/** The step's metrics and its span's outcome attributes. */
+function reportStep(
+  span: SpanHandle,
+  kind: string,
+  status: "succeeded" | "failed" | "interrupted",
+  failureKind: string | undefined,
+  seconds: number,
+): void {
+  telemetry().step({ kind, status, failureKind, seconds });
+  span.set({ "mend.step.status": status, ...(failureKind ? { "mend.failure.kind": failureKind } : {}) });
+  if (failureKind) span.fail(failureKind);
 }

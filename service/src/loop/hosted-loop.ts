@@ -25,6 +25,7 @@ import { exhausted, type BudgetState } from "./loop-budget.ts";
 import { goalMessage, systemPrompt } from "./loop-prompt.ts";
 import { compactHistory } from "./compact-history.ts";
 import { nextRemediation } from "./remediate.ts";
+import { telemetry } from "../lib/telemetry.ts";
 import { awaitHuman, budgetFailure, budgetRequest } from "./human-step.ts";
 import { sleep } from "../lib/retry.ts";
 import { modelTurn } from "./model-turn.ts";
@@ -417,10 +418,13 @@ export class HostedLoop {
       }
       healed.push(res.failure);
       action = edited(`${key}/retry-${attempt}`, next.action);
+      const remediated = res.failure.kind;
       res = await this.#d.executor.step(who, run, `${key}/retry-${attempt}`, action, {
         ...opts,
         remediation: next.record,
       });
+      if (!res.replayed)
+        telemetry().remediation(remediated, res.status === "succeeded" ? "healed" : "failed");
     }
     return {
       failed: res.status === "failed",

@@ -30,6 +30,10 @@ import { ToolCaller } from "../tools/tool-caller.ts";
 import { TenantQuotas } from "../engine/tenant-quotas.ts";
 import { registerToolSources } from "../tools/register-tool-sources.ts";
 import type { ToolRegistry } from "../tools/tool-registry.ts";
+import { installTelemetry } from "../lib/telemetry.ts";
+import { installTracer } from "../lib/tracing.ts";
+import { Metrics } from "./metrics.ts";
+import { observedStore } from "./observed-store.ts";
 
 /** Everything routes and the engine use; built once per process. */
 export interface Services {
@@ -55,6 +59,8 @@ export interface Services {
   runs: RunService;
   loop: HostedLoop;
   inflight: Inflight;
+  /** The Prometheus registry of GET /metrics. */
+  metrics: Metrics;
 }
 
 export interface ServiceOptions {
@@ -70,6 +76,27 @@ export async function createServices(
   config: Config,
   log: Logger,
   opts: ServiceOptions = {},
+): Promise<Services & { dispose(): Promise<void> }> {
+  // Tracing first: spans of start-up work (resumed runs) have a tracer. The SDK loads only when asked for.
+  const otel = config.tracing ? (await import("./otel-tracer.ts")).startOtelTracer() : null;
+  const uninstallTracer = otel ? installTracer(otel) : () => {};
+  try {
+    return await build(config, log, opts, async () => {
+      uninstallTracer();
+      await otel?.shutdown().catch((err: unknown) => log.warn({ err }, "flushing traces failed"));
+    });
+  } catch (err) {
+    uninstallTracer();
+    await otel?.shutdown().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function build(
+  config: Config,
+  log: Logger,
+  opts: ServiceOptions,
+  stopTracing: () => Promise<void>,
 ): Promise<Services & { dispose(): Promise<void> }> {
   const crash = new Crashpoints(config.crashpoint);
   if (!existsSync(config.policiesDir)) {
@@ -88,6 +115,7 @@ export async function createServices(
   let blobs: BlobStore;
   try {
     ({ store, blobs } = await openStorage(config, { owner: true }));
+    store = observedStore(store);
   } catch (err) {
     if (err instanceof StartupError) throw err; // e.g. the data dir is owned by another process
     throw new StartupError(
@@ -145,6 +173,11 @@ export async function createServices(
     modelFor: (r) => models.modelFor(r),
   });
   runs.attachHostedDriver(loop);
+  const metrics = new Metrics({
+    poolIdle: () => containers?.poolIdle?.() ?? {},
+    admission: () => admission.snapshot(),
+  });
+  const uninstallTelemetry = installTelemetry(metrics.sink);
   return {
     config,
     log,
@@ -164,6 +197,7 @@ export async function createServices(
     runs,
     loop,
     inflight,
+    metrics,
     async dispose() {
       await loop.stop();
       await Promise.allSettled([
@@ -174,6 +208,8 @@ export async function createServices(
         toolSources.dispose(),
       ]);
       await store.close();
+      uninstallTelemetry();
+      await stopTracing();
     },
   };
 }

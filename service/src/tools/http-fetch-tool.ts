@@ -3,6 +3,7 @@ import { makeFailure } from "@mend/wire";
 import { globMatch } from "../policy/glob.ts";
 import type { Policy } from "../policy/policy-schema.ts";
 import type { ToolDefinition, ToolResult } from "./tool.ts";
+import { withTraceContext } from "./trace-headers.ts";
 
 const TIMEOUT_MS = 30_000;
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -90,7 +91,7 @@ export const httpFetchTool: ToolDefinition = {
         method,
         redirect: "manual",
         signal,
-        headers: a.headers ?? {},
+        headers: withTraceContext({ ...a.headers }),
         ...(a.body !== undefined && method !== "GET" && method !== "HEAD" ? { body: a.body } : {}),
       });
       const { text, truncated } = await readText(res);

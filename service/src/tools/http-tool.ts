@@ -4,6 +4,7 @@ import { validateAgainstSchema } from "@mend/sandboxes";
 import type { ToolCallContext, ToolDefinition, ToolResult } from "./tool.ts";
 import { redactor } from "./redact.ts";
 import { retry } from "../lib/retry.ts";
+import { withTraceContext } from "./trace-headers.ts";
 
 /** What the store keeps of an HTTP tool (`ToolRecord.spec`); header values live in the encrypted secret. */
 export interface HttpToolSpec {
@@ -101,12 +102,12 @@ async function attemptOnce(
       method: spec.method,
       redirect: "manual",
       signal,
-      headers: {
+      headers: withTraceContext({
         ...secretHeaders,
         accept: "application/json, text/plain;q=0.9, */*;q=0.5",
         "idempotency-key": ctx.idempotencyKey,
         ...(spec.method === "GET" ? {} : { "content-type": "application/json" }),
-      },
+      }),
       ...(spec.method === "GET" ? {} : { body: JSON.stringify(args ?? {}) }),
     });
     text = await readCapped(res);

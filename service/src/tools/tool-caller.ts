@@ -8,6 +8,7 @@ import { toolAllowed } from "../policy/resolve-request.ts";
 import type { Store } from "../store/store.ts";
 import type { ToolCatalog } from "./tool-catalog.ts";
 import type { ToolCallContext, ToolDefinition, ToolResult } from "./tool.ts";
+import { tracer } from "../lib/tracing.ts";
 
 export interface ToolCallOptions {
   /** "bypass" skips the cache lookup (the fresh result still refreshes the entry). */
@@ -72,12 +73,28 @@ export class ToolCaller {
     );
   }
 
-  async call(
+  call(
     who: Caller,
     name: string,
     args: unknown,
     ctx: ToolCallContext,
     opts: ToolCallOptions = {},
+  ): Promise<ToolResult & { cached?: boolean }> {
+    return tracer().span("mend.tool.call", { "mend.tool": name, "mend.run_id": ctx.runId }, async (span) => {
+      const r = await this.#call(who, name, args, ctx, opts);
+      span.set({ "mend.tool.ok": r.ok, ...(r.cached ? { "mend.tool.cached": true } : {}) });
+      if (!r.ok) span.set({ "mend.failure.kind": r.failure.kind });
+      if (!r.ok) span.fail(r.failure.kind);
+      return r;
+    });
+  }
+
+  async #call(
+    who: Caller,
+    name: string,
+    args: unknown,
+    ctx: ToolCallContext,
+    opts: ToolCallOptions,
   ): Promise<ToolResult & { cached?: boolean }> {
     const tool = await this.#catalog.get(who.tenant, name);
     if (

@@ -1,0 +1,183 @@
+// Prometheus metrics (prom-client): the telemetry sink the layers report to, plus gauges read at scrape
+// time (warm pool, admission). Names and labels follow Prometheus conventions (`_total`, `_seconds`).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Telemetry } from "../lib/telemetry.ts";
+
+/** What the scrape-time gauges read. */
+export interface MetricsSources {
+  /** Idle warm containers per image reference. */
+  poolIdle(): Record<string, number>;
+  /** Running and queued executions per tenant. */
+  admission(): Record<string, { running: number; waiting: number }>;
+}
+
+const STEP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const STORE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
+
+/** `mend-runtime-python:latest` → `python`: the name a request uses. */
+const shortImage = (ref: string) => ref.replace(/^mend-runtime-/, "").replace(/:[^/]*$/, "");
+
+/**
+ * One registry per service: the sink to install and the exposition to serve.
+ * @example const m = new Metrics(sources); installTelemetry(m.sink); res.end(await m.exposition())
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly sink: Telemetry;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: "mend_process_" });
+    const steps = new Counter({
+      name: "mend_steps_total",
+      help: "Journaled steps that ran (replays excluded), by kind and status.",
+      labelNames: ["kind", "status"],
+      registers,
+    });
+    const stepSeconds = new Histogram({
+      name: "mend_step_duration_seconds",
+      help: "Wall time of one step attempt, by kind.",
+      labelNames: ["kind"],
+      buckets: STEP_BUCKETS,
+      registers,
+    });
+    const executions = new Counter({
+      name: "mend_executions_total",
+      help: "Executions (codemode, container, tool steps) by sandbox, engine and status.",
+      labelNames: ["sandbox", "engine", "status"],
+      registers,
+    });
+    const executionSeconds = new Histogram({
+      name: "mend_execution_duration_seconds",
+      help: "Wall time of one execution in its sandbox, by sandbox and engine.",
+      labelNames: ["sandbox", "engine"],
+      buckets: STEP_BUCKETS,
+      registers,
+    });
+    const failures = new Counter({
+      name: "mend_failures_total",
+      help: "Failed executions by failure kind (FAILURES.md) and sandbox.",
+      labelNames: ["kind", "sandbox"],
+      registers,
+    });
+    const remediations = new Counter({
+      name: "mend_remediations_total",
+      help: "Automatic retries by the failure kind they remediate and their outcome (healed, failed).",
+      labelNames: ["kind", "outcome"],
+      registers,
+    });
+    const pool = new Counter({
+      name: "mend_pool_requests_total",
+      help: "Containers asked for, by image and result (hit: from the warm pool; miss: created on demand).",
+      labelNames: ["image", "result"],
+      registers,
+    });
+    new Gauge({
+      name: "mend_pool_idle_containers",
+      help: "Idle warm containers, by image.",
+      labelNames: ["image"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [ref, n] of Object.entries(sources.poolIdle())) this.set({ image: shortImage(ref) }, n);
+      },
+    });
+    new Gauge({
+      name: "mend_admission_running",
+      help: "Executions holding a slot, by tenant.",
+      labelNames: ["tenant"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [tenant, l] of Object.entries(sources.admission())) this.set({ tenant }, l.running);
+      },
+    });
+    new Gauge({
+      name: "mend_admission_queued",
+      help: "Executions waiting for a slot, by tenant.",
+      labelNames: ["tenant"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [tenant, l] of Object.entries(sources.admission())) this.set({ tenant }, l.waiting);
+      },
+    });
+    const rejections = new Counter({
+      name: "mend_admission_rejections_total",
+      help: "Requests and executions refused with 429, by tenant and reason (rate, concurrency).",
+      labelNames: ["tenant", "reason"],
+      registers,
+    });
+    const llmCalls = new Counter({
+      name: "mend_llm_calls_total",
+      help: "LLM calls by provider and status (ok, failed after retries).",
+      labelNames: ["provider", "status"],
+      registers,
+    });
+    const llmTokens = new Counter({
+      name: "mend_llm_tokens_total",
+      help: "LLM tokens by provider and direction (input, output).",
+      labelNames: ["provider", "direction"],
+      registers,
+    });
+    const llmRetries = new Counter({
+      name: "mend_llm_retries_total",
+      help: "Provider-level retries of LLM calls (429, 5xx, connection errors, stalls), by provider.",
+      labelNames: ["provider"],
+      registers,
+    });
+    const llmSeconds = new Histogram({
+      name: "mend_llm_call_duration_seconds",
+      help: "Wall time of one LLM call, retries included, by provider.",
+      labelNames: ["provider"],
+      buckets: STEP_BUCKETS,
+      registers,
+    });
+    const storeSeconds = new Histogram({
+      name: "mend_store_operation_duration_seconds",
+      help: "Latency of store operations, by operation.",
+      labelNames: ["operation"],
+      buckets: STORE_BUCKETS,
+      registers,
+    });
+    this.sink = {
+      step(r) {
+        steps.inc({ kind: r.kind, status: r.status });
+        stepSeconds.observe({ kind: r.kind }, r.seconds);
+      },
+      execution(r) {
+        executions.inc({ sandbox: r.sandbox, engine: r.engine, status: r.status });
+        executionSeconds.observe({ sandbox: r.sandbox, engine: r.engine }, r.seconds);
+        if (r.failureKind) failures.inc({ kind: r.failureKind, sandbox: r.sandbox });
+      },
+      remediation(kind, outcome) {
+        remediations.inc({ kind, outcome });
+      },
+      pool(image, hit) {
+        pool.inc({ image: shortImage(image), result: hit ? "hit" : "miss" });
+      },
+      rejection(tenant, reason) {
+        rejections.inc({ tenant, reason });
+      },
+      llm(r) {
+        llmCalls.inc({ provider: r.provider, status: r.status });
+        llmTokens.inc({ provider: r.provider, direction: "input" }, r.inputTokens);
+        llmTokens.inc({ provider: r.provider, direction: "output" }, r.outputTokens);
+        if (r.retries > 0) llmRetries.inc({ provider: r.provider }, r.retries);
+        llmSeconds.observe({ provider: r.provider }, r.seconds);
+      },
+      store(operation, seconds) {
+        storeSeconds.observe({ operation }, seconds);
+      },
+    };
+  }
+
+  /** The text exposition format (version 0.0.4). */
+  exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
