@@ -36,5 +36,6 @@ export const PROBLEM_TYPES = [
   "storage_unavailable",
   "internal",
   "step_input_mismatch",
+  "network_denied",
 ] as const;
 export type ProblemType = (typeof PROBLEM_TYPES)[number];

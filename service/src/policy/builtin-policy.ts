@@ -55,5 +55,6 @@ export const BASE_POLICY: Omit<Policy, "name" | "version"> = {
     onExhausted: "ask_human",
   },
   http: { allowHosts: [] },
+  network: { allow: [] },
   limits: {},
 };

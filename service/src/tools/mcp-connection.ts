@@ -26,6 +26,7 @@ interface Session {
 export class McpConnection {
   readonly #params: () => Promise<McpServerParams>;
   readonly #log: Logger;
+  readonly #fetch: typeof fetch | undefined;
   #session: Promise<Session> | null = null;
   #current: Session | null = null;
   #failedAt = 0;
@@ -33,9 +34,11 @@ export class McpConnection {
   #closed = false;
   #stderrTail = "";
 
-  constructor(params: () => Promise<McpServerParams>, log: Logger) {
+  /** `fetch`: what HTTP transports use (the destination guard's, for tenant servers). */
+  constructor(params: () => Promise<McpServerParams>, log: Logger, fetchFn?: typeof fetch) {
     this.#params = params;
     this.#log = log;
+    this.#fetch = fetchFn;
   }
 
   /** The server's tools (listed once per session; refreshed when the server says the list changed). */
@@ -111,7 +114,10 @@ export class McpConnection {
     );
     const transport =
       params.transport === "http"
-        ? new StreamableHTTPClientTransport(new URL(params.url), { requestInit: { headers: params.headers } })
+        ? new StreamableHTTPClientTransport(new URL(params.url), {
+            requestInit: { headers: params.headers },
+            ...(this.#fetch ? { fetch: this.#fetch } : {}),
+          })
         : new StdioClientTransport({
             command: params.command,
             args: params.args,

@@ -14,10 +14,14 @@ import { McpToolSource } from "./mcp-tool-source.ts";
 import { mcpServersFromConfig } from "./mcp-server-config.ts";
 import { SecretBox } from "./secret-box.ts";
 import { ToolRegistry } from "./tool-registry.ts";
+import { DestinationGuard } from "./destination-guard.ts";
 
 export interface ToolSourceDeps {
   store: Store;
-  config: Pick<Config, "dataDir" | "secretKey" | "mcpServers" | "mcpAllowStdio">;
+  config: Pick<
+    Config,
+    "dataDir" | "secretKey" | "secretKeyFile" | "mcpServers" | "mcpAllowStdio" | "networkAllowLoopback" | "hostsFile"
+  >;
   log: Logger;
   blobs: BlobStore;
 }
@@ -35,26 +39,38 @@ class FixedToolSource implements ToolSource {
 
 /**
  * Called once by the composition root: the one ToolRegistry of the process (routes register through it),
- * and a disposer that closes MCP connections (stopping stdio servers).
+ * the destination guard every tenant-driven request goes through, and a disposer that closes MCP connections (stopping stdio servers).
  * Throws McpConfigError when MEND_MCP_SERVERS is malformed.
  * @example const { registry, dispose } = await registerToolSources(catalog, { store, config, log, blobs })
  */
 export async function registerToolSources(
   catalog: ToolCatalog,
   deps: ToolSourceDeps,
-): Promise<{ registry: ToolRegistry; dispose(): Promise<void> }> {
+): Promise<{ registry: ToolRegistry; destinations: DestinationGuard; dispose(): Promise<void> }> {
+  const destinations = new DestinationGuard({
+    allowLoopback: deps.config.networkAllowLoopback,
+    ...(deps.config.hostsFile ? { hostsFile: deps.config.hostsFile } : {}),
+  });
   const registry = new ToolRegistry({
     store: deps.store,
     secrets: new SecretBox({ dataDir: deps.config.dataDir, envKey: deps.config.secretKey, log: deps.log }),
     builtinNames: BUILTIN_TOOL_NAMES,
     configServers: mcpServersFromConfig(deps.config.mcpServers),
     allowStdio: deps.config.mcpAllowStdio,
+    destinations,
   });
   catalog.addSource(
     new FixedToolSource([...createKvTools(deps.store), ...createBlobTools(deps.store, deps.blobs)]),
   );
   catalog.addSource(new HttpToolSource(registry));
-  const mcp = new McpToolSource((tenant) => registry.mcpServers(tenant), deps.log);
+  const mcp = new McpToolSource((tenant) => registry.mcpServers(tenant), deps.log, destinations);
   catalog.addSource(mcp);
-  return { registry, dispose: () => mcp.close() };
+  return {
+    registry,
+    destinations,
+    dispose: async () => {
+      await mcp.close();
+      await destinations.close();
+    },
+  };
 }
