@@ -23,8 +23,7 @@ export interface DestinationDenial {
 }
 
 export type DestinationDecision =
-  | { ok: true; address: string; family: 4 | 6; rule?: string }
-  | { ok: false; denial: DestinationDenial };
+  { ok: true; address: string; family: 4 | 6; rule?: string } | { ok: false; denial: DestinationDenial };
 
 export interface DestinationPolicy {
   /** Parsed `network.allow` rules of the caller's policy. */
@@ -52,7 +51,11 @@ export function compileRules(texts: readonly string[]): DestinationRule[] {
  * Decides one resolved address. Pure: no socket, no resolver.
  * @example decideAddress({ host: "localhost", port: 80 }, "127.0.0.1", policy) // { ok: false, ... }
  */
-export function decideAddress(dest: Destination, address: string, policy: DestinationPolicy): DestinationDecision {
+export function decideAddress(
+  dest: Destination,
+  address: string,
+  policy: DestinationPolicy,
+): DestinationDecision {
   const ip = classifyAddress(address);
   if (!ip) {
     return deny(dest, policy, { address, rule: "destination.address", why: "is not an IP address" });
@@ -82,9 +85,11 @@ export async function checkDestination(
   policy: DestinationPolicy,
   resolve: Resolver,
 ): Promise<DestinationDecision> {
-  let answers;
+  // An IP literal is where the socket goes: no resolver is asked about it.
+  const literal = classifyAddress(dest.host);
+  let answers: readonly { address: string }[];
   try {
-    answers = await resolve(dest.host);
+    answers = literal ? [literal] : await resolve(dest.host);
   } catch (e) {
     const code = (e as { code?: string }).code ?? (e as Error).message;
     return deny(dest, policy, { rule: "destination.resolve", why: `does not resolve (${code})` });

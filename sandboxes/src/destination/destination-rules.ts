@@ -56,7 +56,9 @@ export function parseDestinationRule(text: string): DestinationRule | string {
 function hostGlob(glob: string): RegExp {
   const body = glob
     .split(".")
-    .map((label) => (label === "**" ? "[a-z0-9_.-]+" : label.replace(/[-]/g, "\\-").replace(/\*/g, "[a-z0-9_-]*")))
+    .map((label) =>
+      label === "**" ? "[a-z0-9_.-]+" : label.replace(/[-]/g, "\\-").replace(/\*/g, "[a-z0-9_-]*"),
+    )
     .join("\\.");
   return new RegExp(`^${body}$`);
 }
@@ -70,7 +72,10 @@ export function matchRule(
   rules: readonly DestinationRule[],
   dest: { host: string; port: number; address: string },
 ): DestinationRule | undefined {
-  const host = dest.host.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  const host = dest.host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
   const addr = ipaddr.parse(dest.address);
   return rules.find((r) => {
     if (r.port !== undefined && r.port !== dest.port) return false;

@@ -39,11 +39,15 @@ export function readHostsFile(path: string): Map<string, string[]> {
  */
 export function systemResolver(hosts: ReadonlyMap<string, readonly string[]> = new Map()): Resolver {
   return async (host) => {
-    const name = host.replace(/^\[|\]$/g, "").toLowerCase().replace(/\.$/, "");
+    const name = host
+      .replace(/^\[|\]$/g, "")
+      .toLowerCase()
+      .replace(/\.$/, "");
     const literal = classifyAddress(name);
     if (literal) return [{ address: literal.address, family: literal.family }];
     const mapped = hosts.get(name);
-    if (mapped) return mapped.map((a) => classifyAddress(a)!).map((c) => ({ address: c.address, family: c.family }));
+    if (mapped)
+      return mapped.map((a) => classifyAddress(a)!).map((c) => ({ address: c.address, family: c.family }));
     const found = await lookup(name, { all: true, verbatim: true });
     return found.map((f) => ({ address: f.address, family: f.family === 6 ? 6 : 4 }));
   };

@@ -48,7 +48,8 @@ export class DestinationGuard {
 
   constructor(opts: DestinationGuardOptions) {
     this.#allowLoopback = opts.allowLoopback;
-    this.#resolve = opts.resolver ?? systemResolver(opts.hostsFile ? readHostsFile(opts.hostsFile) : new Map());
+    this.#resolve =
+      opts.resolver ?? systemResolver(opts.hostsFile ? readHostsFile(opts.hostsFile) : new Map());
   }
 
   /** The decision inputs of a policy (no policy: no rules, nothing internal is open). */
@@ -94,11 +95,14 @@ export class DestinationGuard {
   fetch(policy: PolicyLike): typeof fetch {
     const dispatcher = this.dispatcher(policy);
     return ((input: string | URL | Request, init?: RequestInit) =>
-      undiciFetch(input as never, {
-        ...(init as object),
-        redirect: "manual",
-        dispatcher,
-      } as never)) as unknown as typeof fetch;
+      undiciFetch(
+        input as never,
+        {
+          ...(init as object),
+          redirect: "manual",
+          dispatcher,
+        } as never,
+      )) as unknown as typeof fetch;
   }
 
   /** Closes the kept connections. */
