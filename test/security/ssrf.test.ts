@@ -41,7 +41,7 @@ const tool = (name: string, endpoint: string, extra: Record<string, unknown> = {
   description: "t",
   inputSchema: { type: "object" },
   endpoint,
-  method: "GET",
+  method: "GET" as const,
   ...extra,
 });
 const run = (key: string, code: string) =>

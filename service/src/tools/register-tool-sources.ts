@@ -12,7 +12,7 @@ import { createBlobTools } from "./blob-tools.ts";
 import { HttpToolSource } from "./http-tool-source.ts";
 import { McpToolSource } from "./mcp-tool-source.ts";
 import { mcpServersFromConfig } from "./mcp-server-config.ts";
-import { SecretBox } from "./secret-box.ts";
+import { SecretBox, warnIfKeyInDataDir } from "./secret-box.ts";
 import { ToolRegistry } from "./tool-registry.ts";
 import { DestinationGuard } from "./destination-guard.ts";
 
@@ -20,7 +20,13 @@ export interface ToolSourceDeps {
   store: Store;
   config: Pick<
     Config,
-    "dataDir" | "secretKey" | "secretKeyFile" | "mcpServers" | "mcpAllowStdio" | "networkAllowLoopback" | "hostsFile"
+    | "dataDir"
+    | "secretKey"
+    | "secretKeyFile"
+    | "mcpServers"
+    | "mcpAllowStdio"
+    | "networkAllowLoopback"
+    | "hostsFile"
   >;
   log: Logger;
   blobs: BlobStore;
@@ -47,13 +53,22 @@ export async function registerToolSources(
   catalog: ToolCatalog,
   deps: ToolSourceDeps,
 ): Promise<{ registry: ToolRegistry; destinations: DestinationGuard; dispose(): Promise<void> }> {
+  warnIfKeyInDataDir(
+    { dataDir: deps.config.dataDir, keyFile: deps.config.secretKeyFile, envKey: deps.config.secretKey },
+    deps.log,
+  );
   const destinations = new DestinationGuard({
     allowLoopback: deps.config.networkAllowLoopback,
     ...(deps.config.hostsFile ? { hostsFile: deps.config.hostsFile } : {}),
   });
   const registry = new ToolRegistry({
     store: deps.store,
-    secrets: new SecretBox({ dataDir: deps.config.dataDir, envKey: deps.config.secretKey, log: deps.log }),
+    secrets: new SecretBox({
+      dataDir: deps.config.dataDir,
+      envKey: deps.config.secretKey,
+      keyFile: deps.config.secretKeyFile,
+      log: deps.log,
+    }),
     builtinNames: BUILTIN_TOOL_NAMES,
     configServers: mcpServersFromConfig(deps.config.mcpServers),
     allowStdio: deps.config.mcpAllowStdio,
