@@ -126,7 +126,8 @@ export const FailureSchema = Type.Object(
     ),
     range: Type.Optional(
       Type.String({
-        description: "network_denied: the special-purpose range of the address (loopback, private, linkLocal, ...)",
+        description:
+          "network_denied: the special-purpose range of the address (loopback, private, linkLocal, ...)",
       }),
     ),
     status: Type.Optional(Type.Integer({ description: "tool_failed: HTTP status" })),

@@ -5,16 +5,16 @@ import assert from "node:assert/strict";
 import { checkDestination, compileRules, type DestinationPolicy } from "./destination-check.ts";
 import { classifyAddress } from "./address-range.ts";
 import { parseDestinationRule } from "./destination-rules.ts";
-import type { Resolver } from "./resolver.ts";
+import type { ResolvedAddress, Resolver } from "./resolver.ts";
 
 /** Answers from a table; records each name asked. Never touches the network. */
 function fakeResolver(table: Record<string, string[]>): Resolver & { asked: string[] } {
   const asked: string[] = [];
-  const r = async (host: string) => {
+  const r = async (host: string): Promise<ResolvedAddress[]> => {
     asked.push(host);
     const answers = table[host];
     if (!answers) throw Object.assign(new Error(`ENOTFOUND ${host}`), { code: "ENOTFOUND" });
-    return answers.map((a) => ({ address: a, family: (a.includes(":") ? 6 : 4) as 4 | 6 }));
+    return answers.map((a) => ({ address: a, family: a.includes(":") ? 6 : 4 }));
   };
   return Object.assign(r, { asked });
 }

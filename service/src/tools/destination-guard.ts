@@ -94,7 +94,7 @@ export class DestinationGuard {
   /** A fetch bound to the policy's dispatcher (the MCP SDK's transports take one). Redirects are never followed. */
   fetch(policy: PolicyLike): typeof fetch {
     const dispatcher = this.dispatcher(policy);
-    return ((input: string | URL | Request, init?: RequestInit) =>
+    return (input: string | URL | Request, init?: RequestInit) =>
       undiciFetch(
         input as never,
         {
@@ -102,7 +102,7 @@ export class DestinationGuard {
           redirect: "manual",
           dispatcher,
         } as never,
-      )) as unknown as typeof fetch;
+      );
   }
 
   /** Closes the kept connections. */

@@ -87,7 +87,8 @@ async function attemptOnce(
   redact: (text: string) => string,
 ): Promise<Attempt> {
   if (ctx.signal?.aborted) return { done: interrupted(name) };
-  if (!ctx.destinations) return { done: fail(name, `tool "${name}" cannot be called without the destination policy`, false) };
+  if (!ctx.destinations)
+    return { done: fail(name, `tool "${name}" cannot be called without the destination policy`, false) };
   const timeout = AbortSignal.timeout(spec.timeoutMs);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
   const url = new URL(spec.endpoint);

@@ -84,7 +84,11 @@ export class McpToolSource implements ToolSource {
     await Promise.allSettled(all.map((h) => h.conn.close()));
   }
 
-  async #toolsOf(tenant: string, server: McpServerEntry, policy: Policy | undefined): Promise<ToolDefinition[]> {
+  async #toolsOf(
+    tenant: string,
+    server: McpServerEntry,
+    policy: Policy | undefined,
+  ): Promise<ToolDefinition[]> {
     if (!(await this.#reachable(tenant, server, policy))) return [];
     const tenantServer = server.origin === "api" && server.spec.transport === "http";
     // One connection per rule set: its dispatcher applies those rules to every (re)connection.

@@ -151,7 +151,11 @@ export class ToolCaller {
   }
 
   #context(ctx: ToolCallContext, who: Caller): ToolCallContext {
-    return { ...ctx, policy: who.policy, ...(this.#destinations ? { destinations: this.#destinations } : {}) };
+    return {
+      ...ctx,
+      policy: who.policy,
+      ...(this.#destinations ? { destinations: this.#destinations } : {}),
+    };
   }
 
   #cacheMaxBytes = 256 * 1024 * 1024;
