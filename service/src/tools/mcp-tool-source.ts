@@ -12,6 +12,8 @@ import type { ToolDefinition, ToolResult } from "./tool.ts";
 import { checkToolSchema, type SchemaProblem } from "./schema-check.ts";
 
 const CALL_TIMEOUT_MS = 60_000;
+/** How long a listing reuses a destination decision about a server (the connect-time check still runs). */
+const DECISION_TTL_MS = 5_000;
 
 interface Held {
   fingerprint: string;
@@ -33,6 +35,7 @@ export class McpToolSource implements ToolSource {
   readonly #held = new Map<string, Held>();
   /** Denials already logged, so a listing loop logs a refused server once. */
   readonly #deniedLogged = new Set<string>();
+  readonly #decisions = new Map<string, { at: number; ok: boolean }>();
   #closed = false;
 
   /**
@@ -63,7 +66,13 @@ export class McpToolSource implements ToolSource {
   async #reachable(tenant: string, server: McpServerEntry, policy: Policy | undefined): Promise<boolean> {
     if (server.origin === "config" || server.spec.transport !== "http" || !server.spec.url) return true;
     if (!this.#guard) return false;
+    // Listings happen on every tool lookup: a decision is reused briefly (connections are checked anyway).
+    const memo = `${server.spec.url}\0${policy?.name ?? ""}\0${JSON.stringify(policy?.network.allow ?? [])}`;
+    const known = this.#decisions.get(memo);
+    if (known && Date.now() - known.at < DECISION_TTL_MS) return known.ok;
     const d = await this.#guard.check(new URL(server.spec.url), policy);
+    if (this.#decisions.size > 1000) this.#decisions.clear();
+    this.#decisions.set(memo, { at: Date.now(), ok: d.ok });
     if (d.ok) return true;
     const key = `${tenant}/${server.name}/${policy?.name ?? ""}/${server.fingerprint}`;
     if (!this.#deniedLogged.has(key)) {
