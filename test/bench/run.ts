@@ -1,4 +1,4 @@
-// `npm run bench`: every benchmark of issues 2-6, 14, 17, 19 and 21 side by side in one run, as markdown tables with targets.
+// `npm run bench`: every benchmark of issues 2-6, 14, 15 (destinations), 17, 19 and 21 side by side in one run, as markdown tables with targets.
 //
 // Usage:
 //   npm run bench                               all sections (~6-10 min on the 2-core machine)
@@ -18,6 +18,7 @@ import { benchCheckpointsInProcess } from "./checkpoint-bench.ts";
 import { benchCodeModeInProcess } from "./codemode-bench.ts";
 import { benchCodeModeHttp } from "./codemode-http-bench.ts";
 import { benchContainers } from "./container-bench.ts";
+import { benchDestinations } from "./destination-bench.ts";
 import { benchFairness } from "./fairness-bench.ts";
 import { benchHostedRuns } from "./hosted-runs-bench.ts";
 import { benchPythonHttp, benchPythonInProcess, benchPythonResume } from "./python-bench.ts";
@@ -182,6 +183,17 @@ const SECTIONS: Section[] = [
       SHARED_CORES + " dockerd and containerd use them too.",
     ],
     measure: async () => benchFairness(),
+  },
+  {
+    id: "issue15-ssrf",
+    title:
+      "Issue 15 — the destination policy (SSRF): the decision, and requests through the guarded dispatcher",
+    notes: [
+      "In process, loopback only. The decision: checkDestination with two network.allow rules and loopback open (MEND_NETWORK_ALLOW_LOOPBACK), 20,000 sequential calls each.",
+      "Requests: GET to a loopback node:http server, sequential, 3 interleaved rounds of 400 per variant. `new connection` rows: the server answers Connection: close, so every request dials (where the guard resolves, decides and connects to the checked address); `kept connection` rows reuse a keep-alive socket (the check ran once, when it was opened).",
+      "Throughput = 1 / mean latency of one sequential client.",
+    ],
+    measure: async () => benchDestinations(),
   },
 ];
 
