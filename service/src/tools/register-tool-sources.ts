@@ -15,6 +15,7 @@ import { mcpServersFromConfig } from "./mcp-server-config.ts";
 import { SecretBox, warnIfKeyInDataDir } from "./secret-box.ts";
 import { ToolRegistry } from "./tool-registry.ts";
 import { DestinationGuard } from "./destination-guard.ts";
+import { describeSystemError, StartupError } from "../config/startup-error.ts";
 
 export interface ToolSourceDeps {
   store: Store;
@@ -46,7 +47,7 @@ class FixedToolSource implements ToolSource {
 /**
  * Called once by the composition root: the one ToolRegistry of the process (routes register through it),
  * the destination guard every tenant-driven request goes through, and a disposer that closes MCP connections (stopping stdio servers).
- * Throws McpConfigError when MEND_MCP_SERVERS is malformed.
+ * Throws McpConfigError when MEND_MCP_SERVERS is malformed, StartupError when MEND_HOSTS_FILE cannot be read.
  * @example const { registry, dispose } = await registerToolSources(catalog, { store, config, log, blobs })
  */
 export async function registerToolSources(
@@ -57,10 +58,15 @@ export async function registerToolSources(
     { dataDir: deps.config.dataDir, keyFile: deps.config.secretKeyFile, envKey: deps.config.secretKey },
     deps.log,
   );
-  const destinations = new DestinationGuard({
-    allowLoopback: deps.config.networkAllowLoopback,
-    ...(deps.config.hostsFile ? { hostsFile: deps.config.hostsFile } : {}),
-  });
+  let destinations: DestinationGuard;
+  try {
+    destinations = new DestinationGuard({
+      allowLoopback: deps.config.networkAllowLoopback,
+      ...(deps.config.hostsFile ? { hostsFile: deps.config.hostsFile } : {}),
+    });
+  } catch (e) {
+    throw new StartupError(`MEND_HOSTS_FILE=${deps.config.hostsFile}: ${describeSystemError(e)}`);
+  }
   const registry = new ToolRegistry({
     store: deps.store,
     secrets: new SecretBox({
