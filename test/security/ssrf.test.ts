@@ -5,7 +5,7 @@
 // (sandboxes/src/destination/destination-check.test.ts), fed by a custom resolver.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { call } from "../support/http-json.ts";
@@ -33,6 +33,7 @@ let internal: ToolHttpServer;
 let allowed: ToolHttpServer;
 let mcp: McpFixtureHttp;
 const keys: Record<string, string> = {};
+const tempDirs: string[] = [];
 
 const port = (url: string) => new URL(url).port;
 const as = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -54,6 +55,7 @@ before(async () => {
   mcp = await serveMcpFixtureHttp();
   allowed = await startRedirectingServer(() => `http://127.0.0.1:${port(internal.url)}/internal-admin`);
   const policies = mkdtempSync(join(tmpdir(), "mend-ssrf-policies-"));
+  tempDirs.push(policies);
   cpSync(REPO_POLICIES, policies, { recursive: true });
   const I = port(internal.url);
   const A = port(allowed.url);
@@ -73,6 +75,7 @@ before(async () => {
   const hosts = join(policies, "hosts");
   writeFileSync(hosts, "# test names\n127.0.0.1 internal.test\n");
   const dataDir = mkdtempSync(join(tmpdir(), "mend-ssrf-"));
+  tempDirs.push(dataDir);
   const env = {
     MEND_DATA_DIR: dataDir,
     MEND_POLICIES_DIR: policies,
@@ -87,6 +90,7 @@ before(async () => {
 after(async () => {
   await svc?.stop();
   await Promise.allSettled([internal?.close(), allowed?.close(), mcp?.close()]);
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 });
 
 /** The 422 problem of a refused registration, with the network_denied explanation. */
@@ -260,6 +264,7 @@ describe("DNS rebinding", () => {
     t.after(async () => {
       await destinations.close();
       await store.close();
+      rmSync(dir, { recursive: true, force: true });
     });
     const log = createLogger("silent");
     const registry = new ToolRegistry({

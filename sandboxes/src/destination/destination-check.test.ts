@@ -2,10 +2,13 @@
 // non-loopback forms (metadata, private ranges, public names) are checked here only.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { checkDestination, compileRules, type DestinationPolicy } from "./destination-check.ts";
 import { classifyAddress } from "./address-range.ts";
 import { parseDestinationRule } from "./destination-rules.ts";
-import type { ResolvedAddress, Resolver } from "./resolver.ts";
+import { readHostsFile, systemResolver, type ResolvedAddress, type Resolver } from "./resolver.ts";
 
 /** Answers from a table; records each name asked. Never touches the network. */
 function fakeResolver(table: Record<string, string[]>): Resolver & { asked: string[] } {
@@ -158,4 +161,22 @@ test("malformed rules are reported with a reason, not accepted", () => {
     assert.equal(typeof parseDestinationRule(bad), "string", JSON.stringify(bad));
   }
   assert.throws(() => compileRules(["10.0.0.0/99"]), /network\.allow/);
+});
+
+test("the hosts file maps names before DNS, IP literals resolve to themselves, a bad line names its number", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "mend-hosts-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "hosts");
+  writeFileSync(file, "# operator names\n127.0.0.1  app.test  API.Test\n::1 app.test\n\n");
+  const hosts = readHostsFile(file);
+  assert.deepEqual(hosts.get("app.test"), ["127.0.0.1", "::1"]);
+  assert.deepEqual(hosts.get("api.test"), ["127.0.0.1"]);
+  const resolve = systemResolver(hosts);
+  assert.deepEqual(await resolve("APP.test."), [
+    { address: "127.0.0.1", family: 4 },
+    { address: "::1", family: 6 },
+  ]);
+  assert.deepEqual(await resolve("[::ffff:127.0.0.1]"), [{ address: "127.0.0.1", family: 4 }]);
+  writeFileSync(file, "127.0.0.1 ok.test\nnot-an-address bad.test\n");
+  assert.throws(() => readHostsFile(file), /hosts:2: expected/);
 });

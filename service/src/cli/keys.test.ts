@@ -1,7 +1,7 @@
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { keysCommand } from "./keys.ts";
@@ -64,9 +64,18 @@ describe("mend keys", () => {
 });
 
 describe("mend keys rotate-secret", () => {
+  const made: string[] = [];
+  const temp = (prefix: string) => {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    made.push(d);
+    return d;
+  };
+  after(() => {
+    for (const d of made) rmSync(d, { recursive: true, force: true });
+  });
   it("writes a new key, re-encrypts every stored credential with it, drops the old key; a running service keeps opening them", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "mend-cli-rotate-"));
-    const keyFile = join(mkdtempSync(join(tmpdir(), "mend-cli-keyring-")), "secret.key");
+    const dataDir = temp("mend-cli-rotate-");
+    const keyFile = join(temp("mend-cli-keyring-"), "secret.key");
     const env = { MEND_DATA_DIR: dataDir, MEND_POLICIES_DIR: POLICIES, MEND_SECRET_KEY_FILE: keyFile };
     assert.equal((await mend(["create", "--tenant", "acme"], env)).code, 0);
     const config = loadConfig(env);
@@ -119,7 +128,7 @@ describe("mend keys rotate-secret", () => {
   });
 
   it("refuses to rotate a key that comes from MEND_SECRET_KEY, and a key file that does not exist", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "mend-cli-rotate-"));
+    const dataDir = temp("mend-cli-rotate-");
     const fromEnv = await mend(["rotate-secret"], {
       MEND_DATA_DIR: dataDir,
       MEND_POLICIES_DIR: POLICIES,

@@ -1,6 +1,6 @@
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,9 +50,19 @@ test("MEND_SECRET_KEY is accepted as hex or base64, and another key cannot open 
   );
 });
 
+const made: string[] = [];
+const temp = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+};
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 test("a keyring file seals with its first key and opens with every key; MEND_SECRET_KEY_FILE puts it anywhere", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "mend-secret-"));
-  const keyFile = join(mkdtempSync(join(tmpdir(), "mend-keys-")), "mend.keyring");
+  const dataDir = temp("mend-secret-");
+  const keyFile = join(temp("mend-keys-"), "mend.keyring");
   const [k1, k2] = [randomBytes(32), randomBytes(32)];
   await writeKeyring(keyFile, [k1]);
   assert.equal(statSync(keyFile).mode & 0o777, 0o600);
@@ -69,7 +79,7 @@ test("a keyring file seals with its first key and opens with every key; MEND_SEC
 });
 
 test("a box that already loaded its keys follows the file when it is replaced (a running service after rotation)", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "mend-secret-"));
+  const dataDir = temp("mend-secret-");
   const keyFile = join(dataDir, "ring");
   const [k1, k2] = [randomBytes(32), randomBytes(32)];
   await writeKeyring(keyFile, [k1]);
@@ -91,7 +101,7 @@ test("the start-up warning is logged when the key file sits in the data dir, and
     },
   });
   const warnLog = createLogger("warn", sink);
-  const dataDir = mkdtempSync(join(tmpdir(), "mend-secret-"));
+  const dataDir = temp("mend-secret-");
   assert.equal(warnIfKeyInDataDir({ dataDir }, warnLog), true);
   assert.match(text, /sits in the data dir/);
   assert.match(text, /MEND_SECRET_KEY_FILE/);
