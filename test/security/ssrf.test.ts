@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { call } from "../support/http-json.ts";
 import { createKey, startService, type ServiceProcess } from "../support/service-process.ts";
 import { startToolHttpServer, type ToolHttpServer } from "../support/tool-http-server.ts";
@@ -21,6 +22,7 @@ import { ToolRegistry } from "../../service/src/tools/tool-registry.ts";
 import { ToolCatalog } from "../../service/src/tools/tool-catalog.ts";
 import { ToolCaller } from "../../service/src/tools/tool-caller.ts";
 import { HttpToolSource } from "../../service/src/tools/http-tool-source.ts";
+import { McpToolSource } from "../../service/src/tools/mcp-tool-source.ts";
 import { BUILTIN_TOOL_NAMES } from "../../service/src/tools/builtin-tools.ts";
 
 const REPO_POLICIES = new URL("../../policies/", import.meta.url).pathname;
@@ -294,6 +296,63 @@ describe("DNS rebinding", () => {
     assert.equal(r.failure.address, "127.0.0.2");
     assert.equal(r.failure.host, "rebind.test");
     assert.equal(victim.calls.length, 0);
+  });
+});
+
+describe("DNS rebinding of an MCP server", () => {
+  it("a server whose name passes at registration and listing but resolves to a refused address when the connection is made is hidden, and the refusal is logged with its rule", async (t) => {
+    let logged = "";
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logged += chunk.toString();
+        done();
+      },
+    });
+    const log = createLogger("warn", sink);
+    // Registration and listing see 127.0.0.1 (opened by the rule); the connection sees 127.0.0.2.
+    const answers = ["127.0.0.1", "127.0.0.1"];
+    const resolver = async () => [{ address: answers.shift() ?? "127.0.0.2", family: 4 as const }];
+    const dir = mkdtempSync(join(tmpdir(), "mend-rebind-mcp-"));
+    const store = SqliteStore.open(join(dir, "mend.db"));
+    const destinations = new DestinationGuard({ allowLoopback: false, resolver });
+    const registry = new ToolRegistry({
+      store,
+      secrets: new SecretBox({ dataDir: dir, log }),
+      builtinNames: BUILTIN_TOOL_NAMES,
+      configServers: [],
+      allowStdio: false,
+      destinations,
+    });
+    const source = new McpToolSource((tenant) => registry.mcpServers(tenant), log, destinations);
+    t.after(async () => {
+      await source.close();
+      await destinations.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const base = (await loadPolicies(REPO_POLICIES)).get("default")!;
+    const policy = { ...base, name: "rebind", network: { allow: ["127.0.0.1"] } };
+    const url = `http://rebind.test:${port(mcp.url)}/mcp`;
+    const before = mcp.requests.length;
+    await registry.registerMcpServer("acme", { name: "fx", url }, policy);
+    assert.deepEqual(await source.list("acme", policy), []);
+    assert.equal(mcp.requests.length, before, "no request reached any MCP server");
+    const deadline = Date.now() + REFUSAL_LOG_DEADLINE_MS;
+    while (!logged.includes("destination.loopback") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    const rec = JSON.parse(
+      logged
+        .trim()
+        .split("\n")
+        .find((l) => l.includes("destination.loopback"))!,
+    ) as {
+      err: string;
+      address: string;
+      rule: string;
+    };
+    assert.equal(rec.address, "127.0.0.2");
+    assert.equal(rec.rule, "destination.loopback");
+    assert.match(rec.err, /rebind\.test:\d+ \(address 127\.0\.0\.2\) is in the loopback/);
   });
 });
 

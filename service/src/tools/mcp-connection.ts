@@ -7,6 +7,7 @@ import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 import type { McpServerParams } from "./mcp-server-config.ts";
 import { redactor } from "./redact.ts";
+import { denialOf } from "./destination-guard.ts";
 
 const CONNECT_TIMEOUT_MS = 15_000;
 /** After a failed connection, calls fail fast for this long instead of reconnecting each time. */
@@ -153,12 +154,11 @@ export class McpConnection {
       const stderr = this.#stderrTail.trim()
         ? `; stderr: ${redact(this.#stderrTail.trim()).slice(-500)}`
         : "";
-      throw new Error(
-        `MCP server "${params.name}" (${where}) is unavailable: ${redact((e as Error).message)}${stderr}`,
-        {
-          cause: e,
-        },
-      );
+      // A refusal by the destination policy says which rule refused, not the SDK's "fetch failed".
+      const why = denialOf(e)?.message ?? redact((e as Error).message);
+      throw new Error(`MCP server "${params.name}" (${where}) is unavailable: ${why}${stderr}`, {
+        cause: e,
+      });
     }
   }
 
