@@ -45,3 +45,16 @@ export { generateToolsPyi } from "./codemode/tools-pyi.ts";
 export { MontyEngine } from "./codemode/monty/monty-engine.ts";
 export type { MontyEngineOptions } from "./codemode/monty/monty-engine.ts";
 export { V8Engine } from "./codemode/v8/v8-engine.ts";
+export { classifyAddress, describeRange } from "./destination/address-range.ts";
+export type { ClassifiedAddress } from "./destination/address-range.ts";
+export { parseDestinationRule } from "./destination/destination-rules.ts";
+export type { DestinationRule } from "./destination/destination-rules.ts";
+export { checkDestination, compileRules, decideAddress } from "./destination/destination-check.ts";
+export type {
+  Destination,
+  DestinationDecision,
+  DestinationDenial,
+  DestinationPolicy,
+} from "./destination/destination-check.ts";
+export { readHostsFile, systemResolver } from "./destination/resolver.ts";
+export type { ResolvedAddress, Resolver } from "./destination/resolver.ts";

@@ -1,4 +1,4 @@
-// `npm run bench`: every benchmark of issues 2-6, 14, 17, 19, 20 (fork) and 21 side by side in one run, as markdown tables with targets.
+// `npm run bench`: every benchmark of issues 2-6, 14, 15 (destinations), 17, 19, 20 (heal, fork) and 21 side by side in one run, as markdown tables with targets.
 //
 // Usage:
 //   npm run bench                               all sections (~6-10 min on the 2-core machine)
@@ -18,6 +18,7 @@ import { benchCheckpointsInProcess } from "./checkpoint-bench.ts";
 import { benchCodeModeInProcess } from "./codemode-bench.ts";
 import { benchCodeModeHttp } from "./codemode-http-bench.ts";
 import { benchContainers } from "./container-bench.ts";
+import { benchDestinations } from "./destination-bench.ts";
 import { benchFairness } from "./fairness-bench.ts";
 import { benchForks } from "./fork-bench.ts";
 import { benchHostedRuns } from "./hosted-runs-bench.ts";
@@ -217,6 +218,17 @@ const SECTIONS: Section[] = [
       "HTTP: POST /v1/runs/{id}/fork of a 100-step client run against the real service (SQLite), sequential, 5 warm-up requests.",
     ],
     measure: async () => benchForks(),
+  },
+  {
+    id: "issue15-ssrf",
+    title:
+      "Issue 15 — the destination policy (SSRF): the decision, and requests through the guarded dispatcher",
+    notes: [
+      "In process, loopback only. The decision: checkDestination with two network.allow rules and loopback open (MEND_NETWORK_ALLOW_LOOPBACK), 20,000 sequential calls each.",
+      "Requests: GET to a loopback node:http server, sequential, 3 interleaved rounds of 400 per variant. `new connection` rows: the server answers Connection: close, so every request dials (where the guard resolves, decides and connects to the checked address); `kept connection` rows reuse a keep-alive socket (the check ran once, when it was opened).",
+      "Throughput = 1 / mean latency of one sequential client.",
+    ],
+    measure: async () => benchDestinations(),
   },
 ];
 

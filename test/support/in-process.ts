@@ -64,6 +64,8 @@ export async function startInProcess(opts: InProcessOptions = {}): Promise<InPro
     MEND_POLICIES_DIR: policiesDir,
     MEND_LOG_LEVEL: "silent",
     MEND_CODEMODE_WORKERS: "2",
+    // Tool fixtures listen on loopback; the SSRF tests set "0" to see the default refusal.
+    MEND_NETWORK_ALLOW_LOOPBACK: "1",
     ...opts.env,
   });
   const services = await createServices(config, createLogger("silent"), { containers: false });

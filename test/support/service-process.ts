@@ -35,6 +35,8 @@ export async function startService(
       MEND_DATA_DIR: dir,
       MEND_LOG_LEVEL: "info",
       MEND_POOL_SIZE: "0",
+      // Tool fixtures listen on loopback; the SSRF tests set "0" to see the default refusal.
+      MEND_NETWORK_ALLOW_LOOPBACK: "1",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -121,7 +121,23 @@ export const FailureSchema = Type.Object(
         description: "tool_input_invalid: each offending field",
       }),
     ),
-    rule: Type.Optional(Type.String({ description: "policy_violation: the rule that was broken" })),
+    rule: Type.Optional(
+      Type.String({
+        description:
+          "policy_violation: the rule that was broken; network_denied: the rule that refused (e.g. destination.loopback, http.allowHosts)",
+      }),
+    ),
+    host: Type.Optional(Type.String({ description: "network_denied: the host as written in the URL" })),
+    port: Type.Optional(Type.Integer({ description: "network_denied: the port of the refused connection" })),
+    address: Type.Optional(
+      Type.String({ description: "network_denied: the address the host resolved to (the one refused)" }),
+    ),
+    range: Type.Optional(
+      Type.String({
+        description:
+          "network_denied: the special-purpose range of the address (loopback, private, linkLocal, ...)",
+      }),
+    ),
     status: Type.Optional(Type.Integer({ description: "tool_failed: HTTP status" })),
     bodyTail: Type.Optional(Type.String()),
     attempts: Type.Optional(

@@ -37,5 +37,6 @@ export const PROBLEM_TYPES = [
   "internal",
   "step_input_mismatch",
   "quota_exceeded",
+  "network_denied",
 ] as const;
 export type ProblemType = (typeof PROBLEM_TYPES)[number];

@@ -206,6 +206,9 @@ const problem = (description: string): RouteResponse => ({ description, schema: 
 const invalid = problem(
   "The request does not match the schema, or its body nests arrays/objects deeper than 128 levels (problem+json with the offending paths)",
 );
+const destinationRefused = problem(
+  "`network_denied`: the endpoint resolves to an address the caller's policy refuses (loopback, private, link-local, unique-local, CGNAT, unspecified, multicast, reserved) and no network.allow rule opens; `failure`, `host`, `address`, `range` and `rule` say which",
+);
 const missing = problem("No such run (or it belongs to another tenant)");
 const json = (description: string, schema: TSchema, example?: unknown): RouteResponse => ({
   description,
@@ -604,6 +607,7 @@ const OWN_ROUTES: RouteSpec[] = [
       201: json("Registered", ToolInfoSchema, EX.registeredTool),
       200: json("Updated", ToolInfoSchema),
       400: invalid,
+      422: destinationRefused,
     },
   },
   {
@@ -650,6 +654,9 @@ const OWN_ROUTES: RouteSpec[] = [
       201: json("Registered", McpServerInfoSchema, EX.mcpServer),
       200: json("Updated", McpServerInfoSchema),
       400: invalid,
+      422: problem(
+        "`network_denied`: the URL's destination is refused by the destination policy (see registerTool), or `not-configured`: stdio servers are disabled (MEND_MCP_ALLOW_STDIO)",
+      ),
     },
   },
   {

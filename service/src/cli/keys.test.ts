@@ -1,10 +1,17 @@
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { keysCommand } from "./keys.ts";
 import { openStore } from "../services/open-store.ts";
+import { loadConfig } from "../config/config.ts";
+import { createLogger } from "../log/logger.ts";
+import { BUILTIN_TOOL_NAMES } from "../tools/builtin-tools.ts";
+import { DestinationGuard } from "../tools/destination-guard.ts";
+import { parseKeyring, SecretBox } from "../tools/secret-box.ts";
+import { ToolRegistry } from "../tools/tool-registry.ts";
 
 const POLICIES = new URL("../../../policies/", import.meta.url).pathname;
 
@@ -85,5 +92,84 @@ describe("mend keys", () => {
         quota: { journalBytes: null, blobBytes: null },
       },
     ]);
+  });
+});
+
+describe("mend keys rotate-secret", () => {
+  const made: string[] = [];
+  const temp = (prefix: string) => {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    made.push(d);
+    return d;
+  };
+  after(() => {
+    for (const d of made) rmSync(d, { recursive: true, force: true });
+  });
+  it("writes a new key, re-encrypts every stored credential with it, drops the old key; a running service keeps opening them", async () => {
+    const dataDir = temp("mend-cli-rotate-");
+    const keyFile = join(temp("mend-cli-keyring-"), "secret.key");
+    const env = { MEND_DATA_DIR: dataDir, MEND_POLICIES_DIR: POLICIES, MEND_SECRET_KEY_FILE: keyFile };
+    assert.equal((await mend(["create", "--tenant", "acme"], env)).code, 0);
+    const config = loadConfig(env);
+    const store = await openStore(config);
+    const log = createLogger("silent");
+    const destinations = new DestinationGuard({ allowLoopback: true });
+    try {
+      // The "running service": its box loaded the old key before the rotation.
+      const registry = new ToolRegistry({
+        store,
+        secrets: new SecretBox({ dataDir, keyFile, log }),
+        builtinNames: BUILTIN_TOOL_NAMES,
+        configServers: [],
+        allowStdio: false,
+        destinations,
+      });
+      const body = (name: string) => ({
+        name,
+        description: "d",
+        inputSchema: { type: "object" },
+        endpoint: "http://127.0.0.1:9/x",
+        headers: { authorization: `Bearer token-of-${name}` },
+      });
+      await registry.registerHttpTool("acme", body("crm.find"));
+      await registry.registerHttpTool("local", body("crm.local"));
+      await registry.registerHttpTool("acme", { ...body("plain.tool"), headers: {} });
+      const oldKeys = parseKeyring(readFileSync(keyFile, "utf8"), keyFile);
+      const sealedBefore = (await store.getTool("acme", "crm.find"))!.secret;
+
+      const r = await mend(["rotate-secret"], env);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, "2\n");
+      assert.match(r.err, /2 credential\(s\) re-encrypted, the old key dropped/);
+
+      const newKeys = parseKeyring(readFileSync(keyFile, "utf8"), keyFile);
+      assert.equal(newKeys.length, 1, "the old key is dropped");
+      assert.notDeepEqual(newKeys[0], oldKeys[0]);
+      const after = (await store.getTool("acme", "crm.find"))!;
+      assert.notEqual(after.secret, sealedBefore);
+      assert.deepEqual(await registry.headersOf(after), { authorization: "Bearer token-of-crm.find" });
+      assert.deepEqual(await registry.headersOf((await store.getTool("local", "crm.local"))!), {
+        authorization: "Bearer token-of-crm.local",
+      });
+      const withOld = new SecretBox({ dataDir, log, envKey: oldKeys[0]!.toString("hex") });
+      await assert.rejects(withOld.open(after.secret!, "acme/crm.find"), /cannot be decrypted/);
+    } finally {
+      await destinations.close();
+      await store.close();
+    }
+  });
+
+  it("refuses to rotate a key that comes from MEND_SECRET_KEY, and a key file that does not exist", async () => {
+    const dataDir = temp("mend-cli-rotate-");
+    const fromEnv = await mend(["rotate-secret"], {
+      MEND_DATA_DIR: dataDir,
+      MEND_POLICIES_DIR: POLICIES,
+      MEND_SECRET_KEY: randomBytes(32).toString("hex"),
+    });
+    assert.equal(fromEnv.code, 2);
+    assert.match(fromEnv.err, /MEND_SECRET_KEY is set/);
+    const missing = await mend(["rotate-secret"], { MEND_DATA_DIR: dataDir, MEND_POLICIES_DIR: POLICIES });
+    assert.equal(missing.code, 2);
+    assert.match(missing.err, /does not exist/);
   });
 });

@@ -5,12 +5,15 @@ import { openStore } from "../services/open-store.ts";
 import { loadPolicies, PolicyError } from "../policy/policy-loader.ts";
 import { ApiKeyError, ApiKeys, type ApiKeyInfo } from "../auth/api-keys.ts";
 import type { TenantUsage } from "../store/records.ts";
+import { RotateError, rotateSecret } from "./rotate-secret.ts";
 
 export const KEYS_USAGE = `usage:
   mend keys create --tenant NAME [--policy NAME]   create a key; it is printed once, alone on the last line of stdout
   mend keys list [--json]                          id, tenant, policy, created, revoked (never the key)
   mend keys revoke ID                              revoke a key; requests with it fail from then on
   mend keys usage [--tenant NAME] [--json]          bytes each tenant stores (journal, blobs, cache) and its quotas
+  mend keys rotate-secret                          new key for stored tool credentials (MEND_SECRET_KEY_FILE):
+                                                   every credential re-encrypted, the old key dropped
 `;
 
 /** Where the command writes; tests pass their own. */
@@ -95,7 +98,13 @@ export async function keysCommand(
     io.out(KEYS_USAGE);
     return 0;
   }
-  if (verb !== "create" && verb !== "list" && verb !== "revoke" && verb !== "usage") {
+  if (
+    verb !== "create" &&
+    verb !== "list" &&
+    verb !== "revoke" &&
+    verb !== "usage" &&
+    verb !== "rotate-secret"
+  ) {
     io.err(verb === undefined ? KEYS_USAGE : `mend keys: unknown command "${verb}"\n${KEYS_USAGE}`);
     return 2;
   }
@@ -153,6 +162,20 @@ export async function keysCommand(
         io.out(values.json ? `${JSON.stringify(list, null, 2)}\n` : usageTable(list));
         return 0;
       }
+      case "rotate-secret": {
+        const r = await rotateSecret(config, store);
+        io.err(
+          `rotated the secret key in ${r.file}: ${r.resealed} credential(s) re-encrypted, the old key dropped; a running service re-reads the file\n`,
+        );
+        if (r.unreadable.length > 0) {
+          io.err(
+            `${r.unreadable.length} credential(s) could not be opened with any key and were left as they were (register them again): ${r.unreadable.join(", ")}\n`,
+          );
+          return 1;
+        }
+        io.out(`${r.resealed}\n`);
+        return 0;
+      }
       case "revoke": {
         const id = positionals[0]!;
         if (!(await keys.revoke(id))) {
@@ -164,6 +187,10 @@ export async function keysCommand(
       }
     }
   } catch (e) {
+    if (e instanceof RotateError) {
+      io.err(`mend keys rotate-secret: ${e.message}\n`);
+      return 2;
+    }
     if (e instanceof ApiKeyError) {
       io.err(`mend keys ${verb}: ${e.message}\n`);
       return 2;

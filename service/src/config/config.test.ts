@@ -20,6 +20,20 @@ describe("loadConfig", () => {
     assert.equal(c.logLevel, "debug");
   });
 
+  it("reads the destination and key-file settings: loopback refused unless MEND_NETWORK_ALLOW_LOOPBACK=1, paths made absolute", () => {
+    const d = loadConfig({});
+    assert.deepEqual([d.networkAllowLoopback, d.hostsFile, d.secretKeyFile], [false, undefined, undefined]);
+    const c = loadConfig({
+      MEND_NETWORK_ALLOW_LOOPBACK: "1",
+      MEND_HOSTS_FILE: "hosts",
+      MEND_SECRET_KEY_FILE: "keys/secret.key",
+    });
+    assert.equal(c.networkAllowLoopback, true);
+    assert.match(c.hostsFile!, /^\/.*\/hosts$/);
+    assert.match(c.secretKeyFile!, /^\/.*\/keys\/secret\.key$/);
+    assert.throws(() => loadConfig({ MEND_NETWORK_ALLOW_LOOPBACK: "yes" }), /MEND_NETWORK_ALLOW_LOOPBACK/);
+  });
+
   it("names the bad variable in a one-line error", () => {
     assert.throws(
       () => loadConfig({ MEND_PORT: "abc" }),

@@ -40,6 +40,9 @@ const ConfigSchema = z.object({
   MEND_LLM_STALL_TIMEOUT_MS: positiveInt.default(10_000),
   MEND_LLM_TIMEOUT_MS: positiveInt.default(60_000),
   MEND_SECRET_KEY: z.string().optional(),
+  MEND_SECRET_KEY_FILE: z.string().min(1).optional(),
+  MEND_NETWORK_ALLOW_LOOPBACK: z.enum(["0", "1", "true", "false"]).optional(),
+  MEND_HOSTS_FILE: z.string().min(1).optional(),
   MEND_MCP_SERVERS: z
     .string()
     .transform((text, ctx) => {
@@ -83,6 +86,12 @@ export interface Config {
   llmTimeouts: { stallMs: number; callMs: number };
   /** MEND_SECRET_KEY: the key that seals tool credentials (else a key file in the data dir). */
   secretKey: string | undefined;
+  /** MEND_SECRET_KEY_FILE: the key file (a keyring after rotation); default `<dataDir>/secret.key`. */
+  secretKeyFile: string | undefined;
+  /** MEND_NETWORK_ALLOW_LOOPBACK: tenant tools and MCP servers may reach loopback addresses (local development). */
+  networkAllowLoopback: boolean;
+  /** MEND_HOSTS_FILE: operator name→address map (hosts format) consulted before DNS for tenant destinations. */
+  hostsFile: string | undefined;
   /** MEND_MCP_SERVERS, parsed JSON (entries are checked by the tool registry). */
   mcpServers: unknown;
   /** MEND_MCP_ALLOW_STDIO: tenants may register stdio MCP servers (commands on this host). */
@@ -146,6 +155,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     llmTimeouts: { stallMs: c.MEND_LLM_STALL_TIMEOUT_MS, callMs: c.MEND_LLM_TIMEOUT_MS },
     secretKey: c.MEND_SECRET_KEY,
+    secretKeyFile: c.MEND_SECRET_KEY_FILE === undefined ? undefined : resolve(c.MEND_SECRET_KEY_FILE),
+    networkAllowLoopback: c.MEND_NETWORK_ALLOW_LOOPBACK === "1" || c.MEND_NETWORK_ALLOW_LOOPBACK === "true",
+    hostsFile: c.MEND_HOSTS_FILE === undefined ? undefined : resolve(c.MEND_HOSTS_FILE),
     mcpServers: c.MEND_MCP_SERVERS,
     mcpAllowStdio: c.MEND_MCP_ALLOW_STDIO === "1" || c.MEND_MCP_ALLOW_STDIO === "true",
     metricsToken: c.MEND_METRICS_TOKEN,

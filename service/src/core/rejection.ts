@@ -9,6 +9,8 @@ export type RejectionReason =
   | "unavailable"
   /** Over a rate or concurrency limit; `details.retryAfterSeconds` says when to retry. */
   | "rate_limited"
+  /** A destination refused by the destination policy; `details.failure` is the network_denied failure. */
+  | "network_denied"
   /** A step key reused with a different input (non-determinism); `details` holds both input hashes. */
   | "input_mismatch";
 

@@ -24,6 +24,7 @@ const TITLES: Record<ProblemType, string> = {
   internal: "Internal error",
   step_input_mismatch: "Step key reused with a different input",
   quota_exceeded: "Quota exceeded",
+  network_denied: "Destination refused by the destination policy",
 };
 
 /**
@@ -78,6 +79,7 @@ const REJECTION_HTTP: Record<RejectionReason, [ContentfulStatusCode, ProblemType
   unavailable: [503, "unavailable"],
   rate_limited: [429, "rate-limited"],
   input_mismatch: [409, "step_input_mismatch"],
+  network_denied: [422, "network_denied"],
 };
 
 /** Maps an engine refusal to its HTTP problem (the only place that knows the status codes). */

@@ -60,6 +60,7 @@ export const BASE_POLICY: Omit<Policy, "name" | "version"> = {
     onExhausted: "ask_human",
   },
   http: { allowHosts: [] },
+  network: { allow: [] },
   // Quotas per tenant (README "Quotas"): generous defaults that stop one tenant from filling the disk.
   limits: {
     journalBytes: 1024 * MIB,

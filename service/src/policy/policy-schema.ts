@@ -1,5 +1,6 @@
 // The policy file format (YAML, validated with zod): tools, limits per sandbox, images, cache, remediation, budgets, tenant limits.
 import { z } from "zod";
+import { parseDestinationRule } from "@mend/sandboxes";
 import {
   CODEMODE_ENGINES,
   CODEMODE_LANGUAGES,
@@ -253,6 +254,21 @@ export const PolicyFileSchema = strict({
     .optional()
     .describe("the hosted loop's budgets and what happens when one is spent"),
   http: strict({ allowHosts: z.array(z.string()).optional() }).optional(),
+  network: strict({
+    allow: z
+      .array(
+        z.string().superRefine((text, ctx) => {
+          const r = parseDestinationRule(text);
+          if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
+        }),
+      )
+      .optional()
+      .describe(
+        'destinations opened for HTTP tools, MCP servers and http.fetch although their address is loopback, private, link-local or otherwise non-public: "127.0.0.1:9000", "10.1.0.0/16", "api.internal", "*.corp.example:443"',
+      ),
+  })
+    .optional()
+    .describe("the destination policy of connections made on the tenant's behalf (SSRF guard)"),
   limits: tenantLimits
     .optional()
     .describe(
@@ -286,6 +302,8 @@ export interface Policy {
   remediation: Partial<Record<(typeof FAILURE_KINDS)[number], z.infer<typeof remediationRule>>>;
   budgets: z.infer<typeof budgets>;
   http: { allowHosts: string[] };
+  /** Destination rules (`network.allow`) opening non-public addresses to the tenant's outbound connections. */
+  network: { allow: string[] };
   /** Per-tenant limits; an absent value means no limit. */
   limits: z.infer<typeof tenantLimits>;
 }

@@ -150,7 +150,7 @@ async function build(
   };
   const catalog = new ToolCatalog();
   const toolSources = await registerToolSources(catalog, { store, config, log, blobs });
-  const tools = new ToolCaller(catalog, store);
+  const tools = new ToolCaller(catalog, store, toolSources.destinations);
   tools.setCacheMaxBytes(config.cacheMaxBytes);
   const events = new RunEvents(store);
   const inflight = new Inflight();

@@ -4,6 +4,7 @@ import { globMatch } from "../policy/glob.ts";
 import type { Policy } from "../policy/policy-schema.ts";
 import type { ToolDefinition, ToolResult } from "./tool.ts";
 import { withTraceContext } from "./trace-headers.ts";
+import { denialOf, networkDeniedFailure } from "./destination-guard.ts";
 
 const TIMEOUT_MS = 30_000;
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -32,7 +33,10 @@ function denied(message: string, policy: Policy | undefined): ToolResult {
   };
 }
 
-/** The http.fetch built-in. Redirects are returned, not followed, so each hop is checked against the allowlist. */
+/**
+ * The http.fetch built-in. Redirects are returned, not followed, so each hop is checked against the
+ * allowlist and, at connect time, against the destination policy (network.allow).
+ */
 export const httpFetchTool: ToolDefinition = {
   name: "http.fetch",
   description:
@@ -83,11 +87,13 @@ export const httpFetchTool: ToolDefinition = {
         policy,
       );
     }
+    if (!ctx.destinations) return denied("http.fetch cannot apply the destination policy here", policy);
     const timeout = AbortSignal.timeout(TIMEOUT_MS);
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
     try {
       const method = a.method ?? "GET";
-      const res = await fetch(url, {
+      // Checked again at connect time, after DNS: allowHosts names hosts, the destination policy addresses.
+      const res = await ctx.destinations.fetch(policy)(url, {
         method,
         redirect: "manual",
         signal,
@@ -100,6 +106,8 @@ export const httpFetchTool: ToolDefinition = {
         value: { status: res.status, headers: Object.fromEntries(res.headers), body: text, truncated },
       };
     } catch (e) {
+      const denial = denialOf(e);
+      if (denial) return { ok: false, failure: networkDeniedFailure(denial, "http.fetch") };
       if (ctx.signal?.aborted) {
         return {
           ok: false,

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { callHttpTool, type HttpToolSpec } from "./http-tool.ts";
+import { DestinationGuard } from "./destination-guard.ts";
 
 let server: Server;
 let base = "";
@@ -35,7 +36,11 @@ before(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
+// The fixture is on loopback: opened as the operator's local-development setting does.
+const destinations = new DestinationGuard({ allowLoopback: true });
+
 after(async () => {
+  await destinations.close();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
@@ -52,7 +57,7 @@ const spec = (path: string, extra: Partial<HttpToolSpec> = {}): HttpToolSpec => 
   idempotent: false,
   ...extra,
 });
-const ctx = { tenant: "local", runId: "run_1", idempotencyKey: "run_1/2/3" };
+const ctx = { tenant: "local", runId: "run_1", idempotencyKey: "run_1/2/3", destinations };
 
 test("an HTTP tool is POSTed its arguments as JSON with the Idempotency-Key and the stored headers", async () => {
   const r = await callHttpTool("t", spec("/echo"), { authorization: "Bearer s3cret-token" }, { q: 1 }, ctx);

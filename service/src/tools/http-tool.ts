@@ -5,6 +5,7 @@ import type { ToolCallContext, ToolDefinition, ToolResult } from "./tool.ts";
 import { redactor } from "./redact.ts";
 import { retry } from "../lib/retry.ts";
 import { withTraceContext } from "./trace-headers.ts";
+import { denialOf, networkDeniedFailure } from "./destination-guard.ts";
 
 /** What the store keeps of an HTTP tool (`ToolRecord.spec`); header values live in the encrypted secret. */
 export interface HttpToolSpec {
@@ -87,6 +88,8 @@ async function attemptOnce(
   redact: (text: string) => string,
 ): Promise<Attempt> {
   if (ctx.signal?.aborted) return { done: interrupted(name) };
+  if (!ctx.destinations)
+    return { done: fail(name, `tool "${name}" cannot be called without the destination policy`, false) };
   const timeout = AbortSignal.timeout(spec.timeoutMs);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
   const url = new URL(spec.endpoint);
@@ -98,7 +101,7 @@ async function attemptOnce(
   let res: Response;
   let text: string;
   try {
-    res = await fetch(url, {
+    res = await ctx.destinations.fetch(ctx.policy)(url, {
       method: spec.method,
       redirect: "manual",
       signal,
@@ -113,6 +116,8 @@ async function attemptOnce(
     text = await readCapped(res);
   } catch (e) {
     if (ctx.signal?.aborted) return { done: interrupted(name) };
+    const denial = denialOf(e);
+    if (denial) return { done: { ok: false, failure: networkDeniedFailure(denial, name) } };
     if (timeout.aborted) {
       return {
         done: {

@@ -7,6 +7,7 @@ import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 import type { McpServerParams } from "./mcp-server-config.ts";
 import { redactor } from "./redact.ts";
+import { denialOf } from "./destination-guard.ts";
 
 const CONNECT_TIMEOUT_MS = 15_000;
 /** After a failed connection, calls fail fast for this long instead of reconnecting each time. */
@@ -26,6 +27,7 @@ interface Session {
 export class McpConnection {
   readonly #params: () => Promise<McpServerParams>;
   readonly #log: Logger;
+  readonly #fetch: typeof fetch | undefined;
   #session: Promise<Session> | null = null;
   #current: Session | null = null;
   #failedAt = 0;
@@ -33,9 +35,11 @@ export class McpConnection {
   #closed = false;
   #stderrTail = "";
 
-  constructor(params: () => Promise<McpServerParams>, log: Logger) {
+  /** `fetch`: what HTTP transports use (the destination guard's, for tenant servers). */
+  constructor(params: () => Promise<McpServerParams>, log: Logger, fetchFn?: typeof fetch) {
     this.#params = params;
     this.#log = log;
+    this.#fetch = fetchFn;
   }
 
   /** The server's tools (listed once per session; refreshed when the server says the list changed). */
@@ -111,7 +115,10 @@ export class McpConnection {
     );
     const transport =
       params.transport === "http"
-        ? new StreamableHTTPClientTransport(new URL(params.url), { requestInit: { headers: params.headers } })
+        ? new StreamableHTTPClientTransport(new URL(params.url), {
+            requestInit: { headers: params.headers },
+            ...(this.#fetch ? { fetch: this.#fetch } : {}),
+          })
         : new StdioClientTransport({
             command: params.command,
             args: params.args,
@@ -147,12 +154,11 @@ export class McpConnection {
       const stderr = this.#stderrTail.trim()
         ? `; stderr: ${redact(this.#stderrTail.trim()).slice(-500)}`
         : "";
-      throw new Error(
-        `MCP server "${params.name}" (${where}) is unavailable: ${redact((e as Error).message)}${stderr}`,
-        {
-          cause: e,
-        },
-      );
+      // A refusal by the destination policy says which rule refused, not the SDK's "fetch failed".
+      const why = denialOf(e)?.message ?? redact((e as Error).message);
+      throw new Error(`MCP server "${params.name}" (${where}) is unavailable: ${why}${stderr}`, {
+        cause: e,
+      });
     }
   }
 

@@ -14,6 +14,8 @@ import { registerToolSources } from "./register-tool-sources.ts";
 const dir = mkdtempSync(join(tmpdir(), "mend-mcp-"));
 const config = loadConfig({
   MEND_DATA_DIR: dir,
+  // The HTTP fixture is on loopback.
+  MEND_NETWORK_ALLOW_LOOPBACK: "1",
   MEND_MCP_SERVERS: JSON.stringify({
     local_fixture: {
       command: process.execPath,

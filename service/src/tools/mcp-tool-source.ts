@@ -3,6 +3,8 @@ import { createHash } from "node:crypto";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { makeFailure } from "@mend/wire";
 import type { Logger } from "../log/logger.ts";
+import type { Policy } from "../policy/policy-schema.ts";
+import { denialOf, type DestinationGuard } from "./destination-guard.ts";
 import { McpConnection } from "./mcp-connection.ts";
 import type { McpServerEntry } from "./mcp-server-config.ts";
 import type { ToolSource } from "./tool-catalog.ts";
@@ -10,6 +12,8 @@ import type { ToolDefinition, ToolResult } from "./tool.ts";
 import { checkToolSchema, type SchemaProblem } from "./schema-check.ts";
 
 const CALL_TIMEOUT_MS = 60_000;
+/** How long a listing reuses a destination decision about a server (the connect-time check still runs). */
+const DECISION_TTL_MS = 5_000;
 
 interface Held {
   fingerprint: string;
@@ -27,26 +31,58 @@ interface Held {
 export class McpToolSource implements ToolSource {
   readonly #servers: (tenant: string) => Promise<McpServerEntry[]>;
   readonly #log: Logger;
+  readonly #guard: DestinationGuard | undefined;
   readonly #held = new Map<string, Held>();
+  /** Denials already logged, so a listing loop logs a refused server once. */
+  readonly #deniedLogged = new Set<string>();
+  readonly #decisions = new Map<string, { at: number; ok: boolean }>();
   #closed = false;
 
-  constructor(servers: (tenant: string) => Promise<McpServerEntry[]>, log: Logger) {
+  /**
+   * `guard`: the destination policy applied to tenant-registered HTTP servers, at listing and at connect
+   * time (operator-configured servers from MEND_MCP_SERVERS are trusted like the rest of the config).
+   */
+  constructor(servers: (tenant: string) => Promise<McpServerEntry[]>, log: Logger, guard?: DestinationGuard) {
     this.#servers = servers;
     this.#log = log;
+    this.#guard = guard;
   }
 
-  async list(tenant: string): Promise<ToolDefinition[]> {
+  async list(tenant: string, policy?: Policy): Promise<ToolDefinition[]> {
     if (this.#closed) return [];
     const servers = await this.#servers(tenant);
-    const live = new Set(servers.map((s) => `${tenant}/${s.name}`));
+    const live = new Set(servers.map((s) => s.name));
     for (const [key, h] of this.#held) {
-      if (key.startsWith(`${tenant}/`) && !live.has(key)) {
+      if (key.startsWith(`${tenant}/`) && !live.has(key.slice(tenant.length + 1).split("\0")[0]!)) {
         this.#held.delete(key);
         void h.conn.close();
       }
     }
-    const lists = await Promise.all(servers.map((s) => this.#toolsOf(tenant, s)));
+    const lists = await Promise.all(servers.map((s) => this.#toolsOf(tenant, s, policy)));
     return lists.flat();
+  }
+
+  /** Whether the caller's policy may reach the server; a refused one hides its tools from this policy only. */
+  async #reachable(tenant: string, server: McpServerEntry, policy: Policy | undefined): Promise<boolean> {
+    if (server.origin === "config" || server.spec.transport !== "http" || !server.spec.url) return true;
+    if (!this.#guard) return false;
+    // Listings happen on every tool lookup: a decision is reused briefly (connections are checked anyway).
+    const memo = `${server.spec.url}\0${policy?.name ?? ""}\0${JSON.stringify(policy?.network.allow ?? [])}`;
+    const known = this.#decisions.get(memo);
+    if (known && Date.now() - known.at < DECISION_TTL_MS) return known.ok;
+    const d = await this.#guard.check(new URL(server.spec.url), policy);
+    if (this.#decisions.size > 1000) this.#decisions.clear();
+    this.#decisions.set(memo, { at: Date.now(), ok: d.ok });
+    if (d.ok) return true;
+    const key = `${tenant}/${server.name}/${policy?.name ?? ""}/${server.fingerprint}`;
+    if (!this.#deniedLogged.has(key)) {
+      this.#deniedLogged.add(key);
+      this.#log.warn(
+        { tenant, server: server.name, policy: policy?.name, ...d.denial },
+        "MCP server refused by the destination policy; its tools are hidden",
+      );
+    }
+    return false;
   }
 
   /** Closes every connection (stdio servers are stopped). */
@@ -57,14 +93,23 @@ export class McpToolSource implements ToolSource {
     await Promise.allSettled(all.map((h) => h.conn.close()));
   }
 
-  async #toolsOf(tenant: string, server: McpServerEntry): Promise<ToolDefinition[]> {
-    const key = `${tenant}/${server.name}`;
+  async #toolsOf(
+    tenant: string,
+    server: McpServerEntry,
+    policy: Policy | undefined,
+  ): Promise<ToolDefinition[]> {
+    if (!(await this.#reachable(tenant, server, policy))) return [];
+    const tenantServer = server.origin === "api" && server.spec.transport === "http";
+    // One connection per rule set: its dispatcher applies those rules to every (re)connection.
+    const rules = tenantServer ? JSON.stringify([policy?.name ?? "", policy?.network.allow ?? []]) : "";
+    const key = `${tenant}/${server.name}\0${rules}`;
     let h = this.#held.get(key);
     if (!h || h.fingerprint !== server.fingerprint) {
       if (h) void h.conn.close();
+      const fetchFn = tenantServer ? this.#guard?.fetch(policy) : undefined;
       h = {
         fingerprint: server.fingerprint,
-        conn: new McpConnection(() => server.params(), this.#log),
+        conn: new McpConnection(() => server.params(), this.#log, fetchFn),
         defs: null,
         warned: false,
       };
@@ -86,7 +131,7 @@ export class McpToolSource implements ToolSource {
     } catch (e) {
       if (!held.warned)
         this.#log.warn(
-          { tenant, server: server.name, err: (e as Error).message },
+          { tenant, server: server.name, err: (e as Error).message, ...(denialOf(e) ?? {}) },
           "MCP server unavailable; its tools are hidden",
         );
       held.warned = true;

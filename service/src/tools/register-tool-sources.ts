@@ -12,12 +12,23 @@ import { createBlobTools } from "./blob-tools.ts";
 import { HttpToolSource } from "./http-tool-source.ts";
 import { McpToolSource } from "./mcp-tool-source.ts";
 import { mcpServersFromConfig } from "./mcp-server-config.ts";
-import { SecretBox } from "./secret-box.ts";
+import { SecretBox, warnIfKeyInDataDir } from "./secret-box.ts";
 import { ToolRegistry } from "./tool-registry.ts";
+import { DestinationGuard } from "./destination-guard.ts";
+import { describeSystemError, StartupError } from "../config/startup-error.ts";
 
 export interface ToolSourceDeps {
   store: Store;
-  config: Pick<Config, "dataDir" | "secretKey" | "mcpServers" | "mcpAllowStdio">;
+  config: Pick<
+    Config,
+    | "dataDir"
+    | "secretKey"
+    | "secretKeyFile"
+    | "mcpServers"
+    | "mcpAllowStdio"
+    | "networkAllowLoopback"
+    | "hostsFile"
+  >;
   log: Logger;
   blobs: BlobStore;
 }
@@ -35,26 +46,52 @@ class FixedToolSource implements ToolSource {
 
 /**
  * Called once by the composition root: the one ToolRegistry of the process (routes register through it),
- * and a disposer that closes MCP connections (stopping stdio servers).
- * Throws McpConfigError when MEND_MCP_SERVERS is malformed.
+ * the destination guard every tenant-driven request goes through, and a disposer that closes MCP connections (stopping stdio servers).
+ * Throws McpConfigError when MEND_MCP_SERVERS is malformed, StartupError when MEND_HOSTS_FILE cannot be read.
  * @example const { registry, dispose } = await registerToolSources(catalog, { store, config, log, blobs })
  */
 export async function registerToolSources(
   catalog: ToolCatalog,
   deps: ToolSourceDeps,
-): Promise<{ registry: ToolRegistry; dispose(): Promise<void> }> {
+): Promise<{ registry: ToolRegistry; destinations: DestinationGuard; dispose(): Promise<void> }> {
+  warnIfKeyInDataDir(
+    { dataDir: deps.config.dataDir, keyFile: deps.config.secretKeyFile, envKey: deps.config.secretKey },
+    deps.log,
+  );
+  let destinations: DestinationGuard;
+  try {
+    destinations = new DestinationGuard({
+      allowLoopback: deps.config.networkAllowLoopback,
+      ...(deps.config.hostsFile ? { hostsFile: deps.config.hostsFile } : {}),
+    });
+  } catch (e) {
+    throw new StartupError(`MEND_HOSTS_FILE=${deps.config.hostsFile}: ${describeSystemError(e)}`);
+  }
   const registry = new ToolRegistry({
     store: deps.store,
-    secrets: new SecretBox({ dataDir: deps.config.dataDir, envKey: deps.config.secretKey, log: deps.log }),
+    secrets: new SecretBox({
+      dataDir: deps.config.dataDir,
+      envKey: deps.config.secretKey,
+      keyFile: deps.config.secretKeyFile,
+      log: deps.log,
+    }),
     builtinNames: BUILTIN_TOOL_NAMES,
     configServers: mcpServersFromConfig(deps.config.mcpServers),
     allowStdio: deps.config.mcpAllowStdio,
+    destinations,
   });
   catalog.addSource(
     new FixedToolSource([...createKvTools(deps.store), ...createBlobTools(deps.store, deps.blobs)]),
   );
   catalog.addSource(new HttpToolSource(registry));
-  const mcp = new McpToolSource((tenant) => registry.mcpServers(tenant), deps.log);
+  const mcp = new McpToolSource((tenant) => registry.mcpServers(tenant), deps.log, destinations);
   catalog.addSource(mcp);
-  return { registry, dispose: () => mcp.close() };
+  return {
+    registry,
+    destinations,
+    dispose: async () => {
+      await mcp.close();
+      await destinations.close();
+    },
+  };
 }

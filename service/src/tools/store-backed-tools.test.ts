@@ -13,12 +13,23 @@ import { createKvTools } from "./kv-tools.ts";
 import { createBlobTools } from "./blob-tools.ts";
 import { httpFetchTool } from "./http-fetch-tool.ts";
 import type { ToolDefinition } from "./tool.ts";
+import { DestinationGuard } from "./destination-guard.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mend-builtins-"));
 const store = SqliteStore.open(join(dir, "mend.db"));
-after(() => store.close());
+// The strict default (loopback refused): the http.fetch test opens its loopback server with network.allow.
+const destinations = new DestinationGuard({ allowLoopback: false });
+after(async () => {
+  await destinations.close();
+  await store.close();
+});
 const byName = (tools: ToolDefinition[], name: string) => tools.find((t) => t.name === name)!;
-const ctx = (runId: string, tenant = "local") => ({ tenant, runId, idempotencyKey: `${runId}/1/1` });
+const ctx = (runId: string, tenant = "local") => ({
+  tenant,
+  runId,
+  idempotencyKey: `${runId}/1/1`,
+  destinations,
+});
 
 test("kv.set values are read back by kv.get in the same run only", async () => {
   const kv = createKvTools(store);
@@ -58,7 +69,7 @@ test("http.fetch is denied for every host when the policy's allowlist is empty, 
   assert.match(r.failure.message, /http\.allowHosts is empty/);
 });
 
-test("http.fetch reaches an allowed host and is denied any other", async () => {
+test("http.fetch reaches an allowed host (its loopback address opened by network.allow) and is denied any other", async () => {
   const server = createServer((_req, res) =>
     res.writeHead(200, { "content-type": "text/plain" }).end("pong"),
   );
@@ -70,6 +81,7 @@ test("http.fetch reaches an allowed host and is denied any other", async () => {
       name: "p",
       version: "1",
       http: { allowHosts: ["127.0.0.1"] },
+      network: { allow: [`127.0.0.1:${port}`] },
     };
     const ok = await httpFetchTool.invoke(
       { url: `http://127.0.0.1:${port}/ping` },

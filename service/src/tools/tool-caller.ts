@@ -9,6 +9,7 @@ import type { Store } from "../store/store.ts";
 import type { ToolCatalog } from "./tool-catalog.ts";
 import type { ToolCallContext, ToolDefinition, ToolResult } from "./tool.ts";
 import { tracer } from "../lib/tracing.ts";
+import type { DestinationGuard } from "./destination-guard.ts";
 
 export interface ToolCallOptions {
   /** "bypass" skips the cache lookup (the fresh result still refreshes the entry). */
@@ -33,15 +34,17 @@ export class ToolCaller {
   readonly #catalog: ToolCatalog;
   readonly #store: Store;
   readonly #inflight = new Map<string, Promise<ToolResult>>();
+  readonly #destinations: DestinationGuard | undefined;
 
-  constructor(catalog: ToolCatalog, store: Store) {
+  constructor(catalog: ToolCatalog, store: Store, destinations?: DestinationGuard) {
     this.#catalog = catalog;
     this.#store = store;
+    this.#destinations = destinations;
   }
 
   /** The tools this caller may use, as definitions. */
   async allowed(who: Caller, narrowedTo?: string[]): Promise<ToolDefinition[]> {
-    const all = await this.#catalog.list(who.tenant);
+    const all = await this.#catalog.list(who.tenant, who.policy);
     return all.filter(
       (t) => toolAllowed(who.policy, t.name, t.source?.kind) && (!narrowedTo || narrowedTo.includes(t.name)),
     );
@@ -49,7 +52,7 @@ export class ToolCaller {
 
   /** Whether `name` is a tool of the service for this tenant (built-in or registered), allowed or not. */
   async known(who: Caller, name: string): Promise<boolean> {
-    return (await this.#catalog.get(who.tenant, name)) !== undefined;
+    return (await this.#catalog.get(who.tenant, name, who.policy)) !== undefined;
   }
 
   /** TypeScript declarations of the tools this caller may use (GET /v1/tools.d.ts, MCP, the loop's prompt). */
@@ -96,7 +99,7 @@ export class ToolCaller {
     ctx: ToolCallContext,
     opts: ToolCallOptions,
   ): Promise<ToolResult & { cached?: boolean }> {
-    const tool = await this.#catalog.get(who.tenant, name);
+    const tool = await this.#catalog.get(who.tenant, name, who.policy);
     if (
       !tool ||
       !toolAllowed(who.policy, name, tool.source?.kind) ||
@@ -136,7 +139,7 @@ export class ToolCaller {
     }
     const rule = who.policy.cache[name] ?? tool.cache;
     if (!rule || rule === "off")
-      return boundResult(await tool.invoke(args ?? {}, { ...ctx, policy: who.policy }), who, name);
+      return boundResult(await tool.invoke(args ?? {}, this.#context(ctx, who)), who, name);
 
     const argsHash = createHash("sha256")
       .update(canonicalJson(args ?? {}))
@@ -156,7 +159,7 @@ export class ToolCaller {
       return shared.ok ? { ...shared, cached: true } : shared;
     }
     const p = (async (): Promise<ToolResult> => {
-      const r = boundResult(await tool.invoke(args ?? {}, { ...ctx, policy: who.policy }), who, name);
+      const r = boundResult(await tool.invoke(args ?? {}, this.#context(ctx, who)), who, name);
       if (r.ok) {
         const text = JSON.stringify(r.value ?? null);
         await this.#store.putCache(
@@ -182,6 +185,14 @@ export class ToolCaller {
     } finally {
       this.#inflight.delete(flightKey);
     }
+  }
+
+  #context(ctx: ToolCallContext, who: Caller): ToolCallContext {
+    return {
+      ...ctx,
+      policy: who.policy,
+      ...(this.#destinations ? { destinations: this.#destinations } : {}),
+    };
   }
 
   #cacheMaxBytes = 256 * 1024 * 1024;

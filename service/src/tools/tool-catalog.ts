@@ -1,10 +1,12 @@
 // The tools a tenant can see: built-ins plus its registered tools (HTTP, MCP), looked up by name.
+import type { Policy } from "../policy/policy-schema.ts";
 import type { ToolDefinition } from "./tool.ts";
 import { BUILTIN_TOOLS } from "./builtin-tools.ts";
 
 /** A source of tenant-specific tools (registered HTTP tools, MCP servers). */
 export interface ToolSource {
-  list(tenant: string): Promise<ToolDefinition[]>;
+  /** `policy` is the caller's: a source may hide tools the policy cannot reach (an MCP server it refuses). */
+  list(tenant: string, policy?: Policy): Promise<ToolDefinition[]>;
 }
 
 /**
@@ -19,12 +21,12 @@ export class ToolCatalog {
     this.#sources.push(source);
   }
 
-  async list(tenant: string): Promise<ToolDefinition[]> {
-    const extra = (await Promise.all(this.#sources.map((s) => s.list(tenant)))).flat();
+  async list(tenant: string, policy?: Policy): Promise<ToolDefinition[]> {
+    const extra = (await Promise.all(this.#sources.map((s) => s.list(tenant, policy)))).flat();
     return [...this.#builtins.values(), ...extra.filter((t) => !this.#builtins.has(t.name))];
   }
 
-  async get(tenant: string, name: string): Promise<ToolDefinition | undefined> {
-    return this.#builtins.get(name) ?? (await this.list(tenant)).find((t) => t.name === name);
+  async get(tenant: string, name: string, policy?: Policy): Promise<ToolDefinition | undefined> {
+    return this.#builtins.get(name) ?? (await this.list(tenant, policy)).find((t) => t.name === name);
   }
 }

@@ -9,6 +9,7 @@ import { Rejection } from "../core/rejection.ts";
 import { BUILTIN_TOOL_NAMES } from "./builtin-tools.ts";
 import { SecretBox } from "./secret-box.ts";
 import { ToolRegistry } from "./tool-registry.ts";
+import { DestinationGuard } from "./destination-guard.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mend-registry-"));
 const store = SqliteStore.open(join(dir, "mend.db"));
@@ -19,6 +20,8 @@ const registry = new ToolRegistry({
   builtinNames: BUILTIN_TOOL_NAMES,
   configServers: [],
   allowStdio: false,
+  // Registration only: the endpoints below are loopback, opened as the operator's local-development setting does.
+  destinations: new DestinationGuard({ allowLoopback: true }),
 });
 const tool = (name: string, extra: Record<string, unknown> = {}) => ({
   name,

@@ -14,6 +14,8 @@ import {
 } from "./mcp-server-config.ts";
 import { checkToolSchema } from "./schema-check.ts";
 import type { SecretBox } from "./secret-box.ts";
+import type { Policy } from "../policy/policy-schema.ts";
+import { networkDeniedFailure, type DestinationGuard } from "./destination-guard.ts";
 
 /** A tool's API view before the caller's policy adds `allowed`. */
 export type RegisteredToolInfo = Omit<ToolInfo, "allowed">;
@@ -39,6 +41,8 @@ export interface ToolRegistryDeps {
   configServers: readonly RegisterMcpServer[];
   /** Whether tenants may register stdio servers (they run a command on the service's host). */
   allowStdio: boolean;
+  /** The destination policy: a tool or server at a refused destination is not registered. */
+  destinations: DestinationGuard;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -75,6 +79,7 @@ export class ToolRegistry {
   async registerHttpTool(
     tenant: string,
     body: RegisterTool,
+    policy?: Policy,
   ): Promise<{ info: RegisteredToolInfo; created: boolean }> {
     const errors = [
       ...checkToolSchema(body.inputSchema, "/inputSchema", true),
@@ -89,6 +94,7 @@ export class ToolRegistry {
         { errors },
       );
     }
+    await this.#assertDestination(`tool "${body.name}"`, body.endpoint, policy);
     await this.#assertNameFree(tenant, body.name, "tool");
     const headers = Object.fromEntries(
       Object.entries(body.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
@@ -141,6 +147,7 @@ export class ToolRegistry {
   async registerMcpServer(
     tenant: string,
     body: RegisterMcpServer,
+    policy?: Policy,
   ): Promise<{ info: McpServerInfo; created: boolean }> {
     if ("command" in body && !this.#d.allowStdio) {
       throw new Rejection(
@@ -159,6 +166,7 @@ export class ToolRegistry {
         { errors },
       );
     }
+    if ("url" in body) await this.#assertDestination(`MCP server "${body.name}"`, body.url, policy);
     await this.#assertNameFree(tenant, body.name, "mcp-server");
     const { spec, secret } = splitMcpServer(body);
     const r = await this.#put(
@@ -213,6 +221,24 @@ export class ToolRegistry {
       throw new Rejection("conflict", `MCP server "${name}" is defined by MEND_MCP_SERVERS; remove it there`);
     }
     return this.#d.store.deleteTool(tenant, MCP_RECORD_PREFIX + name);
+  }
+
+  /**
+   * Refuses a destination the caller's policy refuses now (it is checked again at every connection). A
+   * name that does not resolve yet is accepted: nothing can be learnt from it, and the connect-time check
+   * still applies.
+   */
+  async #assertDestination(what: string, endpoint: string, policy: Policy | undefined): Promise<void> {
+    const d = await this.#d.destinations.check(new URL(endpoint), policy);
+    if (d.ok || d.denial.rule === "destination.resolve") return;
+    const failure = networkDeniedFailure(d.denial);
+    throw new Rejection("network_denied", `${what} is refused: ${d.denial.message}`, {
+      failure,
+      host: d.denial.host,
+      ...(d.denial.address ? { address: d.denial.address } : {}),
+      ...(d.denial.range ? { range: d.denial.range } : {}),
+      rule: d.denial.rule,
+    });
   }
 
   /** Refuses built-in namespaces, and names that would clash with a tool or server of the other kind. */

@@ -1,6 +1,7 @@
 // What a tool is to the service: a name, a JSON Schema, cache rules, and a host-side implementation.
 import type { Failure } from "@mend/wire";
 import type { Policy } from "../policy/policy-schema.ts";
+import type { DestinationGuard } from "./destination-guard.ts";
 
 /** Context of one tool call: who calls it and the key that makes the call idempotent downstream. */
 export interface ToolCallContext {
@@ -11,6 +12,8 @@ export interface ToolCallContext {
   signal?: AbortSignal;
   /** The caller's policy (set by ToolCaller): http.fetch reads its host allowlist, HTTP tools their retry rule. */
   policy?: Policy;
+  /** The destination policy's dispatcher (set by ToolCaller); tools that make requests refuse to without it. */
+  destinations?: DestinationGuard;
 }
 
 export type ToolResult = { ok: true; value: unknown } | { ok: false; failure: Failure };

@@ -51,7 +51,7 @@ export function toolRoutes(s: Services): Hono<AppEnv> {
   r.post("/", async (c) => {
     const body = await readBody(c, RegisterToolSchema);
     const who = c.get("caller");
-    const { info, created } = await s.registry.registerHttpTool(who.tenant, body);
+    const { info, created } = await s.registry.registerHttpTool(who.tenant, body, who.policy);
     c.get("log").info(
       { tool: body.name, endpoint: new URL(body.endpoint).origin, created },
       "HTTP tool registered",
@@ -63,7 +63,8 @@ export function toolRoutes(s: Services): Hono<AppEnv> {
 
   r.post("/mcp-servers", async (c) => {
     const body = await readBody(c, RegisterMcpServerSchema);
-    const { info, created } = await s.registry.registerMcpServer(c.get("caller").tenant, body);
+    const who = c.get("caller");
+    const { info, created } = await s.registry.registerMcpServer(who.tenant, body, who.policy);
     c.get("log").info({ server: body.name, transport: info.transport, created }, "MCP server registered");
     return c.json(info, created ? 201 : 200);
   });
