@@ -29,6 +29,7 @@ export {
   CodeModeLimitsSchema,
   ContainerActionSchema,
   ContainerLimitsSchema,
+  EgressRecordSchema,
   ExecutionRequestSchema,
   ExecutionResponseSchema,
   InputFileSchema,
@@ -40,6 +41,7 @@ export {
 export type {
   CodeModeAction,
   ContainerAction,
+  EgressRecord,
   ExecutionRequest,
   ExecutionResponse,
   InputFile,
