@@ -13,7 +13,7 @@ export function chainName(bridge: string): string {
 }
 
 async function iptables(family: 4 | 6, args: string[]): Promise<void> {
-  await run(family === 4 ? "iptables" : "ip6tables", ["-w", "5", ...args], { timeout: 15_000 });
+  await run(family === 4 ? "iptables" : "ip6tables", ["-w", "30", ...args], { timeout: 60_000 });
 }
 
 async function tryIptables(family: 4 | 6, args: string[]): Promise<boolean> {
@@ -51,24 +51,44 @@ export async function installFirewall(bridge: string, gateway: string, port: num
   }
 }
 
-/** Removes every rule installFirewall added for `bridge` (each one if present). Idempotent. */
+/** True for the rules installFirewall writes (in `iptables -S` form), never for Docker's own. */
+export function isOurRule(line: string, bridge: string): boolean {
+  const chain = chainName(bridge);
+  return (
+    line === `-A INPUT -i ${bridge} -j ${chain}` ||
+    line === `-A INPUT -i ${bridge} -j DROP` ||
+    line === `-A FORWARD -i ${bridge} -j DROP` ||
+    line === `-A FORWARD -o ${bridge} -j DROP`
+  );
+}
+
+/**
+ * Removes every rule installFirewall added for `bridge`, as listed by `iptables -S` (so a rule left
+ * twice by an interrupted run goes too), then its chain; re-lists until none is left. Idempotent.
+ */
 export async function removeFirewall(bridge: string): Promise<void> {
   const chain = chainName(bridge);
-  // a rule may be there more than once only if an earlier removal was cut short: loop until gone
-  for (const rule of [
-    ["INPUT", "-i", bridge, "-j", chain],
-    ["FORWARD", "-i", bridge, "-j", "DROP"],
-    ["FORWARD", "-o", bridge, "-j", "DROP"],
-  ]) {
-    for (let i = 0; i < 8 && (await tryIptables(4, ["-D", ...rule])); i++);
+  for (let round = 0; round < 3; round++) {
+    let left = 0;
+    for (const family of [4, 6] as const) {
+      const rules = (await list(family)).filter((l) => isOurRule(l, bridge));
+      left += rules.length;
+      for (const r of rules) await tryIptables(family, ["-D", ...r.split(" ").slice(1)]);
+    }
+    await tryIptables(4, ["-F", chain]);
+    await tryIptables(4, ["-X", chain]);
+    if (left === 0 && !(await list(4)).includes(`-N ${chain}`)) return;
   }
-  await tryIptables(4, ["-F", chain]);
-  await tryIptables(4, ["-X", chain]);
-  for (const rule of [
-    ["INPUT", "-i", bridge, "-j", "DROP"],
-    ["FORWARD", "-i", bridge, "-j", "DROP"],
-  ]) {
-    for (let i = 0; i < 8 && (await tryIptables(6, ["-D", ...rule])); i++);
+}
+
+async function list(family: 4 | 6): Promise<string[]> {
+  try {
+    const { stdout } = await run(family === 4 ? "iptables" : "ip6tables", ["-w", "30", "-S"], {
+      timeout: 60_000,
+    });
+    return stdout.split("\n");
+  } catch {
+    return [];
   }
 }
 
@@ -76,17 +96,12 @@ export async function removeFirewall(bridge: string): Promise<void> {
 export async function firewalledBridges(): Promise<string[]> {
   const names = new Set<string>();
   for (const family of [4, 6] as const) {
-    try {
-      const { stdout } = await run(family === 4 ? "iptables" : "ip6tables", ["-w", "5", "-S"], {
-        timeout: 15_000,
-      });
-      for (const m of stdout.matchAll(new RegExp(`-[io] (${BRIDGE_PREFIX}[0-9a-f]+)`, "g")))
-        names.add(m[1] ?? "");
-      for (const m of stdout.matchAll(/-N MEND-EG-([0-9a-f]+)/g)) names.add(`${BRIDGE_PREFIX}${m[1] ?? ""}`);
-    } catch {
-      // no iptables: nothing of ours can be installed either
+    for (const line of await list(family)) {
+      const m = new RegExp(`^-A (?:INPUT|FORWARD) -[io] (${BRIDGE_PREFIX}[0-9a-f]+) -j `).exec(line);
+      if (m?.[1] !== undefined && isOurRule(line, m[1])) names.add(m[1]);
+      const n = /^-N MEND-EG-([0-9a-f]+)$/.exec(line);
+      if (n?.[1] !== undefined) names.add(`${BRIDGE_PREFIX}${n[1]}`);
     }
   }
-  names.delete("");
   return [...names];
 }
