@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -18,6 +18,8 @@ import type { ContainerJob, ContainerOutcome } from "../../sandboxes/src/contain
 import { allowlistCheck } from "../../sandboxes/src/egress/egress-check.ts";
 import { isOurRule } from "../../sandboxes/src/egress/egress-firewall.ts";
 import { openEgress } from "../../sandboxes/src/egress/egress-session.ts";
+import { call } from "../support/http-json.ts";
+import { startService } from "../support/service-process.ts";
 
 const exec = promisify(execFile);
 const docker = new Docker({ socketPath: "/var/run/docker.sock" });
@@ -347,5 +349,76 @@ for host in ["${serverIp}", "${bridgedIp}"]:
     } finally {
       await dead.dispose();
     }
+  });
+});
+
+void describe("egress allowlist through the API", () => {
+  void test("the policy grants the allowlist; usage.egress and the audit record each attempt; a refusal that fails the code is network_denied; SIGTERM removes the networks", async () => {
+    const policies = mkdtempSync(join(tmpdir(), "mend-egress-policies-"));
+    writeFileSync(
+      join(policies, "default.yaml"),
+      `name: default\ncontainer:\n  enabled: true\n  images: [python]\n  network: { python: { mode: allowlist, hosts: ["127.0.0.1:${port(plain)}"] } }\n`,
+    );
+    const svc = await startService({ MEND_POLICIES_DIR: policies });
+    try {
+      const exec = (body: Record<string, unknown>) =>
+        call<any>(svc.url, "POST", "/v1/executions", { sandbox: "container", image: "python", ...body });
+      const ok = await exec({
+        code: `import urllib.request, urllib.error
+print(urllib.request.urlopen("http://127.0.0.1:${port(plain)}/api", timeout=30).read().decode())
+try:
+    urllib.request.urlopen("http://127.0.0.1:${port(refused)}/no", timeout=30)
+except urllib.error.HTTPError as e:
+    print("refused", e.code)
+`,
+      });
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      assert.equal(ok.body.status, "succeeded", JSON.stringify(ok.body));
+      assert.equal(ok.body.stdout, `plain ok /api host=127.0.0.1:${port(plain)}\nrefused 403\n`);
+      assert.deepEqual(
+        ok.body.usage.egress.map((r: { port: number; allowed: boolean }) => [r.port, r.allowed]),
+        [
+          [port(plain), true],
+          [port(refused), false],
+        ],
+      );
+      const steps = (await call<any>(svc.url, "GET", `/v1/runs/${ok.body.runId}/steps`)).body;
+      assert.deepEqual(steps[0].usage.egress, ok.body.usage.egress, "journaled as answered");
+      assert.deepEqual(
+        steps[0].audit.egressDenied.map((r: { port: number }) => r.port),
+        [port(refused)],
+        "the refusal is in the step's audit",
+      );
+      assert.deepEqual(steps[0].audit.resolved.limits.network, {
+        mode: "allowlist",
+        hosts: [`127.0.0.1:${port(plain)}`],
+      });
+
+      const denied = await exec({
+        code: `import urllib.request\nurllib.request.urlopen("http://127.0.0.1:${port(refused)}/no", timeout=30)\n`,
+      });
+      assert.equal(denied.body.status, "failed", JSON.stringify(denied.body));
+      assert.equal(denied.body.failure.kind, "network_denied");
+      assert.equal(denied.body.failure.layer, "policy");
+      assert.equal(denied.body.failure.host, "127.0.0.1");
+
+      const none = await exec({
+        code: "import os\nprint(os.environ.get('HTTP_PROXY'))",
+        limits: { network: "none" },
+      });
+      assert.equal(none.body.status, "succeeded", JSON.stringify(none.body));
+      assert.equal(none.body.stdout, "None\n");
+      assert.equal(none.body.usage.egress, undefined);
+      assert.equal(hits.refused, 0);
+    } finally {
+      await svc.stop("SIGTERM");
+      rmSync(policies, { recursive: true, force: true });
+    }
+    const left = await docker.listNetworks({ filters: { label: [`mend.owner.pid=${svc.child.pid}`] } });
+    assert.deepEqual(
+      left.map((n) => n.Name),
+      [],
+      "the stopped service left no egress network",
+    );
   });
 });
