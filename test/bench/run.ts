@@ -18,6 +18,7 @@ import { benchCheckpointsInProcess } from "./checkpoint-bench.ts";
 import { benchCodeModeInProcess } from "./codemode-bench.ts";
 import { benchCodeModeHttp } from "./codemode-http-bench.ts";
 import { benchContainers } from "./container-bench.ts";
+import { benchEgress } from "./egress-bench.ts";
 import { benchFairness } from "./fairness-bench.ts";
 import { benchHostedRuns } from "./hosted-runs-bench.ts";
 import { benchPythonHttp, benchPythonInProcess, benchPythonResume } from "./python-bench.ts";
@@ -182,6 +183,16 @@ const SECTIONS: Section[] = [
       SHARED_CORES + " dockerd and containerd use them too.",
     ],
     measure: async () => benchFairness(),
+  },
+  {
+    id: "issue15-egress",
+    title: "Issue 15 — container egress allowlist: the proxy's cost per new connection",
+    notes: [
+      `One python container on an allowlist network (its own internal Docker network, Mend's proxy on the gateway, host firewall rules); inside it, ${200} rounds of three variants interleaved, each a new TCP connection + GET timed by the container's python (http.client, perf_counter).`,
+      "No proxy: a server on the container's own loopback. Plain: an absolute-URL GET to the proxy, forwarded to an allowlisted loopback server on the host. CONNECT: a tunnel to the same server, then the GET inside it.",
+      SHARED_CORES + " The proxy runs in the bench process.",
+    ],
+    measure: async () => benchEgress(),
   },
 ];
 
