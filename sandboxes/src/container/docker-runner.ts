@@ -138,8 +138,8 @@ export class DockerRunner implements ContainerRunner {
     try {
       obs = await runJob(ready, job, outMaxBytes);
     } finally {
-      const removed = this.#discard(ready);
-      if (egress !== undefined) this.#track(removed.then(() => egress.dispose()));
+      const removed = this.#removal(ready);
+      this.#track(egress === undefined ? removed : removed.then(() => egress.dispose()));
     }
     const journal = await egress?.close();
     const wallMs = performance.now() - t0;
@@ -233,16 +233,20 @@ export class DockerRunner implements ContainerRunner {
   }
 
   /** Removes a container in the background; dispose() waits for these. */
-  #discard(c: ReadyContainer): Promise<unknown> {
-    if (!this.#live.delete(c)) return Promise.resolve();
-    c.close();
-    return this.#track(c.container.remove({ force: true }));
+  #discard(c: ReadyContainer): void {
+    this.#track(this.#removal(c));
   }
 
-  #track(p: Promise<unknown>): Promise<unknown> {
+  /** The removal of a container (for egress jobs, whose network can go only after it). */
+  #removal(c: ReadyContainer): Promise<unknown> {
+    if (!this.#live.delete(c)) return Promise.resolve();
+    c.close();
+    return c.container.remove({ force: true }).catch(() => undefined);
+  }
+
+  #track(p: Promise<unknown>): void {
     const q = p.catch(() => undefined).finally(() => this.#pending.delete(q));
     this.#pending.add(q);
-    return q;
   }
 }
 

@@ -15,7 +15,8 @@ interface NetInfo {
 const BRIDGE_OPT = "com.docker.network.bridge.name";
 
 async function egressNetworks(docker: Docker): Promise<NetInfo[]> {
-  return (await docker.listNetworks({ filters: { label: [`${LABEL_EGRESS}=1`] } })) as NetInfo[];
+  const list: NetInfo[] = await docker.listNetworks({ filters: { label: [`${LABEL_EGRESS}=1`] } });
+  return list;
 }
 
 /**

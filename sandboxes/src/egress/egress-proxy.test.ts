@@ -1,7 +1,7 @@
 // The egress proxy over real loopback sockets: plain HTTP and CONNECT admitted, refusals, journal, bounds.
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { createServer, request, type Server } from "node:http";
+import { createServer, request, type IncomingMessage, type Server } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { allowlistCheck } from "./egress-check.ts";
@@ -60,7 +60,7 @@ async function viaProxy(
     agent: false,
   });
   req.end(body);
-  const [res] = (await once(req, "response")) as [import("node:http").IncomingMessage];
+  const [res] = (await once(req, "response")) as [IncomingMessage];
   let text = "";
   for await (const c of res) text += (c as Buffer).toString();
   return { status: res.statusCode ?? 0, text };

@@ -81,10 +81,10 @@ export class EgressProxy {
       s.on("close", () => this.#sockets.delete(s));
     });
     this.#server.on("connect", (req: IncomingMessage, client: Duplex, head: Buffer) => {
-      void this.#tunnel(req, client, head);
+      this.#tunnel(req, client, head).catch(() => client.destroy());
     });
     this.#server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-      void this.#forward(req, res);
+      this.#forward(req, res).catch(() => res.destroy());
     });
     this.#server.on("clientError", (_err, s: Duplex) => {
       if (s.writable) s.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
