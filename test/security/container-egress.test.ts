@@ -296,6 +296,12 @@ for host in ["${serverIp}", "${bridgedIp}"]:
     }
   });
 
+  void test("allowlist networking under runsc is refused before anything is created", async () => {
+    const labels = { mend: "1", "mend.owner": "runner_runsc", "mend.owner.pid": String(process.pid) };
+    await assert.rejects(openEgress(docker, labels, ["127.0.0.1:1"], undefined, "runsc"), /runsc/);
+    assert.deepEqual(await ownedNetworks("runner_runsc"), []);
+  });
+
   void test("network none is unchanged: no proxy variables, no interface but lo, no usage.egress", async () => {
     const out = await runner.run({
       image: "python",

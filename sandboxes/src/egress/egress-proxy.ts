@@ -72,6 +72,8 @@ export class EgressProxy {
   private constructor(opts: EgressProxyOptions) {
     this.#opts = opts;
     this.#server = createServer({ requestTimeout: 0, headersTimeout: 30_000, maxHeaderSize: 16 * 1024 });
+    // the container's connections to the proxy itself (each may carry several plain requests)
+    this.#server.maxConnections = 256;
     this.#server.on("connection", (s: Socket) => {
       if (opts.allowSource && !opts.allowSource(s.remoteAddress ?? "")) {
         s.destroy();

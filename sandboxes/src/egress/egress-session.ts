@@ -5,6 +5,21 @@ import { installFirewall, removeFirewall } from "./egress-firewall.ts";
 import { createJobNetwork, removeJobNetwork, type JobNetwork } from "./egress-network.ts";
 import { EgressProxy, type EgressJournal } from "./egress-proxy.ts";
 
+const runtimes = new WeakMap<Docker, Promise<string>>();
+
+/** The engine's default OCI runtime (asked once per client). */
+function defaultRuntime(docker: Docker): Promise<string> {
+  let r = runtimes.get(docker);
+  if (r === undefined) {
+    r = (docker.info() as Promise<{ DefaultRuntime?: string }>).then(
+      (i) => i.DefaultRuntime ?? "runc",
+      () => "runc",
+    );
+    runtimes.set(docker, r);
+  }
+  return r;
+}
+
 /** Builds the check for one job's allowlist; default `allowlistCheck(hosts)`. */
 export type EgressCheckFactory = (hosts: readonly string[]) => EgressCheck;
 
@@ -35,7 +50,12 @@ export async function openEgress(
   labels: Record<string, string>,
   hosts: readonly string[],
   makeCheck: EgressCheckFactory = (h) => allowlistCheck(h),
+  runtime?: string,
 ): Promise<EgressSession> {
+  // gVisor cannot join the egress network on this engine (its netstack needs --network=none here)
+  const effective = runtime ?? (await defaultRuntime(docker));
+  if (effective === "runsc")
+    throw new Error("allowlist networking is not available under the runsc (gVisor) runtime");
   const check = makeCheck(hosts);
   const net: JobNetwork = await createJobNetwork(docker, labels);
   let proxy: EgressProxy | undefined;
