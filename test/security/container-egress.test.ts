@@ -203,6 +203,13 @@ except urllib.error.HTTPError as e:
       [false],
     );
     assert.equal(hits.refused, 0);
+    // a direct connection (not through the proxy) fails in the kernel: the failure says what is offered
+    const direct = await runner.run(
+      allowlistJob(`import socket\nsocket.create_connection(("172.17.0.1", 80), timeout=5)\n`),
+    );
+    assert.ok(direct.status === "failed", show(direct));
+    assert.equal(direct.failure.kind, "network_denied", show(direct));
+    assert.match(direct.failure.message, /only the egress proxy in HTTP_PROXY\/HTTPS_PROXY is reachable/);
   });
 
   void test("the container reaches nothing directly: not the host (any address, any port), not its loopback targets, no DNS", async () => {

@@ -12,6 +12,8 @@ export function chainName(bridge: string): string {
   return `MEND-EG-${bridge.slice(BRIDGE_PREFIX.length)}`;
 }
 
+const UNREACHABLE = ["-j", "REJECT", "--reject-with", "icmp-net-unreachable"];
+
 async function iptables(family: 4 | 6, args: string[]): Promise<void> {
   await run(family === 4 ? "iptables" : "ip6tables", ["-w", "30", ...args], { timeout: 60_000 });
 }
@@ -36,11 +38,12 @@ export async function installFirewall(bridge: string, gateway: string, port: num
   try {
     await iptables(4, ["-N", chain]);
     await iptables(4, ["-A", chain, "-p", "tcp", "-d", gateway, "--dport", String(port), "-j", "ACCEPT"]);
-    // refused at once (not dropped), so code that tries fails fast instead of waiting out a timeout
-    await iptables(4, ["-A", chain, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"]);
-    await iptables(4, ["-A", chain, "-j", "REJECT"]);
+    // Refused at once with "network unreachable" (not dropped): code that connects directly fails fast
+    // with ENETUNREACH, which the launcher reports as network_denied, as under network none.
+    await iptables(4, ["-A", chain, ...UNREACHABLE]);
     await iptables(4, ["-I", "INPUT", "1", "-i", bridge, "-j", chain]);
-    await iptables(4, ["-I", "FORWARD", "1", "-i", bridge, "-j", "DROP"]);
+    // Docker gives internal networks a default route via the gateway: nothing may be forwarded from it
+    await iptables(4, ["-I", "FORWARD", "1", "-i", bridge, ...UNREACHABLE]);
     await iptables(4, ["-I", "FORWARD", "1", "-o", bridge, "-j", "DROP"]);
     // IPv6 is off in the container too (sysctl); these hold even if it were not
     await iptables(6, ["-I", "INPUT", "1", "-i", bridge, "-j", "DROP"]);
@@ -58,6 +61,7 @@ export function isOurRule(line: string, bridge: string): boolean {
     line === `-A INPUT -i ${bridge} -j ${chain}` ||
     line === `-A INPUT -i ${bridge} -j DROP` ||
     line === `-A FORWARD -i ${bridge} -j DROP` ||
+    line === `-A FORWARD -i ${bridge} ${UNREACHABLE.join(" ")}` ||
     line === `-A FORWARD -o ${bridge} -j DROP`
   );
 }

@@ -1,4 +1,4 @@
-// The internal Docker network of one allowlist job: labelled, no route out, its own bridge, no ICC.
+// The internal Docker network of one allowlist job: labelled, internal, its own bridge, no ICC.
 import type Docker from "dockerode";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -17,7 +17,7 @@ export interface JobNetwork {
 }
 
 /**
- * Creates an internal bridge network (no default route, no masquerade, no inter-container traffic)
+ * Creates an internal bridge network (Docker drops what it would forward; no masquerade, no ICC)
  * and checks that its bridge is on this host: the firewall and the proxy must live where the bridge is.
  * @example const net = await createJobNetwork(docker, { mend: "1", "mend.owner": "r_1" });
  */

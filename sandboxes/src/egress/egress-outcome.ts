@@ -25,7 +25,17 @@ export function withEgress(
   const out = { ...outcome, usage };
   if (out.status !== "failed" || !CODE_KINDS.has(out.failure.kind)) return out;
   const denied = journal.records.find((r) => !r.allowed);
-  if (denied === undefined) return out;
+  if (denied === undefined) {
+    if (out.failure.kind !== "network_denied") return out;
+    // the launcher saw a direct connection fail: say what this sandbox does offer
+    const message =
+      `The code connected directly, which this sandbox does not allow: only the egress proxy in HTTP_PROXY/HTTPS_PROXY ` +
+      `is reachable, and it admits ${hosts.length > 0 ? hosts.join(", ") : "nothing"}.`;
+    return {
+      ...out,
+      failure: { ...out.failure, message, limits: { network: { mode: "allowlist", hosts: [...hosts] } } },
+    };
+  }
   const where = hostPort(denied.host, denied.port);
   const failure = makeFailure(
     "network_denied",
