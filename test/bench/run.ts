@@ -1,4 +1,4 @@
-// `npm run bench`: every benchmark of issues 2-6, 14, 17, 19 and 21 side by side in one run, as markdown tables with targets.
+// `npm run bench`: every benchmark of issues 2-6, 14, 15, 17, 19 and 21 side by side in one run, as markdown tables with targets.
 //
 // Usage:
 //   npm run bench                               all sections (~6-10 min on the 2-core machine)

@@ -79,6 +79,26 @@ async function bridges(): Promise<string[]> {
   });
 }
 
+/** Waits until a connection to host:8000 from inside container `id` succeeds (docker exec). */
+async function listening(id: string, host: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await exec("docker", [
+        "exec",
+        id,
+        "python3",
+        "-c",
+        `import socket; socket.create_connection(("${host}", 8000), timeout=5).close()`,
+      ]);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 /** Polls until no Mend rule is left that was not there `before` (removal runs in the background). */
 async function rulesLeft(before: string[]): Promise<string[]> {
   const deadline = Date.now() + 60_000;
@@ -271,6 +291,7 @@ time.sleep(120)
       const labels = { "mend.execution": `ex_egress_srv_${process.pid}` };
       const serving = runner.run({ ...allowlistJob(serverCode, [], 150_000), labels, signal: abort.signal });
       let serverIp = "";
+      let serverId = "";
       const deadline = Date.now() + 60_000;
       while (serverIp === "" && Date.now() < deadline) {
         const [c] = await docker.listContainers({
@@ -278,9 +299,13 @@ time.sleep(120)
         });
         const nets = c?.NetworkSettings?.Networks ?? {};
         serverIp = Object.values(nets).find((n) => n.IPAddress)?.IPAddress ?? "";
+        serverId = c?.Id ?? "";
         if (serverIp === "") await new Promise((r) => setTimeout(r, 200));
       }
       assert.ok(serverIp !== "", "the server job's container came up");
+      // both servers listen (checked from inside their own containers) before the probe tries them
+      await listening(serverId, serverIp);
+      await listening(bridged.id, "127.0.0.1");
       const probe = `
 import socket
 for host in ["${serverIp}", "${bridgedIp}"]:
@@ -295,7 +320,7 @@ for host in ["${serverIp}", "${bridgedIp}"]:
       assert.doesNotMatch(out.stdout, /REACHED/, out.stdout);
       abort.abort();
       const served = await serving;
-      assert.match(served.stdout, /self ok/, "the server job was up and reachable from inside itself");
+      assert.equal(served.status, "failed", "the server job was interrupted, not ended early");
       assert.doesNotMatch(served.stdout, /HIT/);
     } finally {
       abort.abort();
@@ -337,11 +362,12 @@ for host in ["${serverIp}", "${bridgedIp}"]:
     assert.deepEqual(await rulesLeft(before), []);
 
     // a leftover of a process that died mid-job: network and rules with a dead owner pid
+    const deadOwner = `runner_dead_${process.pid}_${Date.now()}`;
     const dead = await openEgress(
       docker,
       {
         mend: "1",
-        "mend.owner": "runner_dead",
+        "mend.owner": deadOwner,
         "mend.owner.pid": "4194000",
         "mend.owner.host": hostname(),
       },
@@ -349,15 +375,12 @@ for host in ["${serverIp}", "${bridgedIp}"]:
     );
     await dead.close(); // the proxy dies with its process; network and rules stay
     try {
-      assert.equal((await ownedNetworks("runner_dead")).length, 1);
-      assert.ok(
-        (await bridges()).some((l) => !before.includes(l)),
-        "the dead job's rules are installed",
-      );
+      // openEgress resolved, so its network and rules exist (it throws otherwise). Not asserted here:
+      // any other runner starting on this machine meanwhile may sweep them first, which is fine too.
       const second = new DockerRunner();
       await second.start();
       await second.dispose();
-      assert.deepEqual(await ownedNetworks("runner_dead"), []);
+      assert.deepEqual(await ownedNetworks(deadOwner), []);
       assert.deepEqual(await rulesLeft(before), []);
     } finally {
       await dead.dispose();

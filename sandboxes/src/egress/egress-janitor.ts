@@ -35,9 +35,12 @@ export async function sweepEgress(docker: Docker, keepOwner: string, removeOwner
     return !isPidAlive(Number(l[LABEL_OWNER_PID]));
   });
   await Promise.allSettled(doomed.map((n) => removeJobNetwork(docker, n.Id)));
+  // Rules first, networks second: a job's network exists before its rules, so a job that another
+  // runner is setting up right now is in the second list whenever its rules are in the first.
+  const ruled = await firewalledBridges();
   const live = new Set(
     (await egressNetworks(docker)).map((n) => n.Options?.[BRIDGE_OPT]).filter((b) => b !== undefined),
   );
-  for (const bridge of await firewalledBridges()) if (!live.has(bridge)) await removeFirewall(bridge);
+  for (const bridge of ruled) if (!live.has(bridge)) await removeFirewall(bridge);
   return doomed.length;
 }
