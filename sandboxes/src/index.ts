@@ -18,6 +18,7 @@ export type {
   ContainerFile,
   ContainerJob,
   ContainerLimits,
+  ContainerNetwork,
   ContainerOutcome,
   ContainerRunner,
   ContainerUsage,
@@ -35,6 +36,10 @@ export { DockerRunner, DEFAULT_CONTAINER_LIMITS } from "./container/docker-runne
 export type { DockerRunnerOptions } from "./container/docker-runner.ts";
 export { hardenedSpec, imageRef, limitsClass } from "./container/host-config.ts";
 export { sweepOrphans } from "./container/janitor.ts";
+export { allowlistCheck, parseAllowEntry } from "./egress/egress-check.ts";
+export type { EgressCheck, EgressLookup, EgressVerdict } from "./egress/egress-check.ts";
+export type { EgressCheckFactory } from "./egress/egress-session.ts";
+export type { EgressRecord } from "./egress/egress-proxy.ts";
 export { QuickJsEngine } from "./codemode/quickjs/quickjs-engine.ts";
 export type { QuickJsEngineOptions } from "./codemode/quickjs/quickjs-engine.ts";
 export { ToolCallBroker } from "./codemode/tool-calls.ts";

@@ -1,4 +1,4 @@
-// `npm run bench`: every benchmark of issues 2-6, 14, 15 (destinations), 17, 19, 20 (heal, fork) and 21 side by side in one run, as markdown tables with targets.
+// `npm run bench`: every benchmark of issues 2-6, 14, 15 (destinations, egress), 17, 19, 20 (heal, fork) and 21 side by side in one run, as markdown tables with targets.
 //
 // Usage:
 //   npm run bench                               all sections (~6-10 min on the 2-core machine)
@@ -19,6 +19,7 @@ import { benchCodeModeInProcess } from "./codemode-bench.ts";
 import { benchCodeModeHttp } from "./codemode-http-bench.ts";
 import { benchContainers } from "./container-bench.ts";
 import { benchDestinations } from "./destination-bench.ts";
+import { benchEgress } from "./egress-bench.ts";
 import { benchFairness } from "./fairness-bench.ts";
 import { benchForks } from "./fork-bench.ts";
 import { benchHostedRuns } from "./hosted-runs-bench.ts";
@@ -229,6 +230,16 @@ const SECTIONS: Section[] = [
       "Throughput = 1 / mean latency of one sequential client.",
     ],
     measure: async () => benchDestinations(),
+  },
+  {
+    id: "issue15-egress",
+    title: "Issue 15 — container egress allowlist: the proxy's cost per new connection",
+    notes: [
+      `One python container on an allowlist network (its own internal Docker network, Mend's proxy on the gateway, host firewall rules); inside it, ${200} rounds of three variants interleaved, each a new TCP connection + GET timed by the container's python (http.client, perf_counter).`,
+      "No proxy: a server on the container's own loopback. Plain: an absolute-URL GET to the proxy, forwarded to an allowlisted loopback server on the host. CONNECT: a tunnel to the same server, then the GET inside it.",
+      SHARED_CORES + " The proxy runs in the bench process.",
+    ],
+    measure: async () => benchEgress(),
   },
 ];
 

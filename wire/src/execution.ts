@@ -48,7 +48,12 @@ export const ContainerLimitsSchema = Type.Object(
     diskMb: Type.Optional(Type.Number({ minimum: 1 })),
     pids: Type.Optional(Type.Integer({ minimum: 4 })),
     outputBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
-    network: Type.Optional(Type.Literal("none")),
+    network: Type.Optional(
+      Type.Union([Type.Literal("none"), Type.Literal("allowlist")], {
+        description:
+          "none: no network; allowlist: only the hosts the policy lists for the image, through Mend's egress proxy (HTTP_PROXY/HTTPS_PROXY are set). Default: the policy's mode.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -118,6 +123,20 @@ export const OutputFileSchema = Type.Object({
   url: Type.String(),
 });
 
+/** One connection attempt of a container through the egress proxy. */
+export const EgressRecordSchema = Type.Object(
+  {
+    host: Type.String(),
+    port: Type.Integer(),
+    allowed: Type.Boolean(),
+    bytesIn: Type.Integer({ description: "bytes received from the destination" }),
+    bytesOut: Type.Integer({ description: "bytes sent to the destination" }),
+    reason: Type.Optional(Type.String({ description: "why it was refused, or why the connection failed" })),
+  },
+  { $id: "EgressRecord", additionalProperties: false },
+);
+export type EgressRecord = Static<typeof EgressRecordSchema>;
+
 export const ToolCallSummarySchema = Type.Object({
   seq: Type.Integer(),
   tool: Type.String(),
@@ -158,6 +177,15 @@ export const ExecutionResponseSchema = Type.Object(
       wallMs: Type.Number(),
       memoryPeakMb: Type.Optional(Type.Number()),
       cpuMs: Type.Optional(Type.Number()),
+      egress: Type.Optional(
+        Type.Array(EgressRecordSchema, {
+          maxItems: 100,
+          description: "allowlist network: every connection attempt through the egress proxy, in order",
+        }),
+      ),
+      egressOmitted: Type.Optional(
+        Type.Integer({ description: "attempts past the journal's bound of 100, counted but not listed" }),
+      ),
     }),
     attempts: Type.Integer(),
     replayed: Type.Boolean(),

@@ -115,6 +115,9 @@ export const FailureSchema = Type.Object(
     ),
     module: Type.Optional(Type.String({ description: "missing_dependency: the module that was not found" })),
     tool: Type.Optional(Type.String({ description: "tool kinds: the tool concerned" })),
+    host: Type.Optional(
+      Type.String({ description: "network_denied: the destination host that was refused" }),
+    ),
     allowedTools: Type.Optional(Type.Array(Type.String())),
     errors: Type.Optional(
       Type.Array(Type.Object({ path: Type.String(), message: Type.String() }), {

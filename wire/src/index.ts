@@ -31,6 +31,7 @@ export {
   CodeModeLimitsSchema,
   ContainerActionSchema,
   ContainerLimitsSchema,
+  EgressRecordSchema,
   ExecutionRequestSchema,
   ExecutionResponseSchema,
   InputFileSchema,
@@ -42,6 +43,7 @@ export {
 export type {
   CodeModeAction,
   ContainerAction,
+  EgressRecord,
   ExecutionRequest,
   ExecutionResponse,
   InputFile,

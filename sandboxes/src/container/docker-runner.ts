@@ -1,7 +1,7 @@
 // The ContainerRunner on a real Docker engine: one hardened container per execution, warm pool, janitor.
 import Docker from "dockerode";
 import { randomBytes } from "node:crypto";
-import type { Failure } from "@mend/wire";
+import { makeFailure, type Failure } from "@mend/wire";
 import { classify, engineFailure } from "./classify.ts";
 import { runJob, startContainer, type JobObservation, type ReadyContainer } from "./container-session.ts";
 import { hardenedSpec, limitsClass, runtimeName } from "./host-config.ts";
@@ -9,6 +9,9 @@ import { LABEL_EXECUTION, LABEL_POOLED, ownerLabels } from "./labels.ts";
 import { removeOwned, sweepOrphans } from "./janitor.ts";
 import { untarFiles } from "./out-files.ts";
 import { WarmPool } from "./pool.ts";
+import { openEgress, type EgressCheckFactory, type EgressSession } from "../egress/egress-session.ts";
+import { sweepEgress } from "../egress/egress-janitor.ts";
+import { withEgress } from "../egress/egress-outcome.ts";
 import type {
   ContainerFile,
   ContainerJob,
@@ -41,6 +44,8 @@ export interface DockerRunnerOptions {
   ownerId?: string;
   /** Remove orphaned Mend containers of dead processes in start(). Default true. */
   janitor?: boolean;
+  /** Allowlist jobs: the destination check per allowlist (default: allowlisted host:port, resolved once). */
+  egressCheck?: EgressCheckFactory;
 }
 
 /**
@@ -58,6 +63,7 @@ export class DockerRunner implements ContainerRunner {
   readonly #pool: WarmPool;
   readonly #poolLimits: ContainerLimits;
   readonly #janitor: boolean;
+  readonly #egressCheck: EgressCheckFactory | undefined;
   readonly #pending = new Set<Promise<unknown>>();
   readonly #live = new Set<ReadyContainer>();
   #disposed = false;
@@ -67,6 +73,7 @@ export class DockerRunner implements ContainerRunner {
     this.ownerId = options.ownerId ?? `runner_${randomBytes(6).toString("hex")}`;
     this.#docker = options.docker ?? new Docker({ socketPath: options.socketPath ?? defaultSocketPath() });
     this.#janitor = options.janitor ?? true;
+    this.#egressCheck = options.egressCheck;
     this.#poolLimits = { ...DEFAULT_CONTAINER_LIMITS, ...options.poolLimits };
     const specs = Object.entries(options.pool ?? {}).map(([image, size]) => ({
       key: limitsClass(image, this.#poolLimits),
@@ -80,7 +87,10 @@ export class DockerRunner implements ContainerRunner {
     if (this.#disposed) throw new Error("DockerRunner.start() after dispose()");
     if (this.#startedOnce) return;
     this.#startedOnce = true;
-    if (this.#janitor) await sweepOrphans(this.#docker, this.ownerId).catch(() => undefined);
+    if (this.#janitor) {
+      await sweepOrphans(this.#docker, this.ownerId).catch(() => undefined);
+      await sweepEgress(this.#docker, this.ownerId).catch(() => undefined);
+    }
     this.#pool.start();
   }
 
@@ -100,12 +110,28 @@ export class DockerRunner implements ContainerRunner {
     const t0 = performance.now();
     const executionId = job.labels?.[LABEL_EXECUTION] ?? `ex_${randomBytes(8).toString("hex")}`;
     const key = limitsClass(job.image, job.limits);
-    let ready = this.#pool.take(key);
+    const net = job.limits.network;
+    let egress: EgressSession | undefined;
+    if (net !== "none") {
+      try {
+        egress = await openEgress(
+          this.#docker,
+          ownerLabels(this.ownerId, executionId),
+          net.hosts,
+          this.#egressCheck,
+        );
+      } catch (err) {
+        return failedBeforeStart(egressUnavailable(err), performance.now() - t0);
+      }
+    }
+    // allowlist jobs never come from the pool: their network is made for them
+    let ready = egress === undefined ? this.#pool.take(key) : undefined;
     const pooled = ready !== undefined;
     if (ready === undefined) {
       try {
-        ready = await this.#create(job.image, job.limits, executionId, job.labels ?? {});
+        ready = await this.#create(job.image, job.limits, executionId, job.labels ?? {}, egress);
       } catch (err) {
+        if (egress !== undefined) this.#track(egress.dispose());
         return failedBeforeStart(engineFailure(err, job.image), performance.now() - t0);
       }
     } else if (job.labels?.[LABEL_EXECUTION] !== undefined) {
@@ -117,8 +143,10 @@ export class DockerRunner implements ContainerRunner {
     try {
       obs = await runJob(ready, job, outMaxBytes);
     } finally {
-      this.#discard(ready);
+      const removed = this.#removal(ready);
+      this.#track(egress === undefined ? removed : removed.then(() => egress.dispose()));
     }
+    const journal = await egress?.close();
     const wallMs = performance.now() - t0;
     const L = obs.launcher;
     const memoryPeakMb =
@@ -154,7 +182,9 @@ export class DockerRunner implements ContainerRunner {
       },
       pooled,
     };
-    return failure === undefined ? { ...base, status: "succeeded" } : { ...base, status: "failed", failure };
+    const outcome: ContainerOutcome =
+      failure === undefined ? { ...base, status: "succeeded" } : { ...base, status: "failed", failure };
+    return journal === undefined || net === "none" ? outcome : withEgress(outcome, journal, net.hosts);
   }
 
   async engineInfo(): Promise<{ available: boolean; version?: string }> {
@@ -186,6 +216,7 @@ export class DockerRunner implements ContainerRunner {
     for (const c of this.#live) this.#discard(c);
     await Promise.allSettled([...this.#pending]);
     await removeOwned(this.#docker, this.ownerId).catch(() => 0);
+    await sweepEgress(this.#docker, this.ownerId, this.ownerId).catch(() => 0);
   }
 
   async #create(
@@ -193,10 +224,12 @@ export class DockerRunner implements ContainerRunner {
     limits: ContainerLimits,
     executionId: string,
     extra: Record<string, string>,
+    egress?: EgressSession,
   ): Promise<ReadyContainer> {
     const spec = hardenedSpec({
       image,
       limits,
+      ...(egress === undefined ? {} : { egress: egress.attachment }),
       labels: ownerLabels(this.ownerId, executionId, { ...extra, "mend.runtime": runtimeName(image) }),
     });
     const ready = await startContainer(this.#docker, spec);
@@ -206,9 +239,14 @@ export class DockerRunner implements ContainerRunner {
 
   /** Removes a container in the background; dispose() waits for these. */
   #discard(c: ReadyContainer): void {
-    if (!this.#live.delete(c)) return;
+    this.#track(this.#removal(c));
+  }
+
+  /** The removal of a container (for egress jobs, whose network can go only after it). */
+  #removal(c: ReadyContainer): Promise<unknown> {
+    if (!this.#live.delete(c)) return Promise.resolve();
     c.close();
-    this.#track(c.container.remove({ force: true }));
+    return c.container.remove({ force: true }).catch(() => undefined);
   }
 
   #track(p: Promise<unknown>): void {
@@ -221,6 +259,20 @@ function defaultSocketPath(): string {
   const host = process.env.DOCKER_HOST;
   if (host?.startsWith("unix://")) return host.slice("unix://".length);
   return "/var/run/docker.sock";
+}
+
+function egressUnavailable(err: unknown): Failure {
+  return makeFailure(
+    "sandbox_unavailable",
+    `allowlist networking could not be set up: ${(err as Error).message}`,
+    false,
+    {
+      remedy: {
+        action: "retry_later",
+        hint: "run without network, or ask the operator (root and a local engine are needed)",
+      },
+    },
+  );
 }
 
 function round1(n: number): number {
@@ -253,7 +305,8 @@ function validateJob(job: ContainerJob): void {
       throw new RangeError(`job.limits.${k} must be a positive number`);
   }
   if (l.memoryMb < 6) throw new RangeError("job.limits.memoryMb must be at least 6 (Docker's minimum)");
-  if (l.network !== "none") throw new RangeError("job.limits.network: only 'none' is supported");
+  if (l.network !== "none" && (l.network.mode !== "allowlist" || !Array.isArray(l.network.hosts)))
+    throw new RangeError("job.limits.network: 'none' or { mode: 'allowlist', hosts }");
   let total = 0;
   for (const f of job.files ?? []) {
     const parts = f.path.split("/");

@@ -21,6 +21,8 @@ export interface SpecInput {
   limits: ContainerLimits;
   labels: Record<string, string>;
   name?: string;
+  /** Allowlist jobs: the job network to join and the proxy variables; absent means no network. */
+  egress?: { network: string; env: Record<string, string> };
 }
 
 /**
@@ -33,6 +35,7 @@ export function hardenedSpec(input: SpecInput): ContainerCreateOptions {
   const { limits } = input;
   const memoryBytes = Math.round(limits.memoryMb * 1024 * 1024);
   const diskBytes = Math.round(limits.diskMb * 1024 * 1024);
+  const egress = input.egress;
   const tmpfsOpts = `rw,nosuid,nodev,size=${diskBytes},uid=65534,gid=65534,mode=0755`;
   return {
     ...(input.name === undefined ? {} : { name: input.name }),
@@ -47,9 +50,14 @@ export function hardenedSpec(input: SpecInput): ContainerCreateOptions {
     OpenStdin: true,
     StdinOnce: false,
     Tty: false,
-    NetworkDisabled: true,
+    NetworkDisabled: egress === undefined,
+    ...(egress === undefined ? {} : { Env: Object.entries(egress.env).map(([k, v]) => `${k}=${v}`) }),
     HostConfig: {
-      NetworkMode: "none",
+      NetworkMode: egress?.network ?? "none",
+      // allowlist: names resolve only through the proxy (nothing answers DNS), and no IPv6 at all
+      ...(egress === undefined
+        ? {}
+        : { Dns: ["127.0.0.1"], DnsSearch: [], Sysctls: { "net.ipv6.conf.all.disable_ipv6": "1" } }),
       ReadonlyRootfs: true,
       Tmpfs: {
         "/tmp": `${tmpfsOpts},noexec`,
@@ -80,7 +88,6 @@ export function hardenedSpec(input: SpecInput): ContainerCreateOptions {
 
 /** Key of the warm pool a job can be served from: only what is baked into the container. */
 export function limitsClass(image: string, limits: ContainerLimits): string {
-  return [imageRef(image), limits.memoryMb, limits.cpus, limits.diskMb, limits.pids, limits.network].join(
-    "|",
-  );
+  const network = limits.network === "none" ? "none" : `allowlist:${limits.network.hosts.join(",")}`;
+  return [imageRef(image), limits.memoryMb, limits.cpus, limits.diskMb, limits.pids, network].join("|");
 }

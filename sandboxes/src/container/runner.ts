@@ -1,5 +1,6 @@
 // The container runner interface: what the service's engine knows of Docker (nothing more).
 import type { Failure } from "@mend/wire";
+import type { EgressRecord } from "../egress/egress-proxy.ts";
 import type { SandboxLoad } from "../fair-share/sandbox-load.ts";
 
 export interface ContainerLimits {
@@ -11,8 +12,12 @@ export interface ContainerLimits {
   pids: number;
   /** Cap on each of stdout and stderr, bytes; beyond it output is truncated and the failure is output_limit. */
   outputBytes: number;
-  network: "none";
+  /** `none`: no network at all; allowlist: an internal network whose only peer is Mend's egress proxy. */
+  network: ContainerNetwork;
 }
+
+/** How a container may reach the network. */
+export type ContainerNetwork = "none" | { mode: "allowlist"; hosts: string[] };
 
 export interface ContainerFile {
   path: string;
@@ -47,6 +52,10 @@ export interface ContainerUsage {
   wallMs: number;
   memoryPeakMb?: number;
   cpuMs?: number;
+  /** Allowlist network only: every connection attempt through the egress proxy (bounded). */
+  egress?: EgressRecord[];
+  /** Attempts past the journal's bound, counted but not listed. */
+  egressOmitted?: number;
 }
 
 interface OutcomeBase {

@@ -363,7 +363,9 @@ export class Executor {
           failure: result.failure ? checkRemedy(who.policy, result.failure, action.type) : null,
           usage: result.output.usage ?? null,
           cached: result.output.cached ?? false,
-          ...(result.resolved ? { audit: { resolved: result.resolved } } : {}),
+          ...(result.resolved || result.audit
+            ? { audit: { ...(result.resolved ? { resolved: result.resolved } : {}), ...result.audit } }
+            : {}),
         };
       },
       { signal: opts.signal },

@@ -82,6 +82,10 @@ export async function runContainer(
     usage: outcome.usage,
   };
   const resolved = { image: admitted.value.image, limits: admitted.value.limits };
-  if (outcome.status === "succeeded") return { status: "succeeded", output, resolved };
-  return { status: "failed", output, failure: outcome.failure, resolved };
+  // refusals stay in the audit even when the code shrugged them off and succeeded
+  const refused = (outcome.usage.egress ?? []).filter((r) => !r.allowed);
+  const audit = refused.length > 0 ? { egressDenied: refused } : undefined;
+  if (outcome.status === "succeeded")
+    return { status: "succeeded", output, resolved, ...(audit ? { audit } : {}) };
+  return { status: "failed", output, failure: outcome.failure, resolved, ...(audit ? { audit } : {}) };
 }

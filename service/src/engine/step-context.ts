@@ -26,4 +26,6 @@ export interface StepResult {
   failure?: Failure;
   /** What the policy resolved (limits, image), for the audit trail. */
   resolved?: Record<string, unknown>;
+  /** More for the step's audit (e.g. the egress connections the proxy refused). */
+  audit?: Record<string, unknown>;
 }

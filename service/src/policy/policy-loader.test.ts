@@ -59,6 +59,25 @@ describe("policy files", () => {
     );
   });
 
+  it("reads an egress allowlist per image and refuses a malformed host entry", () => {
+    const ok = parsePolicyFile(
+      "eg.yaml",
+      'name: eg\ncontainer:\n  network: { python: { mode: allowlist, hosts: ["pypi.internal:443", "api.example.com", "[::1]:8080"] }, node: none }\n',
+    );
+    assert.deepEqual(ok.container?.network?.python, {
+      mode: "allowlist",
+      hosts: ["pypi.internal:443", "api.example.com", "[::1]:8080"],
+    });
+    assert.throws(
+      () =>
+        parsePolicyFile(
+          "bad.yaml",
+          'name: bad\ncontainer:\n  network: { python: { mode: allowlist, hosts: ["http://x/"] } }\n',
+        ),
+      (e: unknown) => e instanceof PolicyError && /expected host, host:port or \[v6\]:port/.test(e.message),
+    );
+  });
+
   it("rejects a remediation rule for something that is not a failure kind", () => {
     assert.throws(
       () => parsePolicyFile("r.yaml", "name: r\nremediation:\n  oom: { retries: 1 }\n"),

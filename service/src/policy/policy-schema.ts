@@ -8,6 +8,7 @@ import {
   type CodeModeEngineName,
   type CodeModeLanguageName,
 } from "@mend/wire";
+import { parseAllowEntry, type ContainerNetwork } from "@mend/sandboxes";
 
 /** A strict object whose unknown-key error lists the keys that are expected there. */
 function strict<T extends z.ZodRawShape>(shape: T) {
@@ -19,6 +20,33 @@ function strict<T extends z.ZodRawShape>(shape: T) {
         : undefined,
   });
 }
+
+/** A container's network: none, or an egress allowlist of `host`, `host:port` or `[v6]:port` entries. */
+const containerNetwork = z.union([
+  z.literal("none"),
+  strict({
+    mode: z.literal("allowlist"),
+    hosts: z
+      .array(
+        z
+          .string()
+          .max(260)
+          .refine(
+            (h) => {
+              try {
+                parseAllowEntry(h);
+                return true;
+              } catch {
+                return false;
+              }
+            },
+            { message: "expected host, host:port or [v6]:port" },
+          ),
+      )
+      .max(64)
+      .describe("destinations the proxy admits; an entry without a port admits ports 80 and 443"),
+  }),
+]);
 
 /** Where a tenant's own tools come from (`tools.registered`). */
 export const TOOL_SOURCES = ["http", "mcp"] as const;
@@ -230,9 +258,11 @@ export const PolicyFileSchema = strict({
     enabled: z.boolean().optional().describe("false: every container execution fails with policy_violation"),
     images: z.array(z.string()).optional().describe("images a request may name"),
     network: z
-      .record(z.string(), z.enum(["none"]))
+      .record(z.string(), containerNetwork)
       .optional()
-      .describe("network mode per image; `none` (the default) is the only mode the sandbox offers today"),
+      .describe(
+        "network mode per image: `none` (the default), or `{ mode: allowlist, hosts: [...] }` (only Mend's egress proxy, which admits only those hosts)",
+      ),
     modules: z
       .record(z.string(), z.array(z.string()))
       .optional()
@@ -293,7 +323,7 @@ export interface Policy {
   container: {
     enabled: boolean;
     images: string[];
-    network: Record<string, "none">;
+    network: Record<string, ContainerNetwork>;
     modules: Record<string, string[]>;
     defaults: z.infer<typeof containerLimits>;
     max: z.infer<typeof containerLimits>;

@@ -82,6 +82,23 @@ describe("admitContainer", () => {
     assert.deepEqual(r.value.limits, { ...p.container.defaults, network: "none" });
   });
 
+  it("grants the policy's egress allowlist, and no network when the request asks for none", () => {
+    const hosts = ["pypi.internal:443", "127.0.0.1:8080"];
+    const p = policy({ container: { network: { python: { mode: "allowlist", hosts } } } });
+    const r = admitContainer(p, { image: "python" });
+    assert.ok(r.ok);
+    assert.deepEqual(r.value.limits.network, { mode: "allowlist", hosts });
+    const same = admitContainer(p, { image: "python", limits: { network: "allowlist" } });
+    assert.ok(same.ok);
+    assert.deepEqual(same.value.limits.network, { mode: "allowlist", hosts });
+    const none = admitContainer(p, { image: "python", limits: { network: "none" } });
+    assert.ok(none.ok);
+    assert.equal(none.value.limits.network, "none");
+    const refused = admitContainer(policy(), { image: "python", limits: { network: "allowlist" } });
+    assert.ok(!refused.ok);
+    assert.equal(refused.failure.rule, "container.network.python");
+  });
+
   it("refuses containers when the policy disables them, naming the rule", () => {
     const r = admitContainer(policy({ container: { enabled: false } }), { image: "python" });
     assert.ok(!r.ok);

@@ -6,6 +6,7 @@ import {
   type CodeModeLanguageName,
   type Failure,
 } from "@mend/wire";
+import type { ContainerNetwork } from "@mend/sandboxes";
 import { globMatch } from "./glob.ts";
 import type { CodeModeLimitValues, ContainerLimitValues, Policy, ToolSourceKind } from "./policy-schema.ts";
 
@@ -134,7 +135,7 @@ export function admitCodeMode(
 export function admitContainer(
   policy: Policy,
   req: { image: string; limits?: Partial<ContainerLimitValues> & { network?: string } },
-): Admission<{ image: string; limits: ContainerLimitValues & { network: "none" } }> {
+): Admission<{ image: string; limits: ContainerLimitValues & { network: ContainerNetwork } }> {
   if (!policy.container.enabled) {
     return violation(
       "container.enabled",
@@ -150,14 +151,18 @@ export function admitContainer(
     );
   }
   const { network, ...numeric } = req.limits ?? {};
-  const mode = policy.container.network[req.image] ?? "none";
-  if (network !== undefined && network !== mode) {
+  const granted = policy.container.network[req.image] ?? "none";
+  const mode = granted === "none" ? "none" : granted.mode;
+  // asking for less (no network under an allowlist policy) is always fine
+  if (network !== undefined && network !== mode && network !== "none") {
     return violation(
       `container.network.${req.image}`,
       `network "${network}" is not allowed for image "${req.image}" by policy "${policy.name}"; allowed: ${mode}`,
       `use network "${mode}", or a tool for remote data`,
     );
   }
+  const net: ContainerNetwork =
+    network === "none" || granted === "none" ? "none" : { mode: "allowlist", hosts: [...granted.hosts] };
   const limits = withinCeilings(
     policy,
     "container",
@@ -166,7 +171,7 @@ export function admitContainer(
     policy.container.max,
   );
   if (!limits.ok) return limits;
-  return { ok: true, value: { image: req.image, limits: { ...limits.value, network: mode } } };
+  return { ok: true, value: { image: req.image, limits: { ...limits.value, network: net } } };
 }
 
 /** Narrows a requested tool list to what the policy allows (run- or request-level `tools`). */
