@@ -115,9 +115,6 @@ export const FailureSchema = Type.Object(
     ),
     module: Type.Optional(Type.String({ description: "missing_dependency: the module that was not found" })),
     tool: Type.Optional(Type.String({ description: "tool kinds: the tool concerned" })),
-    host: Type.Optional(
-      Type.String({ description: "network_denied: the destination host that was refused" }),
-    ),
     allowedTools: Type.Optional(Type.Array(Type.String())),
     errors: Type.Optional(
       Type.Array(Type.Object({ path: Type.String(), message: Type.String() }), {
@@ -130,7 +127,11 @@ export const FailureSchema = Type.Object(
           "policy_violation: the rule that was broken; network_denied: the rule that refused (e.g. destination.loopback, http.allowHosts)",
       }),
     ),
-    host: Type.Optional(Type.String({ description: "network_denied: the host as written in the URL" })),
+    host: Type.Optional(
+      Type.String({
+        description: "network_denied: the host as written in the URL, or the host the egress proxy refused",
+      }),
+    ),
     port: Type.Optional(Type.Integer({ description: "network_denied: the port of the refused connection" })),
     address: Type.Optional(
       Type.String({ description: "network_denied: the address the host resolved to (the one refused)" }),

@@ -25,7 +25,6 @@ export function defaultOrigin(run: Pick<NewRun, "implicit" | "mode" | "origin">)
   return run.origin ?? (run.implicit ? "one-off" : run.mode);
 }
 
-
 /**
  * A fork of run `parentRunId` (same tenant): the parent's finished steps before `atSeq` are copied into the
  * new run as replayed entries, in the transaction that creates it.

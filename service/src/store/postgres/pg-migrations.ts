@@ -170,6 +170,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT 'client';
   UPDATE runs SET origin = CASE WHEN implicit THEN 'one-off' WHEN mode = 'hosted' THEN 'hosted' ELSE 'client' END;
   CREATE INDEX runs_tenant_origin ON runs (tenant, origin, created_at);
+  `,
   // Quotas per tenant: what each tenant stores, kept by triggers in the same transaction as every write that
   // grows it, and the check inside that write. The upsert of the tenant's usage row locks it until the
   // transaction ends, so concurrent writes of one tenant are checked one after the other (never all passing
@@ -321,6 +322,7 @@ export const PG_MIGRATIONS: readonly string[] = [
     ON CONFLICT (tenant) DO UPDATE SET blob_bytes = x.blob_bytes + excluded.blob_bytes;
   INSERT INTO tenant_usage AS x (tenant, cache_bytes) SELECT e.tenant, SUM(e.size_bytes) FROM cache_entries e GROUP BY e.tenant
     ON CONFLICT (tenant) DO UPDATE SET cache_bytes = x.cache_bytes + excluded.cache_bytes;
+  `,
   // Forks (POST /v1/runs/{id}/fork): a run's parent and fork point, the edited step; a step copied from a
   // parent names where it was executed.
   `

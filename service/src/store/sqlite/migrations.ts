@@ -157,6 +157,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT 'client';
   UPDATE runs SET origin = CASE WHEN implicit = 1 THEN 'one-off' WHEN mode = 'hosted' THEN 'hosted' ELSE 'client' END;
   CREATE INDEX runs_tenant_origin ON runs (tenant, origin, created_at);
+  `,
   // Quotas per tenant: what each tenant stores, kept by triggers in the same transaction as every write that
   // grows it, and the check inside that same statement (RAISE aborts the statement: nothing of it is
   // written). A tenant's row exists once a quota was set (setQuota), so the check sits in the upsert's
@@ -261,6 +262,7 @@ export const MIGRATIONS: readonly string[] = [
     INSERT INTO tenant_usage (tenant, cache_bytes) SELECT OLD.tenant, -OLD.size_bytes WHERE true
       ON CONFLICT (tenant) DO UPDATE SET cache_bytes = cache_bytes + excluded.cache_bytes;
   END;
+  `,
   // Forks (POST /v1/runs/{id}/fork): a run's parent and fork point, the edited step; a step copied from a
   // parent names where it was executed.
   `
