@@ -20,6 +20,11 @@ export async function listen(app: Hono<AppEnv>, port: number, hostname: string):
     const s = serve({ fetch: app.fetch, port, hostname }, () => resolve(s)) as Server;
     s.once("error", reject);
   });
+  // Idle kept-alive connections stay open 65 s (Node's default is 5 s): a client whose event loop was busy
+  // longer than that reuses a socket the service had already closed, and its request fails with "other side
+  // closed". Load balancers keep idle connections for 60 s; the service outlasts them, as is usual.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const addr = server.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   return { server, url: `http://${host}:${addr.port}` };
