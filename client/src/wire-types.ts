@@ -26,6 +26,10 @@ export type Failure = {
   allowedTools?: string[] | undefined;
   errors?: { message: string; path: string }[] | undefined;
   rule?: string | undefined;
+  host?: string | undefined;
+  port?: number | undefined;
+  address?: string | undefined;
+  range?: string | undefined;
   status?: number | undefined;
   bodyTail?: string | undefined;
   attempts?: number | undefined;
@@ -118,6 +122,7 @@ export type Problem = {
   detail: string;
 };
 export type ProblemType =
+  | "network_denied"
   | "quota_exceeded"
   | "malformed-json"
   | "validation"
@@ -202,7 +207,7 @@ export type ContainerAction = {
         cpus?: number | undefined;
         pids?: number | undefined;
         outputBytes?: number | undefined;
-        network?: "none" | undefined;
+        network?: "none" | "allowlist" | undefined;
       }
     | undefined;
   files?:
@@ -216,6 +221,14 @@ export type ContainerAction = {
   code: string;
   sandbox: "container";
   image: string;
+};
+export type EgressRecord = {
+  reason?: string | undefined;
+  host: string;
+  port: number;
+  allowed: boolean;
+  bytesIn: number;
+  bytesOut: number;
 };
 export type ExecutionRequest =
   | {
@@ -246,7 +259,7 @@ export type ExecutionRequest =
             cpus?: number | undefined;
             pids?: number | undefined;
             outputBytes?: number | undefined;
-            network?: "none" | undefined;
+            network?: "none" | "allowlist" | undefined;
           }
         | undefined;
       files?:
@@ -309,6 +322,10 @@ export type ExecutionResponse = {
         allowedTools?: string[] | undefined;
         errors?: { message: string; path: string }[] | undefined;
         rule?: string | undefined;
+        host?: string | undefined;
+        port?: number | undefined;
+        address?: string | undefined;
+        range?: string | undefined;
         status?: number | undefined;
         bodyTail?: string | undefined;
         attempts?: number | undefined;
@@ -352,7 +369,22 @@ export type ExecutionResponse = {
         retryable: boolean;
       }
     | undefined;
-  usage: { memoryPeakMb?: number | undefined; cpuMs?: number | undefined; wallMs: number };
+  usage: {
+    memoryPeakMb?: number | undefined;
+    cpuMs?: number | undefined;
+    egress?:
+      | {
+          reason?: string | undefined;
+          host: string;
+          port: number;
+          allowed: boolean;
+          bytesIn: number;
+          bytesOut: number;
+        }[]
+      | undefined;
+    egressOmitted?: number | undefined;
+    wallMs: number;
+  };
   status: "succeeded" | "failed";
   attempts: number;
   id: string;
@@ -420,7 +452,7 @@ export type ForkRun = {
                     cpus?: number | undefined;
                     pids?: number | undefined;
                     outputBytes?: number | undefined;
-                    network?: "none" | undefined;
+                    network?: "none" | "allowlist" | undefined;
                   }
                 | undefined;
               files?:
@@ -468,6 +500,10 @@ export type Run = {
         allowedTools?: string[] | undefined;
         errors?: { message: string; path: string }[] | undefined;
         rule?: string | undefined;
+        host?: string | undefined;
+        port?: number | undefined;
+        address?: string | undefined;
+        range?: string | undefined;
         status?: number | undefined;
         bodyTail?: string | undefined;
         attempts?: number | undefined;
@@ -545,6 +581,10 @@ export type Run = {
           allowedTools?: string[] | undefined;
           errors?: { message: string; path: string }[] | undefined;
           rule?: string | undefined;
+          host?: string | undefined;
+          port?: number | undefined;
+          address?: string | undefined;
+          range?: string | undefined;
           status?: number | undefined;
           bodyTail?: string | undefined;
           attempts?: number | undefined;
@@ -631,6 +671,10 @@ export type RunsPage = {
           allowedTools?: string[] | undefined;
           errors?: { message: string; path: string }[] | undefined;
           rule?: string | undefined;
+          host?: string | undefined;
+          port?: number | undefined;
+          address?: string | undefined;
+          range?: string | undefined;
           status?: number | undefined;
           bodyTail?: string | undefined;
           attempts?: number | undefined;
@@ -708,6 +752,10 @@ export type RunsPage = {
             allowedTools?: string[] | undefined;
             errors?: { message: string; path: string }[] | undefined;
             rule?: string | undefined;
+            host?: string | undefined;
+            port?: number | undefined;
+            address?: string | undefined;
+            range?: string | undefined;
             status?: number | undefined;
             bodyTail?: string | undefined;
             attempts?: number | undefined;
@@ -804,6 +852,10 @@ export type Step = {
     allowedTools?: string[] | undefined;
     errors?: { message: string; path: string }[] | undefined;
     rule?: string | undefined;
+    host?: string | undefined;
+    port?: number | undefined;
+    address?: string | undefined;
+    range?: string | undefined;
     status?: number | undefined;
     bodyTail?: string | undefined;
     attempts?: number | undefined;
@@ -880,7 +932,7 @@ export type StepAction =
             cpus?: number | undefined;
             pids?: number | undefined;
             outputBytes?: number | undefined;
-            network?: "none" | undefined;
+            network?: "none" | "allowlist" | undefined;
           }
         | undefined;
       files?:
@@ -927,7 +979,7 @@ export type StepRequest = {
               cpus?: number | undefined;
               pids?: number | undefined;
               outputBytes?: number | undefined;
-              network?: "none" | undefined;
+              network?: "none" | "allowlist" | undefined;
             }
           | undefined;
         files?:
@@ -986,10 +1038,10 @@ export type ToolInfo = {
   server?: string | undefined;
   description: string;
   version: string;
+  allowed: boolean;
   name: string;
   inputSchema: { [x: string]: unknown };
   source: "mcp" | "http" | "builtin";
-  allowed: boolean;
 };
 export type CacheStats = { entries: number; bytes: number; hits: number; misses: number };
 export type RelayAnswer =
@@ -1048,6 +1100,10 @@ export type RelayEvent =
               allowedTools?: string[] | undefined;
               errors?: { message: string; path: string }[] | undefined;
               rule?: string | undefined;
+              host?: string | undefined;
+              port?: number | undefined;
+              address?: string | undefined;
+              range?: string | undefined;
               status?: number | undefined;
               bodyTail?: string | undefined;
               attempts?: number | undefined;
@@ -1091,7 +1147,22 @@ export type RelayEvent =
               retryable: boolean;
             }
           | undefined;
-        usage: { memoryPeakMb?: number | undefined; cpuMs?: number | undefined; wallMs: number };
+        usage: {
+          memoryPeakMb?: number | undefined;
+          cpuMs?: number | undefined;
+          egress?:
+            | {
+                reason?: string | undefined;
+                host: string;
+                port: number;
+                allowed: boolean;
+                bytesIn: number;
+                bytesOut: number;
+              }[]
+            | undefined;
+          egressOmitted?: number | undefined;
+          wallMs: number;
+        };
         status: "succeeded" | "failed";
         attempts: number;
         id: string;

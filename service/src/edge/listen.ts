@@ -5,6 +5,13 @@ import type { AddressInfo } from "node:net";
 import type { Hono } from "hono";
 import type { AppEnv } from "./app-env.ts";
 
+/**
+ * How long an idle keep-alive connection stays open. Node's default (5 s) races a client's keep-alive
+ * timer: a client starved of CPU for a moment reuses a socket the server has just closed ("other side
+ * closed" on a request that never reached us). A minute, as load balancers do, makes that gap rare.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export interface Listening {
   server: Server;
   /** `http://host:port` as bound (IPv6 hosts in brackets). */
@@ -20,11 +27,9 @@ export async function listen(app: Hono<AppEnv>, port: number, hostname: string):
     const s = serve({ fetch: app.fetch, port, hostname }, () => resolve(s)) as Server;
     s.once("error", reject);
   });
-  // Idle kept-alive connections stay open 65 s (Node's default is 5 s): a client whose event loop was busy
-  // longer than that reuses a socket the service had already closed, and its request fails with "other side
-  // closed". Load balancers keep idle connections for 60 s; the service outlasts them, as is usual.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // Above the keep-alive timeout, as Node requires for a kept-alive socket's next request headers.
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const addr = server.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   return { server, url: `http://${host}:${addr.port}` };
