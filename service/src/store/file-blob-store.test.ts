@@ -39,10 +39,18 @@ describe("FileBlobStore", () => {
     const code = `
       import { FileBlobStore } from ${JSON.stringify(new URL("./file-blob-store.ts", import.meta.url).href)};
       const b = new FileBlobStore(${JSON.stringify(dir)});
-      for (let i = 0; ; i++) await b.put(Buffer.alloc(4 * 1024 * 1024, i % 251).fill(String(i), 0, 16));`;
+      for (let i = 0; ; i++) {
+        await b.put(Buffer.alloc(4 * 1024 * 1024, i % 251).fill(String(i), 0, 16));
+        process.stdout.write("w");
+      }`;
     for (let round = 0; round < 3; round++) {
-      const p = spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: "ignore" });
-      await new Promise((r) => setTimeout(r, 400 + round * 150));
+      const p = spawn(process.execPath, ["--input-type=module", "-e", code], {
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      // Killed while it writes: after its first blob is complete (however slow the machine is to start
+      // it), a moment later, in the middle of the next ones.
+      await new Promise<void>((resolve) => p.stdout!.once("data", () => resolve()));
+      await new Promise((r) => setTimeout(r, 20 + round * 35));
       p.kill("SIGKILL");
       await new Promise((r) => p.on("exit", r));
     }
