@@ -91,6 +91,7 @@ for (const backend of ["sqlite", "postgres"] as const) {
         ["loud", "default"],
         ["counted", "default"],
         ["hosted", "tight"],
+        ["ends", "tight"],
       ] as const) {
         const { token } = await keys.create({ tenant, policy });
         auth[tenant] = { authorization: `Bearer ${token}` };
@@ -242,6 +243,29 @@ for (const backend of ["sqlite", "postgres"] as const) {
           action: { type: "tool", tool: "big.result", args: { n: 3500 } },
         });
         assert.equal(fine.body.status, "succeeded", JSON.stringify(fine.body));
+      });
+    });
+
+    describe("an execution whose output passes the quota", () => {
+      it("ends failed with quota_exceeded, its output not stored", async () => {
+        const ends = as("ends");
+        const run = (await ends("POST", "/v1/runs", { mode: "client" })).body.id as string;
+        // Results under 4 KiB stay in the journal: three of them pass the 12 KB quota.
+        let refused: { status: number; body: any } | undefined;
+        for (let i = 0; i < 5 && !refused; i++) {
+          const r = await ends("POST", `/v1/runs/${run}/steps`, {
+            key: `out${i}`,
+            action: { type: "codemode", code: "return 'x'.repeat(3900)" },
+          });
+          assert.equal(r.status, 200, JSON.stringify(r.body));
+          if (r.body.status === "failed") refused = r;
+        }
+        assert.ok(refused, "one of the executions passed the quota");
+        assert.equal(refused.body.failure.kind, "quota_exceeded", JSON.stringify(refused.body));
+        assert.deepEqual(refused.body.failure.limits, { journalBytes: 12000 });
+        const step = await svc.services.store.getStep(run, refused.body.key as string);
+        assert.deepEqual([step?.status, step?.output], ["failed", null], "the output was not stored");
+        assert.ok((await svc.services.store.usage("ends")).journalBytes <= 12000 + 2048);
       });
     });
 
