@@ -31,12 +31,12 @@ export function quotaFailure(
   const message =
     quota === "toolArgsBytes" || quota === "toolResultBytes"
       ? `The ${WHAT[quota]}${extra.tool ? ` of "${extra.tool}"` : ""}${size} is over the policy's limits.${quota}${of}; nothing was ${quota === "toolArgsBytes" ? "sent" : "kept"}. Pass a smaller value (store large data with blobs.put and pass its sha256).`
-      : `The tenant's ${WHAT[quota]} quota (policy limits.${quota}${of}) is used up; nothing of this was stored. Free space (delete runs or blobs, clear the cache) or ask the operator for a larger quota.`;
+      : `The tenant's ${WHAT[quota]} quota (policy limits.${quota}${of}) is used up; nothing of this was stored. Store less (smaller inputs, outputs and files), or ask the operator for a larger quota: runs and blobs cannot be deleted through the API yet.`;
   return makeFailure("quota_exceeded", message, false, {
     ...(limit === undefined ? {} : { limits: { [quota]: limit } }),
     ...(extra.used === undefined ? {} : { usage: { [quota]: extra.used } }),
     ...(extra.tool ? { tool: extra.tool } : {}),
-    remedy: { action: quota.startsWith("tool") ? "fix_arguments" : "free_space", withinPolicy: false },
+    remedy: { action: quota.startsWith("tool") ? "fix_arguments" : "ask_operator", withinPolicy: false },
   });
 }
 
