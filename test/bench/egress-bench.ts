@@ -43,6 +43,42 @@ print(json.dumps(out))
 `;
 }
 
+const JOBS = 10;
+
+/** Cold `print(1)` jobs, network none and allowlist interleaved: what the network, proxy and rules cost. */
+async function coldJobs(runner: DockerRunner, tport: number): Promise<Row[]> {
+  const samples = { none: [] as number[], allowlist: [] as number[] };
+  const errors = { none: [] as string[], allowlist: [] as string[] };
+  for (let i = 0; i < JOBS; i++) {
+    for (const mode of ["none", "allowlist"] as const) {
+      const t0 = performance.now();
+      const out = await runner.run({
+        image: "python",
+        code: "print(1)",
+        limits: {
+          ...DEFAULT_CONTAINER_LIMITS,
+          timeoutMs: 120_000,
+          network: mode === "none" ? "none" : { mode: "allowlist", hosts: [`127.0.0.1:${tport}`] },
+        },
+      });
+      if (out.status === "succeeded" && out.stdout === "1\n") samples[mode].push(performance.now() - t0);
+      else
+        errors[mode].push(
+          out.status === "failed" ? `${out.failure.kind}: ${out.failure.message}` : out.stdout,
+        );
+    }
+  }
+  const row = (name: string, mode: "none" | "allowlist"): Row =>
+    summarize(name, samples[mode], {
+      failures: errors[mode].length,
+      ...(errors[mode].length > 0 ? { failureMessages: [...new Set(errors[mode])].slice(0, 5) } : {}),
+    });
+  return [
+    row("cold job print(1), network none (create + start + job + outcome)", "none"),
+    row("cold job print(1), allowlist (+ network, proxy, firewall rules)", "allowlist"),
+  ];
+}
+
 /**
  * Proxy overhead per new connection, measured inside the container.
  * @example const rows = await benchEgress();
@@ -84,7 +120,9 @@ export async function benchEgress(): Promise<Row[]> {
         ...(errors.length > 0 ? { failureMessages: [...new Set(errors)].slice(0, 5) } : {}),
       });
     };
+    const jobs = await coldJobs(runner, tport);
     return [
+      ...jobs,
       row("inside the container: new connection + GET to its own loopback (no proxy)", r.direct, "direct"),
       row(
         "through the egress proxy: new connection + plain HTTP GET to an allowlisted host",

@@ -236,6 +236,7 @@ const SECTIONS: Section[] = [
     title: "Issue 15 — container egress allowlist: the proxy's cost per new connection",
     notes: [
       `One python container on an allowlist network (its own internal Docker network, Mend's proxy on the gateway, host firewall rules); inside it, ${200} rounds of three variants interleaved, each a new TCP connection + GET timed by the container's python (http.client, perf_counter).`,
+      "Cold jobs: 10 `print(1)` jobs with network none and 10 with an allowlist, interleaved, no warm pool; timed around DockerRunner.run (the allowlist's network, proxy and rules are removed in the background after the outcome).",
       "No proxy: a server on the container's own loopback. Plain: an absolute-URL GET to the proxy, forwarded to an allowlisted loopback server on the host. CONNECT: a tunnel to the same server, then the GET inside it.",
       SHARED_CORES + " The proxy runs in the bench process.",
     ],
