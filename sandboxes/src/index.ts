@@ -35,6 +35,8 @@ export { DockerRunner, DEFAULT_CONTAINER_LIMITS } from "./container/docker-runne
 export type { DockerRunnerOptions } from "./container/docker-runner.ts";
 export { hardenedSpec, imageRef, limitsClass } from "./container/host-config.ts";
 export { sweepOrphans } from "./container/janitor.ts";
+export { mendSeccompProfile, DENIED_SYSCALLS, CONTAINER_RUNTIMES } from "./container/seccomp-profile.ts";
+export type { ContainerRuntime, SeccompProfile } from "./container/seccomp-profile.ts";
 export { QuickJsEngine } from "./codemode/quickjs/quickjs-engine.ts";
 export type { QuickJsEngineOptions } from "./codemode/quickjs/quickjs-engine.ts";
 export { ToolCallBroker } from "./codemode/tool-calls.ts";

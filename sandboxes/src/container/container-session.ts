@@ -14,6 +14,7 @@ import {
   type LauncherResult,
 } from "./job-protocol.ts";
 import type { ContainerJob } from "./runner.ts";
+import { readHostUsage, type HostUsage } from "./host-usage.ts";
 
 /** A started container whose launcher is waiting on stdin for its one job. */
 export interface ReadyContainer {
@@ -97,6 +98,8 @@ export interface JobObservation {
   outputExceeded: boolean;
   pidsAtTimeout?: number;
   memoryPeakMbAtTimeout?: number;
+  /** The engine's figures, read while the reporting launcher waits (absent when it never reported). */
+  host?: HostUsage;
 }
 
 /**
@@ -175,6 +178,8 @@ export async function runJob(
   const launcher = stdout.markerSeen ? parseLauncherResult(stderr.payload()) : undefined;
   if (launcher !== undefined && !obs.timedOut && !obs.aborted && !obs.outputExceeded) {
     obs.launcher = launcher;
+    // the launcher holds the container open after its report: read the cgroup from the host's side
+    obs.host = await readHostUsage(ready.container);
     return obs;
   }
   if (killing !== undefined) await killing;

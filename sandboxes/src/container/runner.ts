@@ -1,6 +1,7 @@
 // The container runner interface: what the service's engine knows of Docker (nothing more).
 import type { Failure } from "@mend/wire";
 import type { SandboxLoad } from "../fair-share/sandbox-load.ts";
+import type { ContainerRuntime } from "./seccomp-profile.ts";
 
 export interface ContainerLimits {
   memoryMb: number;
@@ -28,6 +29,8 @@ export interface ContainerJob {
   argv?: string[];
   env?: Record<string, string>;
   limits: ContainerLimits;
+  /** OCI runtime: runc (default) or runsc (gVisor: a user-space kernel between the code and the host). */
+  runtime?: ContainerRuntime;
   /** Extra labels (e.g. execution id) put on the container next to the Mend label. */
   labels?: Record<string, string>;
   /** Aborting kills the container; the outcome is then `interrupted`. */
@@ -40,8 +43,12 @@ export interface ContainerJob {
 
 export interface ContainerUsage {
   wallMs: number;
+  /** Peak memory of the container's cgroup, from the engine (the host's view). */
   memoryPeakMb?: number;
+  /** CPU time of the container's cgroup, from the engine (the host's view). */
   cpuMs?: number;
+  /** The OCI runtime the code ran on. */
+  runtime?: ContainerRuntime;
 }
 
 interface OutcomeBase {
