@@ -332,7 +332,12 @@ export type ExecutionResponse = {
         retryable: boolean;
       }
     | undefined;
-  usage: { memoryPeakMb?: number | undefined; cpuMs?: number | undefined; wallMs: number };
+  usage: {
+    memoryPeakMb?: number | undefined;
+    cpuMs?: number | undefined;
+    runtime?: "runc" | "runsc" | undefined;
+    wallMs: number;
+  };
   status: "succeeded" | "failed";
   attempts: number;
   id: string;
@@ -987,7 +992,12 @@ export type RelayEvent =
               retryable: boolean;
             }
           | undefined;
-        usage: { memoryPeakMb?: number | undefined; cpuMs?: number | undefined; wallMs: number };
+        usage: {
+          memoryPeakMb?: number | undefined;
+          cpuMs?: number | undefined;
+          runtime?: "runc" | "runsc" | undefined;
+          wallMs: number;
+        };
         status: "succeeded" | "failed";
         attempts: number;
         id: string;

@@ -158,6 +158,12 @@ export const ExecutionResponseSchema = Type.Object(
       wallMs: Type.Number(),
       memoryPeakMb: Type.Optional(Type.Number()),
       cpuMs: Type.Optional(Type.Number()),
+      runtime: Type.Optional(
+        Type.Union([Type.Literal("runc"), Type.Literal("runsc")], {
+          description:
+            "Containers: the OCI runtime the code ran on (runsc is gVisor). Memory and CPU are the container's cgroup as the host sees it.",
+        }),
+      ),
     }),
     attempts: Type.Integer(),
     replayed: Type.Boolean(),

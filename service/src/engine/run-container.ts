@@ -60,6 +60,7 @@ export async function runContainer(
     stdin: action.stdin,
     argv: action.argv,
     limits: admitted.value.limits,
+    runtime: admitted.value.runtime,
     labels: { "mend.run": ctx.runId, "mend.step": String(ctx.step.seq), "mend.tenant": ctx.who.tenant },
     signal: ctx.signal,
     tenant: ctx.who.tenant,
@@ -78,7 +79,11 @@ export async function runContainer(
     files: produced,
     usage: outcome.usage,
   };
-  const resolved = { image: admitted.value.image, limits: admitted.value.limits };
+  const resolved = {
+    image: admitted.value.image,
+    limits: admitted.value.limits,
+    runtime: admitted.value.runtime,
+  };
   if (outcome.status === "succeeded") return { status: "succeeded", output, resolved };
   return { status: "failed", output, failure: outcome.failure, resolved };
 }

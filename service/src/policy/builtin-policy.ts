@@ -29,6 +29,7 @@ export const BASE_POLICY: Omit<Policy, "name" | "version"> = {
     enabled: true,
     images: ["python", "node", "shell"],
     network: {},
+    runtime: "runc",
     defaults: { memoryMb: 256, cpus: 1, timeoutMs: 10_000, diskMb: 256, pids: 64, outputBytes: 1024 * 1024 },
     max: {
       memoryMb: 2048,

@@ -7,6 +7,7 @@ import {
   type CodeModeEngineName,
   type CodeModeLanguageName,
 } from "@mend/wire";
+import { CONTAINER_RUNTIMES, type ContainerRuntime } from "@mend/sandboxes";
 
 /** A strict object whose unknown-key error lists the keys that are expected there. */
 function strict<T extends z.ZodRawShape>(shape: T) {
@@ -180,6 +181,12 @@ export const PolicyFileSchema = strict({
       .record(z.string(), z.enum(["none"]))
       .optional()
       .describe("network mode per image; `none` (the default) is the only mode the sandbox offers today"),
+    runtime: z
+      .union([z.enum(CONTAINER_RUNTIMES), z.record(z.string(), z.enum(CONTAINER_RUNTIMES))])
+      .optional()
+      .describe(
+        "OCI runtime: `runc` (the default) or `runsc` (gVisor, a user-space kernel between the code and the host), for every image or per image, e.g. { python: runsc }",
+      ),
     defaults: partial(containerLimits).optional().describe("limits used when a request omits them"),
     max: partial(containerLimits).optional().describe("ceilings: a request above them is a policy_violation"),
   }).optional(),
@@ -220,6 +227,8 @@ export interface Policy {
     enabled: boolean;
     images: string[];
     network: Record<string, "none">;
+    /** One runtime for every image, or per image (an image not named runs on runc). */
+    runtime: ContainerRuntime | Record<string, ContainerRuntime>;
     defaults: z.infer<typeof containerLimits>;
     max: z.infer<typeof containerLimits>;
   };

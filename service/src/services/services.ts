@@ -100,6 +100,7 @@ export async function createServices(
     const runner = new DockerRunner({
       socketPath: config.dockerSocket,
       pool: { python: config.poolSize },
+      runscPool: { python: config.runscPoolSize },
       ...(defaults ? { poolLimits: { ...defaults, network: "none" as const } } : {}),
     });
     containers = new FairContainerRunner(runner, { slots: config.containerSlots });
