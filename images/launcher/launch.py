@@ -227,11 +227,13 @@ def seed_matplotlib_cache():
 
 def hold():
     """Keeps the container alive after the report until the host has read its cgroup (stdin sends a
-    line or closes, or HOLD_S pass). select(), not a thread: the process limit may be exhausted."""
+    line or closes, or HOLD_S pass). poll(), not a thread: the process limit may be exhausted."""
     import select
 
     try:
-        if select.select([0], [], [], HOLD_S)[0]:
+        p = select.poll()
+        p.register(0, select.POLLIN | select.POLLHUP)
+        if p.poll(HOLD_S * 1000):
             os.read(0, 1)
     except OSError:
         pass

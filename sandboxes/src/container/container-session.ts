@@ -184,16 +184,35 @@ export async function runJob(
   }
   if (killing !== undefined) await killing;
   await Promise.race([ready.ended, delay(2000, undefined, { ref: false })]);
-  obs.inspect = await inspectState(ready.container);
+  obs.inspect = await inspectState(ready.container, killing === undefined);
   if (launcher !== undefined) obs.launcher = launcher;
   return obs;
 }
 
-async function inspectState(container: Container): Promise<JobObservation["inspect"]> {
+const SIGKILLED = 137;
+/** How long a SIGKILL nobody here sent may take to show as an OOM kill in the engine's state. */
+const OOM_FLAG_WAIT_MS = 2000;
+
+async function inspectState(
+  container: Container,
+  killedElsewhere: boolean,
+): Promise<JobObservation["inspect"]> {
   try {
     let info = await container.inspect();
     if (info.State.Running) {
       await container.wait().catch(() => undefined);
+      info = await container.inspect();
+    }
+    // the engine learns of an OOM kill from an event that can come after the exit (gVisor: the whole
+    // sandbox is the OOM killer's victim), so a SIGKILL we did not send is looked at a little longer
+    const deadline = Date.now() + OOM_FLAG_WAIT_MS;
+    while (
+      killedElsewhere &&
+      !info.State.OOMKilled &&
+      info.State.ExitCode === SIGKILLED &&
+      Date.now() < deadline
+    ) {
+      await delay(100);
       info = await container.inspect();
     }
     return { found: true, exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled };

@@ -139,7 +139,8 @@ export class DockerRunner implements ContainerRunner {
       timedOut: obs.timedOut,
       aborted: obs.aborted,
       outputExceeded: obs.outputExceeded,
-      ...(obs.pidsAtTimeout === undefined ? {} : { pidsAtTimeout: obs.pidsAtTimeout }),
+      // under runsc the host's pids are gVisor's own threads and stubs, not the code's processes
+      ...(obs.pidsAtTimeout === undefined || runtime === "runsc" ? {} : { pidsAtTimeout: obs.pidsAtTimeout }),
       ...(memoryPeakMb === undefined ? {} : { memoryPeakMb }),
       stdoutTail: obs.stdout.text(),
       stderrTail: obs.stderr.text(),

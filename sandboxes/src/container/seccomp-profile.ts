@@ -148,9 +148,10 @@ export type ContainerRuntime = (typeof CONTAINER_RUNTIMES)[number];
  */
 export function mendSeccompProfile(runtime: ContainerRuntime = "runc"): SeccompProfile {
   const denied = new Set<string>(DENIED_SYSCALLS);
-  const names = [...new Set(Object.values(ALLOWED).flatMap((group) => group.trim().split(/\s+/)))]
-    .filter((n) => !denied.has(n))
-    .sort();
+  const listed = Object.values(ALLOWED).flatMap((group) => group.trim().split(/\s+/));
+  // gVisor's own syscall table names pselect6 `pselect`; a name it does not know it skips
+  if (runtime === "runsc") listed.push("pselect");
+  const names = [...new Set(listed)].filter((n) => !denied.has(n)).sort();
   return {
     defaultAction: "SCMP_ACT_ERRNO",
     defaultErrnoRet: EPERM,
