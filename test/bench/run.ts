@@ -1,4 +1,4 @@
-// `npm run bench`: every benchmark of issues 2-6, 14, 17, 19 and 21 side by side in one run, as markdown tables with targets.
+// `npm run bench`: every benchmark of issues 2-6, 14, 15, 17, 19 and 21 side by side in one run, as markdown tables with targets.
 //
 // Usage:
 //   npm run bench                               all sections (~6-10 min on the 2-core machine)
@@ -29,6 +29,7 @@ import { benchStoreSteps } from "./store-steps-bench.ts";
 import { benchStepsHttp } from "./steps-http-bench.ts";
 import { benchDurableSteps } from "./durable-steps-bench.ts";
 import { benchRecovery } from "./recovery-bench.ts";
+import { benchRuntimes } from "./runtimes-bench.ts";
 import { benchSqlCounts } from "./sql-counts-bench.ts";
 import type { Row } from "./stats.ts";
 
@@ -182,6 +183,17 @@ const SECTIONS: Section[] = [
       SHARED_CORES + " dockerd and containerd use them too.",
     ],
     measure: async () => benchFairness(),
+  },
+  {
+    id: "issue15",
+    title: "Issue 15 — container runtimes: runc beside runsc (gVisor), cold and warm",
+    notes: [
+      "In process: DockerRunner runs `print(6*7)` in the python image (stdout must be 42) with the hardened spec, Mend's seccomp profile and the host's usage read; 15 interleaved rounds of runc cold, runc warm, runsc cold, runsc warm, after one untimed execution each.",
+      "Cold: a runner without a pool (create + attach + start + job + usage read). Warm: a runner with one pooled python container per runtime; before each timed run it waits (untimed) until the pool is full; a pool miss counts as a failure.",
+      "runsc is registered by scripts/setup with --network=none --oci-seccomp (ptrace platform). Where it is not registered, its rows show the failures.",
+      "The bench process, dockerd, containerd and gVisor's Sentry share the machine's 2 cores.",
+    ],
+    measure: async () => benchRuntimes(),
   },
 ];
 
