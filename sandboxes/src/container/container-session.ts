@@ -54,6 +54,8 @@ export async function startContainer(docker: Docker, spec: ContainerCreateOption
       else early.push([s, Buffer.from(chunk)]);
     });
     stream.on("data", (c: Buffer) => demux.push(c));
+    // a late write (the release after the usage read) may meet a closed stream: never an uncaught error
+    stream.on("error", () => undefined);
     const ended = new Promise<void>((resolve) => {
       const done = (): void => {
         alive = false;
@@ -180,6 +182,11 @@ export async function runJob(
     obs.launcher = launcher;
     // the launcher holds the container open after its report: read the cgroup from the host's side
     obs.host = await readHostUsage(ready.container);
+    try {
+      ready.write("\n"); // read: the launcher may exit now
+    } catch {
+      // already gone
+    }
     return obs;
   }
   if (killing !== undefined) await killing;
