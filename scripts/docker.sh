@@ -96,7 +96,7 @@ ensure_runsc() {
   }
   if runsc_registered; then return 0; fi
   local pid
-  pid="$(pidof dockerd 2>/dev/null | awk '{print $1}')"
+  pid="$(pidof dockerd 2>/dev/null | awk '{print $1}' || true)"
   if [ -n "$pid" ]; then
     kill -HUP "$pid"
     for _ in $(seq 1 20); do
