@@ -383,6 +383,7 @@ export type ExecutionResponse = {
         }[]
       | undefined;
     egressOmitted?: number | undefined;
+    runtime?: "runc" | "runsc" | undefined;
     wallMs: number;
   };
   status: "succeeded" | "failed";
@@ -1161,6 +1162,7 @@ export type RelayEvent =
               }[]
             | undefined;
           egressOmitted?: number | undefined;
+          runtime?: "runc" | "runsc" | undefined;
           wallMs: number;
         };
         status: "succeeded" | "failed";

@@ -8,6 +8,14 @@
 #           "outTarBase64"?, "outTruncated"?, "launcherError"?}
 # The runtime child (python/node) is spawned BEFORE the job arrives, so a warm container only pays
 # for writing files and running the user's code.
+#
+# The result channel is out of the user code's reach: the launcher makes itself non-dumpable before
+# the job (and its nonce) arrives, so code running as the same uid can neither ptrace it nor read
+# /proc/<launcher>/mem (and the seccomp profile refuses ptrace and process_vm_readv anyway); the
+# user's processes get oom_score_adj 1000, so an OOM kill takes them before the launcher. After
+# reporting, the launcher waits (up to HOLD_S, or until stdin closes or sends a line) so the host can
+# read the container's cgroup through the engine while the container still exists; usage figures
+# come from that host view. A runner that does not wait simply removes the container.
 import base64
 import json
 import os
@@ -20,6 +28,28 @@ OUT_DIR = WORKSPACE + "/out"
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNTIME = sys.argv[1] if len(sys.argv) > 1 else "python"
 MAIN = {"python": "main.py", "node": "main.js", "shell": "main.sh"}
+HOLD_S = 30
+PIPE_BYTES = 60 * 1024
+PR_SET_DUMPABLE = 4
+
+
+def harden_self():
+    """Non-dumpable: same-uid processes may not ptrace us or open our /proc/<pid>/mem, fd, environ."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            return "prctl(PR_SET_DUMPABLE) failed: errno %d" % ctypes.get_errno()
+    except (OSError, AttributeError) as e:
+        return "prctl unavailable: %s" % e
+    return None
+
+
+def user_side(cmd):
+    """The command, run first in line for the OOM killer. Through sh after exec: before exec the child
+    is as non-dumpable as the launcher, and its /proc/self/oom_score_adj belongs to root."""
+    return ["/bin/sh", "-c", 'echo 1000 >/proc/self/oom_score_adj 2>/dev/null; exec "$@"', "mend-user"] + cmd
 
 
 def prespawn():
@@ -35,7 +65,7 @@ def prespawn():
         cmd = [sys.executable, "-X", "utf8", os.path.join(HERE, "pyrun.py")]
     else:
         cmd = ["node", os.path.join(HERE, "run.js")]
-    child = subprocess.Popen(cmd, stdin=subprocess.PIPE, pass_fds=(ctl_r, res_w), env=env, cwd=WORKSPACE)
+    child = subprocess.Popen(user_side(cmd), stdin=subprocess.PIPE, pass_fds=(ctl_r, res_w), env=env, cwd=WORKSPACE)
     os.close(ctl_r)
     os.close(res_w)
     return {"proc": child, "ctl": ctl_w, "res": res_r}
@@ -63,14 +93,21 @@ def write_files(job):
 
 
 def feed_stdin(proc, data):
+    """Feeds the code's stdin. Small inputs are written at once (they fit the pipe), so the launcher
+    needs no thread once the code runs: a fork bomb leaves no room for one."""
+    raw = data.encode("utf-8") if data else b""
+
     def run():
         try:
-            if data:
-                proc.stdin.write(data.encode("utf-8"))
+            if raw:
+                proc.stdin.write(raw)
             proc.stdin.close()
         except OSError:
             pass
 
+    if len(raw) <= PIPE_BYTES:
+        run()
+        return
     t = threading.Thread(target=run, daemon=True)
     t.start()
 
@@ -139,6 +176,26 @@ def cgroup_stats():
     return stats
 
 
+def parse_reports(raw):
+    """The JSON reports the runtime host (and forked copies of it) wrote to the result pipe."""
+    reports = []
+    decoder = json.JSONDecoder()
+    pos = 0
+    while len(reports) < 1000:
+        while pos < len(raw) and raw[pos] != "{":
+            pos += 1
+        if pos >= len(raw):
+            break
+        try:
+            obj, end = decoder.raw_decode(raw, pos)
+        except ValueError:
+            pos += 1
+            continue
+        reports.append(obj)
+        pos = end
+    return reports
+
+
 def report(nonce, result):
     data = ("\n\x1eMEND-RESULT:%s:%s\n" % (nonce, json.dumps(result))).encode("utf-8")
     try:
@@ -168,13 +225,30 @@ def seed_matplotlib_cache():
         pass
 
 
+def hold():
+    """Keeps the container alive after the report until the host has read its cgroup (stdin sends a
+    line or closes, or HOLD_S pass). poll(), not a thread: the process limit may be exhausted."""
+    import select
+
+    try:
+        p = select.poll()
+        p.register(0, select.POLLIN | select.POLLHUP)
+        if p.poll(HOLD_S * 1000):
+            os.read(0, 1)
+    except OSError:
+        pass
+
+
 def main():
+    hardening = harden_self()
     seed_matplotlib_cache()
     host = prespawn()
     line = sys.stdin.buffer.readline()
     job = json.loads(line.decode("utf-8"))
     nonce = str(job.get("nonce") or "")
     result = {"exitCode": None, "signal": None}
+    if hardening is not None:
+        result["hardening"] = hardening
     try:
         main_path = write_files(job)
     except OSError as e:
@@ -195,10 +269,13 @@ def main():
     if host is None:
         penv = dict(os.environ)
         penv.update(env)
-        proc = subprocess.Popen(["bash", main_path] + argv, stdin=subprocess.PIPE, env=penv, cwd=WORKSPACE)
+        proc = subprocess.Popen(user_side(["bash", main_path] + argv), stdin=subprocess.PIPE, env=penv, cwd=WORKSPACE)
         res_fd = None
+        feed_stdin(proc, job.get("stdin") or "")
     else:
         proc = host["proc"]
+        # stdin first: once the code runs, the launcher may not get a thread (fork bombs)
+        feed_stdin(proc, job.get("stdin") or "")
         msg = json.dumps({"main": main_path, "argv": argv, "env": env}).encode("utf-8")
         try:
             os.write(host["ctl"], msg)
@@ -206,7 +283,6 @@ def main():
             pass
         os.close(host["ctl"])
         res_fd = host["res"]
-    feed_stdin(proc, job.get("stdin") or "")
     rc = proc.wait()
     if rc < 0:
         result["signal"] = -rc
@@ -224,13 +300,14 @@ def main():
                 chunks.append(b)
         except BlockingIOError:
             pass
-        raw = b"".join(chunks).decode("utf-8", "replace").strip()
-        if raw:
-            try:
-                # a forked copy of the user's code may have reported too: keep the first report
-                result["error"] = json.JSONDecoder().raw_decode(raw)[0]
-            except ValueError:
-                pass
+        reports = parse_reports(b"".join(chunks).decode("utf-8", "replace"))
+        if reports:
+            # forked copies of the user's code may have reported too: the first report is the error,
+            # and any fork refused with EAGAIN is counted (a fork bomb hits memory as well)
+            result["error"] = reports[0]
+            eagain = sum(1 for r in reports if isinstance(r, dict) and r.get("kind") == "pids_limit")
+            if eagain:
+                result["forkEagain"] = eagain
     result.update(cgroup_stats())
     try:
         tar_b64, truncated = collect_out(int(job.get("outMaxBytes") or 64 * 1024 * 1024))
@@ -241,6 +318,7 @@ def main():
     except OSError as e:
         result["launcherError"] = {"errno": e.errno, "message": "collecting /workspace/out: %s" % e}
     report(nonce, result)
+    hold()
     return result["exitCode"] if isinstance(result["exitCode"], int) else 1
 
 

@@ -40,6 +40,8 @@ export { allowlistCheck, parseAllowEntry } from "./egress/egress-check.ts";
 export type { EgressCheck, EgressLookup, EgressVerdict } from "./egress/egress-check.ts";
 export type { EgressCheckFactory } from "./egress/egress-session.ts";
 export type { EgressRecord } from "./egress/egress-proxy.ts";
+export { mendSeccompProfile, DENIED_SYSCALLS, CONTAINER_RUNTIMES } from "./container/seccomp-profile.ts";
+export type { ContainerRuntime, SeccompProfile } from "./container/seccomp-profile.ts";
 export { QuickJsEngine } from "./codemode/quickjs/quickjs-engine.ts";
 export type { QuickJsEngineOptions } from "./codemode/quickjs/quickjs-engine.ts";
 export { ToolCallBroker } from "./codemode/tool-calls.ts";

@@ -34,6 +34,7 @@ import { benchQuotas } from "./quotas-bench.ts";
 import { benchStepsHttp } from "./steps-http-bench.ts";
 import { benchDurableSteps } from "./durable-steps-bench.ts";
 import { benchRecovery } from "./recovery-bench.ts";
+import { benchRuntimes } from "./runtimes-bench.ts";
 import { benchSqlCounts } from "./sql-counts-bench.ts";
 import type { Row } from "./stats.ts";
 
@@ -241,6 +242,17 @@ const SECTIONS: Section[] = [
       SHARED_CORES + " The proxy runs in the bench process.",
     ],
     measure: async () => benchEgress(),
+  },
+  {
+    id: "issue15",
+    title: "Issue 15 — container runtimes: runc beside runsc (gVisor), cold and warm",
+    notes: [
+      "In process: DockerRunner runs `print(6*7)` in the python image (stdout must be 42) with the hardened spec, Mend's seccomp profile and the host's usage read; 15 interleaved rounds of runc cold, runc warm, runsc cold, runsc warm, after one untimed execution each.",
+      "Cold: a runner without a pool (create + attach + start + job + usage read). Warm: a runner with one pooled python container per runtime; before each timed run it waits (untimed) until the pool is full; a pool miss counts as a failure.",
+      "runsc is registered by scripts/setup with --network=none --oci-seccomp (ptrace platform). Where it is not registered, its rows show the failures.",
+      "The bench process, dockerd, containerd and gVisor's Sentry share the machine's 2 cores.",
+    ],
+    measure: async () => benchRuntimes(),
   },
 ];
 

@@ -186,6 +186,12 @@ export const ExecutionResponseSchema = Type.Object(
       egressOmitted: Type.Optional(
         Type.Integer({ description: "attempts past the journal's bound of 100, counted but not listed" }),
       ),
+      runtime: Type.Optional(
+        Type.Union([Type.Literal("runc"), Type.Literal("runsc")], {
+          description:
+            "Containers: the OCI runtime the code ran on (runsc is gVisor). Memory and CPU are the container's cgroup as the host sees it.",
+        }),
+      ),
     }),
     attempts: Type.Integer(),
     replayed: Type.Boolean(),

@@ -11,6 +11,8 @@ export interface ExecutionSignals {
   launcher?: LauncherResult;
   /** From docker inspect after exit; `found: false` when the container was gone. */
   inspect?: { found: boolean; exitCode: number | null; oomKilled: boolean };
+  /** The engine's OOM flag, read while the reporting launcher held the container open. */
+  hostOomKilled?: boolean;
   timedOut: boolean;
   aborted: boolean;
   /** A stream (stdout, stderr) went over limits.outputBytes. */
@@ -63,13 +65,22 @@ export function classify(s: ExecutionSignals): Failure | undefined {
     stdoutTail: tail(s.stdoutTail),
     stderrTail: tail(s.stderrTail),
   };
-  const oom = (L?.oomKills ?? 0) > 0 || L?.error?.kind === "out_of_memory" || s.inspect?.oomKilled === true;
-  const pidsHit =
-    (L?.pidsMaxHits ?? 0) > 0 || (s.pidsAtTimeout !== undefined && s.pidsAtTimeout >= limits.pids);
+  const oom =
+    (L?.oomKills ?? 0) > 0 ||
+    L?.error?.kind === "out_of_memory" ||
+    s.inspect?.oomKilled === true ||
+    s.hostOomKilled === true;
+  // a fork that failed with EAGAIN, as the launcher recorded it (the code's own report, or the pids
+  // cgroup's count): a fork bomb also exhausts memory, and under gVisor (pids as RLIMIT_NPROC, tmpfs
+  // in the memory limit) both limits are hit, so this record wins over the OOM signals
+  const forkRefused =
+    L?.error?.kind === "pids_limit" || (L?.pidsMaxHits ?? 0) > 0 || (L?.forkEagain ?? 0) > 0;
+  const pidsHit = forkRefused || (s.pidsAtTimeout !== undefined && s.pidsAtTimeout >= limits.pids);
 
   if (s.aborted) {
     return makeFailure("interrupted", "The execution was cancelled and its container killed.", true, common);
   }
+  if (forkRefused && !s.outputExceeded) return pidsFailure(limits, common, L?.error);
   // any OOM kill in the container counts, also of a child whose parent carried on and exited 0
   if (oom) {
     return makeFailure(
@@ -233,7 +244,7 @@ function pidsFailure(limits: ContainerLimits, common: Partial<Failure>, e?: Gues
  * Failure for an engine-side error before or around the container (engine down, image missing).
  * @example engineFailure(err, "python")?.kind // "sandbox_unavailable"
  */
-export function engineFailure(err: unknown, image: string): Failure {
+export function engineFailure(err: unknown, image: string, runtime = "runc"): Failure {
   if (isNoSuchImage(err)) {
     return makeFailure(
       "image_unavailable",
@@ -245,6 +256,14 @@ export function engineFailure(err: unknown, image: string): Failure {
     );
   }
   const detail = err instanceof Error ? err.message : String(err);
+  if (/unknown or invalid runtime name/i.test(detail)) {
+    return makeFailure(
+      "sandbox_unavailable",
+      `The Docker engine has no '${runtime}' runtime registered (scripts/setup registers gVisor's runsc when the machine allows it).`,
+      false,
+      { remedy: { action: "ask_operator", hint: "use container.runtime: runc, or register runsc" } },
+    );
+  }
   return makeFailure(
     "sandbox_unavailable",
     `The Docker engine could not run the container: ${detail}`,

@@ -14,6 +14,7 @@ import {
   type LauncherResult,
 } from "./job-protocol.ts";
 import type { ContainerJob } from "./runner.ts";
+import { readHostUsage, type HostUsage } from "./host-usage.ts";
 
 /** A started container whose launcher is waiting on stdin for its one job. */
 export interface ReadyContainer {
@@ -53,6 +54,8 @@ export async function startContainer(docker: Docker, spec: ContainerCreateOption
       else early.push([s, Buffer.from(chunk)]);
     });
     stream.on("data", (c: Buffer) => demux.push(c));
+    // a late write (the release after the usage read) may meet a closed stream: never an uncaught error
+    stream.on("error", () => undefined);
     const ended = new Promise<void>((resolve) => {
       const done = (): void => {
         alive = false;
@@ -97,6 +100,8 @@ export interface JobObservation {
   outputExceeded: boolean;
   pidsAtTimeout?: number;
   memoryPeakMbAtTimeout?: number;
+  /** The engine's figures, read while the reporting launcher waits (absent when it never reported). */
+  host?: HostUsage;
 }
 
 /**
@@ -182,20 +187,46 @@ export async function runJob(
   const launcher = stdout.markerSeen ? parseLauncherResult(stderr.payload()) : undefined;
   if (launcher !== undefined && !obs.timedOut && !obs.aborted && !obs.outputExceeded) {
     obs.launcher = launcher;
+    // the launcher holds the container open after its report: read the cgroup from the host's side
+    obs.host = await readHostUsage(ready.container);
+    try {
+      ready.write("\n"); // read: the launcher may exit now
+    } catch {
+      // already gone
+    }
     return obs;
   }
   if (killing !== undefined) await killing;
   await Promise.race([ready.ended, delay(2000, undefined, { ref: false })]);
-  obs.inspect = await inspectState(ready.container);
+  obs.inspect = await inspectState(ready.container, killing === undefined);
   if (launcher !== undefined) obs.launcher = launcher;
   return obs;
 }
 
-async function inspectState(container: Container): Promise<JobObservation["inspect"]> {
+const SIGKILLED = 137;
+/** How long a SIGKILL nobody here sent may take to show as an OOM kill in the engine's state. */
+const OOM_FLAG_WAIT_MS = 2000;
+
+async function inspectState(
+  container: Container,
+  killedElsewhere: boolean,
+): Promise<JobObservation["inspect"]> {
   try {
     let info = await container.inspect();
     if (info.State.Running) {
       await container.wait().catch(() => undefined);
+      info = await container.inspect();
+    }
+    // the engine learns of an OOM kill from an event that can come after the exit (gVisor: the whole
+    // sandbox is the OOM killer's victim), so a SIGKILL we did not send is looked at a little longer
+    const deadline = Date.now() + OOM_FLAG_WAIT_MS;
+    while (
+      killedElsewhere &&
+      !info.State.OOMKilled &&
+      info.State.ExitCode === SIGKILLED &&
+      Date.now() < deadline
+    ) {
+      await delay(100);
       info = await container.inspect();
     }
     return { found: true, exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled };

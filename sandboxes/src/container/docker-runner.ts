@@ -8,6 +8,7 @@ import { hardenedSpec, limitsClass, runtimeName } from "./host-config.ts";
 import { LABEL_EXECUTION, LABEL_POOLED, ownerLabels } from "./labels.ts";
 import { removeOwned, sweepOrphans } from "./janitor.ts";
 import { untarFiles } from "./out-files.ts";
+import { CONTAINER_RUNTIMES, type ContainerRuntime } from "./seccomp-profile.ts";
 import { WarmPool } from "./pool.ts";
 import { openEgress, type EgressCheckFactory, type EgressSession } from "../egress/egress-session.ts";
 import { sweepEgress } from "../egress/egress-janitor.ts";
@@ -36,8 +37,10 @@ export interface DockerRunnerOptions {
   socketPath?: string;
   /** A ready dockerode client (e.g. a remote engine); overrides socketPath. */
   docker?: Docker;
-  /** Warm containers per runtime for `poolLimits`, e.g. `{ python: 2 }`; 0 or absent disables. */
+  /** Warm runc containers per image for `poolLimits`, e.g. `{ python: 2 }`; 0 or absent disables. */
   pool?: Partial<Record<string, number>>;
+  /** Warm runsc (gVisor) containers per image, e.g. `{ python: 1 }`: a pool of its own per runtime. */
+  runscPool?: Partial<Record<string, number>>;
   /** The limits class pooled containers are created with; jobs with other limits go cold. */
   poolLimits?: Partial<ContainerLimits>;
   /** Identity put in the mend.owner label; default a random id per instance. */
@@ -75,11 +78,17 @@ export class DockerRunner implements ContainerRunner {
     this.#janitor = options.janitor ?? true;
     this.#egressCheck = options.egressCheck;
     this.#poolLimits = { ...DEFAULT_CONTAINER_LIMITS, ...options.poolLimits };
-    const specs = Object.entries(options.pool ?? {}).map(([image, size]) => ({
-      key: limitsClass(image, this.#poolLimits),
-      size: size ?? 0,
-      create: () => this.#create(image, this.#poolLimits, "pooled", { [LABEL_POOLED]: "1" }),
-    }));
+    const pools: [ContainerRuntime, Partial<Record<string, number>> | undefined][] = [
+      ["runc", options.pool],
+      ["runsc", options.runscPool],
+    ];
+    const specs = pools.flatMap(([runtime, sizes]) =>
+      Object.entries(sizes ?? {}).map(([image, size]) => ({
+        key: limitsClass(image, this.#poolLimits, runtime),
+        size: size ?? 0,
+        create: () => this.#create(image, this.#poolLimits, "pooled", { [LABEL_POOLED]: "1" }, runtime),
+      })),
+    );
     this.#pool = new WarmPool(specs, (c) => this.#discard(c));
   }
 
@@ -109,7 +118,8 @@ export class DockerRunner implements ContainerRunner {
     validateJob(job);
     const t0 = performance.now();
     const executionId = job.labels?.[LABEL_EXECUTION] ?? `ex_${randomBytes(8).toString("hex")}`;
-    const key = limitsClass(job.image, job.limits);
+    const runtime = job.runtime ?? "runc";
+    const key = limitsClass(job.image, job.limits, runtime);
     const net = job.limits.network;
     let egress: EgressSession | undefined;
     if (net !== "none") {
@@ -119,9 +129,10 @@ export class DockerRunner implements ContainerRunner {
           ownerLabels(this.ownerId, executionId),
           net.hosts,
           this.#egressCheck,
+          runtime,
         );
       } catch (err) {
-        return failedBeforeStart(egressUnavailable(err), performance.now() - t0);
+        return failedBeforeStart(egressUnavailable(err), performance.now() - t0, runtime);
       }
     }
     // allowlist jobs never come from the pool: their network is made for them
@@ -129,10 +140,10 @@ export class DockerRunner implements ContainerRunner {
     const pooled = ready !== undefined;
     if (ready === undefined) {
       try {
-        ready = await this.#create(job.image, job.limits, executionId, job.labels ?? {}, egress);
+        ready = await this.#create(job.image, job.limits, executionId, job.labels ?? {}, runtime, egress);
       } catch (err) {
         if (egress !== undefined) this.#track(egress.dispose());
-        return failedBeforeStart(engineFailure(err, job.image), performance.now() - t0);
+        return failedBeforeStart(engineFailure(err, job.image, runtime), performance.now() - t0, runtime);
       }
     } else if (job.labels?.[LABEL_EXECUTION] !== undefined) {
       // pooled containers were labelled before the job existed; the name carries the execution
@@ -149,17 +160,21 @@ export class DockerRunner implements ContainerRunner {
     const journal = await egress?.close();
     const wallMs = performance.now() - t0;
     const L = obs.launcher;
-    const memoryPeakMb =
-      L?.memoryPeakBytes === undefined ? obs.memoryPeakMbAtTimeout : round1(L.memoryPeakBytes / 1048576);
+    // usage from the host's view only: the launcher's own figures are not trusted for it
+    const peakBytes = obs.host?.memoryPeakBytes;
+    const memoryPeakMb = peakBytes === undefined ? obs.memoryPeakMbAtTimeout : round1(peakBytes / 1048576);
+    const cpuNs = obs.host?.cpuNs;
     const failure = classify({
       limits: job.limits,
       wallMs,
       ...(L === undefined ? {} : { launcher: L }),
       ...(obs.inspect === undefined ? {} : { inspect: obs.inspect }),
+      ...(obs.host?.oomKilled === undefined ? {} : { hostOomKilled: obs.host.oomKilled }),
       timedOut: obs.timedOut,
       aborted: obs.aborted,
       outputExceeded: obs.outputExceeded,
-      ...(obs.pidsAtTimeout === undefined ? {} : { pidsAtTimeout: obs.pidsAtTimeout }),
+      // under runsc the host's pids are gVisor's own threads and stubs, not the code's processes
+      ...(obs.pidsAtTimeout === undefined || runtime === "runsc" ? {} : { pidsAtTimeout: obs.pidsAtTimeout }),
       ...(memoryPeakMb === undefined ? {} : { memoryPeakMb }),
       stdoutTail: obs.stdout.text(),
       stderrTail: obs.stderr.text(),
@@ -178,7 +193,8 @@ export class DockerRunner implements ContainerRunner {
       usage: {
         wallMs: round1(wallMs),
         ...(memoryPeakMb === undefined ? {} : { memoryPeakMb }),
-        ...(L?.cpuNs === undefined ? {} : { cpuMs: round1(L.cpuNs / 1e6) }),
+        ...(cpuNs === undefined ? {} : { cpuMs: round1(cpuNs / 1e6) }),
+        runtime,
       },
       pooled,
     };
@@ -224,13 +240,19 @@ export class DockerRunner implements ContainerRunner {
     limits: ContainerLimits,
     executionId: string,
     extra: Record<string, string>,
+    runtime: ContainerRuntime,
     egress?: EgressSession,
   ): Promise<ReadyContainer> {
     const spec = hardenedSpec({
       image,
       limits,
       ...(egress === undefined ? {} : { egress: egress.attachment }),
-      labels: ownerLabels(this.ownerId, executionId, { ...extra, "mend.runtime": runtimeName(image) }),
+      runtime,
+      labels: ownerLabels(this.ownerId, executionId, {
+        ...extra,
+        "mend.runtime": runtimeName(image),
+        "mend.oci-runtime": runtime,
+      }),
     });
     const ready = await startContainer(this.#docker, spec);
     this.#live.add(ready);
@@ -279,7 +301,7 @@ function round1(n: number): number {
   return Math.round(n * 10) / 10;
 }
 
-function failedBeforeStart(failure: Failure, wallMs: number): ContainerOutcome {
+function failedBeforeStart(failure: Failure, wallMs: number, runtime: ContainerRuntime): ContainerOutcome {
   return {
     status: "failed",
     failure: { ...failure, usage: { wallMs: round1(wallMs) } },
@@ -289,7 +311,7 @@ function failedBeforeStart(failure: Failure, wallMs: number): ContainerOutcome {
     stderrTruncated: false,
     exitCode: null,
     files: [],
-    usage: { wallMs: round1(wallMs) },
+    usage: { wallMs: round1(wallMs), runtime },
     pooled: false,
   };
 }
@@ -307,6 +329,8 @@ function validateJob(job: ContainerJob): void {
   if (l.memoryMb < 6) throw new RangeError("job.limits.memoryMb must be at least 6 (Docker's minimum)");
   if (l.network !== "none" && (l.network.mode !== "allowlist" || !Array.isArray(l.network.hosts)))
     throw new RangeError("job.limits.network: 'none' or { mode: 'allowlist', hosts }");
+  if (job.runtime !== undefined && !(CONTAINER_RUNTIMES as readonly string[]).includes(job.runtime))
+    throw new TypeError(`job.runtime must be one of ${CONTAINER_RUNTIMES.join(", ")}`);
   let total = 0;
   for (const f of job.files ?? []) {
     const parts = f.path.split("/");

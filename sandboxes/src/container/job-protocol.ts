@@ -28,6 +28,10 @@ export interface LauncherResult {
   cpuNs?: number;
   oomKills?: number;
   pidsMaxHits?: number;
+  /** Reports of a fork/clone refused with EAGAIN by the user's processes (newer launchers only). */
+  forkEagain?: number;
+  /** Set when the launcher could not make itself non-dumpable (newer launchers only). */
+  hardening?: string;
 }
 
 /** A fresh per-job nonce: user code cannot know it in advance, so it cannot forge the markers. */

@@ -2,6 +2,7 @@
 import type { Failure } from "@mend/wire";
 import type { EgressRecord } from "../egress/egress-proxy.ts";
 import type { SandboxLoad } from "../fair-share/sandbox-load.ts";
+import type { ContainerRuntime } from "./seccomp-profile.ts";
 
 export interface ContainerLimits {
   memoryMb: number;
@@ -33,6 +34,8 @@ export interface ContainerJob {
   argv?: string[];
   env?: Record<string, string>;
   limits: ContainerLimits;
+  /** OCI runtime: runc (default) or runsc (gVisor: a user-space kernel between the code and the host). */
+  runtime?: ContainerRuntime;
   /** Extra labels (e.g. execution id) put on the container next to the Mend label. */
   labels?: Record<string, string>;
   /** Aborting kills the container; the outcome is then `interrupted`. */
@@ -50,12 +53,16 @@ export interface ContainerJob {
 
 export interface ContainerUsage {
   wallMs: number;
+  /** Peak memory of the container's cgroup, from the engine (the host's view). */
   memoryPeakMb?: number;
+  /** CPU time of the container's cgroup, from the engine (the host's view). */
   cpuMs?: number;
   /** Allowlist network only: every connection attempt through the egress proxy (bounded). */
   egress?: EgressRecord[];
   /** Attempts past the journal's bound, counted but not listed. */
   egressOmitted?: number;
+  /** The OCI runtime the code ran on. */
+  runtime?: ContainerRuntime;
 }
 
 interface OutcomeBase {

@@ -24,6 +24,7 @@ const ConfigSchema = z.object({
   MEND_BODY_LIMIT_BYTES: positiveInt.default(5 * 1024 * 1024),
   MEND_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   MEND_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
+  MEND_RUNSC_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(0),
   MEND_CODEMODE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
   MEND_PYTHON_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
   MEND_CONTAINER_SLOTS: z.coerce.number().int().min(1).max(1024).optional(),
@@ -70,6 +71,8 @@ export interface Config {
   bodyLimitBytes: number;
   shutdownGraceMs: number;
   poolSize: number;
+  /** MEND_RUNSC_POOL_SIZE: warm python containers on runsc (gVisor), for policies that choose it. */
+  runscPoolSize: number;
   codemodeWorkers: number;
   /** MEND_PYTHON_WORKERS: child processes running Python code-mode (Monty). */
   pythonWorkers: number;
@@ -141,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimitBytes: c.MEND_BODY_LIMIT_BYTES,
     shutdownGraceMs: c.MEND_SHUTDOWN_GRACE_MS,
     poolSize: c.MEND_POOL_SIZE,
+    runscPoolSize: c.MEND_RUNSC_POOL_SIZE,
     codemodeWorkers: c.MEND_CODEMODE_WORKERS,
     pythonWorkers: c.MEND_PYTHON_WORKERS,
     containerSlots: c.MEND_CONTAINER_SLOTS,

@@ -62,6 +62,7 @@ export async function runContainer(
     stdin: action.stdin,
     argv: action.argv,
     limits: admitted.value.limits,
+    runtime: admitted.value.runtime,
     labels: { "mend.run": ctx.runId, "mend.step": String(ctx.step.seq), "mend.tenant": ctx.who.tenant },
     signal: ctx.signal,
     tenant: ctx.who.tenant,
@@ -81,7 +82,11 @@ export async function runContainer(
     files: produced,
     usage: outcome.usage,
   };
-  const resolved = { image: admitted.value.image, limits: admitted.value.limits };
+  const resolved = {
+    image: admitted.value.image,
+    limits: admitted.value.limits,
+    runtime: admitted.value.runtime,
+  };
   // refusals stay in the audit even when the code shrugged them off and succeeded
   const refused = (outcome.usage.egress ?? []).filter((r) => !r.allowed);
   const audit = refused.length > 0 ? { egressDenied: refused } : undefined;

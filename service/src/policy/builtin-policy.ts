@@ -33,6 +33,7 @@ export const BASE_POLICY: Omit<Policy, "name" | "version"> = {
     network: {},
     // What images/python installs (images/python/Dockerfile); node and shell carry their standard libraries.
     modules: { python: ["numpy", "pandas", "matplotlib", "requests"] },
+    runtime: "runc",
     defaults: { memoryMb: 256, cpus: 1, timeoutMs: 10_000, diskMb: 256, pids: 64, outputBytes: 1024 * 1024 },
     max: {
       memoryMb: 2048,

@@ -1,6 +1,5 @@
 // The policy file format (YAML, validated with zod): tools, limits per sandbox, images, cache, remediation, budgets, tenant limits.
 import { z } from "zod";
-import { parseDestinationRule } from "@mend/sandboxes";
 import {
   CODEMODE_ENGINES,
   CODEMODE_LANGUAGES,
@@ -8,7 +7,13 @@ import {
   type CodeModeEngineName,
   type CodeModeLanguageName,
 } from "@mend/wire";
-import { parseAllowEntry, type ContainerNetwork } from "@mend/sandboxes";
+import {
+  CONTAINER_RUNTIMES,
+  parseAllowEntry,
+  parseDestinationRule,
+  type ContainerNetwork,
+  type ContainerRuntime,
+} from "@mend/sandboxes";
 
 /** A strict object whose unknown-key error lists the keys that are expected there. */
 function strict<T extends z.ZodRawShape>(shape: T) {
@@ -269,6 +274,12 @@ export const PolicyFileSchema = strict({
       .describe(
         "modules each image provides (Python or npm packages): a missing_dependency failure's remedy names the allowed images that have the module",
       ),
+    runtime: z
+      .union([z.enum(CONTAINER_RUNTIMES), z.record(z.string(), z.enum(CONTAINER_RUNTIMES))])
+      .optional()
+      .describe(
+        "OCI runtime: `runc` (the default) or `runsc` (gVisor, a user-space kernel between the code and the host), for every image or per image, e.g. { python: runsc }",
+      ),
     defaults: partial(containerLimits).optional().describe("limits used when a request omits them"),
     max: partial(containerLimits).optional().describe("ceilings: a request above them is a policy_violation"),
   }).optional(),
@@ -325,6 +336,8 @@ export interface Policy {
     images: string[];
     network: Record<string, ContainerNetwork>;
     modules: Record<string, string[]>;
+    /** One runtime for every image, or per image (an image not named runs on runc). */
+    runtime: ContainerRuntime | Record<string, ContainerRuntime>;
     defaults: z.infer<typeof containerLimits>;
     max: z.infer<typeof containerLimits>;
   };

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { resolvePolicies } from "./policy-loader.ts";
+import { parsePolicyFile, PolicyError, resolvePolicies } from "./policy-loader.ts";
 import { admitCodeMode, admitContainer, allowedTools, toolAllowed } from "./resolve-request.ts";
 import type { Policy, PolicyFile } from "./policy-schema.ts";
 
@@ -71,6 +71,34 @@ describe("admitCodeMode", () => {
     const noMonty = admitCodeMode(policy({ codemode: { engines: ["quickjs"] } }), { language: "python" });
     assert.ok(!noMonty.ok);
     assert.equal(noMonty.failure.rule, "codemode.engines");
+  });
+});
+
+describe("container.runtime", () => {
+  it("is runc unless the policy says otherwise", () => {
+    const r = admitContainer(policy(), { image: "python" });
+    assert.ok(r.ok);
+    assert.equal(r.value.runtime, "runc");
+  });
+
+  it("one runtime for every image, or one per image (images not named run on runc)", () => {
+    const all = admitContainer(policy({ container: { runtime: "runsc" } }), { image: "node" });
+    assert.ok(all.ok);
+    assert.equal(all.value.runtime, "runsc");
+    const p = policy({ container: { runtime: { python: "runsc" } } });
+    const py = admitContainer(p, { image: "python" });
+    const sh = admitContainer(p, { image: "shell" });
+    assert.ok(py.ok && sh.ok);
+    assert.equal(py.value.runtime, "runsc");
+    assert.equal(sh.value.runtime, "runc");
+  });
+
+  it("a policy file naming another runtime is refused with the path", () => {
+    assert.throws(
+      () => parsePolicyFile("p.yaml", "name: p\ncontainer:\n  runtime: kata\n"),
+      (e: unknown) => e instanceof PolicyError && /container\.runtime/.test(e.message),
+    );
+    assert.equal(parsePolicyFile("p.yaml", "name: p\ncontainer:\n  runtime: { python: runsc }\n").name, "p");
   });
 });
 

@@ -9,6 +9,7 @@ import {
 import type { ContainerNetwork } from "@mend/sandboxes";
 import { globMatch } from "./glob.ts";
 import type { CodeModeLimitValues, ContainerLimitValues, Policy, ToolSourceKind } from "./policy-schema.ts";
+import type { ContainerRuntime } from "@mend/sandboxes";
 
 export type Admission<T> = { ok: true; value: T } | { ok: false; failure: Failure };
 
@@ -135,7 +136,11 @@ export function admitCodeMode(
 export function admitContainer(
   policy: Policy,
   req: { image: string; limits?: Partial<ContainerLimitValues> & { network?: string } },
-): Admission<{ image: string; limits: ContainerLimitValues & { network: ContainerNetwork } }> {
+): Admission<{
+  image: string;
+  limits: ContainerLimitValues & { network: ContainerNetwork };
+  runtime: ContainerRuntime;
+}> {
   if (!policy.container.enabled) {
     return violation(
       "container.enabled",
@@ -171,7 +176,17 @@ export function admitContainer(
     policy.container.max,
   );
   if (!limits.ok) return limits;
-  return { ok: true, value: { image: req.image, limits: { ...limits.value, network: net } } };
+  const runtime = runtimeFor(policy, req.image);
+  return { ok: true, value: { image: req.image, limits: { ...limits.value, network: net }, runtime } };
+}
+
+/**
+ * The OCI runtime a policy gives an image: `container.runtime`, one value or per image; default runc.
+ * @example runtimeFor(policy, "python") // "runsc" when the policy says `runtime: { python: runsc }`
+ */
+export function runtimeFor(policy: Policy, image: string): ContainerRuntime {
+  const r = policy.container.runtime;
+  return typeof r === "string" ? r : (r[image] ?? "runc");
 }
 
 /** Narrows a requested tool list to what the policy allows (run- or request-level `tools`). */

@@ -131,6 +131,7 @@ async function build(
     const runner = new DockerRunner({
       socketPath: config.dockerSocket,
       pool: { python: config.poolSize },
+      runscPool: { python: config.runscPoolSize },
       ...(defaults ? { poolLimits: { ...defaults, network: "none" as const } } : {}),
     });
     containers = new FairContainerRunner(runner, { slots: config.containerSlots });
