@@ -7,6 +7,8 @@ import { runJob, startContainer, type JobObservation, type ReadyContainer } from
 import { hardenedSpec, limitsClass, runtimeName } from "./host-config.ts";
 import { LABEL_EXECUTION, LABEL_POOLED, ownerLabels } from "./labels.ts";
 import { removeOwned, sweepOrphans } from "./janitor.ts";
+import { adoptAfterOutage, lostToEngine, withKeptLogs } from "./engine-outage.ts";
+import { OrphanReaper } from "./orphan-reaper.ts";
 import { untarFiles } from "./out-files.ts";
 import { WarmPool } from "./pool.ts";
 import type {
@@ -41,6 +43,15 @@ export interface DockerRunnerOptions {
   ownerId?: string;
   /** Remove orphaned Mend containers of dead processes in start(). Default true. */
   janitor?: boolean;
+  /** The engine's name, reported as `usage.engine` (see MultiEngineRunner). */
+  engine?: string;
+  /**
+   * How long a job whose engine stopped answering waits for it to come back, ms; a container that
+   * finished meanwhile has its result adopted (`usage.adopted`). 0 (default): lost at once.
+   */
+  outageMs?: number;
+  /** Settles when the engine reports a container dead (its events, see EngineWatch). */
+  gone?: (id: string) => Promise<void>;
 }
 
 /**
@@ -58,6 +69,12 @@ export class DockerRunner implements ContainerRunner {
   readonly #pool: WarmPool;
   readonly #poolLimits: ContainerLimits;
   readonly #janitor: boolean;
+  readonly #engine: string | undefined;
+  readonly #outageMs: number;
+  readonly #gone: ((id: string) => Promise<void>) | undefined;
+  readonly #reaper: OrphanReaper;
+  /** Names of containers being created (not yet live): reconcile() leaves them alone. */
+  readonly #creating = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #live = new Set<ReadyContainer>();
   #disposed = false;
@@ -67,6 +84,10 @@ export class DockerRunner implements ContainerRunner {
     this.ownerId = options.ownerId ?? `runner_${randomBytes(6).toString("hex")}`;
     this.#docker = options.docker ?? new Docker({ socketPath: options.socketPath ?? defaultSocketPath() });
     this.#janitor = options.janitor ?? true;
+    this.#engine = options.engine;
+    this.#outageMs = options.outageMs ?? 0;
+    this.#gone = options.gone;
+    this.#reaper = new OrphanReaper(this.#docker, this.ownerId);
     this.#poolLimits = { ...DEFAULT_CONTAINER_LIMITS, ...options.poolLimits };
     const specs = Object.entries(options.pool ?? {}).map(([image, size]) => ({
       key: limitsClass(image, this.#poolLimits),
@@ -109,8 +130,13 @@ export class DockerRunner implements ContainerRunner {
     }
     const outMaxBytes = job.limits.diskMb * 1024 * 1024;
     let obs: JobObservation;
+    let adopted = false;
     try {
       obs = await runJob(ready, job, outMaxBytes);
+      if (this.#outageMs > 0 && lostToEngine(obs)) {
+        const opts = { outageMs: this.#outageMs, startedAt: t0 };
+        adopted = await adoptAfterOutage(ready.container, job, obs, opts);
+      }
     } finally {
       this.#discard(ready);
     }
@@ -146,10 +172,31 @@ export class DockerRunner implements ContainerRunner {
         wallMs: round1(wallMs),
         ...(memoryPeakMb === undefined ? {} : { memoryPeakMb }),
         ...(L?.cpuNs === undefined ? {} : { cpuMs: round1(L.cpuNs / 1e6) }),
+        ...(this.#engine === undefined ? {} : { engine: this.#engine }),
+        ...(adopted ? { adopted } : {}),
       },
       pooled,
     };
     return failure === undefined ? { ...base, status: "succeeded" } : { ...base, status: "failed", failure };
+  }
+
+  /** Idle warm containers that could serve this job (for placement). */
+  warm(job: Pick<ContainerJob, "image" | "limits">): number {
+    return this.#pool.idleCount(limitsClass(job.image, job.limits));
+  }
+
+  /** Containers this runner holds on the engine (running jobs and idle pool). */
+  get containers(): number {
+    return this.#live.size;
+  }
+
+  /**
+   * Removes every container of this runner it no longer uses (left by an engine outage); call it
+   * when the engine answers again. Returns how many were removed.
+   */
+  async reconcile(): Promise<number> {
+    const live = new Set([...this.#live].map((c) => c.id));
+    return this.#reaper.reconcile((id, name) => live.has(id) || this.#creating.has(name));
   }
 
   async engineInfo(): Promise<{ available: boolean; version?: string }> {
@@ -180,6 +227,7 @@ export class DockerRunner implements ContainerRunner {
     await this.#pool.dispose();
     for (const c of this.#live) this.#discard(c);
     await Promise.allSettled([...this.#pending]);
+    await this.#reaper.settled();
     await removeOwned(this.#docker, this.ownerId).catch(() => 0);
   }
 
@@ -189,21 +237,29 @@ export class DockerRunner implements ContainerRunner {
     executionId: string,
     extra: Record<string, string>,
   ): Promise<ReadyContainer> {
-    const spec = hardenedSpec({
+    const name = `mend-${executionId.replace(/[^\w.-]/g, "_").slice(0, 64)}-${randomBytes(3).toString("hex")}`;
+    const hardened = hardenedSpec({
       image,
       limits,
+      name,
       labels: ownerLabels(this.ownerId, executionId, { ...extra, "mend.runtime": runtimeName(image) }),
     });
-    const ready = await startContainer(this.#docker, spec);
-    this.#live.add(ready);
-    return ready;
+    const spec = this.#outageMs > 0 ? withKeptLogs(hardened, limits) : hardened;
+    this.#creating.add(name);
+    try {
+      const ready = await startContainer(this.#docker, spec, this.#gone);
+      this.#live.add(ready);
+      return ready;
+    } finally {
+      this.#creating.delete(name);
+    }
   }
 
   /** Removes a container in the background; dispose() waits for these. */
   #discard(c: ReadyContainer): void {
     if (!this.#live.delete(c)) return;
     c.close();
-    this.#track(c.container.remove({ force: true }));
+    this.#reaper.remove(c.container);
   }
 
   #track(p: Promise<unknown>): void {
