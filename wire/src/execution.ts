@@ -158,6 +158,15 @@ export const ExecutionResponseSchema = Type.Object(
       wallMs: Type.Number(),
       memoryPeakMb: Type.Optional(Type.Number()),
       cpuMs: Type.Optional(Type.Number()),
+      engine: Type.Optional(
+        Type.String({ description: "container executions: the Docker engine that ran it (MEND_DOCKER_HOSTS name)" }),
+      ),
+      adopted: Type.Optional(
+        Type.Boolean({
+          description:
+            "container executions: the engine stopped answering during the run and the finished container's result was read back when it answered again (not run twice)",
+        }),
+      ),
     }),
     attempts: Type.Integer(),
     replayed: Type.Boolean(),
