@@ -62,7 +62,9 @@ void describe("two engines", () => {
     await runner.start();
     const limits = { ...DEFAULT_CONTAINER_LIMITS, timeoutMs: 60_000 };
     const outs = await Promise.all(
-      Array.from({ length: 6 }, () => runner.run({ image: "python", code: "import time; time.sleep(1)", limits })),
+      Array.from({ length: 6 }, () =>
+        runner.run({ image: "python", code: "import time; time.sleep(1)", limits }),
+      ),
     );
     assert.deepEqual(
       outs.map((o) => o.status),

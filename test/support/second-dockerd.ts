@@ -72,7 +72,13 @@ async function waitForEngine(docker: Docker, child: ChildProcess, logPath: strin
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) break;
-    if (await docker.ping().then(() => true, () => false)) return;
+    if (
+      await docker.ping().then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     await delay(200);
   }
   const log = existsSync(logPath) ? readFileSync(logPath, "utf8").split("\n").slice(-20).join("\n") : "";

@@ -159,7 +159,9 @@ export const ExecutionResponseSchema = Type.Object(
       memoryPeakMb: Type.Optional(Type.Number()),
       cpuMs: Type.Optional(Type.Number()),
       engine: Type.Optional(
-        Type.String({ description: "container executions: the Docker engine that ran it (MEND_DOCKER_HOSTS name)" }),
+        Type.String({
+          description: "container executions: the Docker engine that ran it (MEND_DOCKER_HOSTS name)",
+        }),
       ),
       adopted: Type.Optional(
         Type.Boolean({

@@ -135,7 +135,14 @@ export async function runJob(
     resultMarker(nonce),
     Math.ceil(outMaxBytes * 1.4) + 1024 * 1024,
   );
-  const obs: JobObservation = { nonce, stdout, stderr, timedOut: false, aborted: false, outputExceeded: false };
+  const obs: JobObservation = {
+    nonce,
+    stdout,
+    stderr,
+    timedOut: false,
+    aborted: false,
+    outputExceeded: false,
+  };
 
   let finish: () => void = () => undefined;
   const reported = new Promise<void>((resolve) => (finish = resolve));

@@ -41,8 +41,10 @@ export function dockerOptionsFor(url: string, certPath?: string): DockerOptions 
         port: Number(u.port || 22),
         ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
         sshOptions: { ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}) },
-      } as DockerOptions;
+      };
     default:
-      throw new TypeError(`unsupported Docker engine address ${JSON.stringify(url)} (unix://, tcp://, ssh://)`);
+      throw new TypeError(
+        `unsupported Docker engine address ${JSON.stringify(url)} (unix://, tcp://, ssh://)`,
+      );
   }
 }

@@ -10,6 +10,8 @@ import type { ContainerJob, ContainerLimits } from "./runner.ts";
 const MiB = 1024 * 1024;
 /** How often the engine is asked again while it does not answer, or while the container still runs. */
 const POLL_MS = 100;
+/** While the container still runs, its logs are read every this many polls. */
+const LOG_POLL_EVERY = 5;
 
 /**
  * Keeps the container's output in the engine (the bounded `local` log driver) so that a job whose
@@ -65,6 +67,7 @@ export async function adoptAfterOutage(
   opts: AdoptOptions,
 ): Promise<boolean> {
   const deadline = Date.now() + opts.outageMs;
+  let polls = 0;
   for (;;) {
     if (job.signal?.aborted) {
       obs.aborted = true;
@@ -87,13 +90,11 @@ export async function adoptAfterOutage(
       if (performance.now() - opts.startedAt > job.limits.timeoutMs) {
         obs.timedOut = true;
         await container.kill({ signal: "SIGKILL" }).catch(() => undefined);
-        await container.wait().catch(() => undefined);
-        obs.inspect = await container
-          .inspect()
-          .then((i) => ({ found: true, exitCode: i.State.ExitCode, oomKilled: i.State.OOMKilled }))
-          .catch(() => undefined);
+        obs.inspect = await stoppedState(container);
         return false;
       }
+      // a launcher that has reported may hold the container open until the host answers: read it now
+      if (++polls % LOG_POLL_EVERY === 0 && (await readBack(container, job.limits, obs))) return true;
       await delay(POLL_MS);
       continue;
     }
@@ -102,11 +103,31 @@ export async function adoptAfterOutage(
   }
 }
 
+/** The container's state once it has stopped after a kill (polled, bounded: never hangs on the engine). */
+async function stoppedState(container: Container): Promise<JobObservation["inspect"]> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    try {
+      const i = await container.inspect({ abortSignal: AbortSignal.timeout(1000) } as object);
+      if (!i.State.Running) return { found: true, exitCode: i.State.ExitCode, oomKilled: i.State.OOMKilled };
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404)
+        return { found: false, exitCode: null, oomKilled: false };
+    }
+    await delay(POLL_MS);
+  }
+  return undefined;
+}
+
 /** Reads the exited container's logs as the attach stream would have delivered them. */
-async function readBack(container: Container, limits: ContainerLimits, obs: JobObservation): Promise<boolean> {
+async function readBack(
+  container: Container,
+  limits: ContainerLimits,
+  obs: JobObservation,
+): Promise<boolean> {
   let logs: Buffer;
   try {
-    logs = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    logs = await container.logs({ stdout: true, stderr: true, follow: false });
   } catch {
     return false; // no logs kept (log driver none) or gone meanwhile
   }

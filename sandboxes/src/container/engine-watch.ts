@@ -98,7 +98,7 @@ export class EngineWatch {
     while (!this.#stopped) {
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
-        void delay(this.#pingMs, undefined, { ref: false }).then(resolve);
+        delay(this.#pingMs, undefined, { ref: false }).then(resolve, resolve);
       });
       if (this.#stopped) return;
       await this.check();
@@ -156,9 +156,9 @@ export class EngineWatch {
   }
 
   async #follow(): Promise<void> {
-    const stream = (await this.#docker.getEvents({
+    const stream = await this.#docker.getEvents({
       filters: { type: ["container"], event: ["die", "destroy"], label: [`${LABEL_MEND}=1`] },
-    })) as NodeJS.ReadableStream;
+    });
     this.#events = stream;
     let buffered = "";
     stream.on("data", (chunk: Buffer) => {
@@ -175,9 +175,12 @@ export class EngineWatch {
       if (this.#events !== stream || this.#stopped) return;
       this.#events = undefined;
       // the stream broke: ask the engine now rather than at the next tick
-      void this.check().then((up) => {
-        if (up && this.#events === undefined && !this.#stopped) void this.#follow().catch(() => undefined);
-      });
+      this.check().then(
+        (up) => {
+          if (up && this.#events === undefined && !this.#stopped) void this.#follow().catch(() => undefined);
+        },
+        () => undefined,
+      );
     };
     stream.once("end", lost);
     stream.once("close", lost);

@@ -4,7 +4,13 @@ import { randomBytes } from "node:crypto";
 import { DEFAULT_CONTAINER_LIMITS, DockerRunner } from "./docker-runner.ts";
 import { dockerOptionsFor } from "./engine-hosts.ts";
 import { EngineWatch } from "./engine-watch.ts";
-import type { ContainerJob, ContainerLimits, ContainerOutcome, ContainerRunner, EngineState } from "./runner.ts";
+import type {
+  ContainerJob,
+  ContainerLimits,
+  ContainerOutcome,
+  ContainerRunner,
+  EngineState,
+} from "./runner.ts";
 
 /** One engine: a name and either a ready client or an address (see dockerOptionsFor). */
 export interface EngineSpec {
@@ -71,12 +77,13 @@ export class MultiEngineRunner implements ContainerRunner {
     this.#poolMb = poolCount * poolLimits.memoryMb;
     this.#engines = options.engines.map((spec) => {
       const docker = spec.docker ?? new Docker(dockerOptionsFor(spec.url ?? "", options.certPath));
-      let runner!: DockerRunner;
+      const ref: { runner?: DockerRunner } = {};
       const watch = new EngineWatch(docker, {
         ...(options.pingMs === undefined ? {} : { pingMs: options.pingMs }),
-        onUp: () => runner.reconcile(),
+        // the engine answers again: remove what this runner left there while it could not
+        onUp: async () => ref.runner?.reconcile(),
       });
-      runner = new DockerRunner({
+      const runner = new DockerRunner({
         docker,
         ownerId,
         engine: spec.name,
@@ -86,6 +93,7 @@ export class MultiEngineRunner implements ContainerRunner {
         ...(options.poolLimits === undefined ? {} : { poolLimits: options.poolLimits }),
         ...(options.janitor === undefined ? {} : { janitor: options.janitor }),
       });
+      ref.runner = runner;
       return { name: spec.name, runner, watch, runningMb: 0, running: 0 };
     });
   }
@@ -105,7 +113,9 @@ export class MultiEngineRunner implements ContainerRunner {
 
   /** Resolves once the warm pools of the engines that answer are full (bounded). */
   async poolReady(timeoutMs = 30_000): Promise<void> {
-    await Promise.all(this.#engines.filter((e) => e.watch.state === "up").map((e) => e.runner.poolReady(timeoutMs)));
+    await Promise.all(
+      this.#engines.filter((e) => e.watch.state === "up").map((e) => e.runner.poolReady(timeoutMs)),
+    );
   }
 
   async run(job: ContainerJob): Promise<ContainerOutcome> {

@@ -67,11 +67,13 @@ export function runContainerRunnerConformance(t: TestApi, name: string, fx: Cont
       assert.equal(out.stdout, "42\n");
       assert.equal(out.exitCode, 0);
       assert.ok(out.usage.wallMs > 0);
-      if (fx.engineNames) assert.ok(fx.engineNames.includes(out.usage.engine ?? ""), String(out.usage.engine));
+      if (fx.engineNames)
+        assert.ok(fx.engineNames.includes(out.usage.engine ?? ""), String(out.usage.engine));
     });
 
     void t.it("files go in and files under /workspace/out come back", async () => {
-      const code = "import os\nn = len(open('in.txt').read().split())\nos.makedirs('out', exist_ok=True)\nopen('out/n.txt','w').write(str(n))";
+      const code =
+        "import os\nn = len(open('in.txt').read().split())\nos.makedirs('out', exist_ok=True)\nopen('out/n.txt','w').write(str(n))";
       const out = await runner.run(job(code, { files: [{ path: "in.txt", content: Buffer.from("a b c") }] }));
       assert.equal(out.status, "succeeded", out.stderr);
       assert.deepEqual(
@@ -89,27 +91,38 @@ export function runContainerRunnerConformance(t: TestApi, name: string, fx: Cont
     });
 
     void t.it("the wall-clock limit is a timeout failure", async () => {
-      const out = await runner.run(job("import time; time.sleep(60)", { limits: { ...limits, timeoutMs: 1500 } }));
+      const out = await runner.run(
+        job("import time; time.sleep(60)", { limits: { ...limits, timeoutMs: 1500 } }),
+      );
       assert.equal(out.status === "failed" && out.failure.kind, "timeout");
     });
 
     void t.it("a container killed from outside is container_lost and retryable", async () => {
       const executionId = `ex_conf_kill_${Math.random().toString(16).slice(2, 8)}`;
       const running = runner.run(
-        job("import time; print('started', flush=True); time.sleep(60)", { labels: { [LABEL_EXECUTION]: executionId } }),
+        job("import time; print('started', flush=True); time.sleep(60)", {
+          labels: { [LABEL_EXECUTION]: executionId },
+        }),
       );
       let target: { docker: Docker; id: string } | undefined;
       await until(async () => {
         for (const d of fx.engines()) {
-          const l = await d.listContainers({ filters: { label: [`${LABEL_EXECUTION}=${executionId}`] } }).catch(() => []);
-          const pooled = await d.listContainers({ filters: { name: [`mend-${executionId}-`] } }).catch(() => []);
+          const l = await d
+            .listContainers({ filters: { label: [`${LABEL_EXECUTION}=${executionId}`] } })
+            .catch(() => []);
+          const pooled = await d
+            .listContainers({ filters: { name: [`mend-${executionId}-`] } })
+            .catch(() => []);
           const c = l[0] ?? pooled[0];
           if (c) target = { docker: d, id: c.Id };
         }
         return target !== undefined;
       }, "the job's container");
       await delay(300); // let the job start inside it
-      await target!.docker.getContainer(target!.id).kill().catch(() => undefined);
+      await target!.docker
+        .getContainer(target!.id)
+        .kill()
+        .catch(() => undefined);
       const out = await running;
       assert.equal(out.status, "failed");
       assert.ok(out.status === "failed");
@@ -118,9 +131,7 @@ export function runContainerRunnerConformance(t: TestApi, name: string, fx: Cont
     });
 
     void t.it("eight jobs at once all succeed", async () => {
-      const outs = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => runner.run(job(`print(${i} * 2)`))),
-      );
+      const outs = await Promise.all(Array.from({ length: 8 }, (_, i) => runner.run(job(`print(${i} * 2)`))));
       assert.deepEqual(
         outs.map((o) => [o.status, o.stdout]),
         outs.map((_, i) => ["succeeded", `${i * 2}\n`]),

@@ -79,7 +79,10 @@ export interface DockerHost {
  * @example parseDockerHosts("a=unix:///var/run/docker.sock,b=tcp://10.0.0.2:2376") // [{ name: "a", ... }, ...]
  */
 export function parseDockerHosts(text: string): DockerHost[] | string {
-  const entries = text.split(",").map((e) => e.trim()).filter((e) => e.length > 0);
+  const entries = text
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e.length > 0);
   if (entries.length === 0) return "expected at least one engine address";
   if (entries.length > 64) return "at most 64 engines";
   const hosts: DockerHost[] = [];

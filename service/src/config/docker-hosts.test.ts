@@ -14,7 +14,8 @@ void describe("MEND_DOCKER_HOSTS", () => {
 
   it("takes unix sockets, tcp:// and ssh:// engines, named or numbered", () => {
     const c = loadConfig({
-      MEND_DOCKER_HOSTS: "a=unix:///var/run/docker.sock, /run/second.sock,gpu=tcp://10.0.0.2:2376,ssh://mend@box",
+      MEND_DOCKER_HOSTS:
+        "a=unix:///var/run/docker.sock, /run/second.sock,gpu=tcp://10.0.0.2:2376,ssh://mend@box",
       MEND_DOCKER_CERT_PATH: "/etc/mend/certs",
       MEND_ENGINE_OUTAGE_MS: "5000",
     });
@@ -29,7 +30,15 @@ void describe("MEND_DOCKER_HOSTS", () => {
   });
 
   it("refuses bad lists with one line naming the variable", () => {
-    for (const bad of ["http://x:1", "a=unix://", "a=/x.sock,a=/y.sock", "tcp://", "ssh://u:pw@h", ",", "::"]) {
+    for (const bad of [
+      "http://x:1",
+      "a=unix://",
+      "a=/x.sock,a=/y.sock",
+      "tcp://",
+      "ssh://u:pw@h",
+      ",",
+      "::",
+    ]) {
       assert.throws(() => loadConfig({ MEND_DOCKER_HOSTS: bad }), /MEND_DOCKER_HOSTS/, bad);
     }
     assert.throws(() => loadConfig({ MEND_ENGINE_OUTAGE_MS: "-1" }), /MEND_ENGINE_OUTAGE_MS/);

@@ -14,7 +14,7 @@ void describe("outageMs", () => {
   it("first retry short, later ones growing to cover the window", () => {
     const delays = [1, 2, 3].map((a) => outageDelayMs(200, 3, 10_000, a));
     assert.equal(delays[0], 200);
-    assert.ok(delays[1]! > delays[0]! * 2 && delays[2]! > delays[1]!, String(delays));
+    assert.ok(delays[1]! > delays[0] * 2 && delays[2]! > delays[1]!, String(delays));
     const total = delays.reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(total - 10_000) <= 3, `sum ${total}`);
   });
