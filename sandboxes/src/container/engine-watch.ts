@@ -6,7 +6,10 @@ import { LABEL_MEND } from "./labels.ts";
 export interface EngineWatchOptions {
   /** Time between pings, ms (default 500). */
   pingMs?: number;
-  /** A ping that takes longer counts as no answer, ms (default 1000). */
+  /**
+   * A ping that takes longer counts as no answer, ms (default 5000: a loaded machine answers slowly; an
+   * engine that is gone is known at once, its socket refuses the connection).
+   */
   pingTimeoutMs?: number;
   /** Called when the engine answers after it did not (or for the first time); errors make it retry at the next ping. */
   onUp?: () => Promise<unknown>;
@@ -43,7 +46,7 @@ export class EngineWatch {
   constructor(docker: Docker, options: EngineWatchOptions = {}) {
     this.#docker = docker;
     this.#pingMs = options.pingMs ?? 500;
-    this.#pingTimeoutMs = options.pingTimeoutMs ?? 1000;
+    this.#pingTimeoutMs = options.pingTimeoutMs ?? 5000;
     this.#onUp = options.onUp;
   }
 

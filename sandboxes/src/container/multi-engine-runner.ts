@@ -134,6 +134,9 @@ export class MultiEngineRunner implements ContainerRunner {
   }
 
   async engineInfo(): Promise<{ available: boolean; version?: string }> {
+    // no engine known to answer: ask them now rather than report the last ping
+    if (this.#engines.every((e) => e.watch.state === "down"))
+      await Promise.all(this.#engines.map((e) => e.watch.check()));
     const up = this.#engines.find((e) => e.watch.state === "up");
     if (up === undefined) return { available: false };
     return { available: true, ...(up.watch.version === undefined ? {} : { version: up.watch.version }) };
