@@ -98,14 +98,11 @@ void describe("two engines", () => {
     });
     cleanups.push(() => svc.stop("SIGKILL"));
     const pid = svc.child.pid!;
-    const health0 = await call(svc.url, "GET", "/healthz");
-    assert.deepEqual(
-      (health0.body.engines as { name: string; state: string }[]).map((e) => [e.name, e.state]),
-      [
-        ["local", "up"],
-        ["second", "up"],
-      ],
-    );
+    await until("both engines up in /healthz", async () => {
+      const h = await call(svc.url, "GET", "/healthz");
+      const listed = (h.body.engines as { name: string; state: string }[]).map((e) => `${e.name}:${e.state}`);
+      return listed.join(",") === "local:up,second:up";
+    });
 
     const ids: string[] = [];
     for (let i = 0; i < RUNS; i++) {
