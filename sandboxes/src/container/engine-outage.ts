@@ -16,11 +16,12 @@ const LOG_POLL_EVERY = 5;
 /**
  * Keeps the container's output in the engine (the bounded `local` log driver) so that a job whose
  * attach stream broke can still be read back once it has exited; the cap covers the output limits
- * and the launcher's result (which carries /workspace/out).
+ * and the launcher's result (which carries /workspace/out, up to 64 MiB of it).
  * @example await docker.createContainer(withKeptLogs(hardenedSpec(input), input.limits));
  */
 export function withKeptLogs(spec: ContainerCreateOptions, limits: ContainerLimits): ContainerCreateOptions {
-  const maxMb = Math.ceil((2 * limits.outputBytes) / MiB + limits.diskMb * 1.4 + 2);
+  // at most 64 MiB of /workspace/out on top of the output: a larger result is not adopted (container_lost)
+  const maxMb = Math.ceil((2 * limits.outputBytes) / MiB + Math.min(limits.diskMb * 1.4, 64) + 2);
   return {
     ...spec,
     HostConfig: {
