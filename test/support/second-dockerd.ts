@@ -37,6 +37,14 @@ function isAlive(pid: number): boolean {
   }
 }
 
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 async function imagesKey(images: string[]): Promise<string> {
   const { stdout } = await run("docker", ["image", "inspect", "--format", "{{.Id}}", ...images]);
   return createHash("sha256").update(stdout).digest("hex").slice(0, 16);
@@ -59,7 +67,9 @@ async function acquireSlot(deadlineMs: number): Promise<number> {
         if (holder > 0 && isAlive(holder)) continue;
         const pidfile = `${CACHE}/slot${slot}.pid`;
         const stale = existsSync(pidfile) ? Number(readFileSync(pidfile, "utf8").trim()) : 0;
-        if (stale > 0 && isAlive(stale)) process.kill(stale, "SIGKILL");
+        // only the dockerd of this slot (a pid may have been reused by another process since)
+        if (stale > 0 && isAlive(stale) && cmdline(stale).includes(`${CACHE}/slot${slot}-data`))
+          process.kill(stale, "SIGKILL");
         rmSync(lock, { force: true });
       }
     }
@@ -125,7 +135,7 @@ export async function startSecondDockerd(images = ["mend-runtime-python:latest"]
     // a containerd left by a killed dockerd makes the next one wait for it: end it, forget its pid
     const cpid = `${execRoot}/containerd/containerd.pid`;
     const old = existsSync(cpid) ? Number(readFileSync(cpid, "utf8").trim()) : 0;
-    if (old > 0 && isAlive(old) && readFileSync(`/proc/${old}/cmdline`, "utf8").includes(execRoot)) {
+    if (old > 0 && isAlive(old) && cmdline(old).includes(execRoot)) {
       process.kill(old, "SIGKILL");
       const until = Date.now() + 10_000;
       while (isAlive(old) && Date.now() < until) await delay(50);
