@@ -6,7 +6,16 @@
 // a slot is held by one process at a time (a lock file with the holder's pid).
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
 import Docker from "dockerode";
@@ -43,6 +52,38 @@ function cmdline(pid: number): string {
   } catch {
     return "";
   }
+}
+
+/**
+ * Kills what a SIGKILLed engine of `execRoot` left below Docker's view: containerd shims of containers
+ * it was creating when it died (their `runc init` children never start), which no engine knows any more.
+ */
+async function killLeftoverShims(execRoot: string): Promise<void> {
+  const address = `${execRoot}/containerd/containerd.sock`;
+  const pids = readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
+  const shims = new Set(
+    pids.filter((p) => cmdline(p).includes("containerd-shim") && cmdline(p).includes(address)),
+  );
+  if (shims.size === 0) return;
+  const parentOf = (p: number): number => {
+    try {
+      return Number(readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+    } catch {
+      return 0;
+    }
+  };
+  const children = pids.filter((p) => shims.has(parentOf(p)));
+  for (const p of [...children, ...shims]) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  const until = Date.now() + 10_000;
+  while ([...shims].some(isAlive) && Date.now() < until) await delay(50);
 }
 
 async function imagesKey(images: string[]): Promise<string> {
@@ -141,6 +182,7 @@ export async function startSecondDockerd(images = ["mend-runtime-python:latest"]
       while (isAlive(old) && Date.now() < until) await delay(50);
     }
     rmSync(cpid, { force: true });
+    await killLeftoverShims(execRoot);
     rmSync(socketPath, { force: true });
     const log = openSync(logPath, "a");
     child = spawn(
@@ -219,6 +261,7 @@ export async function startSecondDockerd(images = ["mend-runtime-python:latest"]
           await waitExit(c, 10_000);
         }
       }
+      await killLeftoverShims(execRoot);
       rmSync(socketPath, { force: true });
       rmSync(`${CACHE}/slot${slot}.lock`, { force: true });
     },
