@@ -153,6 +153,17 @@ export type Usage = {
   tenant: string;
 };
 export type Health = {
+  engines?:
+    | {
+        memoryMb?: number | undefined;
+        version?: string | undefined;
+        error?: string | undefined;
+        name: string;
+        state: "up" | "down";
+        containers: number;
+        reservedMb: number;
+      }[]
+    | undefined;
   sandboxes?:
     | {
         containers?:
@@ -370,6 +381,7 @@ export type ExecutionResponse = {
       }
     | undefined;
   usage: {
+    engine?: string | undefined;
     memoryPeakMb?: number | undefined;
     cpuMs?: number | undefined;
     egress?:
@@ -384,6 +396,7 @@ export type ExecutionResponse = {
       | undefined;
     egressOmitted?: number | undefined;
     runtime?: "runc" | "runsc" | undefined;
+    adopted?: boolean | undefined;
     wallMs: number;
   };
   status: "succeeded" | "failed";
@@ -401,8 +414,8 @@ export type CreateRun = {
   goal?: string | undefined;
   model?:
     | {
-        provider?: "openai" | "anthropic" | undefined;
         name?: string | undefined;
+        provider?: "openai" | "anthropic" | undefined;
         temperature?: number | undefined;
       }
     | undefined;
@@ -415,8 +428,8 @@ export type ForkRun = {
   goal?: string | undefined;
   model?:
     | {
-        provider?: "openai" | "anthropic" | undefined;
         name?: string | undefined;
+        provider?: "openai" | "anthropic" | undefined;
         temperature?: number | undefined;
       }
     | undefined;
@@ -1011,7 +1024,7 @@ export type McpServerInfo = {
   transport: "http" | "stdio";
 };
 export type RegisterMcpServer =
-  | { headers?: { [x: string]: string } | undefined; url: string; name: string }
+  | { headers?: { [x: string]: string } | undefined; name: string; url: string }
   | { args?: string[] | undefined; env?: { [x: string]: string } | undefined; name: string; command: string };
 export type RegisterTool = {
   timeoutMs?: number | undefined;
@@ -1039,8 +1052,8 @@ export type ToolInfo = {
   server?: string | undefined;
   description: string;
   version: string;
-  allowed: boolean;
   name: string;
+  allowed: boolean;
   inputSchema: { [x: string]: unknown };
   source: "mcp" | "http" | "builtin";
 };
@@ -1149,6 +1162,7 @@ export type RelayEvent =
             }
           | undefined;
         usage: {
+          engine?: string | undefined;
           memoryPeakMb?: number | undefined;
           cpuMs?: number | undefined;
           egress?:
@@ -1163,6 +1177,7 @@ export type RelayEvent =
             | undefined;
           egressOmitted?: number | undefined;
           runtime?: "runc" | "runsc" | undefined;
+          adopted?: boolean | undefined;
           wallMs: number;
         };
         status: "succeeded" | "failed";

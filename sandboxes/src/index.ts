@@ -22,7 +22,12 @@ export type {
   ContainerOutcome,
   ContainerRunner,
   ContainerUsage,
+  EngineState,
 } from "./container/runner.ts";
+export { MultiEngineRunner } from "./container/multi-engine-runner.ts";
+export type { EngineSpec, MultiEngineRunnerOptions } from "./container/multi-engine-runner.ts";
+export { dockerOptionsFor } from "./container/engine-hosts.ts";
+export type { EngineHost } from "./container/engine-hosts.ts";
 export { validateAgainstSchema, assertUsableSchema } from "./json-schema/validate.ts";
 export type { SchemaError } from "./json-schema/validate.ts";
 export { patternProblem, MAX_PATTERN_CHARS } from "./json-schema/linear-pattern.ts";

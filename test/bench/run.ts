@@ -35,6 +35,7 @@ import { benchStepsHttp } from "./steps-http-bench.ts";
 import { benchDurableSteps } from "./durable-steps-bench.ts";
 import { benchRecovery } from "./recovery-bench.ts";
 import { benchRuntimes } from "./runtimes-bench.ts";
+import { benchEngines } from "./engines-bench.ts";
 import { benchSqlCounts } from "./sql-counts-bench.ts";
 import type { Row } from "./stats.ts";
 
@@ -50,6 +51,15 @@ interface Section {
 }
 
 const SECTIONS: Section[] = [
+  {
+    id: "engines",
+    title: "Issue 16 — several Docker engines: placement, and SIGKILL of one engine",
+    notes: [
+      "MultiEngineRunner over the machine's engine (local) and a second dockerd of the bench's own (test/support/second-dockerd.ts: own socket, data root and network namespace, images loaded with docker save | docker load). Placement without warm pool; kill rounds with a warm pool of 1 on each engine (the service's default is 2).",
+      "Kill rows: one `time.sleep(60)` job on each engine, SIGKILL of the second dockerd; lost = kill → the job on it answered container_lost (or sandbox_unavailable); succeeded = kill → a `print(6*7)` started at once (as the remediation's retry) succeeded on local. The second dockerd is restarted between rounds; its orphans are removed by the runner when it answers.",
+    ],
+    measure: async () => benchEngines(),
+  },
   {
     id: "issue2",
     title: "Issue 2 — embedded store: node:sqlite vs better-sqlite3",

@@ -192,6 +192,17 @@ export const ExecutionResponseSchema = Type.Object(
             "Containers: the OCI runtime the code ran on (runsc is gVisor). Memory and CPU are the container's cgroup as the host sees it.",
         }),
       ),
+      engine: Type.Optional(
+        Type.String({
+          description: "container executions: the Docker engine that ran it (MEND_DOCKER_HOSTS name)",
+        }),
+      ),
+      adopted: Type.Optional(
+        Type.Boolean({
+          description:
+            "container executions: the engine stopped answering during the run and the finished container's result was read back when it answered again (not run twice)",
+        }),
+      ),
     }),
     attempts: Type.Integer(),
     replayed: Type.Boolean(),

@@ -28,6 +28,22 @@ export const HealthSchema = Type.Object(
     }),
     docker: Type.Object({ available: Type.Boolean(), version: Type.Optional(Type.String()) }),
     images: Type.Array(Type.String()),
+    engines: Type.Optional(
+      Type.Array(
+        Type.Object({
+          name: Type.String(),
+          state: Type.Union([Type.Literal("up"), Type.Literal("down")], {
+            description: "down: not answering, left out of placement until it answers again",
+          }),
+          version: Type.Optional(Type.String()),
+          containers: Type.Integer({ description: "Mend containers on it (running jobs and idle pool)" }),
+          memoryMb: Type.Optional(Type.Integer()),
+          reservedMb: Type.Number({ description: "memory reserved by the jobs placed on it and its pool" }),
+          error: Type.Optional(Type.String({ description: "why it is down" })),
+        }),
+        { description: "every Docker engine of MEND_DOCKER_HOSTS (or the one engine)" },
+      ),
+    ),
     sandboxes: Type.Optional(
       Type.Object(
         {

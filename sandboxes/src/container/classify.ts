@@ -133,6 +133,14 @@ export function classify(s: ExecutionSignals): Failure | undefined {
         },
       );
     }
+    if (s.inspect === undefined) {
+      return makeFailure(
+        "container_lost",
+        "The Docker engine stopped answering during the execution; the outcome is unknown.",
+        true,
+        { ...common, remedy: { action: "retry" } },
+      );
+    }
     return makeFailure(
       "container_lost",
       `The container was stopped from outside before the code finished (exit ${exitCode ?? "unknown"}).`,

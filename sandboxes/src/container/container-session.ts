@@ -16,6 +16,9 @@ import {
 import type { ContainerJob } from "./runner.ts";
 import { readHostUsage, type HostUsage } from "./host-usage.ts";
 
+/** How long after the engine's `die` event the attach stream may still deliver output. */
+const GONE_GRACE_MS = 1000;
+
 /** A started container whose launcher is waiting on stdin for its one job. */
 export interface ReadyContainer {
   id: string;
@@ -34,9 +37,15 @@ export interface ReadyContainer {
 
 /**
  * Creates, attaches to and starts a hardened container; removes it again if any step fails.
+ * `gone(id)`, when given, settles when the engine reports the container dead (its `die`/`destroy`
+ * event): the container then counts as ended even if the attach stream has not closed yet.
  * @example const ready = await startContainer(docker, hardenedSpec({ image: "python", limits, labels }));
  */
-export async function startContainer(docker: Docker, spec: ContainerCreateOptions): Promise<ReadyContainer> {
+export async function startContainer(
+  docker: Docker,
+  spec: ContainerCreateOptions,
+  gone?: (id: string) => Promise<void>,
+): Promise<ReadyContainer> {
   const container = await docker.createContainer(spec);
   try {
     const stream = (await container.attach({
@@ -64,6 +73,11 @@ export async function startContainer(docker: Docker, spec: ContainerCreateOption
       stream.once("end", done);
       stream.once("close", done);
       stream.once("error", done);
+      // the attach stream may still carry the last output (the launcher's result): give it a moment
+      gone?.(container.id).then(
+        () => setTimeout(done, GONE_GRACE_MS).unref(),
+        () => undefined,
+      );
     });
     await container.start();
     return {
@@ -91,6 +105,8 @@ export async function startContainer(docker: Docker, spec: ContainerCreateOption
 
 /** Raw observations of one job, for classification. */
 export interface JobObservation {
+  /** The job's marker nonce (to read the launcher's result again from the container's logs). */
+  nonce: string;
   stdout: CappedCapture;
   stderr: CappedCapture;
   launcher?: LauncherResult;
@@ -131,7 +147,14 @@ export async function runJob(
     Math.ceil(outMaxBytes * 1.4) + 1024 * 1024,
     live && ((text) => live("stderr", text)),
   );
-  const obs: JobObservation = { stdout, stderr, timedOut: false, aborted: false, outputExceeded: false };
+  const obs: JobObservation = {
+    nonce,
+    stdout,
+    stderr,
+    timedOut: false,
+    aborted: false,
+    outputExceeded: false,
+  };
 
   let finish: () => void = () => undefined;
   const reported = new Promise<void>((resolve) => (finish = resolve));

@@ -7,6 +7,8 @@ import { runJob, startContainer, type JobObservation, type ReadyContainer } from
 import { hardenedSpec, limitsClass, runtimeName } from "./host-config.ts";
 import { LABEL_EXECUTION, LABEL_POOLED, ownerLabels } from "./labels.ts";
 import { removeOwned, sweepOrphans } from "./janitor.ts";
+import { adoptAfterOutage, lostToEngine, withKeptLogs } from "./engine-outage.ts";
+import { OrphanReaper } from "./orphan-reaper.ts";
 import { untarFiles } from "./out-files.ts";
 import { CONTAINER_RUNTIMES, type ContainerRuntime } from "./seccomp-profile.ts";
 import { WarmPool } from "./pool.ts";
@@ -49,6 +51,15 @@ export interface DockerRunnerOptions {
   janitor?: boolean;
   /** Allowlist jobs: the destination check per allowlist (default: allowlisted host:port, resolved once). */
   egressCheck?: EgressCheckFactory;
+  /** The engine's name, reported as `usage.engine` (see MultiEngineRunner). */
+  engine?: string;
+  /**
+   * How long a job whose engine stopped answering waits for it to come back, ms; a container that
+   * finished meanwhile has its result adopted (`usage.adopted`). 0 (default): lost at once.
+   */
+  outageMs?: number;
+  /** Settles when the engine reports a container dead (its events, see EngineWatch). */
+  gone?: (id: string) => Promise<void>;
 }
 
 /**
@@ -67,6 +78,12 @@ export class DockerRunner implements ContainerRunner {
   readonly #poolLimits: ContainerLimits;
   readonly #janitor: boolean;
   readonly #egressCheck: EgressCheckFactory | undefined;
+  readonly #engine: string | undefined;
+  readonly #outageMs: number;
+  readonly #gone: ((id: string) => Promise<void>) | undefined;
+  readonly #reaper: OrphanReaper;
+  /** Names of containers being created (not yet live): reconcile() leaves them alone. */
+  readonly #creating = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #live = new Set<ReadyContainer>();
   #disposed = false;
@@ -77,6 +94,10 @@ export class DockerRunner implements ContainerRunner {
     this.#docker = options.docker ?? new Docker({ socketPath: options.socketPath ?? defaultSocketPath() });
     this.#janitor = options.janitor ?? true;
     this.#egressCheck = options.egressCheck;
+    this.#engine = options.engine;
+    this.#outageMs = options.outageMs ?? 0;
+    this.#gone = options.gone;
+    this.#reaper = new OrphanReaper(this.#docker, this.ownerId);
     this.#poolLimits = { ...DEFAULT_CONTAINER_LIMITS, ...options.poolLimits };
     const pools: [ContainerRuntime, Partial<Record<string, number>> | undefined][] = [
       ["runc", options.pool],
@@ -151,8 +172,13 @@ export class DockerRunner implements ContainerRunner {
     }
     const outMaxBytes = job.limits.diskMb * 1024 * 1024;
     let obs: JobObservation;
+    let adopted = false;
     try {
       obs = await runJob(ready, job, outMaxBytes);
+      if (this.#outageMs > 0 && lostToEngine(obs)) {
+        const opts = { outageMs: this.#outageMs, startedAt: t0 };
+        adopted = await adoptAfterOutage(ready.container, job, obs, opts);
+      }
     } finally {
       const removed = this.#removal(ready);
       this.#track(egress === undefined ? removed : removed.then(() => egress.dispose()));
@@ -195,12 +221,33 @@ export class DockerRunner implements ContainerRunner {
         ...(memoryPeakMb === undefined ? {} : { memoryPeakMb }),
         ...(cpuNs === undefined ? {} : { cpuMs: round1(cpuNs / 1e6) }),
         runtime,
+        ...(this.#engine === undefined ? {} : { engine: this.#engine }),
+        ...(adopted ? { adopted } : {}),
       },
       pooled,
     };
     const outcome: ContainerOutcome =
       failure === undefined ? { ...base, status: "succeeded" } : { ...base, status: "failed", failure };
     return journal === undefined || net === "none" ? outcome : withEgress(outcome, journal, net.hosts);
+  }
+
+  /** Idle warm containers that could serve this job (for placement). */
+  warm(job: Pick<ContainerJob, "image" | "limits">): number {
+    return this.#pool.idleCount(limitsClass(job.image, job.limits));
+  }
+
+  /** Containers this runner holds on the engine (running jobs and idle pool). */
+  get containers(): number {
+    return this.#live.size;
+  }
+
+  /**
+   * Removes every container of this runner it no longer uses (left by an engine outage); call it
+   * when the engine answers again. Returns how many were removed.
+   */
+  async reconcile(): Promise<number> {
+    const live = new Set([...this.#live].map((c) => c.id));
+    return this.#reaper.reconcile((id, name) => live.has(id) || this.#creating.has(name));
   }
 
   async engineInfo(): Promise<{ available: boolean; version?: string }> {
@@ -231,6 +278,7 @@ export class DockerRunner implements ContainerRunner {
     await this.#pool.dispose();
     for (const c of this.#live) this.#discard(c);
     await Promise.allSettled([...this.#pending]);
+    await this.#reaper.settled();
     await removeOwned(this.#docker, this.ownerId).catch(() => 0);
     await sweepEgress(this.#docker, this.ownerId, this.ownerId).catch(() => 0);
   }
@@ -243,20 +291,28 @@ export class DockerRunner implements ContainerRunner {
     runtime: ContainerRuntime,
     egress?: EgressSession,
   ): Promise<ReadyContainer> {
-    const spec = hardenedSpec({
+    const name = `mend-${executionId.replace(/[^\w.-]/g, "_").slice(0, 64)}-${randomBytes(3).toString("hex")}`;
+    const hardened = hardenedSpec({
       image,
       limits,
       ...(egress === undefined ? {} : { egress: egress.attachment }),
       runtime,
+      name,
       labels: ownerLabels(this.ownerId, executionId, {
         ...extra,
         "mend.runtime": runtimeName(image),
         "mend.oci-runtime": runtime,
       }),
     });
-    const ready = await startContainer(this.#docker, spec);
-    this.#live.add(ready);
-    return ready;
+    const spec = this.#outageMs > 0 ? withKeptLogs(hardened, limits) : hardened;
+    this.#creating.add(name);
+    try {
+      const ready = await startContainer(this.#docker, spec, this.#gone);
+      this.#live.add(ready);
+      return ready;
+    } finally {
+      this.#creating.delete(name);
+    }
   }
 
   /** Removes a container in the background; dispose() waits for these. */
@@ -268,7 +324,7 @@ export class DockerRunner implements ContainerRunner {
   #removal(c: ReadyContainer): Promise<unknown> {
     if (!this.#live.delete(c)) return Promise.resolve();
     c.close();
-    return c.container.remove({ force: true }).catch(() => undefined);
+    return this.#reaper.remove(c.container);
   }
 
   #track(p: Promise<unknown>): void {

@@ -63,6 +63,25 @@ export interface ContainerUsage {
   egressOmitted?: number;
   /** The OCI runtime the code ran on. */
   runtime?: ContainerRuntime;
+  /** The Docker engine that ran the container (MEND_DOCKER_HOSTS name). */
+  engine?: string;
+  /** True when the result was read back after the engine came back from an outage (not observed live). */
+  adopted?: boolean;
+}
+
+/** One engine's state as /healthz reports it. */
+export interface EngineState {
+  name: string;
+  /** `up`: in placement; `down`: not answering (left out of placement until it answers again). */
+  state: "up" | "down";
+  version?: string;
+  /** Containers of this runner on the engine (running jobs and idle pool). */
+  containers: number;
+  /** Memory the engine has (MiB) and what Mend's containers on it reserve. */
+  memoryMb?: number;
+  reservedMb: number;
+  /** Why the engine is down (the last error), when it is. */
+  error?: string;
 }
 
 interface OutcomeBase {
@@ -96,4 +115,6 @@ export interface ContainerRunner {
   load?(): SandboxLoad;
   /** Idle warm containers per image (for metrics), when the runner keeps a pool. */
   poolIdle?(): Record<string, number>;
+  /** Every engine's state (for /healthz), when the runner places over engines. */
+  engines?(): EngineState[];
 }

@@ -1,7 +1,7 @@
 // Container capacity shared fairly between tenants: a FairGate in front of any ContainerRunner.
 import { availableParallelism } from "node:os";
 import { makeFailure, type Failure } from "@mend/wire";
-import type { ContainerJob, ContainerOutcome, ContainerRunner } from "../container/runner.ts";
+import type { ContainerJob, ContainerOutcome, ContainerRunner, EngineState } from "../container/runner.ts";
 import { FairGate } from "./fair-gate.ts";
 import type { SandboxLoad } from "./sandbox-load.ts";
 
@@ -64,6 +64,10 @@ export class FairContainerRunner implements ContainerRunner {
 
   poolIdle(): Record<string, number> {
     return this.#inner.poolIdle?.() ?? {};
+  }
+
+  engines(): EngineState[] {
+    return this.#inner.engines?.() ?? [];
   }
 
   engineInfo(): Promise<{ available: boolean; version?: string }> {

@@ -10,3 +10,5 @@ export {
 } from "./codemode-fixtures.ts";
 export { runPythonConformanceSuite } from "./python-conformance.ts";
 export type { TestApi } from "./test-api.ts";
+export { runContainerRunnerConformance } from "./container-conformance.ts";
+export type { ContainerRunnerFixture } from "./container-conformance.ts";

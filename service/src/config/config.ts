@@ -21,6 +21,19 @@ const ConfigSchema = z.object({
     .optional(),
   MEND_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   MEND_DOCKER_SOCKET: z.string().min(1).default("/var/run/docker.sock"),
+  MEND_DOCKER_HOSTS: z
+    .string()
+    .transform((text, ctx) => {
+      const hosts = parseDockerHosts(text);
+      if (typeof hosts === "string") {
+        ctx.addIssue({ code: "custom", message: hosts });
+        return z.NEVER;
+      }
+      return hosts;
+    })
+    .optional(),
+  MEND_DOCKER_CERT_PATH: z.string().min(1).optional(),
+  MEND_ENGINE_OUTAGE_MS: z.coerce.number().int().min(0).max(600_000).optional(),
   MEND_BODY_LIMIT_BYTES: positiveInt.default(5 * 1024 * 1024),
   MEND_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   MEND_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
@@ -59,6 +72,51 @@ const ConfigSchema = z.object({
   MEND_METRICS_TOKEN: z.string().min(16, "use at least 16 characters").optional(),
 });
 
+/** One Docker engine of MEND_DOCKER_HOSTS. */
+export interface DockerHost {
+  name: string;
+  /** `unix:///path`, `tcp://host:port` or `ssh://user@host[:port]`. */
+  url: string;
+}
+
+/**
+ * MEND_DOCKER_HOSTS: comma-separated `[name=]address`, address `unix:///path` (or `/path`),
+ * `tcp://host:port` or `ssh://[user@]host[:port]`; unnamed engines are `e1`, `e2`, ... Returns the
+ * hosts, or why the text is not such a list.
+ * @example parseDockerHosts("a=unix:///var/run/docker.sock,b=tcp://10.0.0.2:2376") // [{ name: "a", ... }, ...]
+ */
+export function parseDockerHosts(text: string): DockerHost[] | string {
+  const entries = text
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e.length > 0);
+  if (entries.length === 0) return "expected at least one engine address";
+  if (entries.length > 64) return "at most 64 engines";
+  const hosts: DockerHost[] = [];
+  for (const [i, entry] of entries.entries()) {
+    const m = /^([a-z0-9][a-z0-9_-]{0,31})=(.+)$/i.exec(entry);
+    const name = m?.[1] ?? `e${i + 1}`;
+    let url = m?.[2] ?? entry;
+    if (url.startsWith("/")) url = `unix://${url}`;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return `engine ${i + 1} (${name}): not an address; expected unix:///path, tcp://host:port or ssh://user@host`;
+    }
+    if (parsed.protocol === "unix:") {
+      if (!parsed.pathname.startsWith("/") || parsed.pathname.length < 2)
+        return `engine ${name}: unix:// needs an absolute socket path`;
+    } else if (parsed.protocol === "tcp:" || parsed.protocol === "ssh:") {
+      if (parsed.hostname === "") return `engine ${name}: ${parsed.protocol}// needs a host`;
+      if (parsed.password !== "") return `engine ${name}: no password in the address (use keys)`;
+    } else return `engine ${name}: unsupported scheme ${parsed.protocol} (unix://, tcp://, ssh://)`;
+    if (hosts.some((h) => h.name === name)) return `engine name ${name} appears twice`;
+    hosts.push({ name, url });
+  }
+  return hosts;
+}
+
 /** The parsed configuration. Durations carry their unit in the name. */
 export interface Config {
   port: number;
@@ -68,6 +126,12 @@ export interface Config {
   databaseUrl: string | undefined;
   logLevel: z.infer<typeof ConfigSchema>["MEND_LOG_LEVEL"];
   dockerSocket: string;
+  /** MEND_DOCKER_HOSTS: the engines containers are placed on (else one, `local`, on MEND_DOCKER_SOCKET). */
+  dockerHosts: DockerHost[];
+  /** MEND_DOCKER_CERT_PATH: TLS client certificates (ca.pem, cert.pem, key.pem) of tcp:// engines. */
+  dockerCertPath: string | undefined;
+  /** MEND_ENGINE_OUTAGE_MS: how long a job waits for its engine to answer again (undefined: 10 s with one engine, 0 with several). */
+  engineOutageMs: number | undefined;
   bodyLimitBytes: number;
   shutdownGraceMs: number;
   poolSize: number;
@@ -141,6 +205,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: c.MEND_DATABASE_URL,
     logLevel: c.MEND_LOG_LEVEL,
     dockerSocket: c.MEND_DOCKER_SOCKET,
+    dockerHosts: c.MEND_DOCKER_HOSTS ?? [{ name: "local", url: `unix://${c.MEND_DOCKER_SOCKET}` }],
+    dockerCertPath: c.MEND_DOCKER_CERT_PATH,
+    engineOutageMs: c.MEND_ENGINE_OUTAGE_MS,
     bodyLimitBytes: c.MEND_BODY_LIMIT_BYTES,
     shutdownGraceMs: c.MEND_SHUTDOWN_GRACE_MS,
     poolSize: c.MEND_POOL_SIZE,

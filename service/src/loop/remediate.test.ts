@@ -1,51 +1,38 @@
+// The remediation schedule for engine loss: a short first retry, later ones spanning the outage window.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { makeFailure } from "@mend/wire";
 import { BASE_POLICY } from "../policy/builtin-policy.ts";
 import type { Policy } from "../policy/policy-schema.ts";
 import type { ActionSpec } from "../engine/step-action.ts";
-import { nextRemediation } from "./remediate.ts";
+import { nextRemediation, outageDelayMs } from "./remediate.ts";
 
-const policy = {
-  ...BASE_POLICY,
-  name: "t",
-  version: "1",
-  remediation: {
-    ...BASE_POLICY.remediation,
-    out_of_memory: { retries: 1, memoryMultiplier: 2 },
-    disk_full: { retries: 1, diskMultiplier: 2 },
-  },
-} as Policy;
-const job: ActionSpec = {
-  type: "container",
-  image: "python",
-  code: "print(1)",
-  limits: { diskMb: 16 },
-};
-const noRandom = () => 0.5;
+const policy = { ...BASE_POLICY, name: "t", version: 1 } as unknown as Policy;
+const action = { type: "container", image: "python", code: "print(1)" } as unknown as ActionSpec;
 
-describe("the policy's remedy for each kind", () => {
-  it("answers disk_full with a bigger workspace, not the same job again", () => {
-    const failure = makeFailure("disk_full", "full", true, { limits: { diskMb: 16 } });
-    const r = nextRemediation(policy, job, failure, 1, 3, noRandom);
-    assert.equal(r?.record.action, "increase_disk");
-    assert.equal((r?.action as { limits: { diskMb: number } }).limits.diskMb, 32);
-    assert.equal(r?.record.afterSeq, 3);
-    assert.equal(nextRemediation(policy, job, failure, 2, 3, noRandom), null, "one retry, as the rule says");
+void describe("outageMs", () => {
+  it("first retry short, later ones growing to cover the window", () => {
+    const delays = [1, 2, 3].map((a) => outageDelayMs(200, 3, 10_000, a));
+    assert.equal(delays[0], 200);
+    assert.ok(delays[1]! > delays[0] * 2 && delays[2]! > delays[1]!, String(delays));
+    const total = delays.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(total - 10_000) <= 3, `sum ${total}`);
   });
 
-  it("answers out_of_memory with more memory", () => {
-    const failure = makeFailure("out_of_memory", "oom", true, { limits: { memoryMb: 64 } });
-    const r = nextRemediation(policy, job, failure, 1, 1, noRandom);
-    assert.equal(r?.record.action, "increase_memory");
-    assert.equal((r?.action as { limits: { memoryMb: number } }).limits.memoryMb, 128);
+  it("never grows slower than doubling when the window is short", () => {
+    assert.deepEqual(
+      [1, 2, 3].map((a) => outageDelayMs(200, 3, 500, a)),
+      [200, 400, 800],
+    );
   });
 
-  it("never answers pids_limit with more memory: without a rule of its own it goes to the model", () => {
-    const failure = makeFailure("pids_limit", "fork bomb", false, {
-      limits: { pids: 16 },
-      remedy: { action: "reduce_parallelism" },
-    });
-    assert.equal(nextRemediation(policy, job, failure, 1, 1, noRandom), null);
+  it("the built-in policy retries container_lost and sandbox_unavailable on that schedule", () => {
+    for (const kind of ["container_lost", "sandbox_unavailable"] as const) {
+      const failure = makeFailure(kind, "lost", true);
+      const d = [1, 2, 3].map((a) => nextRemediation(policy, action, failure, a, 5)!.delayMs);
+      assert.equal(d[0], 200);
+      assert.ok(d.reduce((a, b) => a + b, 0) >= 9_990, String(d));
+      assert.equal(nextRemediation(policy, action, failure, 4, 5), null);
+    }
   });
 });

@@ -28,6 +28,28 @@ function scaled(
 }
 
 /**
+ * The delay before retry `attempt` of `retries` when they must span an outage of `outageMs`: the
+ * first is `firstMs` (short: another engine may take it at once), then each grows by one factor r
+ * chosen so that all delays add up to the window (r ≥ 2; no jitter, the schedule is the point).
+ * @example outageDelayMs(200, 3, 10_000, 1) // 200; then about 1,300 and 8,500
+ */
+export function outageDelayMs(firstMs: number, retries: number, outageMs: number, attempt: number): number {
+  const first = Math.max(1, firstMs);
+  const sum = (r: number) => (first * (r ** retries - 1)) / (r - 1);
+  let lo = 2;
+  let hi = 2;
+  if (sum(lo) < outageMs) {
+    while (sum(hi) < outageMs && hi < 1e6) hi *= 2;
+    for (let i = 0; i < 60; i++) {
+      const mid = (lo + hi) / 2;
+      if (sum(mid) < outageMs) lo = mid;
+      else hi = mid;
+    }
+  }
+  return Math.round(first * hi ** (attempt - 1));
+}
+
+/**
  * Decides retry number `attempt` (1-based) for a failure, or null when the policy says hand it to the model.
  * @example nextRemediation(policy, action, oom, 1, 7) // { action: {...limits.memoryMb: 128}, record: {...}, delayMs: 0 }
  */
@@ -41,7 +63,10 @@ export function nextRemediation(
 ): Remediation | null {
   const rule = policy.remediation[failure.kind];
   if (!rule || attempt > rule.retries) return null;
-  const delayMs = backoffMs({ baseMs: rule.backoffMs, jitter: "equal" }, attempt, { random });
+  const delayMs =
+    rule.outageMs === undefined
+      ? backoffMs({ baseMs: rule.backoffMs, jitter: "equal" }, attempt, { random })
+      : outageDelayMs(rule.backoffMs, rule.retries, rule.outageMs, attempt);
   const record = { afterSeq: failedSeq, kind: failure.kind, attempt, action: "retry" };
   if (action.type === "tool") return { action, record, delayMs };
   const sandbox: Sandbox = action.type;

@@ -48,8 +48,9 @@ export const BASE_POLICY: Omit<Policy, "name" | "version"> = {
   remediation: {
     out_of_memory: { retries: 1, backoffMs: 0, memoryMultiplier: 2 },
     disk_full: { retries: 1, backoffMs: 0, diskMultiplier: 2 },
-    container_lost: { retries: 2, backoffMs: 200 },
-    sandbox_unavailable: { retries: 3, backoffMs: 500 },
+    // engine loss: a short first retry (another engine takes it), later ones span an engine outage
+    container_lost: { retries: 3, backoffMs: 200, outageMs: 10_000 },
+    sandbox_unavailable: { retries: 3, backoffMs: 200, outageMs: 10_000 },
     llm_failed: { retries: 10, backoffMs: 1_000 },
   },
   budgets: {

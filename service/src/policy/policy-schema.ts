@@ -84,6 +84,15 @@ const ceiling = strict({
 const remediationRule = strict({
   retries: z.number().int().min(0).max(10).describe("automatic retries before the failure reaches the model"),
   backoffMs: z.number().int().min(0).default(0).describe("first delay; doubles each retry, with jitter"),
+  outageMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .optional()
+    .describe(
+      "an outage the retries must outlast (engine loss): the first retry waits backoffMs, later ones grow so that all of them together span this window",
+    ),
   memoryMultiplier: z.number().min(1).optional().describe("out_of_memory: multiply memory each retry"),
   timeoutMultiplier: z
     .number()

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { describeSystemError, StartupError } from "../config/startup-error.ts";
 import {
-  DockerRunner,
+  MultiEngineRunner,
   MontyEngine,
   FairContainerRunner,
   QuickJsEngine,
@@ -128,8 +128,11 @@ async function build(
   if (opts.containers !== false) {
     // Pool containers are created with the default policy's limits: the common request is a pool hit.
     const defaults = policies.get("default")?.container.defaults;
-    const runner = new DockerRunner({
-      socketPath: config.dockerSocket,
+    // One runner per engine (its own pool and janitor); placement, failover and outage adoption above them.
+    const runner = new MultiEngineRunner({
+      engines: config.dockerHosts,
+      ...(config.dockerCertPath === undefined ? {} : { certPath: config.dockerCertPath }),
+      ...(config.engineOutageMs === undefined ? {} : { outageMs: config.engineOutageMs }),
       pool: { python: config.poolSize },
       runscPool: { python: config.runscPoolSize },
       ...(defaults ? { poolLimits: { ...defaults, network: "none" as const } } : {}),

@@ -26,11 +26,19 @@ export function healthRoutes(s: Services): Hono<AppEnv> {
       store: storeError === undefined ? { kind: s.store.kind } : { kind: s.store.kind, error: storeError },
       docker,
       images,
+      ...(s.containers?.engines ? { engines: engineStates(s, fromLoopback(c)) } : {}),
       sandboxes: sandboxLoad(s, fromLoopback(c)),
     };
     return c.json(body, body.ok ? 200 : 503);
   });
   return r;
+}
+
+/** Every engine's state; the reason an engine is down (addresses) only for loopback callers. */
+function engineStates(s: Services, detailed: boolean): Health["engines"] {
+  return (s.containers?.engines?.() ?? []).map(({ error, ...e }) =>
+    detailed && error !== undefined ? { ...e, error } : e,
+  );
 }
 
 /** Load of every sandbox; per-tenant rows only for `detailed` (tenant names are not public). */
