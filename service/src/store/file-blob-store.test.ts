@@ -49,7 +49,7 @@ describe("FileBlobStore", () => {
       });
       // Killed while it writes: after its first blob is complete (however slow the machine is to start
       // it), a moment later, in the middle of the next ones.
-      await new Promise<void>((resolve) => p.stdout!.once("data", () => resolve()));
+      await new Promise<void>((resolve) => p.stdout.once("data", () => resolve()));
       await new Promise((r) => setTimeout(r, 20 + round * 35));
       p.kill("SIGKILL");
       await new Promise((r) => p.on("exit", r));
