@@ -69,7 +69,7 @@ describe("the OpenAI Agents SDK (@openai/agents-core) with convertSchemasToStric
   after(async () => server.close());
 
   it("converts every tool to strict mode, with all fields required and closed objects", () => {
-    assert.equal(tools.length, 6);
+    assert.equal(tools.length, 7);
     for (const t of tools) {
       assert.equal(t.strict, true, `${t.name} converts to strict mode`);
       assert.deepEqual(strictSchemaProblems(t.parameters, { allRequired: true }), [], t.name);

@@ -105,6 +105,7 @@ const EX = {
   forkedRun: {
     id: "run_01JA",
     mode: "hosted",
+    origin: "hosted",
     status: "running",
     goal: "Summarise the open incidents, worst first",
     policy: "default",
