@@ -85,8 +85,9 @@ export function authenticate(s: Services): MiddlewareHandler<AppEnv> {
     }
     const caller = { tenant, keyId, policy };
     s.admission.request(caller);
-    // The tenant's stored quotas reach the store before its first write (a no-op while they are unchanged).
-    await s.quotas.apply(caller);
+    // The tenant's stored quotas reach the store before its first write (a no-op while they are unchanged);
+    // a read writes nothing, so it needs none (and still works on a store that cannot take writes).
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") await s.quotas.apply(caller);
     c.set("caller", caller);
     return next();
   };
