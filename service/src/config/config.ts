@@ -23,6 +23,7 @@ const ConfigSchema = z.object({
   MEND_DOCKER_SOCKET: z.string().min(1).default("/var/run/docker.sock"),
   MEND_BODY_LIMIT_BYTES: positiveInt.default(5 * 1024 * 1024),
   MEND_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  MEND_REPLICA_TTL_MS: z.coerce.number().int().min(200).max(600_000).default(2_000),
   MEND_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
   MEND_CODEMODE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
   MEND_PYTHON_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
@@ -63,6 +64,11 @@ export interface Config {
   dockerSocket: string;
   bodyLimitBytes: number;
   shutdownGraceMs: number;
+  /**
+   * MEND_REPLICA_TTL_MS: how long a replica's heartbeat keeps its leases and started steps its own; past it,
+   * another replica on the same PostgreSQL database takes them over.
+   */
+  replicaTtlMs: number;
   poolSize: number;
   codemodeWorkers: number;
   /** MEND_PYTHON_WORKERS: child processes running Python code-mode (Monty). */
@@ -114,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dockerSocket: c.MEND_DOCKER_SOCKET,
     bodyLimitBytes: c.MEND_BODY_LIMIT_BYTES,
     shutdownGraceMs: c.MEND_SHUTDOWN_GRACE_MS,
+    replicaTtlMs: c.MEND_REPLICA_TTL_MS,
     poolSize: c.MEND_POOL_SIZE,
     codemodeWorkers: c.MEND_CODEMODE_WORKERS,
     pythonWorkers: c.MEND_PYTHON_WORKERS,

@@ -22,6 +22,7 @@ import { Admission } from "../engine/admission.ts";
 import { StepLifecycle } from "../engine/step-lifecycle.ts";
 import { RunEvents } from "../engine/run-events.ts";
 import { RunService } from "../engine/run-service.ts";
+import { Replica } from "../engine/replica.ts";
 import { HostedLoop } from "../loop/hosted-loop.ts";
 import { ModelRegistry } from "../loop/model-registry.ts";
 import { PolicyRegistry } from "../policy/policy-registry.ts";
@@ -52,6 +53,8 @@ export interface Services {
   runs: RunService;
   loop: HostedLoop;
   inflight: Inflight;
+  /** This process as a replica of the store (identity, heartbeat, live replica count). */
+  replica: Replica;
 }
 
 export interface ServiceOptions {
@@ -93,6 +96,9 @@ export async function createServices(
         : `MEND_DATA_DIR=${config.dataDir}: the store cannot be opened (${describeSystemError(err)}); the service needs a readable and writable data dir`,
     );
   }
+  // Registered before anything is claimed: what this process owns is held by this heartbeat.
+  const replica = new Replica(store, { ttlMs: config.replicaTtlMs, log });
+  await replica.start();
   let containers: ContainerRunner | null = null;
   if (opts.containers !== false) {
     // Pool containers are created with the default policy's limits: the common request is a pool hit.
@@ -121,10 +127,13 @@ export async function createServices(
   const toolSources = await registerToolSources(catalog, { store, config, log, blobs });
   const tools = new ToolCaller(catalog, store);
   tools.setCacheMaxBytes(config.cacheMaxBytes);
+  // Replicas fill a cache key once between them (a fill mark); one process coalesces in memory alone.
+  if (replica.shared) tools.coalesceAcrossReplicas(replica.id);
   const events = new RunEvents(store);
   const inflight = new Inflight();
-  const steps = new StepLifecycle({ store, blobs, events, crash, inflight, log });
-  const admission = new Admission();
+  const steps = new StepLifecycle({ store, blobs, events, crash, inflight, log, replica });
+  // Each replica enforces its share of a tenant's limits (limit ÷ live replicas).
+  const admission = new Admission({ replicas: () => replica.live });
   const executor = new Executor({ store, blobs, tools, codemode, containers, steps, admission, crash, log });
   const runs = new RunService({ store, steps, executor, events, policies, tools, config });
   const models = new ModelRegistry(config);
@@ -137,6 +146,7 @@ export async function createServices(
     policies,
     config,
     log,
+    replica,
     modelFor: (r) => models.modelFor(r),
   });
   runs.attachHostedDriver(loop);
@@ -158,8 +168,11 @@ export async function createServices(
     runs,
     loop,
     inflight,
+    replica,
     async dispose() {
       await loop.stop();
+      await events.close();
+      await replica.retire();
       await Promise.allSettled([
         codemode.quickjs.dispose(),
         codemode.monty.dispose(),

@@ -13,6 +13,7 @@ import type {
 } from "../records.ts";
 import type {
   Announced,
+  CacheKey,
   NewRun,
   NewStep,
   RunPatch,
@@ -37,6 +38,7 @@ import {
 import { SqliteConnection, type SqliteConnectionOptions } from "./sqlite-connection.ts";
 import { SqliteCache } from "./sqlite-cache.ts";
 import { SqliteRuns } from "./sqlite-runs.ts";
+import { SqliteReplicas } from "./sqlite-replicas.ts";
 
 /** SQLite's extended result code of a foreign-key violation (here: a step of a run that does not exist). */
 const SQLITE_CONSTRAINT_FOREIGNKEY = 787;
@@ -51,9 +53,11 @@ export class SqliteStore implements Store {
   readonly #c: SqliteConnection;
   readonly #cache: SqliteCache;
   readonly #runs: SqliteRuns;
+  readonly #replicas: SqliteReplicas;
 
   private constructor(c: SqliteConnection) {
     this.#c = c;
+    this.#replicas = new SqliteReplicas(c);
     this.#cache = new SqliteCache(c);
     this.#runs = new SqliteRuns(c);
   }
@@ -138,6 +142,12 @@ export class SqliteStore implements Store {
     return c.write((): StepClaim => {
       const now = Date.now();
       const owner = step.owner ?? null;
+      if (step.lease !== undefined) {
+        const run = c.get("SELECT lease_owner, lease_expires_at FROM runs WHERE id=?", step.runId);
+        if (!run) throw new NotFoundError(`run ${step.runId} does not exist`);
+        if (run.lease_owner !== step.lease || num(run.lease_expires_at) < now)
+          throw new FencedError(`run ${step.runId}: the lease of ${step.lease} was lost`);
+      }
       let claimed: StepRecord;
       let previousAttempt: StepRecord | null = null;
       let row;
@@ -258,6 +268,31 @@ export class SqliteStore implements Store {
         ? c.run(sql, INTERRUPTED_BY_SHUTDOWN, Date.now())
         : c.run(`${sql} AND owner=?`, INTERRUPTED_BY_SHUTDOWN, Date.now(), owner),
     );
+  }
+
+  heartbeatReplica(id: string, ttlMs: number): Promise<number> {
+    return this.#replicas.heartbeat(id, ttlMs);
+  }
+
+  retireReplica(id: string): Promise<void> {
+    return this.#replicas.retire(id);
+  }
+
+  unleasedRuns(limit: number): Promise<string[]> {
+    return this.#replicas.unleasedRuns(limit);
+  }
+
+  claimCacheFill(key: CacheKey, owner: string): Promise<boolean> {
+    return this.#replicas.claimCacheFill(key, owner);
+  }
+
+  releaseCacheFill(key: CacheKey, owner: string): Promise<void> {
+    return this.#replicas.releaseCacheFill(key, owner);
+  }
+
+  /** One process per data dir: its own events are announced in process; nobody else appends. */
+  async followEvents(): Promise<() => Promise<void>> {
+    return async () => {};
   }
 
   async recordToolCall(t: ToolCallRow): Promise<void> {

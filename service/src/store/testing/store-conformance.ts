@@ -13,12 +13,16 @@
 // - tool calls (ordered, replaced by key), checkpoints (last value), events (increasing ids, afterId).
 // - cache: TTL, per-tenant keys, LRU over a global byte cap with an exact byte total, stats, clearing.
 // - blob refs, tools, API keys; ping; NUL in text refused with UnstorableValueError.
+// - replicas: heartbeats renew leases and step heartbeats (a lapsed one stays lapsed) and count the live
+//   replicas; retirement hands leases and steps over at once; the takeover sweep's query; claims fenced by a
+//   lease; cache fill marks held by live replicas only.
 // Storage faults have their own suite (store-fault-suite.ts), the blob store its own (blob-store-conformance.ts).
 import type { TestApi } from "@mend/sandboxes/testing";
 import { suiteContext, type StoreFactory } from "./conformance-kit.ts";
 import { runsSuite } from "./conformance-runs.ts";
 import { stepsSuite } from "./conformance-steps.ts";
 import { cacheSuite } from "./conformance-cache.ts";
+import { replicasSuite } from "./conformance-replicas.ts";
 
 export type { StoreFactory, StoreHandle } from "./conformance-kit.ts";
 
@@ -40,5 +44,6 @@ export function runStoreConformance(t: TestApi, name: string, factory: StoreFact
     runsSuite(ctx);
     stepsSuite(ctx);
     cacheSuite(ctx);
+    replicasSuite(ctx);
   });
 }
