@@ -81,7 +81,13 @@ export class PgSideConnection {
     set.add(fn);
     const client = await this.#connect();
     // A connection made before this channel was added LISTENs now (a new one did in #connect).
-    if (first) await client.query(`LISTEN ${channel}`).catch((e: unknown) => Promise.reject(pgFault(e)));
+    if (first) {
+      try {
+        await client.query(`LISTEN ${channel}`);
+      } catch (e) {
+        throw pgFault(e);
+      }
+    }
     return async () => {
       set.delete(fn);
       if (set.size === 0) {
