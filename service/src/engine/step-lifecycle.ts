@@ -5,7 +5,7 @@ import { makeFailure, type Failure } from "@mend/wire";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { StepKind, StepRecord } from "../store/records.ts";
 import type { StepClaim, Store } from "../store/store.ts";
-import { StorageUnavailableError } from "../store/store-errors.ts";
+import { FencedError, LeaseLostError, StorageUnavailableError } from "../store/store-errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Crashpoints } from "./crashpoint.ts";
 import type { Inflight } from "./inflight.ts";
@@ -165,11 +165,31 @@ export class StepLifecycle {
     if (this.#leases.get(runId) === owner) this.#leases.delete(runId);
   }
 
-  /** Claims and runs step `spec.key`; `work` returning null means "cut short by a shutdown". */
+  /**
+   * Claims and runs step `spec.key`; `work` returning null means "cut short by a shutdown". An end fenced
+   * out (this replica's heartbeat lapsed under load and another replica claimed the step meanwhile) is not
+   * an error of the step: the claim is made again, and answers the other attempt's end once it is journaled.
+   */
   async run(
     spec: StepSpec,
     work: (w: StepWork) => Promise<StepEnding | null>,
     opts: { signal?: AbortSignal } = {},
+  ): Promise<StepOutcome> {
+    for (let fenced = 0; ; fenced++) {
+      try {
+        return await this.#runOnce(spec, work, opts);
+      } catch (err) {
+        // A lost lease fences the claim itself: the hosted driver stops (the run has a new one).
+        if (!(err instanceof FencedError) || err instanceof LeaseLostError || fenced >= 3) throw err;
+        this.#d.log.warn({ runId: spec.runId, key: spec.key }, "step end fenced out; claiming it again");
+      }
+    }
+  }
+
+  async #runOnce(
+    spec: StepSpec,
+    work: (w: StepWork) => Promise<StepEnding | null>,
+    opts: { signal?: AbortSignal },
   ): Promise<StepOutcome> {
     const opened = await this.#open(spec, true);
     if (opened.kind === "interrupted") return opened;
@@ -218,6 +238,7 @@ export class StepLifecycle {
       // went away) did not finish: journaled as a failure it would replay forever; left `interrupted`, the
       // next attempt of the key re-executes it (its journaled tool calls replay).
       await this.#d.store.endStep(spec.runId, step.seq, {
+        attempt: step.attempt,
         status: "interrupted",
         output: null,
         failure: ending.failure ?? null,
@@ -321,6 +342,8 @@ export class StepLifecycle {
     this.#d.crash.hit("before-step-end");
     const failure = ending.failure ?? null;
     const ended = await this.#d.store.endStep(spec.runId, step.seq, {
+      // Fenced: a later attempt (another replica took the step over) makes this end write nothing.
+      attempt: step.attempt,
       status: ending.status,
       output,
       failure,

@@ -23,7 +23,7 @@ import type {
   StoreCounters,
 } from "../store.ts";
 import type { BlobStore } from "../blob-store.ts";
-import { FencedError, NotFoundError } from "../store-errors.ts";
+import { FencedError, LeaseLostError, NotFoundError } from "../store-errors.ts";
 import { ownedByAnother } from "../step-ownership.ts";
 import {
   INTERRUPTED_BY_SHUTDOWN,
@@ -147,7 +147,7 @@ export class PostgresStore implements Store {
       if (run.rowCount === 0) throw new NotFoundError(`run ${step.runId} does not exist`);
       const lease = run.rows[0]!;
       if (step.lease !== undefined && (lease.lease_owner !== step.lease || num(lease.lease_expires_at) < now))
-        throw new FencedError(`run ${step.runId}: the lease of ${step.lease} was lost`);
+        throw new LeaseLostError(`run ${step.runId}: the lease of ${step.lease} was lost`);
       const existing = (await q("SELECT * FROM steps WHERE run_id = $1 AND key = $2", [step.runId, step.key]))
         .rows[0];
       const owner = step.owner ?? null;

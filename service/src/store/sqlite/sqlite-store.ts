@@ -23,7 +23,7 @@ import type {
   StoreCounters,
 } from "../store.ts";
 import { ownedByAnother } from "../step-ownership.ts";
-import { FencedError, NotFoundError } from "../store-errors.ts";
+import { FencedError, LeaseLostError, NotFoundError } from "../store-errors.ts";
 import {
   INTERRUPTED_BY_SHUTDOWN,
   json,
@@ -146,7 +146,7 @@ export class SqliteStore implements Store {
         const run = c.get("SELECT lease_owner, lease_expires_at FROM runs WHERE id=?", step.runId);
         if (!run) throw new NotFoundError(`run ${step.runId} does not exist`);
         if (run.lease_owner !== step.lease || num(run.lease_expires_at) < now)
-          throw new FencedError(`run ${step.runId}: the lease of ${step.lease} was lost`);
+          throw new LeaseLostError(`run ${step.runId}: the lease of ${step.lease} was lost`);
       }
       let claimed: StepRecord;
       let previousAttempt: StepRecord | null = null;
