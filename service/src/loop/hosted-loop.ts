@@ -304,7 +304,8 @@ export class HostedLoop {
       const response = turn.response;
       budget.iterations++;
       budget.tokens += response.usage.inputTokens + response.usage.outputTokens;
-      await store.updateRun(runId, { iterations: i }, { leaseOwner: this.#owner });
+      // A replayed turn (a takeover, a restart) has its count already: no write per replayed turn.
+      if (run.iterations < i) await store.updateRun(runId, { iterations: i }, { leaseOwner: this.#owner });
       messages.push({
         role: "assistant",
         content: response.content,
