@@ -78,7 +78,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         server.closeIdleConnections();
         const drained = await services.inflight.drain(config.shutdownGraceMs);
         if (!drained) {
-          const n = await services.store.interruptStartedSteps();
+          const n = await services.store.interruptStartedSteps(services.replica.id);
           log.warn({ interrupted: n }, "grace deadline passed; in-flight steps marked interrupted");
         }
         await loopStopped;

@@ -31,6 +31,7 @@ import { benchSqliteDrivers } from "./sqlite-drivers.ts";
 import { benchPostgresDrivers } from "./postgres-drivers.ts";
 import { benchStoreSteps } from "./store-steps-bench.ts";
 import { benchQuotas } from "./quotas-bench.ts";
+import { benchReplicas } from "./replicas-bench.ts";
 import { benchStepsHttp } from "./steps-http-bench.ts";
 import { benchDurableSteps } from "./durable-steps-bench.ts";
 import { benchRecovery } from "./recovery-bench.ts";
@@ -98,6 +99,18 @@ const SECTIONS: Section[] = [
       "/s is steps per second of the arm's own busy time.",
     ],
     measure: async () => benchQuotas(),
+  },
+  {
+    id: "issue16-replicas",
+    title: "Issue 16 — replicas on one PostgreSQL database",
+    notes: [
+      "Each configuration is real `mend serve` processes: SQLite on one process; PostgreSQL (a throwaway local cluster, production durability) with 1 replica and with 3, requests round-robin, 8 in flight.",
+      "SSE: steps executed on replica 2, streamed from replica 1 (LISTEN/NOTIFY); latency from the event's commit time to its arrival at the client.",
+      "Hosted runs: a fake LLM (200 ms per turn) asks for 10 echo calls per run; peak RSS (VmHWM) of each replica and the most runs each drove at once.",
+      "Takeover: SIGKILL of the replica driving some of 12 long hosted runs; time to the next step started on another replica. Its floor is the replica TTL (2 s) plus the 0.5 s sweep.",
+      "Three replicas on one 2-core machine add availability, not throughput: they share the cores and the database.",
+    ],
+    measure: async () => benchReplicas(),
   },
   {
     id: "issue3",

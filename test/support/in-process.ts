@@ -119,7 +119,8 @@ export function eventOf(
 ): Promise<JournaledEvent> {
   return new Promise((resolve, reject) => {
     const off = services.events.onAppend(runId, (ev) => {
-      if (pred(ev)) {
+      // null: another replica's event; this helper follows one process.
+      if (ev && pred(ev)) {
         off();
         resolve(ev);
       }

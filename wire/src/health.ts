@@ -26,6 +26,18 @@ export const HealthSchema = Type.Object(
       kind: Type.Union([Type.Literal("sqlite"), Type.Literal("postgres")]),
       error: Type.Optional(Type.String()),
     }),
+    replica: Type.Optional(
+      Type.Object(
+        {
+          id: Type.String({ description: "this process as a replica: host/pid/random" }),
+          live: Type.Integer({
+            description:
+              "replicas with a live heartbeat on the same store, this one included (limits are shared by it)",
+          }),
+        },
+        { description: "several replicas on one PostgreSQL database (shown to loopback callers only)" },
+      ),
+    ),
     docker: Type.Object({ available: Type.Boolean(), version: Type.Optional(Type.String()) }),
     images: Type.Array(Type.String()),
     engines: Type.Optional(

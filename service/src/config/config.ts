@@ -36,6 +36,7 @@ const ConfigSchema = z.object({
   MEND_ENGINE_OUTAGE_MS: z.coerce.number().int().min(0).max(600_000).optional(),
   MEND_BODY_LIMIT_BYTES: positiveInt.default(5 * 1024 * 1024),
   MEND_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  MEND_REPLICA_TTL_MS: z.coerce.number().int().min(200).max(600_000).default(2_000),
   MEND_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
   MEND_RUNSC_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(0),
   MEND_CODEMODE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
@@ -134,6 +135,11 @@ export interface Config {
   engineOutageMs: number | undefined;
   bodyLimitBytes: number;
   shutdownGraceMs: number;
+  /**
+   * MEND_REPLICA_TTL_MS: how long a replica's heartbeat keeps its leases and started steps its own; past it,
+   * another replica on the same PostgreSQL database takes them over.
+   */
+  replicaTtlMs: number;
   poolSize: number;
   /** MEND_RUNSC_POOL_SIZE: warm python containers on runsc (gVisor), for policies that choose it. */
   runscPoolSize: number;
@@ -210,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     engineOutageMs: c.MEND_ENGINE_OUTAGE_MS,
     bodyLimitBytes: c.MEND_BODY_LIMIT_BYTES,
     shutdownGraceMs: c.MEND_SHUTDOWN_GRACE_MS,
+    replicaTtlMs: c.MEND_REPLICA_TTL_MS,
     poolSize: c.MEND_POOL_SIZE,
     runscPoolSize: c.MEND_RUNSC_POOL_SIZE,
     codemodeWorkers: c.MEND_CODEMODE_WORKERS,

@@ -17,16 +17,42 @@ const CONCURRENCY_RETRY_AFTER_S = 1;
 export type AdmissionMode = "refuse" | "wait";
 
 /**
+ * A replica's share of a limit across `replicas` live replicas: the limit divided evenly, at least 1 (so
+ * that every replica can serve), never more than the limit.
+ * @example share(4, 3) // 1
+ */
+export function share(limit: number, replicas: number): number {
+  if (replicas <= 1) return limit;
+  return Math.max(1, Math.floor(limit / replicas));
+}
+
+/**
  * Admits requests (the policy's `requestsPerSecond`/`burst`) and executions (`concurrentExecutions`).
+ * Several replicas on one database each enforce their share (limit ÷ live replicas): the sum holds for a
+ * load balancer that spreads a tenant evenly; one that does not reaches the limit early.
  * @example const release = await admission.execution(who, "refuse"); try { ... } finally { release() }
  */
 export class Admission {
   readonly #rate = new TenantRateLimiter();
   readonly #running = new TenantConcurrency();
+  readonly #replicas: () => number;
+
+  constructor(opts: { replicas?: () => number } = {}) {
+    this.#replicas = opts.replicas ?? (() => 1);
+  }
 
   /** One request of `who`; throws Rejection("rate_limited") with `retryAfterSeconds` over the rate. */
   request(who: Caller): void {
-    const limits = who.policy.limits;
+    const n = this.#replicas();
+    const own = who.policy.limits;
+    const limits =
+      n > 1 && own.requestsPerSecond !== undefined
+        ? {
+            ...own,
+            requestsPerSecond: own.requestsPerSecond / n,
+            burst: share(own.burst ?? Math.max(1, Math.ceil(own.requestsPerSecond)), n),
+          }
+        : own;
     const allowed = this.#rate.take(who.tenant, limits);
     if (allowed.ok) return;
     telemetry().rejection(who.tenant, "rate");
@@ -40,14 +66,17 @@ export class Admission {
 
   /** A slot for one execution of `who`; the returned release gives it back (call it once, in a finally). */
   async execution(who: Caller, mode: AdmissionMode, signal?: AbortSignal): Promise<Release> {
-    const max = who.policy.limits.concurrentExecutions;
+    const limit = who.policy.limits.concurrentExecutions;
+    const max = limit === undefined ? undefined : share(limit, this.#replicas());
     if (mode === "wait") return this.#running.acquire(who.tenant, max, signal);
     const release = this.#running.tryAcquire(who.tenant, max);
     if (release) return release;
     telemetry().rejection(who.tenant, "concurrency");
     throw new Rejection(
       "rate_limited",
-      `tenant "${who.tenant}" already runs ${max} executions, its policy's limit of concurrent executions; retry when one finishes`,
+      max === limit
+        ? `tenant "${who.tenant}" already runs ${max} executions, its policy's limit of concurrent executions; retry when one finishes`
+        : `tenant "${who.tenant}" already runs ${max} executions on this replica, its share of the policy's limit of ${limit} concurrent executions over ${this.#replicas()} replicas; retry when one finishes`,
       { retryAfterSeconds: CONCURRENCY_RETRY_AFTER_S, running: max },
     );
   }

@@ -18,12 +18,14 @@ export type RunEventType =
   | "run.completed";
 
 /**
- * Publishes and follows run events.
+ * Publishes and follows run events: those of this process at once, those other replicas append through the
+ * store's notifications (PostgreSQL LISTEN/NOTIFY), followed from the first follower on.
  * @example await events.publish(runId, "step.started", { seq: 1 }); events.onAppend(runId, fn)
  */
 export class RunEvents {
   readonly #store: Store;
   readonly #bus = new EventEmitter();
+  #following: Promise<(() => Promise<void>) | null> | null = null;
 
   constructor(store: Store) {
     this.#store = store;
@@ -41,9 +43,32 @@ export class RunEvents {
     if (ev) this.#bus.emit(ev.runId, ev);
   }
 
-  /** Calls `fn` for each event appended from now on; returns the unsubscribe function. */
-  onAppend(runId: string, fn: (ev: EventRecord) => void): () => void {
+  /**
+   * Calls `fn` for each event appended from now on; returns the unsubscribe function. `null`: an event of
+   * the run was appended by another replica (read it from the store, after the last id seen).
+   */
+  onAppend(runId: string, fn: (ev: EventRecord | null) => void): () => void {
+    this.#follow();
     this.#bus.on(runId, fn);
     return () => this.#bus.off(runId, fn);
+  }
+
+  /** Subscribes once to the store's notifications (a failure is retried at the next follower). */
+  #follow(): void {
+    this.#following ??= this.#store
+      .followEvents((runId) => {
+        if (this.#bus.listenerCount(runId) > 0) this.#bus.emit(runId, null);
+      })
+      .catch(() => {
+        this.#following = null;
+        return null;
+      });
+  }
+
+  /** Stops following the store's notifications (service shutdown). */
+  async close(): Promise<void> {
+    const unfollow = await this.#following;
+    this.#following = null;
+    await unfollow?.();
   }
 }

@@ -4,8 +4,13 @@
 import { makeFailure, type Failure } from "@mend/wire";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { StepKind, StepRecord } from "../store/records.ts";
-import type { Store } from "../store/store.ts";
-import { QuotaExceededError, StorageUnavailableError } from "../store/store-errors.ts";
+import type { StepClaim, Store } from "../store/store.ts";
+import {
+  FencedError,
+  LeaseLostError,
+  QuotaExceededError,
+  StorageUnavailableError,
+} from "../store/store-errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { TenantLimits } from "../policy/policy-schema.ts";
 import type { Crashpoints } from "./crashpoint.ts";
@@ -16,6 +21,11 @@ import { externalize, internalize } from "./step-output.ts";
 import { quotaFailure } from "./tenant-quotas.ts";
 import { telemetry } from "../lib/telemetry.ts";
 import { tracer, type SpanHandle } from "../lib/tracing.ts";
+import type { Replica } from "./replica.ts";
+import { sleep } from "../lib/retry.ts";
+
+/** How often a claim that found its step running on another live replica looks again. */
+const OWNED_POLL_MS = 50;
 
 /** Attempts of one step when the policy sets no `limits.maxAttempts`. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
@@ -109,6 +119,8 @@ export interface StepLifecycleDeps {
   crash: Crashpoints;
   inflight: Inflight;
   log: Logger;
+  /** This process as a replica: steps it runs are claimed as its own (absent: anonymous claims). */
+  replica?: Replica;
 }
 
 /**
@@ -138,6 +150,8 @@ export interface StepLifecycleDeps {
  */
 export class StepLifecycle {
   readonly #d: StepLifecycleDeps;
+  /** Hosted runs driven here, with the lease owner their claims are fenced by. */
+  readonly #leases = new Map<string, string>();
 
   constructor(deps: StepLifecycleDeps) {
     this.#d = deps;
@@ -153,13 +167,46 @@ export class StepLifecycle {
     return this.#d.inflight.draining;
   }
 
-  /** Claims and runs step `spec.key`; `work` returning null means "cut short by a shutdown". */
+  /**
+   * From now on the claims of run `runId` are fenced by `owner`'s lease (a hosted run's driver): once the
+   * lease is lost, a claim throws FencedError and writes nothing.
+   */
+  holdLease(runId: string, owner: string): void {
+    this.#leases.set(runId, owner);
+  }
+
+  dropLease(runId: string, owner: string): void {
+    if (this.#leases.get(runId) === owner) this.#leases.delete(runId);
+  }
+
+  /**
+   * Claims and runs step `spec.key`; `work` returning null means "cut short by a shutdown". An end fenced
+   * out (this replica's heartbeat lapsed under load and another replica claimed the step meanwhile) is not
+   * an error of the step: the claim is made again, and answers the other attempt's end once it is journaled.
+   */
   async run(
     spec: StepSpec,
     work: (w: StepWork) => Promise<StepEnding | null>,
     opts: { signal?: AbortSignal } = {},
   ): Promise<StepOutcome> {
-    const opened = await this.begin(spec);
+    for (let fenced = 0; ; fenced++) {
+      try {
+        return await this.#runOnce(spec, work, opts);
+      } catch (err) {
+        // A lost lease fences the claim itself: the hosted driver stops (the run has a new one).
+        if (!(err instanceof FencedError) || err instanceof LeaseLostError || fenced >= 3) throw err;
+        this.#d.log.warn({ runId: spec.runId, key: spec.key }, "step end fenced out; claiming it again");
+      }
+    }
+  }
+
+  async #runOnce(
+    spec: StepSpec,
+    work: (w: StepWork) => Promise<StepEnding | null>,
+    opts: { signal?: AbortSignal },
+  ): Promise<StepOutcome> {
+    const opened = await this.#open(spec, true);
+    if (opened.kind === "interrupted") return opened;
     if (opened.kind === "replayed") return opened;
     const step = opened.step;
     const attrs = { "mend.run_id": spec.runId, "mend.step.key": spec.key, "mend.step.kind": spec.kind };
@@ -244,6 +291,7 @@ export class StepLifecycle {
       // went away) did not finish: journaled as a failure it would replay forever; left `interrupted`, the
       // next attempt of the key re-executes it (its journaled tool calls replay).
       await this.#d.store.endStep(spec.runId, step.seq, {
+        attempt: step.attempt,
         status: "interrupted",
         output: null,
         failure: ending.failure ?? null,
@@ -266,7 +314,52 @@ export class StepLifecycle {
    * open attempt that `end` finishes later (a human answer arrives through another request).
    */
   async begin(spec: StepSpec): Promise<StepOpening> {
-    const claim = await this.#d.store.claimStep({
+    const opened = await this.#open(spec, false);
+    // Without an owner a claim is never `owned`, so it is never left waiting.
+    if (opened.kind === "interrupted") throw new Error("unreachable: an anonymous claim waited for an owner");
+    return opened;
+  }
+
+  /**
+   * Claims a step; `own`: as this replica's (the work runs here), waiting while another live replica runs
+   * it — then its end replays here, or its owner died and this claim re-executes it as attempt + 1.
+   */
+  async #open(
+    spec: StepSpec,
+    own: boolean,
+  ): Promise<StepOpening | { kind: "interrupted"; step: StepRecord; output: null; failure: Failure }> {
+    const replica = own ? this.#d.replica : undefined;
+    let claim = await this.#claim(spec, replica);
+    while (claim.kind === "owned" && replica) {
+      if (!(await this.#waitForOwner(claim.step, replica.stepTtlMs)))
+        return { kind: "interrupted", step: claim.step, output: null, failure: SHUTDOWN };
+      claim = await this.#claim(spec, replica);
+    }
+    if (claim.kind === "owned") throw new Error("unreachable: an anonymous claim found an owner");
+    if (claim.kind === "finished") {
+      const output = claim.step.output ? await internalize(claim.step.output, this.#d.blobs) : null;
+      return { kind: "replayed", step: claim.step, output };
+    }
+    const step = claim.step;
+    this.#d.events.announce(claim.announced);
+    this.#d.crash.hit("after-step-start");
+    return { kind: "open", step };
+  }
+
+  /** True once `owned` is no longer running under a live owner; false when this service is shutting down. */
+  async #waitForOwner(owned: StepRecord, ttlMs: number): Promise<boolean> {
+    for (;;) {
+      if (!(await sleep(OWNED_POLL_MS, this.draining))) return false;
+      const now = await this.#d.store.getStep(owned.runId, owned.key);
+      if (!now || now.status !== "started" || now.attempt !== owned.attempt || now.owner !== owned.owner)
+        return true;
+      if ((now.heartbeatAt ?? 0) + ttlMs <= Date.now()) return true;
+    }
+  }
+
+  #claim(spec: StepSpec, replica: Replica | undefined): Promise<StepClaim> {
+    const lease = this.#leases.get(spec.runId);
+    return this.#d.store.claimStep({
       runId: spec.runId,
       key: spec.key,
       kind: spec.kind,
@@ -278,15 +371,9 @@ export class StepLifecycle {
         type: "step.started",
         data: { seq: s.seq, key: s.key, kind: s.kind, attempt: s.attempt },
       }),
+      ...(replica ? { owner: replica.id, ownerTtlMs: replica.stepTtlMs } : {}),
+      ...(lease !== undefined ? { lease } : {}),
     });
-    if (claim.kind === "finished") {
-      const output = claim.step.output ? await internalize(claim.step.output, this.#d.blobs) : null;
-      return { kind: "replayed", step: claim.step, output };
-    }
-    const step = claim.step;
-    this.#d.events.announce(claim.kind === "claimed" ? claim.announced : undefined);
-    this.#d.crash.hit("after-step-start");
-    return { kind: "open", step };
   }
 
   /**
@@ -326,6 +413,8 @@ export class StepLifecycle {
     this.#d.crash.hit("before-step-end");
     const failure = ending.failure ?? null;
     const ended = await this.#d.store.endStep(spec.runId, step.seq, {
+      // Fenced: a later attempt (another replica took the step over) makes this end write nothing.
+      attempt: step.attempt,
       status: ending.status,
       output,
       failure,

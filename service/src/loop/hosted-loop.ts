@@ -1,6 +1,5 @@
 // The hosted agent loop: asks the model for actions, runs them as journaled steps, heals failures by policy,
 // escalates to a human, and replays its own journal to resume after a crash.
-import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { makeFailure, type ExecutionResponse, type Failure, type StepAction } from "@mend/wire";
 import type { Config } from "../config/config.ts";
@@ -29,6 +28,8 @@ import { telemetry } from "../lib/telemetry.ts";
 import { awaitHuman, budgetFailure, budgetRequest } from "./human-step.ts";
 import { sleep } from "../lib/retry.ts";
 import { modelTurn } from "./model-turn.ts";
+import type { Replica } from "../engine/replica.ts";
+import { FencedError } from "../store/store-errors.ts";
 import { renderExecution, renderLoopError } from "./render-result.ts";
 
 export interface HostedLoopDeps {
@@ -42,15 +43,21 @@ export interface HostedLoopDeps {
   log: Logger;
   /** Keeps each model turn's whole request for the inspector (see model-turn.ts). */
   blobs?: BlobStore;
+  /** This process as a replica: its id owns the leases, its heartbeat renews them. */
+  replica: Replica;
   /** The model of a run (env config merged with the run's `model`), or null when none is configured. */
   modelFor(run: RunRecord): { provider: LlmProvider; model: string; temperature?: number } | null;
 }
 
-const LEASE_TTL_MS = 30_000;
 /** Calls of one model turn that run (concurrently); more are answered with an error. */
 const MAX_CALLS_PER_TURN = 8;
-/** How often a process looks for hosted runs nobody drives (a dead replica's, an expired lease). */
-const SWEEP_MS = 10_000;
+/**
+ * How often a process looks for hosted runs nobody drives (a dead replica's lapsed lease, a released one):
+ * with the replica TTL it bounds the takeover time (TTL + sweep).
+ */
+const SWEEP_MS = 500;
+/** Runs one sweep starts at most (the rest wait for the next sweep, or for another replica's). */
+const SWEEP_BATCH = 200;
 
 /** A lease owner id names its host and process, so a restarted service can tell a dead holder at once. */
 function ownerDead(owner: string | null): boolean {
@@ -78,8 +85,9 @@ interface CallOutcome {
  */
 export class HostedLoop {
   readonly #d: HostedLoopDeps;
-  readonly #owner = `${hostname()}/${process.pid}/${randomBytes(4).toString("hex")}`;
+  readonly #owner: string;
   #sweeper: NodeJS.Timeout | null = null;
+  #sweeping = false;
   readonly #driving = new Map<string, { abort: AbortController; done: Promise<void> }>();
   #stopped = false;
   /** Fires when a shutdown's grace is over: model calls and backoff sleeps still in progress give up. */
@@ -91,6 +99,7 @@ export class HostedLoop {
 
   constructor(deps: HostedLoopDeps) {
     this.#d = deps;
+    this.#owner = deps.replica.id;
   }
 
   /** Starts driving a run in the background; if it is driven here already, drives it once more afterwards. */
@@ -120,10 +129,24 @@ export class HostedLoop {
     // Only runs nobody drives here: start() on a driven run means "run it again after this turn".
     for (const r of runs) if (!this.#driving.has(r.id)) this.start(r.id);
     if (!this.#sweeper && !this.#stopped) {
-      this.#sweeper = setInterval(() => void this.resumeAll().catch(() => 0), SWEEP_MS);
+      this.#sweeper = setInterval(() => void this.#sweep(), SWEEP_MS);
       this.#sweeper.unref();
     }
     return runs.length;
+  }
+
+  /** Starts the hosted runs whose lease is free or lapsed; the lease decides which replica drives each. */
+  async #sweep(): Promise<void> {
+    if (this.#sweeping || this.#stopped) return;
+    this.#sweeping = true;
+    try {
+      for (const id of await this.#d.store.unleasedRuns(SWEEP_BATCH))
+        if (!this.#driving.has(id)) this.start(id);
+    } catch (err) {
+      this.#d.log.warn({ err: (err as Error).message }, "hosted-run sweep failed");
+    } finally {
+      this.#sweeping = false;
+    }
   }
 
   /** Ends a run's backoff sleep now (POST /v1/runs/{id}/resume during a model outage): the model is called again. */
@@ -150,6 +173,11 @@ export class HostedLoop {
   async stop(graceMs = 10_000): Promise<void> {
     this.#stopped = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
+    // Handed over now, not at the next step boundary: another replica's driver waits for the step running
+    // here (it is still this replica's) and replays its end; this driver's next write is fenced out.
+    await Promise.allSettled(
+      [...this.#driving.keys()].map((id) => this.#d.store.releaseLease(id, this.#owner)),
+    );
     const all = Promise.allSettled([...this.#driving.values()].map((d) => d.done));
     const timer = setTimeout(() => this.#shutdown.abort(new Error("service stopping")), graceMs);
     await all;
@@ -167,24 +195,18 @@ export class HostedLoop {
       run?.leaseOwner && run.leaseOwner !== this.#owner && ownerDead(run.leaseOwner)
         ? run.leaseOwner
         : undefined;
-    if (!(await store.acquireLease(runId, this.#owner, LEASE_TTL_MS, dead))) return;
-    // Losing the lease (another process took the run over) stops this driver at its next step boundary.
-    const lost = new AbortController();
-    const renew = setInterval(() => {
-      store.acquireLease(runId, this.#owner, LEASE_TTL_MS).then(
-        (held) => {
-          if (!held) lost.abort(new Error("lease lost"));
-        },
-        (err: unknown) => log.warn({ err, runId }, "lease renewal failed"),
-      );
-    }, LEASE_TTL_MS / 3);
-    renew.unref();
+    if (this.#stopped || !(await store.acquireLease(runId, this.#owner, this.#d.replica.ttlMs, dead))) return;
+    // The replica heartbeat renews the lease; every claim and run update of this driver is fenced by it, so
+    // a driver that lost the run (paused past the TTL, shutting down) writes nothing more.
+    this.#d.steps.holdLease(runId, this.#owner);
     try {
-      await this.#loop(runId, AbortSignal.any([signal, lost.signal]));
+      await this.#loop(runId, signal);
     } catch (err) {
       if (err instanceof QuotaExceededError) {
         // A step past the tenant's quota: the run ends with that failure (its final status is never refused).
         await this.#finishRun(runId, "failed", null, quotaFailure(err.quota));
+      } else if (err instanceof FencedError) {
+        log.info({ runId, owner: this.#owner }, "hosted run's lease lost; its new driver continues it");
       } else if (!signal.aborted) {
         log.error({ err, runId }, "hosted run failed on a host fault");
         await this.#finishRun(
@@ -195,8 +217,8 @@ export class HostedLoop {
         );
       }
     } finally {
-      clearInterval(renew);
-      await store.releaseLease(runId, this.#owner);
+      this.#d.steps.dropLease(runId, this.#owner);
+      await store.releaseLease(runId, this.#owner).catch(() => undefined);
     }
   }
 
@@ -291,7 +313,8 @@ export class HostedLoop {
       const response = turn.response;
       budget.iterations++;
       budget.tokens += response.usage.inputTokens + response.usage.outputTokens;
-      await store.updateRun(runId, { iterations: i });
+      // A replayed turn (a takeover, a restart) has its count already: no write per replayed turn.
+      if (run.iterations < i) await store.updateRun(runId, { iterations: i }, { leaseOwner: this.#owner });
       messages.push({
         role: "assistant",
         content: response.content,
@@ -444,7 +467,11 @@ export class HostedLoop {
   ): Promise<void> {
     const run = await this.#currentRun(runId);
     if (!run || run.status !== "running") return;
-    await this.#d.store.updateRun(runId, { status, output, failure, waitingFor: null });
+    await this.#d.store.updateRun(
+      runId,
+      { status, output, failure, waitingFor: null },
+      { leaseOwner: this.#owner },
+    );
     await this.#d.events.publish(runId, "run.completed", {
       status,
       ...(failure ? { failure: { kind: failure.kind, message: failure.message } } : {}),

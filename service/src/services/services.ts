@@ -22,6 +22,7 @@ import { Admission } from "../engine/admission.ts";
 import { StepLifecycle } from "../engine/step-lifecycle.ts";
 import { RunEvents } from "../engine/run-events.ts";
 import { RunService } from "../engine/run-service.ts";
+import { Replica } from "../engine/replica.ts";
 import { HostedLoop } from "../loop/hosted-loop.ts";
 import { ModelRegistry } from "../loop/model-registry.ts";
 import { PolicyRegistry } from "../policy/policy-registry.ts";
@@ -61,6 +62,8 @@ export interface Services {
   inflight: Inflight;
   /** The Prometheus registry of GET /metrics. */
   metrics: Metrics;
+  /** This process as a replica of the store (identity, heartbeat, live replica count). */
+  replica: Replica;
 }
 
 export interface ServiceOptions {
@@ -124,6 +127,9 @@ async function build(
         : `MEND_DATA_DIR=${config.dataDir}: the store cannot be opened (${describeSystemError(err)}); the service needs a readable and writable data dir`,
     );
   }
+  // Registered before anything is claimed: what this process owns is held by this heartbeat.
+  const replica = new Replica(store, { ttlMs: config.replicaTtlMs, log });
+  await replica.start();
   let containers: ContainerRunner | null = null;
   if (opts.containers !== false) {
     // Pool containers are created with the default policy's limits: the common request is a pool hit.
@@ -156,10 +162,13 @@ async function build(
   const toolSources = await registerToolSources(catalog, { store, config, log, blobs });
   const tools = new ToolCaller(catalog, store, toolSources.destinations);
   tools.setCacheMaxBytes(config.cacheMaxBytes);
+  // Replicas fill a cache key once between them (a fill mark); one process coalesces in memory alone.
+  if (replica.shared) tools.coalesceAcrossReplicas(replica.id);
   const events = new RunEvents(store);
   const inflight = new Inflight();
-  const steps = new StepLifecycle({ store, blobs, events, crash, inflight, log });
-  const admission = new Admission();
+  const steps = new StepLifecycle({ store, blobs, events, crash, inflight, log, replica });
+  // Each replica enforces its share of a tenant's limits (limit ÷ live replicas).
+  const admission = new Admission({ replicas: () => replica.live });
   const quotas = new TenantQuotas(store);
   const executor = new Executor({ store, blobs, tools, codemode, containers, steps, admission, crash, log });
   const runs = new RunService({ store, steps, executor, events, policies, tools, config });
@@ -174,6 +183,7 @@ async function build(
     config,
     log,
     blobs,
+    replica,
     modelFor: (r) => models.modelFor(r),
   });
   runs.attachHostedDriver(loop);
@@ -202,8 +212,11 @@ async function build(
     loop,
     inflight,
     metrics,
+    replica,
     async dispose() {
       await loop.stop();
+      await events.close();
+      await replica.retire();
       await Promise.allSettled([
         codemode.quickjs.dispose(),
         codemode.monty.dispose(),

@@ -27,6 +27,15 @@ export class FencedError extends Error {
 }
 
 /**
+ * A FencedError of a hosted run's driver: the run's lease is another's (or lapsed), so the driver must
+ * stop; thrown by `updateRun` with `fence` and by a `claimStep` with `lease`. Nothing was written.
+ * @example try { await store.claimStep({ ...step, lease: me }) } catch (e) { if (e instanceof LeaseLostError) stopDriving() }
+ */
+export class LeaseLostError extends FencedError {
+  override name = "LeaseLostError";
+}
+
+/**
  * The database cannot take the operation now: disk full, read-only or unopenable file, I/O error, the
  * database server unreachable. Nothing of the failed operation was written; the same call may succeed
  * once the condition is gone (the service retries by itself, callers get 503 with `Retry-After`).

@@ -67,6 +67,11 @@ export type NewStep = Pick<StepRecord, "runId" | "key" | "kind" | "input"> &
      */
     owner?: string;
     ownerTtlMs?: number;
+    /**
+     * Fencing of a hosted run's driver: claim only while this owner holds the run's unexpired lease, else
+     * FencedError and nothing is written (a replica that lost the run while paused starts nothing more).
+     */
+    lease?: string;
   };
 
 export type StepEnd = Pick<StepRecord, "status" | "output" | "failure" | "usage"> & {
@@ -81,6 +86,14 @@ export type StepEnd = Pick<StepRecord, "status" | "output" | "failure" | "usage"
    */
   attempt?: number;
 };
+
+/** The key of one global cache entry (what a fill mark coalesces across replicas). */
+export interface CacheKey {
+  tenant: string;
+  tool: string;
+  version: string;
+  argsHash: string;
+}
 
 /** What `Store.counters()` reports. */
 export interface StoreCounters {
@@ -159,6 +172,32 @@ export interface Store {
    * else every started step. Returns how many.
    */
   interruptStartedSteps(owner?: string): Promise<number>;
+
+  /**
+   * Says replica `id` is alive for `ttlMs` more, in one transaction: its row, the leases it holds and the
+   * heartbeat of the steps it runs. A lease or a step heartbeat that already lapsed is not revived (another
+   * replica may have taken it over meanwhile). Returns how many replicas are alive, itself included.
+   */
+  heartbeatReplica(id: string, ttlMs: number): Promise<number>;
+  /**
+   * A replica that stops gracefully: its leases are released, its started steps' heartbeats dropped and its
+   * cache fill marks removed, so the other replicas take all of it at once instead of waiting for the TTL.
+   */
+  retireReplica(id: string): Promise<void>;
+  /** Hosted runs `running` whose lease is free or lapsed (a dead replica's): the takeover sweep's candidates. */
+  unleasedRuns(limit: number): Promise<string[]>;
+  /**
+   * Marks `owner` as the one filling a cache key. True when the mark is now `owner`'s (no mark, its own, or a
+   * mark of a replica that is not alive); false while another live replica fills it.
+   */
+  claimCacheFill(key: CacheKey, owner: string): Promise<boolean>;
+  releaseCacheFill(key: CacheKey, owner: string): Promise<void>;
+  /**
+   * Calls `fn` with the run id of every event appended from now on by any process on the same database
+   * (PostgreSQL LISTEN/NOTIFY); SQLite has one process, whose own events are announced in process, and
+   * follows nothing. Resolves to the unsubscribe function.
+   */
+  followEvents(fn: (runId: string) => void): Promise<() => Promise<void>>;
 
   recordToolCall(call: ToolCallRow): Promise<void>;
   listToolCalls(runId: string, stepSeq: number): Promise<ToolCallRow[]>;

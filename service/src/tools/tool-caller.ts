@@ -5,11 +5,17 @@ import { quotaFailure } from "../core/quota-failure.ts";
 import { canonicalJson, generateToolsDts, generateToolsPyi, validateAgainstSchema } from "@mend/sandboxes";
 import type { Caller } from "../core/caller.ts";
 import { toolAllowed } from "../policy/resolve-request.ts";
-import type { Store } from "../store/store.ts";
+import type { CacheKey, Store } from "../store/store.ts";
+import { sleep } from "../lib/retry.ts";
 import type { ToolCatalog } from "./tool-catalog.ts";
 import type { ToolCallContext, ToolDefinition, ToolResult } from "./tool.ts";
 import { tracer } from "../lib/tracing.ts";
 import type { DestinationGuard } from "./destination-guard.ts";
+
+/** How often a call waiting for another replica's fill of the same key looks for the entry again. */
+const FILL_POLL_MS = 25;
+/** How long a call waits for another replica's fill before it calls the tool itself (a fill marks liveness). */
+const FILL_WAIT_MAX_MS = 120_000;
 
 export interface ToolCallOptions {
   /** "bypass" skips the cache lookup (the fresh result still refreshes the entry). */
@@ -33,8 +39,10 @@ function boundResult(r: ToolResult, who: Caller, tool: string): ToolResult {
 export class ToolCaller {
   readonly #catalog: ToolCatalog;
   readonly #store: Store;
-  readonly #inflight = new Map<string, Promise<ToolResult>>();
   readonly #destinations: DestinationGuard | undefined;
+  readonly #inflight = new Map<string, Promise<ToolResult & { cached?: boolean }>>();
+  /** This replica's id when several replicas share the store: misses coalesce through fill marks. */
+  #fillOwner: string | null = null;
 
   constructor(catalog: ToolCatalog, store: Store, destinations?: DestinationGuard) {
     this.#catalog = catalog;
@@ -158,7 +166,8 @@ export class ToolCaller {
       const shared = await pending;
       return shared.ok ? { ...shared, cached: true } : shared;
     }
-    const p = (async (): Promise<ToolResult> => {
+    const key: CacheKey = { tenant: who.tenant, tool: name, version: tool.version, argsHash };
+    const invokeAndStore = async (): Promise<ToolResult> => {
       const r = boundResult(await tool.invoke(args ?? {}, this.#context(ctx, who)), who, name);
       if (r.ok) {
         const text = JSON.stringify(r.value ?? null);
@@ -178,6 +187,15 @@ export class ToolCaller {
         );
       }
       return r;
+    };
+    const p = (async (): Promise<ToolResult & { cached?: boolean }> => {
+      const filled = await this.#awaitFill(key);
+      if (filled) return filled;
+      try {
+        return await invokeAndStore();
+      } finally {
+        if (this.#fillOwner) await this.#store.releaseCacheFill(key, this.#fillOwner).catch(() => undefined);
+      }
     })();
     this.#inflight.set(flightKey, p);
     try {
@@ -193,6 +211,28 @@ export class ToolCaller {
       policy: who.policy,
       ...(this.#destinations ? { destinations: this.#destinations } : {}),
     };
+  }
+
+  /**
+   * With a fill owner (several replicas): takes the key's fill mark, or waits while another live replica
+   * holds it and answers its entry once stored (`cached`). Null: this call fills the key.
+   */
+  async #awaitFill(key: CacheKey): Promise<(ToolResult & { cached: true }) | null> {
+    const owner = this.#fillOwner;
+    if (!owner) return null;
+    const deadline = Date.now() + FILL_WAIT_MAX_MS;
+    while (!(await this.#store.claimCacheFill(key, owner))) {
+      await sleep(FILL_POLL_MS);
+      const hit = await this.#store.getCache(key.tenant, key.tool, key.version, key.argsHash, Date.now());
+      if (hit) return { ok: true, value: hit.value, cached: true };
+      if (Date.now() > deadline) return null;
+    }
+    return null;
+  }
+
+  /** Several replicas on one store: identical concurrent misses on different replicas make one call. */
+  coalesceAcrossReplicas(owner: string): void {
+    this.#fillOwner = owner;
   }
 
   #cacheMaxBytes = 256 * 1024 * 1024;

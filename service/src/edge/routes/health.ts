@@ -24,6 +24,7 @@ export function healthRoutes(s: Services): Hono<AppEnv> {
       ok: storeError === undefined,
       version: VERSION,
       store: storeError === undefined ? { kind: s.store.kind } : { kind: s.store.kind, error: storeError },
+      ...(fromLoopback(c) ? { replica: { id: s.replica.id, live: s.replica.live } } : {}),
       docker,
       images,
       ...(s.containers?.engines ? { engines: engineStates(s, fromLoopback(c)) } : {}),

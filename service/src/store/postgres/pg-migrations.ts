@@ -333,4 +333,25 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE steps ADD COLUMN replayed_from_run TEXT;
   ALTER TABLE steps ADD COLUMN replayed_from_seq INTEGER;
   `,
+  // Replicas on one database: each process's heartbeat (liveness of its leases, steps and cache fill marks),
+  // the marks of cache keys being filled, and the indexes of the heartbeat and the takeover sweep.
+  `
+  CREATE TABLE replicas (
+    id TEXT PRIMARY KEY,
+    heartbeat_at BIGINT NOT NULL,
+    ttl_ms BIGINT NOT NULL,
+    started_at BIGINT NOT NULL
+  );
+  CREATE TABLE cache_fills (
+    tenant TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    version TEXT NOT NULL,
+    args_hash TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    PRIMARY KEY (tenant, tool, version, args_hash)
+  );
+  CREATE INDEX runs_lease_owner ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
+  CREATE INDEX runs_hosted_running ON runs (created_at) WHERE status = 'running' AND mode = 'hosted';
+  `,
 ];

@@ -3,7 +3,7 @@
 // fenced updates.
 import type { Page, RunRecord, RunStatus } from "../records.ts";
 import { defaultOrigin, type ListRunsQuery, type NewFork, type NewRun, type RunPatch } from "../store.ts";
-import { FencedError, InvalidCursorError, NotFoundError } from "../store-errors.ts";
+import { FencedError, InvalidCursorError, LeaseLostError, NotFoundError } from "../store-errors.ts";
 import { decodeCursor, encodeCursor, json, toRun, type Row } from "../row-codec.ts";
 import type { Query } from "./pg-database.ts";
 import { copyStepsSql, copyToolCallsSql, forkedEvent } from "../fork-copy.ts";
@@ -142,7 +142,7 @@ export class PgRuns {
     const r = await this.#one(`${sql} RETURNING *`, args);
     if (r) return toRun(r);
     if (!(await this.getRunById(id))) throw new NotFoundError(`run ${id} does not exist`);
-    throw new FencedError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
+    throw new LeaseLostError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
   }
 
   async runsByStatus(status: RunStatus): Promise<RunRecord[]> {

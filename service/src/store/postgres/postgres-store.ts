@@ -16,6 +16,7 @@ import type {
   Announced,
   ListRunsQuery,
   NewFork,
+  CacheKey,
   NewRun,
   NewStep,
   RunPatch,
@@ -25,7 +26,7 @@ import type {
   StoreCounters,
 } from "../store.ts";
 import type { BlobStore } from "../blob-store.ts";
-import { FencedError, NotFoundError } from "../store-errors.ts";
+import { FencedError, LeaseLostError, NotFoundError } from "../store-errors.ts";
 import { ownedByAnother } from "../step-ownership.ts";
 import {
   INTERRUPTED_BY_SHUTDOWN,
@@ -44,6 +45,8 @@ import { PgDatabase, type Query } from "./pg-database.ts";
 import { PostgresBlobStore } from "./pg-blob-store.ts";
 import { PgCache } from "./pg-cache.ts";
 import { PgRuns } from "./pg-runs.ts";
+import { EVENTS_CHANNEL, PgReplicas } from "./pg-replicas.ts";
+import { PgSideConnection } from "./pg-side-connection.ts";
 
 /**
  * PostgreSQL implementation of Store. Claims of one run are serialised by a row lock on the run (one
@@ -56,17 +59,21 @@ export class PostgresStore implements Store {
   readonly #q: Query;
   readonly #cache: PgCache;
   readonly #runs: PgRuns;
+  readonly #side: PgSideConnection;
+  readonly #replicas: PgReplicas;
 
-  private constructor(db: PgDatabase) {
+  private constructor(db: PgDatabase, url: string) {
     this.#db = db;
     this.#q = db.query;
     this.#cache = new PgCache(db);
     this.#runs = new PgRuns(db.query, (fn) => db.tx(fn));
+    this.#side = new PgSideConnection(url);
+    this.#replicas = new PgReplicas(db.query, this.#side);
   }
 
   /** Connects and migrates (StorageUnavailableError when the server cannot be reached). */
   static async open(url: string, opts: { poolSize?: number } = {}): Promise<PostgresStore> {
-    return new PostgresStore(await PgDatabase.open(url, opts));
+    return new PostgresStore(await PgDatabase.open(url, opts), url);
   }
 
   /** The blob store in the same database (table blob_contents). */
@@ -95,6 +102,7 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await this.#cache.flush();
+    await this.#side.close();
     await this.#db.close();
   }
 
@@ -138,8 +146,13 @@ export class PostgresStore implements Store {
     return this.#db.tx(async (q): Promise<StepClaim> => {
       const now = Date.now();
       // The run's row lock serialises the claims of one run: one attempt at a time, seq = max + 1 is safe.
-      const run = await q("SELECT id FROM runs WHERE id = $1 FOR NO KEY UPDATE", [step.runId]);
+      const run = await q("SELECT lease_owner, lease_expires_at FROM runs WHERE id = $1 FOR NO KEY UPDATE", [
+        step.runId,
+      ]);
       if (run.rowCount === 0) throw new NotFoundError(`run ${step.runId} does not exist`);
+      const lease = run.rows[0]!;
+      if (step.lease !== undefined && (lease.lease_owner !== step.lease || num(lease.lease_expires_at) < now))
+        throw new LeaseLostError(`run ${step.runId}: the lease of ${step.lease} was lost`);
       const existing = (await q("SELECT * FROM steps WHERE run_id = $1 AND key = $2", [step.runId, step.key]))
         .rows[0];
       const owner = step.owner ?? null;
@@ -237,6 +250,30 @@ export class PostgresStore implements Store {
         ? await this.#q(sql, [INTERRUPTED_BY_SHUTDOWN, Date.now()])
         : await this.#q(`${sql} AND owner = $3`, [INTERRUPTED_BY_SHUTDOWN, Date.now(), owner]);
     return r.rowCount;
+  }
+
+  heartbeatReplica(id: string, ttlMs: number): Promise<number> {
+    return this.#replicas.heartbeat(id, ttlMs);
+  }
+
+  retireReplica(id: string): Promise<void> {
+    return this.#replicas.retire(id);
+  }
+
+  unleasedRuns(limit: number): Promise<string[]> {
+    return this.#replicas.unleasedRuns(limit);
+  }
+
+  claimCacheFill(key: CacheKey, owner: string): Promise<boolean> {
+    return this.#replicas.claimCacheFill(key, owner);
+  }
+
+  releaseCacheFill(key: CacheKey, owner: string): Promise<void> {
+    return this.#replicas.releaseCacheFill(key, owner);
+  }
+
+  followEvents(fn: (runId: string) => void): Promise<() => Promise<void>> {
+    return this.#replicas.followEvents(fn);
   }
 
   async recordToolCall(t: ToolCallRow): Promise<void> {
@@ -413,7 +450,8 @@ export class PostgresStore implements Store {
 
 /**
  * Appends an event (inside a transaction when `q` is one). The per-run advisory lock is held until the
- * statement's transaction commits: a reader never sees id n+1 before id n.
+ * statement's transaction commits: a reader never sees id n+1 before id n. The NOTIFY is delivered at the
+ * same commit, so a follower on another replica that reads after it sees the event.
  */
 async function appendIn(
   q: Query,
@@ -422,8 +460,8 @@ async function appendIn(
   at: number,
 ): Promise<EventRecord> {
   const r = await q(
-    `WITH l AS (SELECT pg_advisory_xact_lock(hashtextextended($1, 0)))
-     INSERT INTO events (run_id, type, data, at) SELECT $1, $2, $3, $4 FROM l RETURNING id`,
+    `WITH l AS (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))), n AS (SELECT pg_notify('${EVENTS_CHANNEL}', $1))
+     INSERT INTO events (run_id, type, data, at) SELECT $1, $2, $3, $4 FROM l, n RETURNING id`,
     [runId, ev.type, JSON.stringify(ev.data ?? null), at],
   );
   return { id: num(r.rows[0]!.id), runId, type: ev.type, data: ev.data, at };

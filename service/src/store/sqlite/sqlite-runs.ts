@@ -3,7 +3,7 @@
 import type { SQLInputValue } from "node:sqlite";
 import type { Page, RunRecord, RunStatus } from "../records.ts";
 import { defaultOrigin, type ListRunsQuery, type NewFork, type NewRun, type RunPatch } from "../store.ts";
-import { FencedError, InvalidCursorError, NotFoundError } from "../store-errors.ts";
+import { FencedError, InvalidCursorError, LeaseLostError, NotFoundError } from "../store-errors.ts";
 import { decodeCursor, encodeCursor, json, toRun } from "../row-codec.ts";
 import { copyStepsSql, copyToolCallsSql, forkedEvent } from "../fork-copy.ts";
 import type { SqliteConnection } from "./sqlite-connection.ts";
@@ -147,7 +147,7 @@ export class SqliteRuns {
       if (r) return toRun(r);
       if (!c.get("SELECT 1 AS x FROM runs WHERE id = ?", id))
         throw new NotFoundError(`run ${id} does not exist`);
-      throw new FencedError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
+      throw new LeaseLostError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
     });
   }
 

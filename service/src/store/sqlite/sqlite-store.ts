@@ -16,6 +16,7 @@ import type {
   Announced,
   ListRunsQuery,
   NewFork,
+  CacheKey,
   NewRun,
   NewStep,
   RunPatch,
@@ -25,7 +26,7 @@ import type {
   StoreCounters,
 } from "../store.ts";
 import { ownedByAnother } from "../step-ownership.ts";
-import { FencedError, NotFoundError } from "../store-errors.ts";
+import { FencedError, LeaseLostError, NotFoundError } from "../store-errors.ts";
 import {
   INTERRUPTED_BY_SHUTDOWN,
   json,
@@ -41,6 +42,7 @@ import { SqliteConnection, type SqliteConnectionOptions } from "./sqlite-connect
 import { SqliteCache } from "./sqlite-cache.ts";
 import { SqliteRuns } from "./sqlite-runs.ts";
 import { SqliteUsage } from "./sqlite-usage.ts";
+import { SqliteReplicas } from "./sqlite-replicas.ts";
 
 /** SQLite's extended result code of a foreign-key violation (here: a step of a run that does not exist). */
 const SQLITE_CONSTRAINT_FOREIGNKEY = 787;
@@ -56,10 +58,12 @@ export class SqliteStore implements Store {
   readonly #cache: SqliteCache;
   readonly #runs: SqliteRuns;
   readonly #usage: SqliteUsage;
+  readonly #replicas: SqliteReplicas;
 
   private constructor(c: SqliteConnection) {
     this.#c = c;
     this.#usage = new SqliteUsage(c);
+    this.#replicas = new SqliteReplicas(c);
     this.#cache = new SqliteCache(c);
     this.#runs = new SqliteRuns(c);
   }
@@ -145,6 +149,12 @@ export class SqliteStore implements Store {
     return c.write((): StepClaim => {
       const now = Date.now();
       const owner = step.owner ?? null;
+      if (step.lease !== undefined) {
+        const run = c.get("SELECT lease_owner, lease_expires_at FROM runs WHERE id=?", step.runId);
+        if (!run) throw new NotFoundError(`run ${step.runId} does not exist`);
+        if (run.lease_owner !== step.lease || num(run.lease_expires_at) < now)
+          throw new LeaseLostError(`run ${step.runId}: the lease of ${step.lease} was lost`);
+      }
       let claimed: StepRecord;
       let previousAttempt: StepRecord | null = null;
       let row;
@@ -265,6 +275,31 @@ export class SqliteStore implements Store {
         ? c.run(sql, INTERRUPTED_BY_SHUTDOWN, Date.now())
         : c.run(`${sql} AND owner=?`, INTERRUPTED_BY_SHUTDOWN, Date.now(), owner),
     );
+  }
+
+  heartbeatReplica(id: string, ttlMs: number): Promise<number> {
+    return this.#replicas.heartbeat(id, ttlMs);
+  }
+
+  retireReplica(id: string): Promise<void> {
+    return this.#replicas.retire(id);
+  }
+
+  unleasedRuns(limit: number): Promise<string[]> {
+    return this.#replicas.unleasedRuns(limit);
+  }
+
+  claimCacheFill(key: CacheKey, owner: string): Promise<boolean> {
+    return this.#replicas.claimCacheFill(key, owner);
+  }
+
+  releaseCacheFill(key: CacheKey, owner: string): Promise<void> {
+    return this.#replicas.releaseCacheFill(key, owner);
+  }
+
+  /** One process per data dir: its own events are announced in process; nobody else appends. */
+  async followEvents(): Promise<() => Promise<void>> {
+    return async () => {};
   }
 
   async recordToolCall(t: ToolCallRow): Promise<void> {

@@ -18,6 +18,9 @@
 // - forks: finished steps before atSeq copied as replayed entries (origin kept for forks of forks), tool
 //   calls with them, a run.forked event, idempotency, tenant scoping, listRuns by parentRunId.
 // - blob refs, tools, API keys; ping; NUL in text refused with UnstorableValueError.
+// - replicas: heartbeats renew leases and step heartbeats (a lapsed one stays lapsed) and count the live
+//   replicas; retirement hands leases and steps over at once; the takeover sweep's query; claims fenced by a
+//   lease; cache fill marks held by live replicas only.
 // Storage faults have their own suite (store-fault-suite.ts), the blob store its own (blob-store-conformance.ts).
 import type { TestApi } from "@mend/sandboxes/testing";
 import { suiteContext, type StoreFactory } from "./conformance-kit.ts";
@@ -26,6 +29,7 @@ import { stepsSuite } from "./conformance-steps.ts";
 import { cacheSuite } from "./conformance-cache.ts";
 import { usageSuite } from "./conformance-usage.ts";
 import { forksSuite } from "./conformance-forks.ts";
+import { replicasSuite } from "./conformance-replicas.ts";
 
 export type { StoreFactory, StoreHandle } from "./conformance-kit.ts";
 
@@ -49,5 +53,6 @@ export function runStoreConformance(t: TestApi, name: string, factory: StoreFact
     cacheSuite(ctx);
     usageSuite(ctx);
     forksSuite(ctx);
+    replicasSuite(ctx);
   });
 }
