@@ -3,7 +3,7 @@
 // fenced updates.
 import type { Page, RunRecord, RunStatus } from "../records.ts";
 import { defaultOrigin, type ListRunsQuery, type NewFork, type NewRun, type RunPatch } from "../store.ts";
-import { FencedError, InvalidCursorError, LeaseLostError, NotFoundError } from "../store-errors.ts";
+import { InvalidCursorError, LeaseLostError, NotFoundError } from "../store-errors.ts";
 import { decodeCursor, encodeCursor, json, toRun, type Row } from "../row-codec.ts";
 import type { Query } from "./pg-database.ts";
 import { copyStepsSql, copyToolCallsSql, forkedEvent } from "../fork-copy.ts";

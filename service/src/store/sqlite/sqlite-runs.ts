@@ -3,7 +3,7 @@
 import type { SQLInputValue } from "node:sqlite";
 import type { Page, RunRecord, RunStatus } from "../records.ts";
 import { defaultOrigin, type ListRunsQuery, type NewFork, type NewRun, type RunPatch } from "../store.ts";
-import { FencedError, InvalidCursorError, LeaseLostError, NotFoundError } from "../store-errors.ts";
+import { InvalidCursorError, LeaseLostError, NotFoundError } from "../store-errors.ts";
 import { decodeCursor, encodeCursor, json, toRun } from "../row-codec.ts";
 import { copyStepsSql, copyToolCallsSql, forkedEvent } from "../fork-copy.ts";
 import type { SqliteConnection } from "./sqlite-connection.ts";
