@@ -153,6 +153,7 @@ export type Usage = {
   tenant: string;
 };
 export type Health = {
+  replica?: { id: string; live: number } | undefined;
   engines?:
     | {
         memoryMb?: number | undefined;
