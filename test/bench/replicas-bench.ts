@@ -60,7 +60,7 @@ export async function benchReplicas(): Promise<Row[]> {
   const sets: ReplicaSet[] = [];
   try {
     // Throughput: SQLite, PostgreSQL with 1 replica, PostgreSQL with 3.
-    const sqlite = await startService({ MEND_LOG_LEVEL: "warn" });
+    const sqlite = await startService();
     try {
       rows.push(...(await throughputRows("SQLite, 1 process", [sqlite.url])));
     } finally {
