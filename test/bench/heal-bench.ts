@@ -9,6 +9,7 @@ import { startFakeLlm, type FakeLlm, type Script } from "../support/fake-llm.ts"
 import { containersOf, healFaults, judge, type Fault, type HealVerdict } from "../support/heal-faults.ts";
 import { call } from "../support/http-json.ts";
 import { startService, type ServiceProcess } from "../support/service-process.ts";
+import { startEngineProxy } from "../support/engine-proxy.ts";
 import { percentile, round3, type Row } from "./stats.ts";
 
 /** The policy of the heal service: the default remediation, python allowed, a generous iteration budget. */
@@ -54,7 +55,10 @@ export async function startHealService(): Promise<HealService> {
   });
   const policies = mkdtempSync(join(tmpdir(), "mend-heal-policies-"));
   writeFileSync(join(policies, "default.yaml"), POLICY);
+  // The service reaches its engine through a proxy the engine fault cuts (never the machine's dockerd).
+  const engine = await startEngineProxy("/var/run/docker.sock");
   const svc = await startService({
+    MEND_DOCKER_SOCKET: engine.socketPath,
     MEND_POLICIES_DIR: policies,
     MEND_LLM_PROVIDER: "openai",
     MEND_LLM_BASE_URL: llm.url,
@@ -81,7 +85,7 @@ export async function startHealService(): Promise<HealService> {
         throw new Error(`run creation answered ${made.status}: ${JSON.stringify(made.body)}`);
       const runId = made.body.id as string;
       const stop = new AbortController();
-      const injected = fault.inject?.({ runId, signal: stop.signal }).catch(() => undefined);
+      const injected = fault.inject?.({ runId, signal: stop.signal, engine }).catch(() => undefined);
       let run: any;
       const deadline = Date.now() + 180_000;
       for (;;) {
@@ -107,6 +111,7 @@ export async function startHealService(): Promise<HealService> {
     async close() {
       await svc.stop();
       await llm.close();
+      await engine.close();
     },
   };
 }

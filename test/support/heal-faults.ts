@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { ChatRequest, Script, TurnContext } from "./fake-llm.ts";
 import { callTool, finish, httpError, rawBody, runCode, type Turn } from "./fake-llm-turns.ts";
+import type { EngineProxy } from "./engine-proxy.ts";
 
 const exec = promisify(execFile);
 
@@ -25,7 +26,12 @@ export interface Fault {
   script: Script;
   /** Done from outside while the run goes (e.g. kill its container). */
   /** Resolves with when the fault happened (epoch ms), the start of its recovery time. */
-  inject?: (ctx: { runId: string; signal: AbortSignal }) => Promise<number | undefined>;
+  inject?: (ctx: {
+    runId: string;
+    signal: AbortSignal;
+    /** The proxy between the service and its Docker engine (cut it to make the engine unreachable). */
+    engine: EngineProxy;
+  }) => Promise<number | undefined>;
   /** Extra service environment this fault needs (all faults share one service, so these are merged). */
   env?: Record<string, string>;
 }
@@ -84,6 +90,29 @@ async function killContainerOf(runId: string, signal: AbortSignal): Promise<numb
   return undefined;
 }
 
+/** How long the engine stays unreachable in the engine fault. */
+export const ENGINE_CUT_MS = 5_000;
+
+/** Cuts the service off its engine for ENGINE_CUT_MS once the run's container runs; resolves with the cut. */
+async function cutEngineDuring(
+  runId: string,
+  engine: EngineProxy,
+  signal: AbortSignal,
+): Promise<number | undefined> {
+  while (!signal.aborted) {
+    const { stdout } = await exec("docker", ["ps", "-q", "--filter", `label=mend.run=${runId}`]);
+    if (stdout.trim()) {
+      engine.cut();
+      const at = Date.now();
+      await new Promise((r) => setTimeout(r, ENGINE_CUT_MS));
+      engine.restore();
+      return at;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return undefined;
+}
+
 /**
  * The faults of `npm run bench:heal` (and of the reduced test), in report order.
  * `llmStallMs` is the service's MEND_LLM_STALL_TIMEOUT_MS (the hang fault waits that long by design).
@@ -122,6 +151,17 @@ export function healFaults(): Fault[] {
         runCode("python", "print('again')"),
       ),
       inject: ({ runId, signal }) => killContainerOf(runId, signal),
+    },
+    {
+      // The job finishes while the engine is cut; when it answers again its result is adopted, not re-run.
+      name: "Docker engine unreachable 5 s",
+      infra: true,
+      kind: "container_lost",
+      script: remedyScript(
+        runCode("python", "import time\ntime.sleep(1.5)\nprint('finished in the dark')"),
+        () => runCode("python", "print('again')"),
+      ),
+      inject: ({ runId, signal, engine }) => cutEngineDuring(runId, engine, signal),
     },
     {
       name: "pids limit",
@@ -258,14 +298,17 @@ export function judge(
     };
   }
   const failed = steps.find((s) => s.status === "failed" && s.failure?.kind === fault.kind);
+  const adoptedStep = steps.find((s) => s.usage?.adopted === true && s.status === "succeeded");
+  const adopted = adoptedStep !== undefined;
   const after = failed ? steps.filter((s) => s.seq > failed.seq && s.kind !== "llm") : [];
-  const recovered = after.find((s) => s.status === "succeeded");
-  const adopted = steps.some((s) => s.usage?.adopted === true);
+  // A result adopted after an outage is the recovery itself (the step never failed).
+  const recovered = after.find((s) => s.status === "succeeded") ?? (failed ? undefined : adoptedStep);
   // From the fault: when the bench caused it (a kill, detection included), else the failed step's end.
   const t0 = injectedAt ?? ms(failed?.endedAt ?? null);
   const t2 = ms(recovered?.endedAt ?? null);
   // To the start of the step that then succeeded: the heal's latency, not the healed job's run time.
-  const t1 = ms(recovered?.startedAt ?? null);
+  // An adopted step started before the fault: its recovery is when its result was known (its end).
+  const t1 = ms((recovered === adoptedStep ? recovered?.endedAt : recovered?.startedAt) ?? null);
   const healer: Healer = !healed
     ? "none"
     : adopted && !failed
