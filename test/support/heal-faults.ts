@@ -76,18 +76,23 @@ function providerScript(fault: (attempt: number) => Turn | null): Script {
   };
 }
 
-/** Kills the run's container (label mend.run) once it runs, from outside, as an operator or the OOM killer would. */
-async function killContainerOf(runId: string, signal: AbortSignal): Promise<number | undefined> {
+/** Resolves with the id of the run's container (label mend.run) once it runs, or undefined when aborted. */
+async function containerOf(runId: string, signal: AbortSignal): Promise<string | undefined> {
   while (!signal.aborted) {
     const { stdout } = await exec("docker", ["ps", "-q", "--filter", `label=mend.run=${runId}`]);
     const id = stdout.trim().split("\n")[0];
-    if (id) {
-      await exec("docker", ["kill", id]).catch(() => undefined);
-      return Date.now();
-    }
+    if (id) return id;
     await new Promise((r) => setTimeout(r, 25));
   }
   return undefined;
+}
+
+/** Kills the run's container once it runs, from outside, as an operator or the OOM killer would. */
+async function killContainerOf(runId: string, signal: AbortSignal): Promise<number | undefined> {
+  const id = await containerOf(runId, signal);
+  if (id === undefined) return undefined;
+  await exec("docker", ["kill", id]).catch(() => undefined);
+  return Date.now();
 }
 
 /** How long the engine stays unreachable in the engine fault. */
@@ -99,18 +104,12 @@ async function cutEngineDuring(
   engine: EngineProxy,
   signal: AbortSignal,
 ): Promise<number | undefined> {
-  while (!signal.aborted) {
-    const { stdout } = await exec("docker", ["ps", "-q", "--filter", `label=mend.run=${runId}`]);
-    if (stdout.trim()) {
-      engine.cut();
-      const at = Date.now();
-      await new Promise((r) => setTimeout(r, ENGINE_CUT_MS));
-      engine.restore();
-      return at;
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return undefined;
+  if ((await containerOf(runId, signal)) === undefined) return undefined;
+  engine.cut();
+  const at = Date.now();
+  await new Promise((r) => setTimeout(r, ENGINE_CUT_MS));
+  engine.restore();
+  return at;
 }
 
 /**

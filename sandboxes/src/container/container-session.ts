@@ -234,7 +234,7 @@ const OOM_FLAG_WAIT_MS = 2000;
 
 async function inspectState(
   container: Container,
-  killedElsewhere: boolean,
+  awaitLateOomFlag: boolean,
 ): Promise<JobObservation["inspect"]> {
   try {
     let info = await container.inspect();
@@ -246,7 +246,7 @@ async function inspectState(
     // sandbox is the OOM killer's victim), so a SIGKILL we did not send is looked at a little longer
     const deadline = Date.now() + OOM_FLAG_WAIT_MS;
     while (
-      killedElsewhere &&
+      awaitLateOomFlag &&
       !info.State.OOMKilled &&
       info.State.ExitCode === SIGKILLED &&
       Date.now() < deadline

@@ -113,7 +113,7 @@ export function runLive(
         <dl class="facts">
           <dt>Status</dt>
           <dd id="run-status" data-status="${run.status}">
-            ${statusBadge(run.status)}${sum.abandoned ? html` <span class="badge abandoned" id="run-abandoned" title="a client-driven run with no activity past budgets.clientIdleMs">abandoned: no activity since ${formatTime(lastActivity(run, steps))}</span>` : ""}
+            ${statusBadge(run.status)}${sum.abandoned ? html` <span class="badge abandoned" id="run-abandoned" title="a client-driven run with no activity past budgets.clientIdleMs">abandoned: no activity since ${formatTime(sum.lastActivityAt)}</span>` : ""}
           </dd>
           <dt>Run</dt>
           <dd class="mono">${run.id}</dd>
@@ -224,10 +224,6 @@ function rerunBody(run: RunRecord): Record<string, unknown> {
     ...(run.policy ? { policy: run.policy } : {}),
     metadata: { ...(run.metadata ?? {}), rerunOf: run.id },
   };
-}
-
-function lastActivity(run: RunRecord, steps: StepRecord[]): number {
-  return steps.reduce((t, s) => Math.max(t, s.endedAt ?? s.startedAt), run.updatedAt);
 }
 
 /** Events shown in the history (the newest); the full stream is GET /v1/runs/{id}/events. */

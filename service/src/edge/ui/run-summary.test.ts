@@ -65,6 +65,7 @@ describe("run summary", () => {
       remediations: 1,
       durationMs: 3_000,
       finished: true,
+      lastActivityAt: 4_000,
       abandoned: false,
       tokens: { input: 0, output: 0 },
       costUsd: null,

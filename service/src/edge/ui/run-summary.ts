@@ -10,6 +10,8 @@ export interface RunSummary {
   /** Wall time from creation to the last update (finished) or to `nowMs` (still going). */
   durationMs: number;
   finished: boolean;
+  /** The run's last update or step start/end, epoch ms. */
+  lastActivityAt: number;
   /** A client-driven run still running with no step or update for longer than the idle deadline. */
   abandoned: boolean;
   /** LLM tokens of the run's model turns. */
@@ -51,6 +53,7 @@ export function summarizeRun(
     remediations: steps.filter((s) => s.remediation !== null).length,
     durationMs: (finished ? run.updatedAt : nowMs) - run.createdAt,
     finished,
+    lastActivityAt: lastActivity,
     abandoned: run.mode === "client" && run.status === "running" && !busy && nowMs - lastActivity > idleMs,
     tokens,
     costUsd,

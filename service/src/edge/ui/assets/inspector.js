@@ -287,15 +287,12 @@
         init.body = body;
       }
       const res = await fetch(form.action, init);
-      if (res.ok && kind === "rerun") {
+      if (res.ok && (kind === "rerun" || kind === "fork")) {
+        // Both make a new run: say so, then open it.
         const made = await res.json();
-        out.textContent = "New run started.";
-        location.href = "/ui/runs/" + encodeURIComponent(made.id);
-        return;
-      }
-      if (res.ok && kind === "fork") {
-        const made = await res.json();
-        out.textContent = "Fork " + made.id + " created; opening it…";
+        out.textContent =
+          (kind === "fork" ? "Fork " + made.id + " created" : "Run " + made.id + " started") +
+          "; opening it…";
         say(out.textContent);
         location.assign("/ui/runs/" + encodeURIComponent(made.id));
         return;
