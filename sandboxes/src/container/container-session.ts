@@ -221,15 +221,15 @@ export async function runJob(
   }
   if (killing !== undefined) await killing;
   await Promise.race([ready.ended, delay(2000, undefined, { ref: false })]);
-  // Only gVisor reports an OOM kill after the exit; under runc the flag is set when the container dies,
-  // so a container killed from outside is known at once (no 2 s wait before its failure and retry).
-  obs.inspect = await inspectState(ready.container, killing === undefined && job.runtime === "runsc");
+  // A SIGKILL nobody here sent may be an OOM kill the engine reports only after the exit (gVisor; the job's
+  // runtime is not always known here, e.g. an engine whose default runtime is runsc), so it waits for it.
+  obs.inspect = await inspectState(ready.container, killing === undefined);
   if (launcher !== undefined) obs.launcher = launcher;
   return obs;
 }
 
 const SIGKILLED = 137;
-/** How long a SIGKILL nobody here sent may take to show as an OOM kill in the engine's state (runsc). */
+/** How long a SIGKILL nobody here sent may take to show as an OOM kill in the engine's state. */
 const OOM_FLAG_WAIT_MS = 2000;
 
 async function inspectState(
