@@ -221,16 +221,20 @@ export async function runJob(
   }
   if (killing !== undefined) await killing;
   await Promise.race([ready.ended, delay(2000, undefined, { ref: false })]);
-  // A SIGKILL nobody here sent may be an OOM kill the engine reports only after the exit (gVisor; the job's
-  // runtime is not always known here, e.g. an engine whose default runtime is runsc), so it waits for it.
+  // A SIGKILL nobody here sent may be an OOM kill that gVisor reports only after the exit, so under runsc
+  // (the job's, or the engine's default: inspect says which one ran it) the flag is waited for; under runc
+  // the flag is set by the time the container has exited, so a container killed from outside is known at once.
   obs.inspect = await inspectState(ready.container, killing === undefined);
   if (launcher !== undefined) obs.launcher = launcher;
   return obs;
 }
 
 const SIGKILLED = 137;
-/** How long a SIGKILL nobody here sent may take to show as an OOM kill in the engine's state. */
-const OOM_FLAG_WAIT_MS = 2000;
+/**
+ * How long a SIGKILL nobody here sent may take to show as an OOM kill in the engine's state under runsc.
+ * Generous because a loaded machine delays the engine's OOM event; only a kill from outside pays it.
+ */
+const RUNSC_OOM_FLAG_WAIT_MS = 5000;
 
 async function inspectState(
   container: Container,
@@ -244,9 +248,10 @@ async function inspectState(
     }
     // the engine learns of an OOM kill from an event that can come after the exit (gVisor: the whole
     // sandbox is the OOM killer's victim), so a SIGKILL we did not send is looked at a little longer
-    const deadline = Date.now() + OOM_FLAG_WAIT_MS;
+    const deadline = Date.now() + RUNSC_OOM_FLAG_WAIT_MS;
     while (
       awaitLateOomFlag &&
+      info.HostConfig.Runtime === "runsc" &&
       !info.State.OOMKilled &&
       info.State.ExitCode === SIGKILLED &&
       Date.now() < deadline
