@@ -144,14 +144,15 @@ async function build(
       ...(defaults ? { poolLimits: { ...defaults, network: "none" as const } } : {}),
     });
     containers = new FairContainerRunner(runner, { slots: config.containerSlots });
-    try {
-      await runner.start();
-    } catch (err) {
+    // Not awaited: the engines' first ping, the sweep of what a dead process left (containers, egress
+    // rules: docker and iptables round trips) and the warm pools take hundreds of ms that the first
+    // request rarely needs. The service listens meanwhile; container jobs and pool queries wait for it.
+    runner.start().catch((err: unknown) =>
       log.warn(
         { err: (err as Error).message },
         "container sandbox unavailable; container executions will fail with sandbox_unavailable",
-      );
-    }
+      ),
+    );
   }
   const codemode = {
     quickjs: new QuickJsEngine({ workers: config.codemodeWorkers }),
