@@ -47,7 +47,14 @@ const BUNDLED = new Set([
   "hono",
   "@hono/node-server",
   "yaml",
+  "prom-client",
+  "ipaddr.js",
+  "re2js",
+  "tar-stream",
 ]);
+
+/** Never bundled, whoever imports them: native addons and their loaders. */
+const NEVER_BUNDLED = new Set(["cpu-features", "isolated-vm", "@pydantic/monty", "pg-native"]);
 
 /** `@scope/name/sub` → `@scope/name`; `name/sub` → `name`. */
 const packageOf = (spec: string): string =>
@@ -129,8 +136,13 @@ export async function build(outdir = DIST): Promise<void> {
         setup(b) {
           // The workspaces and the pure-ESM packages of the start path are bundled; every other package is
           // loaded from node_modules at run time.
+          // A bundled package's own imports are bundled with it (what it resolves stays its version).
           b.onResolve({ filter: /^[^./]/ }, (args) =>
-            args.path.startsWith("node:") || BUNDLED.has(packageOf(args.path)) ? undefined : { external: true },
+            args.path.startsWith("node:") ||
+            BUNDLED.has(packageOf(args.path)) ||
+            (args.importer.includes("/node_modules/") && !NEVER_BUNDLED.has(packageOf(args.path)))
+              ? undefined
+              : { external: true },
           );
           // Files loaded by path at run time: an entry's bundle, or the file itself in the repository.
           b.onLoad({ filter: /\.ts$/ }, (args) => {

@@ -63,6 +63,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     "mend listening",
   );
   if (!isLoopback(binding.host)) log.warn({ host: binding.host }, "listening beyond loopback");
+  // What the first request does not need starts now: the container engines (dockerode, ping, the sweep
+  // of a dead process's containers, the warm pools). Container jobs that come first wait for it.
+  services.containers
+    ?.start()
+    .catch((err: unknown) =>
+      log.warn(
+        { err: (err as Error).message },
+        "container sandbox unavailable; container executions will fail with sandbox_unavailable",
+      ),
+    );
   const resumed = await services.loop.resumeAll();
   if (resumed > 0) log.info({ runs: resumed }, "resumed hosted runs");
   let closing: Promise<void> | null = null;
