@@ -89,7 +89,10 @@ export function inputsHash(): string {
   const files = [...SOURCE_DIRS.flatMap((d) => walk(d, [])), ...MANIFESTS].sort();
   for (const f of files) {
     if (!existsSync(join(ROOT, f))) continue;
-    h.update(f).update("\0").update(readFileSync(join(ROOT, f))).update("\0");
+    h.update(f)
+      .update("\0")
+      .update(readFileSync(join(ROOT, f)))
+      .update("\0");
   }
   return h.digest("hex").slice(0, 32);
 }

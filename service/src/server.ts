@@ -10,6 +10,9 @@ import { checkBinding } from "./auth/check-binding.ts";
 import { isLoopback } from "./auth/loopback.ts";
 import { watchPolicies } from "./policy/watch-policies.ts";
 
+/** How long after listening the container engines start (unless a request needs them sooner), ms. */
+const BACKGROUND_START_MS = 250;
+
 export interface RunningServer {
   url: string;
   services: Services;
@@ -63,16 +66,20 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     "mend listening",
   );
   if (!isLoopback(binding.host)) log.warn({ host: binding.host }, "listening beyond loopback");
-  // What the first request does not need starts now: the container engines (dockerode, ping, the sweep
-  // of a dead process's containers, the warm pools). Container jobs that come first wait for it.
-  services.containers
-    ?.start()
-    .catch((err: unknown) =>
-      log.warn(
-        { err: (err as Error).message },
-        "container sandbox unavailable; container executions will fail with sandbox_unavailable",
-      ),
-    );
+  // What the first request does not need starts a moment later: the container engines (dockerode's
+  // ~100 ms of module loading, the ping, the sweep of a dead process's containers, the warm pools). A
+  // client retrying after a restart is answered first; a container job or an engine query that comes
+  // earlier starts them at once (LazyContainerRunner).
+  const startContainers = setTimeout(() => {
+    services.containers
+      ?.start()
+      .catch((err: unknown) =>
+        log.warn(
+          { err: (err as Error).message },
+          "container sandbox unavailable; container executions will fail with sandbox_unavailable",
+        ),
+      );
+  }, BACKGROUND_START_MS);
   const resumed = await services.loop.resumeAll();
   if (resumed > 0) log.info({ runs: resumed }, "resumed hosted runs");
   let closing: Promise<void> | null = null;
@@ -81,6 +88,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     services,
     close() {
       closing ??= (async () => {
+        clearTimeout(startContainers);
         stopWatchingPolicies();
         // From now on every request but the answers in-flight work waits for gets 503 + Connection: close.
         draining = true;

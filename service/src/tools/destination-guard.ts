@@ -1,4 +1,5 @@
 // Applies the destination policy at connect time: an undici dispatcher whose connector resolves, decides, and dials the checked address.
+import type * as UndiciModule from "undici";
 import type { Agent } from "undici";
 import {
   checkDestination,
@@ -13,7 +14,7 @@ import {
 import { makeFailure, type Failure } from "@mend/wire";
 import type { Policy } from "../policy/policy-schema.ts";
 
-type Undici = typeof import("undici");
+type Undici = typeof UndiciModule;
 let undiciModule: Promise<Undici> | undefined;
 /** undici is loaded at the first outbound call: ~80 ms of module loading a start does not need. */
 const loadUndici = (): Promise<Undici> => (undiciModule ??= import("undici"));
@@ -109,7 +110,7 @@ export class DestinationGuard {
           redirect: "manual",
           dispatcher,
         } as never,
-      ) as unknown as Response;
+      );
     };
   }
 
