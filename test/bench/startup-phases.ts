@@ -2,13 +2,14 @@
 import type { ServiceProcess } from "../support/service-process.ts";
 import { percentile, round3, type Row } from "./stats.ts";
 
-/** What server.ts logs: ms since the process started (modules), then each phase; cpu = all threads' CPU. */
+/** What server.ts logs: ms since the process started (modules), each phase; CPU of all threads and of the main one. */
 export interface StartupPhases {
   modules: number;
   services: number;
   listen: number;
   total: number;
   cpu?: number;
+  mainCpu?: number;
 }
 
 /**
@@ -46,7 +47,7 @@ export function phasesRow(name: string, phases: StartupPhases[], extra: Partial<
     p99Ms: round3(percentile(totals, 0.99)),
     ...extra,
     notes: [
-      `p50 of each phase: Node start + modules ${p50("modules")} ms, services ${p50("services")} ms, listen ${p50("listen")} ms; CPU until listening ${p50("cpu")} ms (all threads)`,
+      `p50 of each phase: Node start + modules ${p50("modules")} ms, services ${p50("services")} ms, listen ${p50("listen")} ms; CPU until listening ${p50("cpu")} ms (all threads), ${p50("mainCpu")} ms (main thread)`,
       extra.notes,
     ]
       .filter(Boolean)
