@@ -49,12 +49,15 @@ export class LazyContainerRunner implements ContainerRunner {
     return (await this.#startedRunner()).run(job);
   }
 
+  /** No engine when the runner cannot be loaded (health stays the store's; start() logged why). */
   async engineInfo(): Promise<{ available: boolean; version?: string }> {
-    return (await this.#startedRunner()).engineInfo();
+    const r = await this.#startedRunner().catch(() => undefined);
+    return r ? r.engineInfo() : { available: false };
   }
 
   async images(): Promise<string[]> {
-    return (await this.#startedRunner()).images();
+    const r = await this.#startedRunner().catch(() => undefined);
+    return r ? r.images() : [];
   }
 
   poolIdle(): Record<string, number> {
