@@ -74,8 +74,15 @@ function rows(name: string, rs: Recovery[], failures: string[], target?: Row["ta
   out.push(row("kill -9 at step 100 → workflow completed", pick("completedMs")));
   if (pick("firstAnswerMs").length)
     out.push(row("kill -9 → first replayed answer", pick("firstAnswerMs"), target));
+  // The start-up target is the production entry's (the row with a target): the sources arm compares.
   if (pick("startMs").length)
-    out.push(row("restart: spawn → listening", pick("startMs"), { metric: "p50Ms", atMost: 200 }));
+    out.push(
+      row(
+        "restart: spawn → listening",
+        pick("startMs"),
+        target ? { metric: "p50Ms", atMost: 200 } : undefined,
+      ),
+    );
   const phases = rs.map((r) => r.phases).filter((p): p is StartupPhases => p !== undefined);
   if (phases.length) out.push(phasesRow(`${name}: restart phases (the service's own clock)`, phases));
   return out;
