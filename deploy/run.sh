@@ -94,7 +94,7 @@ first_key() {
   local net=(--network "$NET")
   [ "$NETWORK" != host ] || net=(--network host)
   out="$(docker run --rm "${ENV_ARGS[@]}" "${net[@]}" -v "$NAME-data:/data" "$IMAGE" \
-    node service/src/cli/main.ts keys create --tenant "$TENANT")" || die "creating the first API key failed: $out"
+    node dist/mend.js keys create --tenant "$TENANT")" || die "creating the first API key failed: $out"
   (umask 077 && printf '%s\n' "$out" | tail -n 1 >"$key_file")
   log "first API key of tenant \"$TENANT\" (printed once; saved to $key_file, mode 0600):"
   tail -n 1 "$key_file"

@@ -1,4 +1,5 @@
-// Public surface of @mend/sandboxes: code-mode engines, the container runner, and their interfaces.
+// Public surface of @mend/sandboxes: code-mode engines, the container runner's interfaces, and their helpers.
+// The Docker runners themselves are @mend/sandboxes/docker (docker.ts): importing this index loads no dockerode.
 export type {
   CodeModeEngine,
   CodeModeEngines,
@@ -24,8 +25,6 @@ export type {
   ContainerUsage,
   EngineState,
 } from "./container/runner.ts";
-export { MultiEngineRunner } from "./container/multi-engine-runner.ts";
-export type { EngineSpec, MultiEngineRunnerOptions } from "./container/multi-engine-runner.ts";
 export { dockerOptionsFor } from "./container/engine-hosts.ts";
 export type { EngineHost } from "./container/engine-hosts.ts";
 export { validateAgainstSchema, assertUsableSchema } from "./json-schema/validate.ts";
@@ -37,8 +36,6 @@ export type { FairGateOptions, Lease } from "./fair-share/fair-gate.ts";
 export { FairContainerRunner } from "./fair-share/fair-container-runner.ts";
 export type { FairContainerRunnerOptions } from "./fair-share/fair-container-runner.ts";
 export type { SandboxLoad, TenantLoad } from "./fair-share/sandbox-load.ts";
-export { DockerRunner, DEFAULT_CONTAINER_LIMITS } from "./container/docker-runner.ts";
-export type { DockerRunnerOptions } from "./container/docker-runner.ts";
 export { hardenedSpec, imageRef, limitsClass } from "./container/host-config.ts";
 export { sweepOrphans } from "./container/janitor.ts";
 export { allowlistCheck, parseAllowEntry } from "./egress/egress-check.ts";

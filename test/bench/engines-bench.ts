@@ -1,6 +1,7 @@
 // Several Docker engines: placement over two engines (the machine's and a dockerd of the bench's own), and
 // SIGKILL of the second dockerd: kill → the job on it reported lost, → the job succeeded on the first engine.
-import { DEFAULT_CONTAINER_LIMITS, MultiEngineRunner, type ContainerOutcome } from "@mend/sandboxes";
+import type { ContainerOutcome } from "@mend/sandboxes";
+import { DEFAULT_CONTAINER_LIMITS, MultiEngineRunner } from "@mend/sandboxes/docker";
 import { setTimeout as delay } from "node:timers/promises";
 import { startSecondDockerd } from "../support/second-dockerd.ts";
 import { summarize, type Row } from "./stats.ts";

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { startFakeLlm, type FakeLlm, type Script } from "../support/fake-llm.ts";
 import { containersOf, healFaults, judge, type Fault, type HealVerdict } from "../support/heal-faults.ts";
 import { call } from "../support/http-json.ts";
-import { startService, type ServiceProcess } from "../support/service-process.ts";
+import { startService, useDist, type ServiceProcess } from "../support/service-process.ts";
 import { startEngineProxy } from "../support/engine-proxy.ts";
 import { percentile, round3, type Row } from "./stats.ts";
 
@@ -184,6 +184,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: { runs: { type: "string", default: "10" }, only: { type: "string" } },
   });
+  await useDist();
   const rows = await benchHeal(Number(values.runs), values.only?.split(","));
   console.log("| fault | n | not healed | recovery p50 ms | p99 ms | target | details |");
   console.log("|---|--:|--:|--:|--:|---|---|");

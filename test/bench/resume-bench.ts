@@ -6,6 +6,7 @@ import { FailureTally } from "./failure-tally.ts";
 import { httpClient } from "./http-client.ts";
 import { createClientRun, postStep, type JournaledService } from "./steps-http-bench.ts";
 import { summarize, type Row } from "./stats.ts";
+import { phasesRow, startupPhases, type StartupPhases } from "./startup-phases.ts";
 
 /**
  * Fires `n` long steps without waiting for them: they are in flight when the service is killed. Each promise
@@ -39,6 +40,7 @@ export async function benchResume(journaled: JournaledService, rounds = 3): Prom
   let svc = journaled.svc;
   const listenMs: number[] = [];
   const firstReplayMs: number[] = [];
+  const phases: StartupPhases[] = [];
   const failures = new FailureTally();
   let killedInFlight = 0;
   let inFlightErrors = 0;
@@ -54,6 +56,8 @@ export async function benchResume(journaled: JournaledService, rounds = 3): Prom
       const t0 = performance.now();
       svc = await startService({ MEND_POOL_SIZE: "0" }, journaled.svc.dataDir);
       listenMs.push(performance.now() - t0);
+      const logged = startupPhases(svc);
+      if (logged) phases.push(logged);
       const client = httpClient(svc.url, { maxSockets: 1, timeoutMs: 10_000 });
       try {
         await postStep(client, probe.runId, probe.key, true);
@@ -71,8 +75,9 @@ export async function benchResume(journaled: JournaledService, rounds = 3): Prom
   const context = `data dir of ${journaled.runs.toLocaleString("en-US")} runs / ${journaled.steps.toLocaleString("en-US")} steps; 16 sleep steps in flight at each kill`;
   return [
     summarize("kill -9, restart: spawn → 'mend listening'", listenMs, {
-      notes: `${context}; includes Node start, migrations, QuickJS workers, docker connect`,
+      notes: `${context}; includes Node start, module loading, the store's open and migrations; the container engines start after listening`,
     }),
+    phasesRow("kill -9, restart: the service's start-up phases (its own clock)", phases),
     summarize("kill -9, restart: spawn → first replayed step answered over HTTP", firstReplayMs, {
       ...failures.fields(),
       target: { metric: "p99Ms", atMost: 1000 },

@@ -11,6 +11,7 @@
 // throughput, memory, the target and pass/MISS. The exit code is 1 when a row has failures or a section
 // stopped on a host fault; a missed target alone exits 0 (benchmarks are not tests).
 // Load generators run in this process, the service in a child process: both share the machine's cores.
+// The service is the bundle, dist/mend.js (as npm start and the image run it), rebuilt first when stale.
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { benchAgents } from "./agents-bench.ts";
@@ -39,6 +40,7 @@ import { benchRuntimes } from "./runtimes-bench.ts";
 import { benchEngines } from "./engines-bench.ts";
 import { benchSqlCounts } from "./sql-counts-bench.ts";
 import type { Row } from "./stats.ts";
+import { useDist } from "../support/service-process.ts";
 
 const RESULTS_DIR = new URL("../../bench/results", import.meta.url).pathname;
 const SHARED_CORES =
@@ -289,6 +291,8 @@ async function main(): Promise<number> {
     console.error(`unknown section(s) ${unknown.join(", ")}; known: ${SECTIONS.map((s) => s.id).join(", ")}`);
     return 2;
   }
+  // The service runs as npm start and the image run it: the bundle (rebuilt here when it is stale).
+  await useDist();
   const tables: Table[] = [];
   for (const section of SECTIONS.filter((s) => !only || only.includes(s.id))) {
     const t0 = performance.now();

@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as delay } from "node:timers/promises";
 import Docker from "dockerode";
-import { MultiEngineRunner, DEFAULT_CONTAINER_LIMITS } from "@mend/sandboxes";
+import { MultiEngineRunner, DEFAULT_CONTAINER_LIMITS } from "@mend/sandboxes/docker";
 import { runContainerRunnerConformance } from "@mend/sandboxes/testing";
 import { startSecondDockerd, type SecondDockerd } from "../support/second-dockerd.ts";
 import { startService, type ServiceProcess } from "../support/service-process.ts";

@@ -4,7 +4,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as delay } from "node:timers/promises";
 import Docker from "dockerode";
-import { MultiEngineRunner, DEFAULT_CONTAINER_LIMITS } from "@mend/sandboxes";
+import { MultiEngineRunner, DEFAULT_CONTAINER_LIMITS } from "@mend/sandboxes/docker";
 import { startEngineProxy, type EngineProxy } from "../support/engine-proxy.ts";
 import { startService } from "../support/service-process.ts";
 import { startFakeLlm } from "../support/fake-llm.ts";

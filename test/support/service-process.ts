@@ -6,7 +6,30 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 
-const MAIN = new URL("../../service/src/cli/main.ts", import.meta.url).pathname;
+import { build, staleness } from "../../scripts/build-dist.ts";
+
+/** The service's entry from the sources (type stripping at run time) or from the bundle (dist/). */
+const ENTRIES = {
+  sources: new URL("../../service/src/cli/main.ts", import.meta.url).pathname,
+  dist: new URL("../../dist/mend.js", import.meta.url).pathname,
+};
+let entry: keyof typeof ENTRIES = "sources";
+
+/**
+ * Makes every later startService (and createKey) spawn the bundle, dist/mend.js, as `npm start` and the
+ * image do; rebuilds dist/ first when it is missing or older than the sources (never runs a stale one).
+ * Benchmarks call it: they measure what production runs. Tests run the sources unless they call it.
+ * @example await useDist(); const svc = await startService();
+ */
+export async function useDist(): Promise<void> {
+  if (staleness() !== null) await build();
+  entry = "dist";
+}
+
+/** Which entry startService spawns now. */
+export function serviceEntry(): { kind: keyof typeof ENTRIES; path: string } {
+  return { kind: entry, path: ENTRIES[entry] };
+}
 
 export interface ServiceProcess {
   url: string;
@@ -20,15 +43,17 @@ export interface ServiceProcess {
 }
 
 /**
- * Spawns `node service/src/cli/main.ts serve` and waits for its "mend listening" log line.
+ * Spawns `node service/src/cli/main.ts serve` (or `node dist/mend.js serve` after useDist(), or the entry
+ * `opts.entry` names) and waits for its "mend listening" log line.
  * @example const svc = await startService({ MEND_POOL_SIZE: "0" }); await fetch(svc.url + "/healthz")
  */
 export async function startService(
   env: Record<string, string> = {},
   dataDir?: string,
+  opts: { entry?: keyof typeof ENTRIES; execArgv?: string[] } = {},
 ): Promise<ServiceProcess> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "mend-e2e-"));
-  const child = spawn(process.execPath, [MAIN, "serve"], {
+  const child = spawn(process.execPath, [...(opts.execArgv ?? []), ENTRIES[opts.entry ?? entry], "serve"], {
     env: {
       ...process.env,
       MEND_PORT: "0",
@@ -90,7 +115,7 @@ export async function createKey(
 ): Promise<string> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [MAIN, "keys", "create", "--tenant", tenant, "--policy", policy],
+    [ENTRIES[entry], "keys", "create", "--tenant", tenant, "--policy", policy],
     { env: { ...process.env, ...env } },
   );
   return stdout.trimEnd().split("\n").at(-1)!;

@@ -66,6 +66,9 @@ export class MultiEngineRunner implements ContainerRunner {
   readonly #engines: Engine[];
   readonly #poolMb: number;
   #next = 0;
+  /** Settles after the first ping of every engine (what engineInfo and images report needs). */
+  #pinged: Promise<void> | undefined;
+  /** Settles once every runner started (janitor sweeps done, pools filling): jobs wait for it. */
   #started: Promise<void> | undefined;
 
   constructor(options: MultiEngineRunnerOptions) {
@@ -106,22 +109,34 @@ export class MultiEngineRunner implements ContainerRunner {
     return this.#engines.map((e) => e.name);
   }
 
+  /**
+   * Pings the engines, sweeps what dead processes left (containers, egress networks and rules), starts the
+   * pools. The service does not wait for it before listening: jobs, pool and image queries wait instead.
+   */
   start(): Promise<void> {
+    this.#pinged ??= Promise.all(this.#engines.map((e) => e.watch.start())).then(() => undefined);
     this.#started ??= (async () => {
-      await Promise.all(this.#engines.map((e) => e.watch.start()));
+      await this.#pinged;
       await Promise.all(this.#engines.map((e) => e.runner.start()));
     })();
     return this.#started;
   }
 
+  /** Waits for start() to settle if it was called (its failure is the engines' state, seen by the caller). */
+  async #after(phase: Promise<void> | undefined): Promise<void> {
+    await phase?.catch(() => undefined);
+  }
+
   /** Resolves once the warm pools of the engines that answer are full (bounded). */
   async poolReady(timeoutMs = 30_000): Promise<void> {
+    await this.#after(this.#started);
     await Promise.all(
       this.#engines.filter((e) => e.watch.state === "up").map((e) => e.runner.poolReady(timeoutMs)),
     );
   }
 
   async run(job: ContainerJob): Promise<ContainerOutcome> {
+    await this.#after(this.#started);
     const engine = this.#place(job);
     engine.running += 1;
     engine.runningMb += job.limits.memoryMb;
@@ -137,6 +152,7 @@ export class MultiEngineRunner implements ContainerRunner {
   }
 
   async engineInfo(): Promise<{ available: boolean; version?: string }> {
+    await this.#after(this.#pinged);
     // no engine known to answer: ask them now rather than report the last ping
     if (this.#engines.every((e) => e.watch.state === "down"))
       await Promise.all(this.#engines.map((e) => e.watch.check()));
@@ -147,6 +163,7 @@ export class MultiEngineRunner implements ContainerRunner {
 
   /** The runtime images every engine that answers has. */
   async images(): Promise<string[]> {
+    await this.#after(this.#pinged);
     const up = this.#engines.filter((e) => e.watch.state === "up");
     if (up.length === 0) return [];
     const lists = await Promise.all(up.map((e) => e.runner.images()));
@@ -166,6 +183,8 @@ export class MultiEngineRunner implements ContainerRunner {
   }
 
   async dispose(): Promise<void> {
+    // A start still sweeping would start the pools after their dispose: let it finish first.
+    await this.#after(this.#started);
     await Promise.allSettled(this.#engines.map((e) => e.watch.dispose()));
     await Promise.allSettled(this.#engines.map((e) => e.runner.dispose()));
   }

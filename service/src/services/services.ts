@@ -2,7 +2,6 @@
 import { existsSync } from "node:fs";
 import { describeSystemError, StartupError } from "../config/startup-error.ts";
 import {
-  MultiEngineRunner,
   MontyEngine,
   FairContainerRunner,
   QuickJsEngine,
@@ -35,6 +34,7 @@ import { installTelemetry } from "../lib/telemetry.ts";
 import { installTracer } from "../lib/tracing.ts";
 import { Metrics } from "./metrics.ts";
 import { observedStore } from "./observed-store.ts";
+import { LazyContainerRunner } from "./lazy-container-runner.ts";
 
 /** Everything routes and the engine use; built once per process. */
 export interface Services {
@@ -132,26 +132,11 @@ async function build(
   await replica.start();
   let containers: ContainerRunner | null = null;
   if (opts.containers !== false) {
-    // Pool containers are created with the default policy's limits: the common request is a pool hit.
-    const defaults = policies.get("default")?.container.defaults;
-    // One runner per engine (its own pool and janitor); placement, failover and outage adoption above them.
-    const runner = new MultiEngineRunner({
-      engines: config.dockerHosts,
-      ...(config.dockerCertPath === undefined ? {} : { certPath: config.dockerCertPath }),
-      ...(config.engineOutageMs === undefined ? {} : { outageMs: config.engineOutageMs }),
-      pool: { python: config.poolSize },
-      runscPool: { python: config.runscPoolSize },
-      ...(defaults ? { poolLimits: { ...defaults, network: "none" as const } } : {}),
-    });
-    containers = new FairContainerRunner(runner, { slots: config.containerSlots });
-    try {
-      await runner.start();
-    } catch (err) {
-      log.warn(
-        { err: (err as Error).message },
-        "container sandbox unavailable; container executions will fail with sandbox_unavailable",
-      );
-    }
+    // Loaded and started once the server listens (startServer calls start()), or by the first job.
+    const engines = new LazyContainerRunner(async () =>
+      (await import("./engine-runner.ts")).engineRunner(config, policies),
+    );
+    containers = new FairContainerRunner(engines, { slots: config.containerSlots });
   }
   const codemode = {
     quickjs: new QuickJsEngine({ workers: config.codemodeWorkers }),

@@ -1,5 +1,6 @@
 // Applies the destination policy at connect time: an undici dispatcher whose connector resolves, decides, and dials the checked address.
-import { Agent, buildConnector, fetch as undiciFetch, type Dispatcher } from "undici";
+import type * as UndiciModule from "undici";
+import type { Agent } from "undici";
 import {
   checkDestination,
   compileRules,
@@ -12,6 +13,11 @@ import {
 } from "@mend/sandboxes";
 import { makeFailure, type Failure } from "@mend/wire";
 import type { Policy } from "../policy/policy-schema.ts";
+
+type Undici = typeof UndiciModule;
+let undiciModule: Promise<Undici> | undefined;
+/** undici is loaded at the first outbound call: ~80 ms of module loading a start does not need. */
+const loadUndici = (): Promise<Undici> => (undiciModule ??= import("undici"));
 
 /** A connection refused by the destination policy; undici hands it back as the `cause` of a fetch error. */
 export class DestinationDeniedError extends Error {
@@ -67,7 +73,7 @@ export class DestinationGuard {
   }
 
   /** The dispatcher that applies `policy`'s rules at connect time (one per distinct rule set, kept). */
-  dispatcher(policy: PolicyLike): Dispatcher {
+  #dispatcher(policy: PolicyLike, { Agent, buildConnector }: Undici): Agent {
     const key = JSON.stringify([policy?.name ?? "", policy?.network.allow ?? []]);
     let agent = this.#agents.get(key);
     if (!agent) {
@@ -93,9 +99,11 @@ export class DestinationGuard {
 
   /** A fetch bound to the policy's dispatcher (the MCP SDK's transports take one). Redirects are never followed. */
   fetch(policy: PolicyLike): typeof fetch {
-    const dispatcher = this.dispatcher(policy);
-    return (input: string | URL | Request, init?: RequestInit) =>
-      undiciFetch(
+    let dispatcher: Agent | undefined;
+    return async (input: string | URL | Request, init?: RequestInit) => {
+      const undici = await loadUndici();
+      dispatcher ??= this.#dispatcher(policy, undici);
+      return undici.fetch(
         input as never,
         {
           ...(init as object),
@@ -103,6 +111,7 @@ export class DestinationGuard {
           dispatcher,
         } as never,
       );
+    };
   }
 
   /** Closes the kept connections. */

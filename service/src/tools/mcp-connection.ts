@@ -1,7 +1,5 @@
 // One lazily opened, cached MCP client session (official SDK) to a server, with its tool list.
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
@@ -13,6 +11,22 @@ const CONNECT_TIMEOUT_MS = 15_000;
 /** After a failed connection, calls fail fast for this long instead of reconnecting each time. */
 const RETRY_AFTER_MS = 3_000;
 const STDERR_TAIL_CHARS = 2048;
+
+/**
+ * The SDK's client side, loaded at the first connection: ~100 ms of module loading (ajv, cross-spawn)
+ * that a service with no MCP server configured never needs, and one that has does not need to start.
+ */
+const loadSdk = () =>
+  Promise.all([
+    import("@modelcontextprotocol/sdk/client/index.js"),
+    import("@modelcontextprotocol/sdk/client/stdio.js"),
+    import("@modelcontextprotocol/sdk/client/streamableHttp.js"),
+  ]).then(([c, s, h]) => ({
+    Client: c.Client,
+    StdioClientTransport: s.StdioClientTransport,
+    StreamableHTTPClientTransport: h.StreamableHTTPClientTransport,
+  }));
+let sdk: ReturnType<typeof loadSdk> | undefined;
 
 interface Session {
   client: Client;
@@ -97,6 +111,7 @@ export class McpConnection {
 
   async #connect(): Promise<Session> {
     const params = await this.#params();
+    const { Client, StdioClientTransport, StreamableHTTPClientTransport } = await (sdk ??= loadSdk());
     const redact = redactor(
       params.transport === "http" ? Object.values(params.headers) : Object.values(params.env),
     );

@@ -1,0 +1,99 @@
+// The bundle (dist/, what npm start, the image and the benchmarks run): built fresh from the sources,
+// it starts without TypeScript type stripping and finds everything it loads by path at run time — the
+// QuickJS worker, the Monty child process and thread, the Docker runner's lazy chunk, the UI's script,
+// the service's package.json — while serving health, a journaled step and its replay.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { DIST, ENTRIES, inputsHash, staleness } from "../../scripts/build-dist.ts";
+import { serviceEntry, startService, useDist, type ServiceProcess } from "../support/service-process.ts";
+import { call } from "../support/http-json.ts";
+
+const run = promisify(execFile);
+const SERVICE_VERSION = (
+  JSON.parse(readFileSync(new URL("../../service/package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
+
+let svc: ServiceProcess;
+
+before(async () => {
+  await useDist(); // rebuilds dist/ when it is missing or older than the sources
+  // No type stripping: a .ts module loaded at run time (main thread or QuickJS worker) fails the start.
+  svc = await startService({}, undefined, { execArgv: ["--no-experimental-strip-types"] });
+});
+after(async () => {
+  await svc?.stop();
+});
+
+void describe("dist/", () => {
+  void it("is built from the current sources and is what startService now spawns", () => {
+    assert.equal(staleness(), null);
+    const built = JSON.parse(readFileSync(`${DIST}/build.json`, "utf8")) as { inputs: string };
+    assert.equal(built.inputs, inputsHash());
+    for (const name of Object.keys(ENTRIES)) assert.ok(readFileSync(`${DIST}/${name}.js`, "utf8").length > 0);
+    assert.equal(serviceEntry().kind, "dist");
+  });
+
+  void it("starts and logs its start-up phases", () => {
+    const line = svc.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((r) => r.msg === "mend listening");
+    const phases = line?.startupMs as Record<string, number> | undefined;
+    assert.ok(phases, "no startupMs in the listening line");
+    for (const k of ["modules", "services", "listen", "total", "cpu"])
+      assert.equal(typeof phases[k], "number", k);
+  });
+
+  void it("serves /healthz with the store, the version and the container engines (their lazy chunk loaded)", async () => {
+    const { status, body } = await call<any>(svc.url, "GET", "/healthz");
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.ok, true);
+    assert.equal(body.version, SERVICE_VERSION);
+    assert.equal(body.store.kind, "sqlite");
+    assert.ok(Array.isArray(body.engines) && body.engines.length >= 1, JSON.stringify(body));
+  });
+
+  void it("journals a client-driven step and replays it", async () => {
+    const created = await call<{ id: string }>(svc.url, "POST", "/v1/runs", { mode: "client" });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const step = { key: "s1", action: { type: "tool", tool: "sleep", args: { ms: 0 } } };
+    const first = await call<any>(svc.url, "POST", `/v1/runs/${created.body.id}/steps`, step);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.status, "succeeded");
+    assert.notEqual(first.body.replayed, true);
+    const again = await call<any>(svc.url, "POST", `/v1/runs/${created.body.id}/steps`, step);
+    assert.equal(again.body.replayed, true, JSON.stringify(again.body));
+  });
+
+  void it("runs JavaScript code-mode in its QuickJS worker and Python in its Monty child process", async () => {
+    const js = await call<any>(svc.url, "POST", "/v1/executions", {
+      sandbox: "codemode",
+      language: "javascript",
+      code: "return 6 * 7",
+    });
+    assert.equal(js.body.status, "succeeded", JSON.stringify(js.body));
+    assert.equal(js.body.result, 42);
+    const py = await call<any>(svc.url, "POST", "/v1/executions", {
+      sandbox: "codemode",
+      language: "python",
+      code: "6 * 7",
+    });
+    assert.equal(py.body.status, "succeeded", JSON.stringify(py.body));
+    assert.equal(py.body.result, 42);
+  });
+
+  void it("serves the inspector's script (a file read by path)", async () => {
+    const res = await fetch(`${svc.url}/ui/assets/inspector.js`);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /inspector/i);
+  });
+
+  void it("answers `mend version` from the bundle", async () => {
+    const { stdout } = await run(process.execPath, [`${DIST}/mend.js`, "version"]);
+    assert.equal(stdout.trim(), SERVICE_VERSION);
+  });
+});
