@@ -23,6 +23,7 @@ export type {
   ContainerRunner,
   ContainerUsage,
   EngineState,
+  PoolState,
 } from "./container/runner.ts";
 export { MultiEngineRunner } from "./container/multi-engine-runner.ts";
 export type { EngineSpec, MultiEngineRunnerOptions } from "./container/multi-engine-runner.ts";

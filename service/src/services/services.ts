@@ -141,6 +141,9 @@ async function build(
       ...(config.engineOutageMs === undefined ? {} : { outageMs: config.engineOutageMs }),
       pool: { python: config.poolSize },
       runscPool: { python: config.runscPoolSize },
+      poolMax: config.poolGrowth.max,
+      poolIdleMs: config.poolGrowth.idleMs,
+      poolMemoryMb: config.poolGrowth.memoryMb,
       ...(defaults ? { poolLimits: { ...defaults, network: "none" as const } } : {}),
     });
     containers = new FairContainerRunner(runner, { slots: config.containerSlots });
@@ -189,6 +192,7 @@ async function build(
   runs.attachHostedDriver(loop);
   const metrics = new Metrics({
     poolIdle: () => containers?.poolIdle?.() ?? {},
+    poolStats: () => containers?.poolStats?.() ?? [],
     admission: () => admission.snapshot(),
   });
   const uninstallTelemetry = installTelemetry(metrics.sink);
