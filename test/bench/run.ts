@@ -18,6 +18,7 @@ import { benchCheckpointsInProcess } from "./checkpoint-bench.ts";
 import { benchCodeModeInProcess } from "./codemode-bench.ts";
 import { benchCodeModeHttp } from "./codemode-http-bench.ts";
 import { benchContainers } from "./container-bench.ts";
+import { benchPoolBursts } from "./pool-bench.ts";
 import { benchDestinations } from "./destination-bench.ts";
 import { benchEgress } from "./egress-bench.ts";
 import { benchFairness } from "./fairness-bench.ts";
@@ -134,7 +135,7 @@ const SECTIONS: Section[] = [
       "Cold: MEND_POOL_SIZE=0. 8 concurrent clients: 40 requests, closed loop. Memory: the service's VmRSS/VmHWM.",
       SHARED_CORES + " dockerd and containerd use them too.",
     ],
-    measure: async () => benchContainers(),
+    measure: async () => [...(await benchContainers()), ...(await benchPoolBursts())],
   },
   {
     id: "issue5",

@@ -89,3 +89,23 @@ export class PoolSizing {
     return this.#target < before;
   }
 }
+
+/** One key's state, for metrics, health and benchmarks. */
+export interface PoolKeyStats {
+  key: string;
+  min: number;
+  max: number;
+  target: number;
+  /** Started, live, not yet handed out. */
+  idle: number;
+  /** Being created for the pool. */
+  creating: number;
+  /** Jobs of this key running now (warm or cold). */
+  inUse: number;
+  hits: number;
+  misses: number;
+  /** Memory the idle containers hold, bytes (measured; one not measured yet counts as the key's mean). */
+  memoryBytes: number;
+  /** Mean memory of one idle container of this key, bytes, once one was measured. */
+  memoryPerContainerBytes?: number;
+}

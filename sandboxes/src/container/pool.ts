@@ -1,7 +1,9 @@
 // Warm pool: containers created, attached and started ahead of time, each serving exactly one job; its
 // size per key adapts to demand (PoolSizing) within an operator maximum and a memory budget.
 import type { ReadyContainer } from "./container-session.ts";
-import { PoolSizing } from "./pool-sizing.ts";
+import { PoolSizing, type PoolKeyStats } from "./pool-sizing.ts";
+
+export type { PoolKeyStats } from "./pool-sizing.ts";
 
 export interface PoolEntrySpec {
   /** Pool key (image + limits class + runtime, see limitsClass). */
@@ -29,26 +31,6 @@ export interface WarmPoolOptions {
    * the CPU are busy creating their replacements. 0 refills at once.
    */
   refillDelayMs?: number;
-}
-
-/** One key's state, for metrics, health and benchmarks. */
-export interface PoolKeyStats {
-  key: string;
-  min: number;
-  max: number;
-  target: number;
-  /** Started, live, not yet handed out. */
-  idle: number;
-  /** Being created for the pool. */
-  creating: number;
-  /** Jobs of this key running now (warm or cold). */
-  inUse: number;
-  hits: number;
-  misses: number;
-  /** Memory the idle containers hold, bytes (measured; one not measured yet counts as the key's mean). */
-  memoryBytes: number;
-  /** Mean memory of one idle container of this key, bytes, once one was measured. */
-  memoryPerContainerBytes?: number;
 }
 
 /** Assumed memory of an idle container before any was measured (python's launcher holds ~11 MiB). */
@@ -308,7 +290,7 @@ export class WarmPool {
       }
     }
     this.#pumpSoon();
-    void this.#measureIdle(now);
+    this.#measureIdle(now).catch(() => undefined);
   }
 
   /** Measures idle containers not measured for a while, one at a time (a remote engine answers slowly). */

@@ -3,7 +3,7 @@ import type { Failure } from "@mend/wire";
 import type { EgressRecord } from "../egress/egress-proxy.ts";
 import type { SandboxLoad } from "../fair-share/sandbox-load.ts";
 import type { ContainerRuntime } from "./seccomp-profile.ts";
-import type { PoolKeyStats } from "./pool.ts";
+import type { PoolKeyStats } from "./pool-sizing.ts";
 
 export interface ContainerLimits {
   memoryMb: number;
