@@ -385,7 +385,8 @@ export class DockerRunner implements ContainerRunner {
     if (!this.#live.delete(c)) return Promise.resolve();
     c.close();
     if (delayMs === 0 || this.#disposed) return this.#reaper.remove(c.container);
-    return delay(delayMs, undefined, { ref: false }).then(() => this.#reaper.remove(c.container));
+    // a ref'd timer: dispose() waits for this removal, and nothing else may keep the process alive
+    return delay(delayMs).then(() => this.#reaper.remove(c.container));
   }
 
   #track(p: Promise<unknown>): void {

@@ -1,5 +1,5 @@
 // How many warm containers one pool key wants: grows on misses toward its maximum, falls back to the
-// demand it saw (at least its minimum) after a whole idle window without a miss. Pure bookkeeping, no I/O.
+// demand it saw (at least its minimum) after a whole idle window without a miss; and the figures a key reports.
 
 /** Bounds of one key's pool size. */
 export interface SizingBounds {
