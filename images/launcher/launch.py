@@ -116,6 +116,9 @@ def collect_out(max_bytes):
     """Tars /workspace/out (regular files only, no symlinks followed) up to max_bytes."""
     if not os.path.isdir(OUT_DIR):
         return None, False
+    # most jobs write no files: tarfile is not even imported for them
+    if not any(True for _ in os.scandir(OUT_DIR)):
+        return None, False
     import io
     import tarfile
 

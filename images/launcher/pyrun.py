@@ -1,6 +1,7 @@
 # Hosts the user's Python code: started early by launch.py, waits for the job on its control fd,
 # runs main.py as __main__ and reports an uncaught exception (kind, type, line, user frames) on its
 # result fd, so line numbers are the user's own.
+import json  # here, not when the job arrives: a warm container pays for it while idle
 import os
 import sys
 
@@ -29,8 +30,6 @@ def read_control():
             break
         chunks.append(b)
     os.close(CTL_FD)
-    import json
-
     return json.loads(b"".join(chunks).decode("utf-8"))
 
 
@@ -112,8 +111,6 @@ def describe(exc, main_path):
 
 
 def write_result(info):
-    import json
-
     data = json.dumps(info).encode("utf-8")[:60000]
     try:
         os.write(RES_FD, data)

@@ -24,6 +24,7 @@ export type {
   ContainerRunner,
   ContainerUsage,
   EngineState,
+  PoolState,
 } from "./container/runner.ts";
 export { dockerOptionsFor } from "./container/engine-hosts.ts";
 export type { EngineHost } from "./container/engine-hosts.ts";

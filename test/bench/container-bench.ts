@@ -105,7 +105,9 @@ export async function benchContainers(n = 20): Promise<Row[]> {
     }),
   );
 
-  const warmSvc = await startService({ MEND_POOL_SIZE: String(POOL_SIZE) });
+  // a fixed pool (MEND_POOL_MAX = size): these rows count hits against exactly POOL_SIZE containers; the
+  // adaptive pool's rows are in pool-bench.ts
+  const warmSvc = await startService({ MEND_POOL_SIZE: String(POOL_SIZE), MEND_POOL_MAX: String(POOL_SIZE) });
   const warm = httpClient(warmSvc.url, { maxSockets: 8, timeoutMs: 60_000 });
   try {
     await printOp(warm)(0); // image and code paths warm
@@ -120,7 +122,7 @@ export async function benchContainers(n = 20): Promise<Row[]> {
     const r = await sequential(n, 0, printOp(warm), observe);
     await observe().catch(() => undefined);
     rows.push(
-      rowOf(`warm pool (MEND_POOL_SIZE=${POOL_SIZE}) over HTTP: print(6*7), one at a time`, r, {
+      rowOf(`warm pool (MEND_POOL_SIZE=${POOL_SIZE}, fixed) over HTTP: print(6*7), one at a time`, r, {
         target: { metric: "p50Ms", atMost: 50 },
         notes: `pool full before each request (untimed wait); pool hits ${hits}/${n} (seen through docker labels)`,
       }),

@@ -19,6 +19,7 @@ import { benchCheckpointsInProcess } from "./checkpoint-bench.ts";
 import { benchCodeModeInProcess } from "./codemode-bench.ts";
 import { benchCodeModeHttp } from "./codemode-http-bench.ts";
 import { benchContainers } from "./container-bench.ts";
+import { benchPoolBursts } from "./pool-bench.ts";
 import { benchDestinations } from "./destination-bench.ts";
 import { benchEgress } from "./egress-bench.ts";
 import { benchFairness } from "./fairness-bench.ts";
@@ -132,11 +133,12 @@ const SECTIONS: Section[] = [
     title: "Issue 4 — container sandbox: print(6*7) in python, end to end over HTTP",
     notes: [
       "POST /v1/executions {sandbox: container, image: python, code: print(6*7)} against the real service; stdout must be 42.",
-      "Warm: the service with MEND_POOL_SIZE=2; before each timed request the bench waits (untimed) until exactly 2 pooled containers run; a request is a pool hit when the pool refills after it.",
+      "Warm: the service with MEND_POOL_SIZE=2 and MEND_POOL_MAX=2 (a fixed pool); before each timed request the bench waits (untimed) until exactly 2 pooled containers run; a request is a pool hit when the pool refills after it.",
       "Cold: MEND_POOL_SIZE=0. 8 concurrent clients: 40 requests, closed loop. Memory: the service's VmRSS/VmHWM.",
+      "Adaptive pool (test/bench/pool-bench.ts): the service with MEND_POOL_SIZE=2, MEND_POOL_MAX=8, MEND_POOL_IDLE_MS=5000 and MEND_CONTAINER_SLOTS=8 (8 containers at once; the default here is 4); bursts of 8 until one has no miss (the pool grows), then 6 timed bursts of 8, each after the pool is full again (untimed), interleaved with the same burst through an in-process DockerRunner holding 8 warm containers (the floor); then 40 requests at 8 in flight with the grown pool, beside dockerode create/start/wait/rm at 8 in flight (the peer). Pool size and memory are the service's /metrics gauges (idle containers' cgroups, as docker stats counts memory).",
       SHARED_CORES + " dockerd and containerd use them too.",
     ],
-    measure: async () => benchContainers(),
+    measure: async () => [...(await benchContainers()), ...(await benchPoolBursts())],
   },
   {
     id: "issue5",

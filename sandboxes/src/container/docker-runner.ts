@@ -1,6 +1,7 @@
 // The ContainerRunner on a real Docker engine: one hardened container per execution, warm pool, janitor.
 import Docker from "dockerode";
 import { randomBytes } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
 import { makeFailure, type Failure } from "@mend/wire";
 import { classify, engineFailure } from "./classify.ts";
 import { runJob, startContainer, type JobObservation, type ReadyContainer } from "./container-session.ts";
@@ -10,8 +11,10 @@ import { removeOwned, sweepOrphans } from "./janitor.ts";
 import { adoptAfterOutage, lostToEngine, withKeptLogs } from "./engine-outage.ts";
 import { OrphanReaper } from "./orphan-reaper.ts";
 import { untarFiles } from "./out-files.ts";
-import { CONTAINER_RUNTIMES, type ContainerRuntime } from "./seccomp-profile.ts";
+import type { ContainerRuntime } from "./seccomp-profile.ts";
+import { validateJob } from "./validate-job.ts";
 import { WarmPool } from "./pool.ts";
+import { readMemoryNow } from "./host-usage.ts";
 import { openEgress, type EgressCheckFactory, type EgressSession } from "../egress/egress-session.ts";
 import { sweepEgress } from "../egress/egress-janitor.ts";
 import { withEgress } from "../egress/egress-outcome.ts";
@@ -21,7 +24,11 @@ import type {
   ContainerLimits,
   ContainerOutcome,
   ContainerRunner,
+  PoolState,
 } from "./runner.ts";
+
+/** How long after a job a used container is removed, ms (see run). */
+const REMOVAL_DELAY_MS = 150;
 
 /** Limits used when none are given, and the limits class the warm pool is built for. */
 export const DEFAULT_CONTAINER_LIMITS: ContainerLimits = {
@@ -45,6 +52,17 @@ export interface DockerRunnerOptions {
   runscPool?: Partial<Record<string, number>>;
   /** The limits class pooled containers are created with; jobs with other limits go cold. */
   poolLimits?: Partial<ContainerLimits>;
+  /**
+   * The most containers one pooled image (per runtime) grows to while misses show demand; the sizes above
+   * are the minimums kept when idle. Default: no growth (the pool stays at its sizes).
+   */
+  poolMax?: number;
+  /** A grown pool shrinks back after this long without a miss, ms (default 60 s). */
+  poolIdleMs?: number;
+  /** Memory the idle pooled containers of this engine may hold together, MiB (default: unbounded). */
+  poolMemoryMb?: number;
+  /** Pool containers created at once (default 2): refills do not crowd out the engine. */
+  poolRefills?: number;
   /** Identity put in the mend.owner label; default a random id per instance. */
   ownerId?: string;
   /** Remove orphaned Mend containers of dead processes in start(). Default true. */
@@ -107,10 +125,16 @@ export class DockerRunner implements ContainerRunner {
       Object.entries(sizes ?? {}).map(([image, size]) => ({
         key: limitsClass(image, this.#poolLimits, runtime),
         size: size ?? 0,
+        max: Math.max(size ?? 0, options.poolMax ?? 0),
         create: () => this.#create(image, this.#poolLimits, "pooled", { [LABEL_POOLED]: "1" }, runtime),
       })),
     );
-    this.#pool = new WarmPool(specs, (c) => this.#discard(c));
+    this.#pool = new WarmPool(specs, (c) => this.#discard(c), {
+      ...(options.poolIdleMs === undefined ? {} : { idleMs: options.poolIdleMs }),
+      ...(options.poolMemoryMb === undefined ? {} : { memoryBudgetBytes: options.poolMemoryMb * 1048576 }),
+      ...(options.poolRefills === undefined ? {} : { refills: options.poolRefills }),
+      measure: (c) => readMemoryNow(c.container),
+    });
   }
 
   async start(): Promise<void> {
@@ -127,6 +151,16 @@ export class DockerRunner implements ContainerRunner {
   /** Idle warm containers per image. */
   poolIdle(): Record<string, number> {
     return this.#pool.idleByImage();
+  }
+
+  /** Every pooled image's size, target, demand, hits, misses and memory on this engine. */
+  poolStats(): PoolState[] {
+    return this.#pool.stats().map((k) => ({
+      ...k,
+      image: k.key.split("|")[0]!,
+      runtime: k.key.endsWith("|runsc") ? "runsc" : "runc",
+      ...(this.#engine === undefined ? {} : { engine: this.#engine }),
+    }));
   }
 
   /** Resolves once the warm pool is full (bounded by timeoutMs); for benchmarks and tests. */
@@ -157,7 +191,31 @@ export class DockerRunner implements ContainerRunner {
       }
     }
     // allowlist jobs never come from the pool: their network is made for them
-    let ready = egress === undefined ? this.#pool.take(key) : undefined;
+    const fromPool = egress === undefined && this.#pool.has(key);
+    try {
+      return await this.#runOn(
+        job,
+        fromPool ? this.#pool.take(key) : undefined,
+        executionId,
+        runtime,
+        egress,
+        t0,
+      );
+    } finally {
+      if (fromPool) this.#pool.release(key);
+    }
+  }
+
+  async #runOn(
+    job: ContainerJob,
+    taken: ReadyContainer | undefined,
+    executionId: string,
+    runtime: ContainerRuntime,
+    egress: EgressSession | undefined,
+    t0: number,
+  ): Promise<ContainerOutcome> {
+    const net = job.limits.network;
+    let ready = taken;
     const pooled = ready !== undefined;
     if (ready === undefined) {
       try {
@@ -180,7 +238,9 @@ export class DockerRunner implements ContainerRunner {
         adopted = await adoptAfterOutage(ready.container, job, obs, opts);
       }
     } finally {
-      const removed = this.#removal(ready);
+      // the launcher exits by itself once read; removing it a moment later spares the engine a kill and
+      // lets the other jobs of a burst run first
+      const removed = this.#removal(ready, REMOVAL_DELAY_MS);
       this.#track(egress === undefined ? removed : removed.then(() => egress.dispose()));
     }
     const journal = await egress?.close();
@@ -232,8 +292,8 @@ export class DockerRunner implements ContainerRunner {
   }
 
   /** Idle warm containers that could serve this job (for placement). */
-  warm(job: Pick<ContainerJob, "image" | "limits">): number {
-    return this.#pool.idleCount(limitsClass(job.image, job.limits));
+  warm(job: Pick<ContainerJob, "image" | "limits" | "runtime">): number {
+    return this.#pool.idleCount(limitsClass(job.image, job.limits, job.runtime));
   }
 
   /** Containers this runner holds on the engine (running jobs and idle pool). */
@@ -321,10 +381,12 @@ export class DockerRunner implements ContainerRunner {
   }
 
   /** The removal of a container (for egress jobs, whose network can go only after it). */
-  #removal(c: ReadyContainer): Promise<unknown> {
+  #removal(c: ReadyContainer, delayMs = 0): Promise<unknown> {
     if (!this.#live.delete(c)) return Promise.resolve();
     c.close();
-    return this.#reaper.remove(c.container);
+    if (delayMs === 0 || this.#disposed) return this.#reaper.remove(c.container);
+    // a ref'd timer: dispose() waits for this removal, and nothing else may keep the process alive
+    return delay(delayMs).then(() => this.#reaper.remove(c.container));
   }
 
   #track(p: Promise<unknown>): void {
@@ -370,30 +432,4 @@ function failedBeforeStart(failure: Failure, wallMs: number, runtime: ContainerR
     usage: { wallMs: round1(wallMs), runtime },
     pooled: false,
   };
-}
-
-/** Host misuse (not guest behaviour) throws: bad limits, unsafe file paths, non-string code. */
-function validateJob(job: ContainerJob): void {
-  if (typeof job.code !== "string") throw new TypeError("job.code must be a string");
-  if (typeof job.image !== "string" || job.image.length === 0)
-    throw new TypeError("job.image must be a non-empty string");
-  const l = job.limits;
-  for (const k of ["memoryMb", "cpus", "timeoutMs", "diskMb", "pids", "outputBytes"] as const) {
-    if (!Number.isFinite(l[k]) || l[k] <= 0)
-      throw new RangeError(`job.limits.${k} must be a positive number`);
-  }
-  if (l.memoryMb < 6) throw new RangeError("job.limits.memoryMb must be at least 6 (Docker's minimum)");
-  if (l.network !== "none" && (l.network.mode !== "allowlist" || !Array.isArray(l.network.hosts)))
-    throw new RangeError("job.limits.network: 'none' or { mode: 'allowlist', hosts }");
-  if (job.runtime !== undefined && !(CONTAINER_RUNTIMES as readonly string[]).includes(job.runtime))
-    throw new TypeError(`job.runtime must be one of ${CONTAINER_RUNTIMES.join(", ")}`);
-  let total = 0;
-  for (const f of job.files ?? []) {
-    const parts = f.path.split("/");
-    if (f.path.length === 0 || f.path.startsWith("/") || parts.includes("..") || f.path.includes("\0")) {
-      throw new TypeError(`job.files: unsafe path ${JSON.stringify(f.path)}`);
-    }
-    total += f.content.length;
-  }
-  if (total > l.diskMb * 1024 * 1024) throw new RangeError(`job.files: ${total} bytes exceed limits.diskMb`);
 }

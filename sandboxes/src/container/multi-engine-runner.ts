@@ -10,6 +10,7 @@ import type {
   ContainerOutcome,
   ContainerRunner,
   EngineState,
+  PoolState,
 } from "./runner.ts";
 
 /** One engine: a name and either a ready client or an address (see dockerOptionsFor). */
@@ -28,6 +29,12 @@ export interface MultiEngineRunnerOptions {
   /** Warm containers per image under runsc (gVisor) on each engine. */
   runscPool?: Partial<Record<string, number>>;
   poolLimits?: Partial<ContainerLimits>;
+  /** The most containers one pooled image grows to per engine under demand (see DockerRunnerOptions). */
+  poolMax?: number;
+  /** A grown pool shrinks back after this long without a miss, ms. */
+  poolIdleMs?: number;
+  /** Memory the idle pooled containers of one engine may hold together, MiB. */
+  poolMemoryMb?: number;
   ownerId?: string;
   janitor?: boolean;
   /**
@@ -97,6 +104,9 @@ export class MultiEngineRunner implements ContainerRunner {
         ...(options.pool === undefined ? {} : { pool: options.pool }),
         ...(options.runscPool === undefined ? {} : { runscPool: options.runscPool }),
         ...(options.poolLimits === undefined ? {} : { poolLimits: options.poolLimits }),
+        ...(options.poolMax === undefined ? {} : { poolMax: options.poolMax }),
+        ...(options.poolIdleMs === undefined ? {} : { poolIdleMs: options.poolIdleMs }),
+        ...(options.poolMemoryMb === undefined ? {} : { poolMemoryMb: options.poolMemoryMb }),
         ...(options.janitor === undefined ? {} : { janitor: options.janitor }),
       });
       ref.runner = runner;
@@ -133,6 +143,19 @@ export class MultiEngineRunner implements ContainerRunner {
     await Promise.all(
       this.#engines.filter((e) => e.watch.state === "up").map((e) => e.runner.poolReady(timeoutMs)),
     );
+  }
+
+  /** Idle warm containers per image, summed over the engines. */
+  poolIdle(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const e of this.#engines)
+      for (const [image, n] of Object.entries(e.runner.poolIdle())) out[image] = (out[image] ?? 0) + n;
+    return out;
+  }
+
+  /** Every engine's pooled images: size, target, demand, hits, misses, memory. */
+  poolStats(): PoolState[] {
+    return this.#engines.flatMap((e) => e.runner.poolStats());
   }
 
   async run(job: ContainerJob): Promise<ContainerOutcome> {

@@ -3,6 +3,7 @@ import type { Failure } from "@mend/wire";
 import type { EgressRecord } from "../egress/egress-proxy.ts";
 import type { SandboxLoad } from "../fair-share/sandbox-load.ts";
 import type { ContainerRuntime } from "./seccomp-profile.ts";
+import type { PoolKeyStats } from "./pool-sizing.ts";
 
 export interface ContainerLimits {
   memoryMb: number;
@@ -84,6 +85,15 @@ export interface EngineState {
   error?: string;
 }
 
+/** One pooled image on one engine: its size bounds, target, demand, hits and misses, and memory cost. */
+export interface PoolState extends PoolKeyStats {
+  /** The image reference (e.g. `mend-runtime-python:latest`). */
+  image: string;
+  runtime: ContainerRuntime;
+  /** The engine's name, when the runner places over several. */
+  engine?: string;
+}
+
 interface OutcomeBase {
   stdout: string;
   stderr: string;
@@ -115,6 +125,8 @@ export interface ContainerRunner {
   load?(): SandboxLoad;
   /** Idle warm containers per image (for metrics), when the runner keeps a pool. */
   poolIdle?(): Record<string, number>;
+  /** Every pooled image's state per engine (for metrics and benchmarks), when the runner keeps a pool. */
+  poolStats?(): PoolState[];
   /** Every engine's state (for /healthz), when the runner places over engines. */
   engines?(): EngineState[];
 }

@@ -1,7 +1,13 @@
 // Container capacity shared fairly between tenants: a FairGate in front of any ContainerRunner.
 import { availableParallelism } from "node:os";
 import { makeFailure, type Failure } from "@mend/wire";
-import type { ContainerJob, ContainerOutcome, ContainerRunner, EngineState } from "../container/runner.ts";
+import type {
+  ContainerJob,
+  ContainerOutcome,
+  ContainerRunner,
+  EngineState,
+  PoolState,
+} from "../container/runner.ts";
 import { FairGate } from "./fair-gate.ts";
 import type { SandboxLoad } from "./sandbox-load.ts";
 
@@ -64,6 +70,10 @@ export class FairContainerRunner implements ContainerRunner {
 
   poolIdle(): Record<string, number> {
     return this.#inner.poolIdle?.() ?? {};
+  }
+
+  poolStats(): PoolState[] {
+    return this.#inner.poolStats?.() ?? [];
   }
 
   engines(): EngineState[] {

@@ -39,6 +39,9 @@ const ConfigSchema = z.object({
   MEND_REPLICA_TTL_MS: z.coerce.number().int().min(200).max(600_000).default(2_000),
   MEND_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
   MEND_RUNSC_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(0),
+  MEND_POOL_MAX: z.coerce.number().int().min(0).max(64).default(8),
+  MEND_POOL_IDLE_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
+  MEND_POOL_MEMORY_MB: z.coerce.number().int().min(1).max(1_048_576).default(512),
   MEND_CODEMODE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
   MEND_PYTHON_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
   MEND_CONTAINER_SLOTS: z.coerce.number().int().min(1).max(1024).optional(),
@@ -143,6 +146,12 @@ export interface Config {
   poolSize: number;
   /** MEND_RUNSC_POOL_SIZE: warm python containers on runsc (gVisor), for policies that choose it. */
   runscPoolSize: number;
+  /**
+   * The warm pool's growth: each pooled image grows from its size toward `max` (MEND_POOL_MAX) per engine
+   * while misses show demand, shrinks back after `idleMs` (MEND_POOL_IDLE_MS) without a miss, and its idle
+   * containers hold at most `memoryMb` (MEND_POOL_MEMORY_MB) per engine beyond which it stops growing.
+   */
+  poolGrowth: { max: number; idleMs: number; memoryMb: number };
   codemodeWorkers: number;
   /** MEND_PYTHON_WORKERS: child processes running Python code-mode (Monty). */
   pythonWorkers: number;
@@ -219,6 +228,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     replicaTtlMs: c.MEND_REPLICA_TTL_MS,
     poolSize: c.MEND_POOL_SIZE,
     runscPoolSize: c.MEND_RUNSC_POOL_SIZE,
+    poolGrowth: { max: c.MEND_POOL_MAX, idleMs: c.MEND_POOL_IDLE_MS, memoryMb: c.MEND_POOL_MEMORY_MB },
     codemodeWorkers: c.MEND_CODEMODE_WORKERS,
     pythonWorkers: c.MEND_PYTHON_WORKERS,
     containerSlots: c.MEND_CONTAINER_SLOTS,

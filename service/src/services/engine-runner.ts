@@ -18,6 +18,9 @@ export function engineRunner(config: Config, policies: PolicyRegistry): Containe
     ...(config.engineOutageMs === undefined ? {} : { outageMs: config.engineOutageMs }),
     pool: { python: config.poolSize },
     runscPool: { python: config.runscPoolSize },
+    poolMax: config.poolGrowth.max,
+    poolIdleMs: config.poolGrowth.idleMs,
+    poolMemoryMb: config.poolGrowth.memoryMb,
     ...(defaults ? { poolLimits: { ...defaults, network: "none" as const } } : {}),
   });
 }

@@ -4,7 +4,13 @@
 // Why: the real runner is dockerode's module tree (ssh2, gRPC, protobufjs: ~100 ms to load) plus the
 // engines' first ping, the sweep of what a dead process left (containers, egress rules) and the warm
 // pools, none of which the first request after a restart needs. Jobs that come first wait for it.
-import type { ContainerJob, ContainerOutcome, ContainerRunner, EngineState } from "@mend/sandboxes";
+import type {
+  ContainerJob,
+  ContainerOutcome,
+  ContainerRunner,
+  EngineState,
+  PoolState,
+} from "@mend/sandboxes";
 
 /**
  * @example const runner = new LazyContainerRunner(async () => (await import("./engine-runner.ts")).engineRunner(config, policies));
@@ -62,6 +68,10 @@ export class LazyContainerRunner implements ContainerRunner {
 
   poolIdle(): Record<string, number> {
     return this.#runner?.poolIdle?.() ?? {};
+  }
+
+  poolStats(): PoolState[] {
+    return this.#runner?.poolStats?.() ?? [];
   }
 
   engines(): EngineState[] {

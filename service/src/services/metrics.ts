@@ -1,12 +1,15 @@
 // Prometheus metrics (prom-client): the telemetry sink the layers report to, plus gauges read at scrape
 // time (warm pool, admission). Names and labels follow Prometheus conventions (`_total`, `_seconds`).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { PoolState } from "@mend/sandboxes";
 import type { Telemetry } from "../lib/telemetry.ts";
 
 /** What the scrape-time gauges read. */
 export interface MetricsSources {
   /** Idle warm containers per image reference. */
   poolIdle(): Record<string, number>;
+  /** Every pooled image per engine: target, bounds, demand and memory (absent: no pool gauges). */
+  poolStats?(): PoolState[];
   /** Running and queued executions per tenant. */
   admission(): Record<string, { running: number; waiting: number }>;
 }
@@ -16,6 +19,51 @@ const STORE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 
 /** `mend-runtime-python:latest` → `python`: the name a request uses. */
 const shortImage = (ref: string) => ref.replace(/^mend-runtime-/, "").replace(/:[^/]*$/, "");
+
+/** Gauges of the adaptive warm pool, one series per pooled image, runtime and engine. */
+function poolGauges(sources: MetricsSources, registers: Registry[]): void {
+  const figures: [string, string, (p: PoolState) => number | undefined][] = [
+    [
+      "mend_pool_target_containers",
+      "Warm containers the pool aims to hold now (grows on misses, shrinks when idle).",
+      (p) => p.target,
+    ],
+    ["mend_pool_min_containers", "Warm containers kept however idle (MEND_POOL_SIZE).", (p) => p.min],
+    ["mend_pool_max_containers", "The most warm containers the pool grows to (MEND_POOL_MAX).", (p) => p.max],
+    ["mend_pool_creating_containers", "Containers being created for the pool.", (p) => p.creating],
+    [
+      "mend_pool_in_use_executions",
+      "Executions of the pooled image and limits running now (warm or cold).",
+      (p) => p.inUse,
+    ],
+    [
+      "mend_pool_memory_bytes",
+      "Memory the idle warm containers hold (their cgroups, as docker stats counts it).",
+      (p) => p.memoryBytes,
+    ],
+    [
+      "mend_pool_container_memory_bytes",
+      "Mean memory of one idle warm container.",
+      (p) => p.memoryPerContainerBytes,
+    ],
+  ];
+  for (const [name, help, read] of figures) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ["image", "runtime", "engine"],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of sources.poolStats?.() ?? []) {
+          const v = read(p);
+          if (v !== undefined)
+            this.set({ image: shortImage(p.image), runtime: p.runtime, engine: p.engine ?? "local" }, v);
+        }
+      },
+    });
+  }
+}
 
 /**
  * One registry per service: the sink to install and the exposition to serve.
@@ -82,6 +130,7 @@ export class Metrics {
         for (const [ref, n] of Object.entries(sources.poolIdle())) this.set({ image: shortImage(ref) }, n);
       },
     });
+    poolGauges(sources, registers);
     new Gauge({
       name: "mend_admission_running",
       help: "Executions holding a slot, by tenant.",

@@ -174,6 +174,7 @@ async function build(
   runs.attachHostedDriver(loop);
   const metrics = new Metrics({
     poolIdle: () => containers?.poolIdle?.() ?? {},
+    poolStats: () => containers?.poolStats?.() ?? [],
     admission: () => admission.snapshot(),
   });
   const uninstallTelemetry = installTelemetry(metrics.sink);
