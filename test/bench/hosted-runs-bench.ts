@@ -20,9 +20,10 @@ const DEFAULT_POLICY = new URL("../../policies/default.yaml", import.meta.url).p
 /** A policies dir whose default policy lets a run take 10+ iterations and fails (visibly) when a budget is spent. */
 function benchPolicies(): string {
   const dir = mkdtempSync(join(tmpdir(), "mend-bench-policies-"));
+  // The budgets mapping, flow or block style (its indented lines and trailing comments included).
   const yaml = readFileSync(DEFAULT_POLICY, "utf8").replace(
-    /^budgets:.*$/m,
-    "budgets: { iterations: 50, consecutiveFailures: 10, wallMs: 3600000, tokens: 100000000, onExhausted: fail }",
+    /^budgets:.*\n(?:[ \t]+.*\n)*/m,
+    "budgets: { iterations: 50, consecutiveFailures: 10, wallMs: 3600000, tokens: 100000000, onExhausted: fail }\n",
   );
   if (!yaml.includes("iterations: 50")) throw new Error(`no budgets line to replace in ${DEFAULT_POLICY}`);
   writeFileSync(join(dir, "default.yaml"), yaml);

@@ -9,6 +9,7 @@ import type {
   LlmProvider,
   LlmRequest,
   LlmResponse,
+  LlmTool,
   LlmToolCall,
 } from "./llm-provider.ts";
 import { withRetries, type RetryOptions } from "./retry.ts";
@@ -84,12 +85,12 @@ export class OpenAiProvider implements LlmProvider {
     const headers: Record<string, string> = {};
     if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
     if (request.idempotencyKey) headers["idempotency-key"] = request.idempotencyKey;
-    const decode = toolNameDecoder(request.tools.map((t) => t.name));
+    const decode = toolsOf(request.tools).decode;
     const once = jsonPostAttempt<Omit<LlmResponse, "attempts">>(
       this.#url,
       headers,
       // Streamed, so a provider that goes silent is noticed by the stall timeout, not the call's.
-      JSON.stringify({ ...toOpenAiBody(request), stream: true, stream_options: { include_usage: true } }),
+      openAiBodyJson(request),
       (json) =>
         checkChatResponse.Check(json)
           ? { value: fromOpenAiResponse(json, decode) }
@@ -128,6 +129,41 @@ export function toOpenAiBody(request: LlmRequest): Record<string, unknown> {
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.maxOutputTokens !== undefined) body.max_tokens = request.maxOutputTokens;
   return body;
+}
+
+/** Per offered tool list (the same array for every turn of a run): its JSON in the body, and its name decoder. */
+const toolLists = new WeakMap<LlmTool[], { json: string; decode: (name: string) => string }>();
+/** Each message's JSON in the body (messages are never changed in place). */
+const messageJson = new WeakMap<LlmMessage, string>();
+
+function toolsOf(tools: LlmTool[]): { json: string; decode: (name: string) => string } {
+  let t = toolLists.get(tools);
+  if (!t) {
+    const body = toOpenAiBody({ model: "", system: "", messages: [], tools });
+    t = { json: JSON.stringify(body.tools ?? []), decode: toolNameDecoder(tools.map((x) => x.name)) };
+    toolLists.set(tools, t);
+  }
+  return t;
+}
+
+/**
+ * The streamed request's JSON, the same as `JSON.stringify({ ...toOpenAiBody(request), stream: true, ... })`
+ * but built from the cached JSON of the run's tool list and of each message: a turn serializes only what is new.
+ * @example JSON.parse(openAiBodyJson({ model: "m", system: "s", messages: [], tools: [] })).stream // true
+ */
+export function openAiBodyJson(request: LlmRequest): string {
+  let out = `{"model":${JSON.stringify(request.model)},"messages":[${JSON.stringify({ role: "system", content: request.system })}`;
+  for (const m of request.messages) {
+    let j = messageJson.get(m);
+    if (j === undefined) messageJson.set(m, (j = JSON.stringify(toOpenAiMessage(m))));
+    out += `,${j}`;
+  }
+  out += "]";
+  if (request.tools.length > 0) out += `,"tools":${toolsOf(request.tools).json},"tool_choice":"auto"`;
+  if (request.temperature !== undefined) out += `,"temperature":${JSON.stringify(request.temperature)}`;
+  if (request.maxOutputTokens !== undefined)
+    out += `,"max_tokens":${JSON.stringify(request.maxOutputTokens)}`;
+  return `${out},"stream":true,"stream_options":{"include_usage":true}}`;
 }
 
 function toOpenAiMessage(m: LlmMessage): Record<string, unknown> {

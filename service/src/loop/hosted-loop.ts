@@ -255,6 +255,11 @@ export class HostedLoop {
     const system = systemPrompt(policy, await tools.declarations(who, initial.tools ?? undefined), pyi);
     const messages: LlmMessage[] = [{ role: "user", content: goalMessage(initial.goal ?? "") }];
     const budget: BudgetState = { iterations: 0, consecutiveFailures: 0, tokens: 0 };
+    // The keys journaled before this driver started (a restart, a takeover, a fork's copy): only those can be
+    // found recorded at an iteration's start; later ones are this driver's own writes (the lease keeps it
+    // the run's only writer). One read per driver instead of two per turn.
+    const journaled = new Set((await store.listSteps(runId)).map((s) => s.key));
+    const recorded = (key: string) => (journaled.has(key) ? store.getStep(runId, key) : null);
 
     for (let i = 1; ; i++) {
       const run = await this.#currentRun(runId);
@@ -262,8 +267,8 @@ export class HostedLoop {
 
       // A budget escalation recorded at this iteration replays as it happened.
       const budgetKey = `iter-${i}/budget`;
-      const recordedBudget = await store.getStep(runId, budgetKey);
-      const recordedTurn = await store.getStep(runId, `iter-${i}/llm`);
+      const recordedBudget = await recorded(budgetKey);
+      const recordedTurn = await recorded(`iter-${i}/llm`);
       const spent =
         recordedBudget || recordedTurn ? null : exhausted(policy, budget, run.createdAt, Date.now());
       if (recordedBudget || spent) {
