@@ -133,6 +133,8 @@ export function toOpenAiBody(request: LlmRequest): Record<string, unknown> {
 
 /** Per offered tool list (the same array for every turn of a run): its JSON in the body, and its name decoder. */
 const toolLists = new WeakMap<LlmTool[], { json: string; decode: (name: string) => string }>();
+/** The system message's JSON per system prompt (the runs of a policy share theirs; a few at a time). */
+const systemJson = new Map<string, string>();
 /** Each message's JSON in the body (messages are never changed in place). */
 const messageJson = new WeakMap<LlmMessage, string>();
 
@@ -152,7 +154,12 @@ function toolsOf(tools: LlmTool[]): { json: string; decode: (name: string) => st
  * @example JSON.parse(openAiBodyJson({ model: "m", system: "s", messages: [], tools: [] })).stream // true
  */
 export function openAiBodyJson(request: LlmRequest): string {
-  let out = `{"model":${JSON.stringify(request.model)},"messages":[${JSON.stringify({ role: "system", content: request.system })}`;
+  let system = systemJson.get(request.system);
+  if (system === undefined) {
+    if (systemJson.size >= 64) systemJson.clear();
+    systemJson.set(request.system, (system = JSON.stringify({ role: "system", content: request.system })));
+  }
+  let out = `{"model":${JSON.stringify(request.model)},"messages":[${system}`;
   for (const m of request.messages) {
     let j = messageJson.get(m);
     if (j === undefined) messageJson.set(m, (j = JSON.stringify(toOpenAiMessage(m))));

@@ -22,6 +22,7 @@ import { QuotaExceededError } from "../store/store-errors.ts";
 import { quotaFailure } from "../engine/tenant-quotas.ts";
 import { exhausted, type BudgetState } from "./loop-budget.ts";
 import { goalMessage, systemPrompt } from "./loop-prompt.ts";
+import { internPrompt } from "./prompt-interning.ts";
 import { compactHistory } from "./compact-history.ts";
 import { nextRemediation } from "./remediate.ts";
 import { telemetry } from "../lib/telemetry.ts";
@@ -250,9 +251,11 @@ export class HostedLoop {
       return;
     }
     const allowed = await tools.allowed(who, initial.tools ?? undefined);
-    const offered = actionTools(allowed, policy.container.images, policy, policy.container.enabled);
     const pyi = offersPython(policy) ? await tools.pythonStubs(who, initial.tools ?? undefined) : undefined;
-    const system = systemPrompt(policy, await tools.declarations(who, initial.tools ?? undefined), pyi);
+    const { system, tools: offered } = internPrompt(
+      systemPrompt(policy, await tools.declarations(who, initial.tools ?? undefined), pyi),
+      actionTools(allowed, policy.container.images, policy, policy.container.enabled),
+    );
     const messages: LlmMessage[] = [{ role: "user", content: goalMessage(initial.goal ?? "") }];
     const budget: BudgetState = { iterations: 0, consecutiveFailures: 0, tokens: 0 };
     // The keys journaled before this driver started (a restart, a takeover, a fork's copy): only those can be
