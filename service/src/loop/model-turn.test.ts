@@ -18,7 +18,7 @@ describe("requestJson", () => {
     });
     messages.push({ role: "tool", toolCallId: "1", name: "finish", content: "x".repeat(500) });
     assert.equal(requestJson(request), JSON.stringify(request));
-    messages[2] = { ...messages[2]!, content: "short" } as LlmMessage;
+    messages[2] = { ...messages[2]!, content: "short" };
     assert.equal(requestJson(request), JSON.stringify(request));
     // Another system prompt over the same tool list (a policy reload) is not served from the cache.
     const other = { ...request, system: "another" };

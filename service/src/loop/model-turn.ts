@@ -58,7 +58,8 @@ async function keepRequest(
   request: { model: string; system: string; tools: LlmTool[]; messages: LlmMessage[] },
 ): Promise<{ blob: string; size: number } | undefined> {
   if (!d.blobs) return undefined;
-  const { sha256, size } = await d.blobs.put(requestJson(request));
+  // As bytes at once: the ~12 KB string is not kept alive while the write waits for the disk.
+  const { sha256, size } = await d.blobs.put(Buffer.from(requestJson(request)));
   await d.store.addBlobRef(tenant, sha256, size);
   return { blob: sha256, size };
 }
