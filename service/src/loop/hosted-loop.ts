@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { makeFailure, type ExecutionResponse, type Failure, type StepAction } from "@mend/wire";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log/logger.ts";
-import type { LlmMessage, LlmProvider, LlmToolCall } from "../llm/llm-provider.ts";
+import type { LlmMessage, LlmProvider, LlmTool, LlmToolCall } from "../llm/llm-provider.ts";
 import type { PolicyRegistry } from "../policy/policy-registry.ts";
 import type { RunRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
@@ -224,7 +224,7 @@ export class HostedLoop {
   }
 
   async #loop(runId: string, signal: AbortSignal): Promise<void> {
-    const { store, tools, policies } = this.#d;
+    const { store, policies } = this.#d;
     const initial = await this.#currentRun(runId);
     if (!initial || initial.status !== "running") return;
     const policy = policies.get(initial.policy ?? "default");
@@ -250,12 +250,7 @@ export class HostedLoop {
       );
       return;
     }
-    const allowed = await tools.allowed(who, initial.tools ?? undefined);
-    const pyi = offersPython(policy) ? await tools.pythonStubs(who, initial.tools ?? undefined) : undefined;
-    const { system, tools: offered } = internPrompt(
-      systemPrompt(policy, await tools.declarations(who, initial.tools ?? undefined), pyi),
-      actionTools(allowed, policy.container.images, policy, policy.container.enabled),
-    );
+    const { system, tools: offered } = await this.#prompt(who, initial.tools ?? undefined);
     const messages: LlmMessage[] = [{ role: "user", content: goalMessage(initial.goal ?? "") }];
     const budget: BudgetState = { iterations: 0, consecutiveFailures: 0, tokens: 0 };
     // The keys journaled before this driver started (a restart, a takeover, a fork's copy): only those can be
@@ -378,6 +373,24 @@ export class HostedLoop {
       if (outcomes.some((o) => o.waiting)) return;
       compactHistory(messages);
     }
+  }
+
+  /**
+   * The run's system prompt and offered tools, shared with every run that has equal ones. Built in a frame of
+   * its own: the catalog, declarations and Python stubs it is made from are not kept for the run's life.
+   */
+  async #prompt(
+    who: Caller,
+    narrowedTo: string[] | undefined,
+  ): Promise<{ system: string; tools: LlmTool[] }> {
+    const { tools } = this.#d;
+    const policy = who.policy;
+    const allowed = await tools.allowed(who, narrowedTo);
+    const pyi = offersPython(policy) ? await tools.pythonStubs(who, narrowedTo) : undefined;
+    return internPrompt(
+      systemPrompt(policy, await tools.declarations(who, narrowedTo), pyi),
+      actionTools(allowed, policy.container.images, policy, policy.container.enabled),
+    );
   }
 
   /** Executes one model-chosen call as journaled step(s), healing by policy before the model sees a failure. */
