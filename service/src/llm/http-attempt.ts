@@ -1,6 +1,7 @@
 // One HTTP attempt at a provider, classified for the retry loop: status, Retry-After, malformed bodies,
 // and stalls (nothing received for the stall timeout: no headers, no streamed chunk).
 import { STATUS_CODES } from "node:http";
+import type { Readable } from "node:stream";
 import { request } from "undici";
 import { providerPool } from "./provider-pool.ts";
 import type { AttemptOutcome } from "./retry.ts";
@@ -85,12 +86,16 @@ export type ResponseParser<T> = (json: unknown) => { value: T } | { invalid: str
 export function jsonPostAttempt<T>(
   url: string,
   headers: Record<string, string>,
-  body: string,
+  /** The JSON text, or its bytes in parts (sent one after the other, e.g. shared head and tail Buffers). */
+  body: string | readonly Buffer[],
   parse: ResponseParser<T>,
   reading: AttemptReading = {},
 ): (signal: AbortSignal) => Promise<AttemptOutcome<T>> {
   const stallMs = reading.stallMs ?? DEFAULT_STALL_MS;
   const accept = reading.stream ? "text/event-stream, application/json" : "application/json";
+  // Parts are written as they are, with their total length (no chunked encoding, no copy into one buffer).
+  const length =
+    typeof body === "string" ? undefined : String(body.reduce((n, part) => n + part.byteLength, 0));
   return async (signal) => {
     const stall = new AbortController();
     // One timer per attempt, pushed back at every chunk (refresh, not a new timer per chunk).
@@ -105,8 +110,14 @@ export function jsonPostAttempt<T>(
       const res = await request(url, {
         dispatcher: providerPool(),
         method: "POST",
-        headers: { "content-type": "application/json", accept, ...headers },
-        body,
+        headers: {
+          "content-type": "application/json",
+          accept,
+          ...(length !== undefined ? { "content-length": length } : {}),
+          ...headers,
+        },
+        // undici writes any iterable of chunks (lib/core/request.js); its types name only streams.
+        body: typeof body === "string" ? body : (body as unknown as Readable),
         signal: AbortSignal.any([signal, stall.signal]),
       });
       alive();

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { LlmMessage, LlmRequest, LlmTool } from "./llm-provider.ts";
-import { openAiBodyJson, toOpenAiBody } from "./openai-provider.ts";
+import { openAiBodyJson, openAiBodyParts, toOpenAiBody } from "./openai-provider.ts";
 
 const tools: LlmTool[] = [
   {
@@ -40,6 +40,26 @@ describe("openAiBodyJson", () => {
     // Compaction replaces a message object: the new content is sent, not the cached JSON of the old one.
     messages[2] = { role: "tool", toolCallId: "c1", name: "run.code", content: '{"elided":"x"}' };
     assert.deepEqual(JSON.parse(openAiBodyJson(r)), expected(r));
+  });
+
+  it("shares the head and tail bytes between runs with the same prompt and tools; only messages are new", () => {
+    const a = openAiBodyParts({
+      model: "m",
+      system: "sys",
+      messages: [{ role: "user", content: "a" }],
+      tools,
+    });
+    const b = openAiBodyParts({
+      model: "m",
+      system: "sys",
+      messages: [{ role: "user", content: "b" }],
+      tools,
+    });
+    assert.equal(a[0], b[0]);
+    assert.equal(a[2], b[2]);
+    assert.notEqual(a[1], b[1]);
+    const warmer = openAiBodyParts({ model: "m", system: "sys", messages: [], tools, temperature: 1 });
+    assert.notEqual(warmer[2], a[2]);
   });
 
   it("sends no tools, temperature or max_tokens when there are none", () => {

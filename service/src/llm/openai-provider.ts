@@ -90,7 +90,7 @@ export class OpenAiProvider implements LlmProvider {
       this.#url,
       headers,
       // Streamed, so a provider that goes silent is noticed by the stall timeout, not the call's.
-      openAiBodyJson(request),
+      openAiBodyParts(request),
       (json) =>
         checkChatResponse.Check(json)
           ? { value: fromOpenAiResponse(json, decode) }
@@ -133,8 +133,6 @@ export function toOpenAiBody(request: LlmRequest): Record<string, unknown> {
 
 /** Per offered tool list (the same array for every turn of a run): its JSON in the body, and its name decoder. */
 const toolLists = new WeakMap<LlmTool[], { json: string; decode: (name: string) => string }>();
-/** The system message's JSON per system prompt (the runs of a policy share theirs; a few at a time). */
-const systemJson = new Map<string, string>();
 /** Each message's JSON in the body (messages are never changed in place). */
 const messageJson = new WeakMap<LlmMessage, string>();
 
@@ -148,29 +146,70 @@ function toolsOf(tools: LlmTool[]): { json: string; decode: (name: string) => st
   return t;
 }
 
-/**
- * The streamed request's JSON, the same as `JSON.stringify({ ...toOpenAiBody(request), stream: true, ... })`
- * but built from the cached JSON of the run's tool list and of each message: a turn serializes only what is new.
- * @example JSON.parse(openAiBodyJson({ model: "m", system: "s", messages: [], tools: [] })).stream // true
- */
-export function openAiBodyJson(request: LlmRequest): string {
-  let system = systemJson.get(request.system);
-  if (system === undefined) {
-    if (systemJson.size >= 64) systemJson.clear();
-    systemJson.set(request.system, (system = JSON.stringify({ role: "system", content: request.system })));
+/** The body's head (model and system message) per system prompt and model: the runs of a policy share it. */
+const heads = new Map<string, Map<string, Buffer>>();
+/** The body's tail (tools, options, stream flags) per offered tool list and options. */
+const tails = new WeakMap<LlmTool[], Map<string, Buffer>>();
+const NO_TOOLS: LlmTool[] = [];
+/** Distinct system prompts whose heads are kept (a few policies at a time; past it the table starts afresh). */
+const MAX_HEADS = 64;
+
+function headOf(request: LlmRequest): Buffer {
+  let byModel = heads.get(request.system);
+  if (!byModel) {
+    if (heads.size >= MAX_HEADS) heads.clear();
+    heads.set(request.system, (byModel = new Map()));
   }
-  let out = `{"model":${JSON.stringify(request.model)},"messages":[${system}`;
+  let head = byModel.get(request.model);
+  if (!head) {
+    const system = JSON.stringify({ role: "system", content: request.system });
+    head = Buffer.from(`{"model":${JSON.stringify(request.model)},"messages":[${system}`);
+    byModel.set(request.model, head);
+  }
+  return head;
+}
+
+function tailOf(request: LlmRequest): Buffer {
+  const list = request.tools.length > 0 ? request.tools : NO_TOOLS;
+  let byOptions = tails.get(list);
+  if (!byOptions) tails.set(list, (byOptions = new Map()));
+  const options = `${request.temperature}/${request.maxOutputTokens}`;
+  let tail = byOptions.get(options);
+  if (!tail) {
+    let out = "]";
+    if (list.length > 0) out += `,"tools":${toolsOf(list).json},"tool_choice":"auto"`;
+    if (request.temperature !== undefined) out += `,"temperature":${JSON.stringify(request.temperature)}`;
+    if (request.maxOutputTokens !== undefined)
+      out += `,"max_tokens":${JSON.stringify(request.maxOutputTokens)}`;
+    tail = Buffer.from(`${out},"stream":true,"stream_options":{"include_usage":true}}`);
+    byOptions.set(options, tail);
+  }
+  return tail;
+}
+
+/**
+ * The streamed request's body, the bytes of `JSON.stringify({ ...toOpenAiBody(request), stream: true, ... })`,
+ * in three parts: the head (model, system prompt) and the tail (tools, options) are the same Buffers for every
+ * turn of every run that shares them; only the messages are new bytes. A call waiting on the model holds its
+ * ~1 KB of messages, not a ~12 KB copy of the whole body.
+ * @example Buffer.concat(openAiBodyParts({ model: "m", system: "s", messages: [], tools: [] })).toString()
+ */
+export function openAiBodyParts(request: LlmRequest): Buffer[] {
+  let messages = "";
   for (const m of request.messages) {
     let j = messageJson.get(m);
     if (j === undefined) messageJson.set(m, (j = JSON.stringify(toOpenAiMessage(m))));
-    out += `,${j}`;
+    messages += `,${j}`;
   }
-  out += "]";
-  if (request.tools.length > 0) out += `,"tools":${toolsOf(request.tools).json},"tool_choice":"auto"`;
-  if (request.temperature !== undefined) out += `,"temperature":${JSON.stringify(request.temperature)}`;
-  if (request.maxOutputTokens !== undefined)
-    out += `,"max_tokens":${JSON.stringify(request.maxOutputTokens)}`;
-  return `${out},"stream":true,"stream_options":{"include_usage":true}}`;
+  return [headOf(request), Buffer.from(messages), tailOf(request)];
+}
+
+/**
+ * The body of `openAiBodyParts` as one string.
+ * @example JSON.parse(openAiBodyJson({ model: "m", system: "s", messages: [], tools: [] })).stream // true
+ */
+export function openAiBodyJson(request: LlmRequest): string {
+  return Buffer.concat(openAiBodyParts(request)).toString("utf8");
 }
 
 function toOpenAiMessage(m: LlmMessage): Record<string, unknown> {
