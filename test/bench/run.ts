@@ -181,10 +181,11 @@ const SECTIONS: Section[] = [
       "Fake OpenAI-compatible model (test/support/fake-llm.ts) in the bench process, 200 ms per answer; each run: 9 turns of run_orchestration('return 1'), then finish. Policy: the default with budgets raised (iterations 50, onExhausted fail).",
       "Step overhead = time from the fake model finishing writing turn k's answer to receiving the run's request for turn k+1 (9 samples per run): everything Mend does between two model calls, queueing behind the other runs included.",
       "Service CPU per turn: the service process's utime+stime (/proc/<pid>/stat, all threads) over the phase, divided by the turns.",
-      "If the full size has any failure, the section also runs 500 runs on a fresh service. It always ends with 50 runs (light load) on a fresh service, for the overhead of a service that is not saturated.",
+      "If the full size has any failure, the section also runs 500 runs on a fresh service. At the default size (2,000) it then runs 10,000 runs on a fresh service (issue 17's target: 10,000 concurrent hosted runs within 1 GiB RSS; --runs N runs only N). It always ends with 50 runs (light load) on a fresh service, for the overhead of a service that is not saturated.",
+      "Runs at once = runs between their first model request and their last answer, counted at the fake model. Service answer time = a GET /v1/runs polled every 250 ms during the phase: the wait behind the runs' work on the event loop.",
       SHARED_CORES,
     ],
-    measure: async ({ runs }) => benchHostedRuns(runs),
+    measure: async ({ runs }) => benchHostedRuns(runs, 500, 50, runs === 2000 ? 10_000 : 0),
   },
   {
     id: "issue17",

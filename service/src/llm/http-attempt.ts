@@ -1,5 +1,9 @@
 // One HTTP attempt at a provider, classified for the retry loop: status, Retry-After, malformed bodies,
 // and stalls (nothing received for the stall timeout: no headers, no streamed chunk).
+import { STATUS_CODES } from "node:http";
+import type { Readable } from "node:stream";
+import { request } from "undici";
+import { providerPool } from "./provider-pool.ts";
 import type { AttemptOutcome } from "./retry.ts";
 import { parseRetryAfterMs } from "./retry.ts";
 import type { StreamAssembler } from "./stream-assemblers.ts";
@@ -22,7 +26,11 @@ class Stalled extends Error {
  * Reads a body to its end, calling `alive` at every chunk (so a stall is "nothing for N ms", not a cap on
  * a long answer), and feeding the SSE events of a stream to `sse` as they complete.
  */
-async function readBody(res: Response, alive: () => void, sse: StreamAssembler | null): Promise<string> {
+async function readBody(
+  body: AsyncIterable<Uint8Array>,
+  alive: () => void,
+  sse: StreamAssembler | null,
+): Promise<string> {
   const decoder = new TextDecoder();
   let text = "";
   let pending = "";
@@ -36,8 +44,7 @@ async function readBody(res: Response, alive: () => void, sse: StreamAssembler |
     } else if (l.startsWith("data:")) data.push(l.slice(5).replace(/^ /, ""));
     else if (l.startsWith("event:")) name = l.slice(6).trim();
   };
-  if (!res.body) return "";
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of body) {
     alive();
     const part = decoder.decode(chunk, { stream: true });
     if (!sse) {
@@ -57,6 +64,12 @@ async function readBody(res: Response, alive: () => void, sse: StreamAssembler |
   return text;
 }
 
+/** A response header as one string (undici gives repeated headers as an array). */
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | null {
+  const v = headers[name];
+  return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+}
+
 const BODY_TAIL_CHARS = 500;
 
 /** Turns the provider's JSON into our value, or returns a string saying what was wrong with it. */
@@ -73,36 +86,47 @@ export type ResponseParser<T> = (json: unknown) => { value: T } | { invalid: str
 export function jsonPostAttempt<T>(
   url: string,
   headers: Record<string, string>,
-  body: string,
+  /** The JSON text, or its bytes in parts (sent one after the other, e.g. shared head and tail Buffers). */
+  body: string | readonly Buffer[],
   parse: ResponseParser<T>,
   reading: AttemptReading = {},
 ): (signal: AbortSignal) => Promise<AttemptOutcome<T>> {
   const stallMs = reading.stallMs ?? DEFAULT_STALL_MS;
+  const accept = reading.stream ? "text/event-stream, application/json" : "application/json";
+  // Parts are written as they are, with their total length (no chunked encoding, no copy into one buffer).
+  const length =
+    typeof body === "string" ? undefined : String(body.reduce((n, part) => n + part.byteLength, 0));
   return async (signal) => {
     const stall = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const alive = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => stall.abort(new Stalled()), stallMs);
-    };
-    alive();
-    let res: Response;
+    // One timer per attempt, pushed back at every chunk (refresh, not a new timer per chunk).
+    const timer = setTimeout(() => stall.abort(new Stalled()), stallMs);
+    const alive = () => void timer.refresh();
+    let status: number;
+    let resHeaders: Record<string, string | string[] | undefined>;
     let text: string;
     try {
-      res = await fetch(url, {
+      // undici's request over the shared keep-alive pool, not fetch: no WHATWG Request/Response/stream
+      // objects per call, and a bounded number of sockets per model server however many runs wait on it.
+      const res = await request(url, {
+        dispatcher: providerPool(),
         method: "POST",
         headers: {
           "content-type": "application/json",
-          accept: reading.stream ? "text/event-stream, application/json" : "application/json",
+          accept,
+          ...(length !== undefined ? { "content-length": length } : {}),
           ...headers,
         },
-        body,
+        // undici writes any iterable of chunks (lib/core/request.js); its types name only streams.
+        body: typeof body === "string" ? body : (body as unknown as Readable),
         signal: AbortSignal.any([signal, stall.signal]),
       });
       alive();
-      const streamed = reading.stream && /text\/event-stream/i.test(res.headers.get("content-type") ?? "");
-      const sse = res.ok && streamed ? reading.stream!() : null;
-      text = await readBody(res, alive, sse);
+      status = res.statusCode;
+      resHeaders = res.headers;
+      const ok = status >= 200 && status < 300;
+      const streamed = reading.stream && /text\/event-stream/i.test(header(resHeaders, "content-type") ?? "");
+      const sse = ok && streamed ? reading.stream!() : null;
+      text = await readBody(res.body, alive, sse);
       if (sse) text = JSON.stringify(sse.result());
     } catch (err) {
       if (!stall.signal.aborted || signal.aborted) throw err;
@@ -116,18 +140,18 @@ export function jsonPostAttempt<T>(
       clearTimeout(timer);
     }
     const bodyTail = text.length > BODY_TAIL_CHARS ? text.slice(-BODY_TAIL_CHARS) : text;
-    if (!res.ok) {
-      const retryable = res.status === 408 || res.status === 429 || res.status >= 500;
-      const msHeader = res.headers.get("retry-after-ms")?.trim();
+    if (status < 200 || status >= 300) {
+      const retryable = status === 408 || status === 429 || status >= 500;
+      const msHeader = header(resHeaders, "retry-after-ms")?.trim();
       const retryAfterMs =
         msHeader && /^\d+(\.\d+)?$/.test(msHeader)
           ? Math.round(Number(msHeader))
-          : parseRetryAfterMs(res.headers.get("retry-after"));
+          : parseRetryAfterMs(header(resHeaders, "retry-after"));
       return {
         ok: false,
         retryable,
-        status: res.status,
-        message: errorMessage(text) ?? (res.statusText || "error"),
+        status,
+        message: errorMessage(text) ?? STATUS_CODES[status] ?? "error",
         bodyTail,
         ...(retryable && retryAfterMs !== undefined ? { retryAfterMs } : {}),
       };
@@ -139,7 +163,7 @@ export function jsonPostAttempt<T>(
       return {
         ok: false,
         retryable: true,
-        status: res.status,
+        status,
         message: "the response body is not JSON",
         bodyTail,
       };
@@ -149,7 +173,7 @@ export function jsonPostAttempt<T>(
       return {
         ok: false,
         retryable: true,
-        status: res.status,
+        status,
         message: `malformed response: ${parsed.invalid}`,
         bodyTail,
       };

@@ -9,6 +9,7 @@ import type {
   LlmProvider,
   LlmRequest,
   LlmResponse,
+  LlmTool,
   LlmToolCall,
 } from "./llm-provider.ts";
 import { withRetries, type RetryOptions } from "./retry.ts";
@@ -84,12 +85,12 @@ export class OpenAiProvider implements LlmProvider {
     const headers: Record<string, string> = {};
     if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
     if (request.idempotencyKey) headers["idempotency-key"] = request.idempotencyKey;
-    const decode = toolNameDecoder(request.tools.map((t) => t.name));
+    const decode = toolsOf(request.tools).decode;
     const once = jsonPostAttempt<Omit<LlmResponse, "attempts">>(
       this.#url,
       headers,
       // Streamed, so a provider that goes silent is noticed by the stall timeout, not the call's.
-      JSON.stringify({ ...toOpenAiBody(request), stream: true, stream_options: { include_usage: true } }),
+      openAiBodyParts(request),
       (json) =>
         checkChatResponse.Check(json)
           ? { value: fromOpenAiResponse(json, decode) }
@@ -128,6 +129,87 @@ export function toOpenAiBody(request: LlmRequest): Record<string, unknown> {
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.maxOutputTokens !== undefined) body.max_tokens = request.maxOutputTokens;
   return body;
+}
+
+/** Per offered tool list (the same array for every turn of a run): its JSON in the body, and its name decoder. */
+const toolLists = new WeakMap<LlmTool[], { json: string; decode: (name: string) => string }>();
+/** Each message's JSON in the body (messages are never changed in place). */
+const messageJson = new WeakMap<LlmMessage, string>();
+
+function toolsOf(tools: LlmTool[]): { json: string; decode: (name: string) => string } {
+  let t = toolLists.get(tools);
+  if (!t) {
+    const body = toOpenAiBody({ model: "", system: "", messages: [], tools });
+    t = { json: JSON.stringify(body.tools ?? []), decode: toolNameDecoder(tools.map((x) => x.name)) };
+    toolLists.set(tools, t);
+  }
+  return t;
+}
+
+/** The body's head (model and system message) per system prompt and model: the runs of a policy share it. */
+const heads = new Map<string, Map<string, Buffer>>();
+/** The body's tail (tools, options, stream flags) per offered tool list and options. */
+const tails = new WeakMap<LlmTool[], Map<string, Buffer>>();
+const NO_TOOLS: LlmTool[] = [];
+/** Distinct system prompts whose heads are kept (a few policies at a time; past it the table starts afresh). */
+const MAX_HEADS = 64;
+
+function headOf(request: LlmRequest): Buffer {
+  let byModel = heads.get(request.system);
+  if (!byModel) {
+    if (heads.size >= MAX_HEADS) heads.clear();
+    heads.set(request.system, (byModel = new Map()));
+  }
+  let head = byModel.get(request.model);
+  if (!head) {
+    const system = JSON.stringify({ role: "system", content: request.system });
+    head = Buffer.from(`{"model":${JSON.stringify(request.model)},"messages":[${system}`);
+    byModel.set(request.model, head);
+  }
+  return head;
+}
+
+function tailOf(request: LlmRequest): Buffer {
+  const list = request.tools.length > 0 ? request.tools : NO_TOOLS;
+  let byOptions = tails.get(list);
+  if (!byOptions) tails.set(list, (byOptions = new Map()));
+  const options = `${request.temperature}/${request.maxOutputTokens}`;
+  let tail = byOptions.get(options);
+  if (!tail) {
+    let out = "]";
+    if (list.length > 0) out += `,"tools":${toolsOf(list).json},"tool_choice":"auto"`;
+    if (request.temperature !== undefined) out += `,"temperature":${JSON.stringify(request.temperature)}`;
+    if (request.maxOutputTokens !== undefined)
+      out += `,"max_tokens":${JSON.stringify(request.maxOutputTokens)}`;
+    tail = Buffer.from(`${out},"stream":true,"stream_options":{"include_usage":true}}`);
+    byOptions.set(options, tail);
+  }
+  return tail;
+}
+
+/**
+ * The streamed request's body, the bytes of `JSON.stringify({ ...toOpenAiBody(request), stream: true, ... })`,
+ * in three parts: the head (model, system prompt) and the tail (tools, options) are the same Buffers for every
+ * turn of every run that shares them; only the messages are new bytes. A call waiting on the model holds its
+ * ~1 KB of messages, not a ~12 KB copy of the whole body.
+ * @example Buffer.concat(openAiBodyParts({ model: "m", system: "s", messages: [], tools: [] })).toString()
+ */
+export function openAiBodyParts(request: LlmRequest): Buffer[] {
+  let messages = "";
+  for (const m of request.messages) {
+    let j = messageJson.get(m);
+    if (j === undefined) messageJson.set(m, (j = JSON.stringify(toOpenAiMessage(m))));
+    messages += `,${j}`;
+  }
+  return [headOf(request), Buffer.from(messages), tailOf(request)];
+}
+
+/**
+ * The body of `openAiBodyParts` as one string.
+ * @example JSON.parse(openAiBodyJson({ model: "m", system: "s", messages: [], tools: [] })).stream // true
+ */
+export function openAiBodyJson(request: LlmRequest): string {
+  return Buffer.concat(openAiBodyParts(request)).toString("utf8");
 }
 
 function toOpenAiMessage(m: LlmMessage): Record<string, unknown> {

@@ -6,8 +6,16 @@ export const CONTEXT_BUDGET_CHARS = 200_000;
 /** The most recent tool results are never compacted. */
 const KEEP_RECENT = 8;
 
-const size = (m: LlmMessage) =>
-  (m.content?.length ?? 0) + (m.role === "assistant" ? JSON.stringify(m.toolCalls ?? []).length : 0);
+/** Each message's size, once (messages are never changed in place: compaction replaces the object). */
+const sizes = new WeakMap<LlmMessage, number>();
+const size = (m: LlmMessage) => {
+  let n = sizes.get(m);
+  if (n === undefined) {
+    n = (m.content?.length ?? 0) + (m.role === "assistant" ? JSON.stringify(m.toolCalls ?? []).length : 0);
+    sizes.set(m, n);
+  }
+  return n;
+};
 
 /** A tool result reduced to its status and failure (kind, message), with a pointer to the journal. */
 function summarise(content: string): string {

@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { makeFailure, type ExecutionResponse, type Failure, type StepAction } from "@mend/wire";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log/logger.ts";
-import type { LlmMessage, LlmProvider, LlmToolCall } from "../llm/llm-provider.ts";
+import type { LlmMessage, LlmProvider, LlmTool, LlmToolCall } from "../llm/llm-provider.ts";
 import type { PolicyRegistry } from "../policy/policy-registry.ts";
 import type { RunRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
@@ -22,6 +22,7 @@ import { QuotaExceededError } from "../store/store-errors.ts";
 import { quotaFailure } from "../engine/tenant-quotas.ts";
 import { exhausted, type BudgetState } from "./loop-budget.ts";
 import { goalMessage, systemPrompt } from "./loop-prompt.ts";
+import { internPrompt } from "./prompt-interning.ts";
 import { compactHistory } from "./compact-history.ts";
 import { nextRemediation } from "./remediate.ts";
 import { telemetry } from "../lib/telemetry.ts";
@@ -223,7 +224,7 @@ export class HostedLoop {
   }
 
   async #loop(runId: string, signal: AbortSignal): Promise<void> {
-    const { store, tools, policies } = this.#d;
+    const { store, policies } = this.#d;
     const initial = await this.#currentRun(runId);
     if (!initial || initial.status !== "running") return;
     const policy = policies.get(initial.policy ?? "default");
@@ -249,12 +250,14 @@ export class HostedLoop {
       );
       return;
     }
-    const allowed = await tools.allowed(who, initial.tools ?? undefined);
-    const offered = actionTools(allowed, policy.container.images, policy, policy.container.enabled);
-    const pyi = offersPython(policy) ? await tools.pythonStubs(who, initial.tools ?? undefined) : undefined;
-    const system = systemPrompt(policy, await tools.declarations(who, initial.tools ?? undefined), pyi);
+    const { system, tools: offered } = await this.#prompt(who, initial.tools ?? undefined);
     const messages: LlmMessage[] = [{ role: "user", content: goalMessage(initial.goal ?? "") }];
     const budget: BudgetState = { iterations: 0, consecutiveFailures: 0, tokens: 0 };
+    // The keys journaled before this driver started (a restart, a takeover, a fork's copy): only those can be
+    // found recorded at an iteration's start; later ones are this driver's own writes (the lease keeps it
+    // the run's only writer). One read per driver instead of two per turn.
+    const journaled = new Set((await store.listSteps(runId)).map((s) => s.key));
+    const recorded = (key: string) => (journaled.has(key) ? store.getStep(runId, key) : null);
 
     for (let i = 1; ; i++) {
       const run = await this.#currentRun(runId);
@@ -262,8 +265,8 @@ export class HostedLoop {
 
       // A budget escalation recorded at this iteration replays as it happened.
       const budgetKey = `iter-${i}/budget`;
-      const recordedBudget = await store.getStep(runId, budgetKey);
-      const recordedTurn = await store.getStep(runId, `iter-${i}/llm`);
+      const recordedBudget = await recorded(budgetKey);
+      const recordedTurn = await recorded(`iter-${i}/llm`);
       const spent =
         recordedBudget || recordedTurn ? null : exhausted(policy, budget, run.createdAt, Date.now());
       if (recordedBudget || spent) {
@@ -370,6 +373,24 @@ export class HostedLoop {
       if (outcomes.some((o) => o.waiting)) return;
       compactHistory(messages);
     }
+  }
+
+  /**
+   * The run's system prompt and offered tools, shared with every run that has equal ones. Built in a frame of
+   * its own: the catalog, declarations and Python stubs it is made from are not kept for the run's life.
+   */
+  async #prompt(
+    who: Caller,
+    narrowedTo: string[] | undefined,
+  ): Promise<{ system: string; tools: LlmTool[] }> {
+    const { tools } = this.#d;
+    const policy = who.policy;
+    const allowed = await tools.allowed(who, narrowedTo);
+    const pyi = offersPython(policy) ? await tools.pythonStubs(who, narrowedTo) : undefined;
+    return internPrompt(
+      systemPrompt(policy, await tools.declarations(who, narrowedTo), pyi),
+      actionTools(allowed, policy.container.images, policy, policy.container.enabled),
+    );
   }
 
   /** Executes one model-chosen call as journaled step(s), healing by policy before the model sees a failure. */

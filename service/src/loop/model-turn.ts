@@ -58,9 +58,42 @@ async function keepRequest(
   request: { model: string; system: string; tools: LlmTool[]; messages: LlmMessage[] },
 ): Promise<{ blob: string; size: number } | undefined> {
   if (!d.blobs) return undefined;
-  const { sha256, size } = await d.blobs.put(JSON.stringify(request));
+  // As bytes at once: the ~12 KB string is not kept alive while the write waits for the disk.
+  const { sha256, size } = await d.blobs.put(Buffer.from(requestJson(request)));
   await d.store.addBlobRef(tenant, sha256, size);
   return { blob: sha256, size };
+}
+
+/** The JSON of a run's system prompt and tools, invariant per run: serialized once, not at every turn. */
+const headJson = new WeakMap<LlmTool[], { system: string; json: string }>();
+/** Each message's JSON (messages are never changed in place: compaction replaces the object). */
+const messageJson = new WeakMap<LlmMessage, string>();
+
+/**
+ * `JSON.stringify(request)` byte for byte, from the cached JSON of its invariant head and of each message.
+ * @example requestJson({ model: "m", system: "s", tools: [], messages: [] }) // '{"model":"m","system":"s","tools":[],"messages":[]}'
+ */
+export function requestJson(request: {
+  model: string;
+  system: string;
+  tools: LlmTool[];
+  messages: LlmMessage[];
+}): string {
+  let head = headJson.get(request.tools);
+  if (head?.system !== request.system) {
+    head = {
+      system: request.system,
+      json: `"system":${JSON.stringify(request.system)},"tools":${JSON.stringify(request.tools)}`,
+    };
+    headJson.set(request.tools, head);
+  }
+  let out = `{"model":${JSON.stringify(request.model)},${head.json},"messages":[`;
+  request.messages.forEach((m, i) => {
+    let j = messageJson.get(m);
+    if (j === undefined) messageJson.set(m, (j = JSON.stringify(m)));
+    out += i === 0 ? j : `,${j}`;
+  });
+  return `${out}]}`;
 }
 
 export interface ModelTurnRequest {

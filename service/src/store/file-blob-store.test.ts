@@ -27,6 +27,15 @@ const files = (root: string) =>
     .map((d) => join(d.parentPath, d.name));
 
 describe("FileBlobStore", () => {
+  it("writes into a fan-out folder removed after its first blob (the folder is made again)", async () => {
+    const blobs = new FileBlobStore(dir);
+    const first = await blobs.put("a");
+    rmSync(join(dir, first.sha256.slice(0, 2)), { recursive: true, force: true });
+    assert.equal(await blobs.has(first.sha256), false);
+    await blobs.put("a");
+    assert.equal((await blobs.get(first.sha256))?.toString(), "a");
+  });
+
   it("keeps one file for identical content, even when written concurrently", async () => {
     const blobs = new FileBlobStore(dir);
     const buf = Buffer.alloc(1024 * 1024, 7);

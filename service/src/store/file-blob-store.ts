@@ -28,6 +28,8 @@ function storageFault(e: unknown): never {
  */
 export class FileBlobStore implements BlobStore {
   readonly #root: string;
+  /** Fan-out folders known to exist: one mkdir per folder per process, not one per blob. */
+  readonly #dirs = new Set<string>();
 
   constructor(root: string) {
     this.#root = root;
@@ -44,8 +46,7 @@ export class FileBlobStore implements BlobStore {
     if (await this.has(sha256)) return { sha256, size: buf.length };
     const tmp = `${final}.${randomBytes(6).toString("hex")}.tmp`;
     try {
-      await mkdir(join(this.#root, sha256.slice(0, 2)), { recursive: true });
-      const fh = await open(tmp, "wx");
+      const fh = await this.#create(tmp, sha256.slice(0, 2));
       try {
         await fh.writeFile(buf);
         await fh.sync();
@@ -58,6 +59,21 @@ export class FileBlobStore implements BlobStore {
       storageFault(e);
     }
     return { sha256, size: buf.length };
+  }
+
+  /** Opens a new temp file in its fan-out folder, making the folder first if it is new (or was removed). */
+  async #create(tmp: string, dir: string): ReturnType<typeof open> {
+    if (this.#dirs.has(dir)) {
+      try {
+        return await open(tmp, "wx");
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+        this.#dirs.delete(dir);
+      }
+    }
+    await mkdir(join(this.#root, dir), { recursive: true });
+    this.#dirs.add(dir);
+    return open(tmp, "wx");
   }
 
   async get(sha256: string): Promise<Buffer | null> {
