@@ -18,6 +18,7 @@ import { benchAgents } from "./agents-bench.ts";
 import { benchCheckpointsInProcess } from "./checkpoint-bench.ts";
 import { benchCodeModeInProcess } from "./codemode-bench.ts";
 import { benchCodeModeHttp } from "./codemode-http-bench.ts";
+import { benchCodeModeHttpPeers, benchCodeModeInProcessPeers } from "./codemode-peer-bench.ts";
 import { benchContainers } from "./container-bench.ts";
 import { benchPoolBursts } from "./pool-bench.ts";
 import { benchDestinations } from "./destination-bench.ts";
@@ -124,9 +125,15 @@ const SECTIONS: Section[] = [
       "(d) ratio = QuickJS p50 / V8 p50 on the same 1e6-iteration script; V8's figure includes creating the isolate.",
       "(e) the floor of (b): a bare Hono JSON route on @hono/node-server in its own child process (test/bench/bare-hono-server.ts).",
       "The service runs MEND_CODEMODE_WORKERS=2 QuickJS workers (its default), each running one execution at a time, tool calls included; the last rows repeat the throughput with 8 workers.",
+      "Side by side (issue 17), interleaved in 4 rounds: in process, the engine against bare quickjs-emscripten with a new runtime per run on the host thread and in one worker thread (test/bench/peers/bare-quickjs*.ts); over HTTP, the journaled service against a bare Hono route running the same script on the same engine (bare-hono-server.ts --engine), 3 cache-missing echo calls per execution, at 1, 8 and 32 in flight, with each server's CPU per execution (/proc).",
       SHARED_CORES,
     ],
-    measure: async () => [...(await benchCodeModeInProcess()), ...(await benchCodeModeHttp())],
+    measure: async () => [
+      ...(await benchCodeModeInProcessPeers()),
+      ...(await benchCodeModeHttpPeers()),
+      ...(await benchCodeModeInProcess()),
+      ...(await benchCodeModeHttp()),
+    ],
   },
   {
     id: "issue4",

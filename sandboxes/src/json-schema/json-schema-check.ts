@@ -165,6 +165,12 @@ export function fromJsonSchema(input: unknown): TSchema {
 
 const CACHE_LIMIT = 512;
 const cache = new Map<string, TypeCheck<TSchema>>();
+/**
+ * The validator of a schema object already seen, by identity: a tool's schema object is checked on every
+ * call, and keying it by its canonical JSON each time cost more than the check. Schemas are never mutated
+ * once a tool is defined (a re-registered tool is a new object).
+ */
+const byObject = new WeakMap<object, SchemaCheck>();
 
 /**
  * Compiles (once per distinct schema, cached) a validator for a tool's input schema.
@@ -172,6 +178,14 @@ const cache = new Map<string, TypeCheck<TSchema>>();
  * @example compileSchema({ type: "object", required: ["q"] }).errors({}) // [{ path: "/q", message: "Expected required property" }]
  */
 export function compileSchema(schema: JsonSchema): SchemaCheck {
+  const seen = byObject.get(schema);
+  if (seen !== undefined) return seen;
+  const made = compileByValue(schema);
+  byObject.set(schema, made);
+  return made;
+}
+
+function compileByValue(schema: JsonSchema): SchemaCheck {
   const key = canonicalJson(schema);
   let check = cache.get(key);
   if (check === undefined) {

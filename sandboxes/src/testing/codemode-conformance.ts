@@ -323,9 +323,12 @@ return [typeof F('return typeof process')(), F('return typeof process')(), Objec
     describe("bounds of the bridge", () => {
       const nested = (levels: number, leaf = "0") =>
         `let o = ${leaf}; for (let i = 0; i < ${levels}; i++) o = { k: o };`;
+      // Deep values take QuickJS a few hundred ms of CPU: on a loaded machine that can pass the default 2 s
+      // limit, and these tests are about the bounds, not the time limit.
+      const roomy = { limits: { ...TEST_LIMITS, timeoutMs: 30_000 } };
       it("refuses tool arguments nested 10,000 deep as tool_input_invalid", async () => {
         const failure = failed(
-          await run(`${nested(10_000)}\nawait tools.echo({ text: "x", o });`),
+          await run(`${nested(10_000)}\nawait tools.echo({ text: "x", o });`, roomy),
           "tool_input_invalid",
         );
         assert.equal(failure.tool, "echo");
@@ -372,7 +375,7 @@ return [typeof F('return typeof process')(), F('return typeof process')(), Objec
         assert.equal(ok(await run("let a = []; for (let i = 0; i < 100; i++) a = [a]; return 1;")), 1);
       });
       it("fails a result nested 9,000 deep as a structured failure", async () => {
-        const outcome = await run("let a = [];\nfor (let i = 0; i < 9000; i++) a = [a];\nreturn a;");
+        const outcome = await run("let a = [];\nfor (let i = 0; i < 9000; i++) a = [a];\nreturn a;", roomy);
         assert.equal(outcome.status, "failed");
         assert.ok(
           ["runtime_error", "stack_overflow"].includes(

@@ -221,6 +221,11 @@ export interface Store {
    * fit `tenantMaxBytes`; the new entry itself is evicted when nothing else of its tenant is left.
    */
   putCache(entry: CacheEntry, maxBytes: number, tenantMaxBytes?: number): Promise<void>;
+  /**
+   * True when `putCache` queues the entry for the next `recordToolCall`'s transaction (or its own write a turn
+   * later) and reads see queued entries: a caller that journals the call next must not await the put first.
+   */
+  readonly queuesCachePuts?: boolean;
   cacheStats(tenant: string): Promise<CacheStats>;
   /**
    * Counts a cache miss. A statistic, not an acknowledged write: an implementation may count in memory and

@@ -167,11 +167,13 @@ export class ToolCaller {
       return shared.ok ? { ...shared, cached: true } : shared;
     }
     const key: CacheKey = { tenant: who.tenant, tool: name, version: tool.version, argsHash };
+    /** The entry's write: until it settles, identical calls share this one (they would miss the cache). */
+    let stored: Promise<void> = Promise.resolve();
     const invokeAndStore = async (): Promise<ToolResult> => {
       const r = boundResult(await tool.invoke(args ?? {}, this.#context(ctx, who)), who, name);
       if (r.ok) {
         const text = JSON.stringify(r.value ?? null);
-        await this.#store.putCache(
+        stored = this.#store.putCache(
           {
             tenant: who.tenant,
             tool: name,
@@ -185,24 +187,36 @@ export class ToolCaller {
           this.#cacheMaxBytes,
           limits.cacheBytes,
         );
+        // A store that queues puts writes this one with the call's journal record, which comes after the
+        // answer: awaiting it here would wait for a write that waits for us. A lost entry is a later miss.
+        if (this.#store.queuesCachePuts === true) stored = stored.catch(() => undefined);
+        else await stored;
       }
       return r;
     };
     const p = (async (): Promise<ToolResult & { cached?: boolean }> => {
       const filled = await this.#awaitFill(key);
       if (filled) return filled;
+      const owner = this.#fillOwner;
       try {
         return await invokeAndStore();
       } finally {
-        if (this.#fillOwner) await this.#store.releaseCacheFill(key, this.#fillOwner).catch(() => undefined);
+        // Another replica waiting on the fill mark looks for the entry once it is released: after the write.
+        if (owner) {
+          const released = stored.then(() => this.#store.releaseCacheFill(key, owner)).catch(() => undefined);
+          if (this.#store.queuesCachePuts !== true) await released;
+        }
       }
     })();
     this.#inflight.set(flightKey, p);
-    try {
-      return await p;
-    } finally {
-      this.#inflight.delete(flightKey);
-    }
+    const done = (): void => {
+      if (this.#inflight.get(flightKey) === p) this.#inflight.delete(flightKey);
+    };
+    p.then(
+      () => stored.then(done, done),
+      () => done(),
+    );
+    return p;
   }
 
   #context(ctx: ToolCallContext, who: Caller): ToolCallContext {

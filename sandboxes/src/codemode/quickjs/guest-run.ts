@@ -22,7 +22,7 @@ import { interruptedFailure, resultJsonFailure } from "../guest-failures.ts";
 import { prepareScript } from "../script-source.ts";
 import { GuestGlobals } from "./guest-globals.ts";
 import { describeThrown, resultJson } from "./guest-values.ts";
-import type { CallMessage, SettledCall, StartMessage, WorkerOutcome } from "./protocol.ts";
+import type { GuestCall, SettledCall, StartMessage, WorkerOutcome } from "./protocol.ts";
 import { MemoryWatch } from "./memory-watch.ts";
 
 const MiB = 1024 * 1024;
@@ -44,8 +44,10 @@ export type SliceEnd =
 
 /** What a guest needs from its worker. */
 export interface GuestHost {
-  /** Sends a tool call to the host (the result comes back with a later slice). */
-  call(message: CallMessage): void;
+  /** Hands a tool call to the host (the result comes back with a later slice). */
+  call(id: number, call: GuestCall): void;
+  /** From the interrupt handler: the worker may send calls held back since the slice began computing on. */
+  poll(now: number): void;
   /** The worker's wasm memory in bytes (it grows when guests allocate). */
   wasmBytes(): number;
   /** Whether the host asked for this guest to stop (cancellation while it runs). */
@@ -311,7 +313,7 @@ export class GuestRun {
         const deferred = ctx.newPromise();
         this.#pending.set(callId, { deferred, site });
         if (tooDeep) this.#local.push({ callId, ok: false, failure: tooDeepArguments(name), fatal: false });
-        else this.#host.call({ type: "call", id: this.#msg.id, callId, tool: name, argsJson });
+        else this.#host.call(this.#msg.id, { callId, tool: name, argsJson });
         return deferred.handle;
       },
       log: (text: string): void => this.#log(text),
@@ -330,6 +332,7 @@ export class GuestRun {
 
   #interrupt(): boolean {
     const now = performance.now();
+    this.#host.poll(now);
     if (this.#inspectUntil > 0) return now > this.#inspectUntil;
     if (this.#stop !== undefined) return true;
     if (this.#host.abortRequested(this.#msg.id)) {

@@ -7,7 +7,7 @@ import { TenantShares } from "../../fair-share/tenant-shares.ts";
 import type { SandboxLoad, TenantLoad } from "../../fair-share/sandbox-load.ts";
 import type { ToolCallSettlement } from "../tool-calls.ts";
 import type { GuestTask } from "./guest-task.ts";
-import type { CallMessage, DoneMessage, ParkedMessage, SettledCall } from "./protocol.ts";
+import type { CallMessage, DoneMessage, GuestCall, ParkedMessage, SettledCall } from "./protocol.ts";
 import { WorkerSlot, type SlotConfig, type SlotEvents } from "./worker-slot.ts";
 
 const MiB = 1024 * 1024;
@@ -101,6 +101,14 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
   #closed = false;
   readonly #shares = new TenantShares();
   #repump: ReturnType<typeof setTimeout> | undefined;
+  /** Guests parked on tool calls, each with its deadline (`parkedUntil`), checked by the watchdog. */
+  readonly #parked = new Set<GuestTask>();
+  /**
+   * One interval for every time limit of running slices (stuck, migrate) and parked guests (timeout), armed
+   * while any exists: a timer per slice and per park cost more than the slices of a short script.
+   */
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #idleTicks = 0;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
@@ -200,6 +208,8 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
     for (const slot of this.#slots) for (const task of slot.residents.values()) task.fail(failure);
     for (const timers of this.#timers.values()) for (const timer of timers) clearTimeout(timer);
     clearTimeout(this.#repump);
+    clearInterval(this.#watchdog);
+    this.#parked.clear();
     for (const resolve of this.#readyWaiters.splice(0)) resolve();
     await Promise.all(this.#slots.splice(0).map((slot) => slot.close()));
   }
@@ -215,11 +225,12 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
   }
 
   onMessage(slot: WorkerSlot<GuestTask>, message: CallMessage | ParkedMessage | DoneMessage): void {
-    if (message.type === "call") {
-      const task = slot.residents.get(message.id);
-      if (task !== undefined) this.#call(task, message);
-      return;
+    if (message.calls !== undefined) {
+      // Calls first (as if each had come in a message of its own before the slice's end).
+      const caller = slot.residents.get(message.id);
+      if (caller !== undefined) for (const call of message.calls) this.#call(caller, call);
     }
+    if (message.type === "call") return;
     const task = slot.running;
     if (task === undefined || task.id !== message.id) return;
     this.#endSlice(slot);
@@ -335,7 +346,7 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
 
   #dispatch(slot: WorkerSlot<GuestTask>, request: SliceRequest): void {
     const task = request.task;
-    clearTimeout(task.deadlineTimer);
+    this.#parked.delete(task);
     slot.running = task;
     task.state = "running";
     task.startCounting();
@@ -347,13 +358,52 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
     } else {
       slot.post({ type: "settle", id: task.id, calls: task.pending.splice(0), budgetMs });
     }
-    this.#arm(
-      slot,
-      setTimeout(() => this.#stuck(slot, task), budgetMs + this.#options.killGraceMs),
-    );
-    const migrate = setInterval(() => this.#migrateFrom(slot), this.#options.migrateAfterMs);
-    migrate.unref();
-    this.#arm(slot, migrate);
+    const now = performance.now();
+    slot.killAt = now + budgetMs + this.#options.killGraceMs;
+    slot.migrateAt = now + this.#options.migrateAfterMs;
+    this.#watch();
+  }
+
+  /** Arms the watchdog (it disarms itself once nothing runs or is parked). */
+  #watch(): void {
+    this.#idleTicks = 0;
+    if (this.#watchdog !== undefined || this.#closed) return;
+    const { migrateAfterMs, killGraceMs } = this.#options;
+    const tickMs = Math.max(1, Math.min(20, migrateAfterMs, killGraceMs));
+    this.#watchdog = setInterval(() => this.#tick(), tickMs);
+  }
+
+  /** Kills slices stuck past their budget and grace, migrates away from long ones, times out parked guests. */
+  #tick(): void {
+    const now = performance.now();
+    let busy = false;
+    for (const slot of [...this.#slots]) {
+      const task = slot.running;
+      if (task === undefined || slot.isBroken) continue;
+      busy = true;
+      if (now >= slot.killAt) {
+        this.#stuck(slot, task);
+      } else if (now >= slot.migrateAt) {
+        slot.migrateAt = now + this.#options.migrateAfterMs;
+        this.#migrateFrom(slot);
+      }
+    }
+    for (const task of [...this.#parked]) {
+      if (task.state !== "parked") {
+        this.#parked.delete(task);
+        continue;
+      }
+      busy = true;
+      if (now < task.parkedUntil) continue;
+      this.#parked.delete(task);
+      this.#evict(task);
+      task.fail(timeoutFailure(task.limits));
+    }
+    if (busy) this.#idleTicks = 0;
+    else if (++this.#idleTicks >= 2) {
+      clearInterval(this.#watchdog);
+      this.#watchdog = undefined;
+    }
   }
 
   #arm(slot: WorkerSlot<GuestTask>, timer: ReturnType<typeof setTimeout>): void {
@@ -367,20 +417,16 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
     this.#timers.delete(slot);
     slot.abort(0);
     slot.running = undefined;
+    slot.killAt = Number.POSITIVE_INFINITY;
   }
 
   /** The guest awaits tool calls: its budget runs, a timer ends it if nothing settles in time. */
   #park(task: GuestTask): void {
     task.state = "parked";
     task.startCounting();
-    task.deadlineTimer = setTimeout(
-      () => {
-        if (task.state !== "parked") return;
-        this.#evict(task);
-        task.fail(timeoutFailure(task.limits));
-      },
-      Math.max(0, task.remainingMs()) + 1,
-    );
+    task.parkedUntil = performance.now() + Math.max(0, task.remainingMs()) + 1;
+    this.#parked.add(task);
+    this.#watch();
   }
 
   /** Removes a guest from its worker (the worker disposes it when it gets to the message). */
@@ -402,7 +448,7 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
     slot.kill("stuck past its time limit", task.id);
   }
 
-  #call(task: GuestTask, message: CallMessage): void {
+  #call(task: GuestTask, message: GuestCall): void {
     const incarnation = task.id;
     const deliver = (settled: ToolCallSettlement): void =>
       this.#settled(task, incarnation, message.callId, settled);
@@ -433,7 +479,7 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
       : { callId, ok: false, failure: settled.failure, fatal: settled.fatal };
     task.pending.push(call);
     if (task.state !== "parked") return;
-    clearTimeout(task.deadlineTimer);
+    this.#parked.delete(task);
     task.stopCounting();
     task.state = "runnable";
     this.#queue.push(task.tenant, task.weight, { task, kind: "resume" });

@@ -48,7 +48,8 @@ export class GuestTask {
   reruns = 0;
   /** Times the guest moved off a worker busy with another tenant's long slice. */
   migrations = 0;
-  deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  /** While parked: when its budget runs out (performance.now() ms; the scheduler's watchdog checks). */
+  parkedUntil = Number.POSITIVE_INFINITY;
   readonly ended: Promise<TaskEnd>;
   #resolve!: (end: TaskEnd) => void;
   #budgetLeftMs: number;
@@ -119,7 +120,6 @@ export class GuestTask {
     if (this.state === "done") return;
     this.state = "done";
     this.stopCounting();
-    clearTimeout(this.deadlineTimer);
     this.#resolve({ outcome, logs: this.logs, logsTruncated: this.logsTruncated });
   }
 
@@ -130,7 +130,6 @@ export class GuestTask {
 
   /** Prepares a new incarnation that starts the script over (tool calls replayed, not re-invoked). */
   restart(id: number): void {
-    clearTimeout(this.deadlineTimer);
     this.id = id;
     this.state = "queued";
     this.slot = undefined;

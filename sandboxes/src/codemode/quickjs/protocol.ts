@@ -35,13 +35,21 @@ export interface DropMessage {
   id: number;
 }
 
-/** Worker → host: the guest called a tool (during a slice). */
-export interface CallMessage {
-  type: "call";
-  id: number;
+/** One tool call of a guest. */
+export interface GuestCall {
   callId: number;
   tool: string;
   argsJson: string;
+}
+
+/**
+ * Worker → host: the guest called tools during a slice that is still running (a slice that computes on after
+ * a call sends it within ~1 ms; the calls of a slice that parks or ends soon after ride on that message).
+ */
+export interface CallMessage {
+  type: "call";
+  id: number;
+  calls: GuestCall[];
 }
 
 /** How one execution ended inside the worker. */
@@ -51,6 +59,8 @@ export type WorkerOutcome =
 /** What every end of a slice carries: console lines since the previous slice, memory figures. */
 interface SliceReport {
   id: number;
+  /** Tool calls the guest made in this slice not yet sent (the host starts them before it looks at the end). */
+  calls?: GuestCall[];
   logs: string[];
   logsTruncated: boolean;
   /** The guest's heap as QuickJS measures it (live objects, strings, functions), in bytes. */

@@ -47,6 +47,10 @@ export class WorkerSlot<T> {
   readonly residents = new Map<number, T>();
   /** The guest whose slice this worker runs now. */
   running: (T & { id: number }) | undefined;
+  /** When the running slice is stuck (its budget and the kill grace spent): the watchdog kills the worker. */
+  killAt = Number.POSITIVE_INFINITY;
+  /** When the running slice next moves other tenants' waiting guests elsewhere. */
+  migrateAt = Number.POSITIVE_INFINITY;
   /** What its guests count for when placing more (the scheduler's accounting), in bytes. */
   footprintBytes = 0;
   /** The largest memory limit among its guests, MiB (undefined: to be recomputed). */

@@ -8,7 +8,13 @@ import {
 import * as releaseSync from "@jitl/quickjs-wasmfile-release-sync";
 import { makeFailure } from "@mend/wire";
 import { GuestRun, type SliceEnd } from "./guest-run.ts";
-import { CONTROL_ABORT, type HostToWorker, type WorkerConfig, type WorkerToHost } from "./protocol.ts";
+import {
+  CONTROL_ABORT,
+  type GuestCall,
+  type HostToWorker,
+  type WorkerConfig,
+  type WorkerToHost,
+} from "./protocol.ts";
 
 const PAGE = 64 * 1024;
 const MiB = 1024 * 1024;
@@ -58,8 +64,41 @@ const guests = new Map<number, GuestRun>();
 /** Set once the module is unusable: nothing more runs here, the host replaces this worker. */
 let broken = false;
 
+// A slice's tool calls wait to ride on the message that ends it (one message per slice, not one more per
+// call), unless the guest computes on: then the interrupt handler sends them within HOLD_MS of the first.
+const HOLD_MS = 1;
+let held: GuestCall[] = [];
+let heldFor = 0;
+let heldSince = 0;
+
+function sendHeld(): void {
+  if (held.length === 0) return;
+  send({ type: "call", id: heldFor, calls: held });
+  held = [];
+}
+
+function takeHeld(id: number): { calls?: GuestCall[] } {
+  if (held.length === 0 || heldFor !== id) {
+    held = [];
+    return {};
+  }
+  const calls = held;
+  held = [];
+  return { calls };
+}
+
 const host = {
-  call: send,
+  call(id: number, call: GuestCall): void {
+    if (held.length > 0 && heldFor !== id) sendHeld();
+    if (held.length === 0) {
+      heldFor = id;
+      heldSince = performance.now();
+    }
+    held.push(call);
+  },
+  poll(now: number): void {
+    if (held.length > 0 && now - heldSince >= HOLD_MS) sendHeld();
+  },
   wasmBytes: () => memory.buffer.byteLength,
   abortRequested: (id: number) => Atomics.load(control, CONTROL_ABORT) === id,
 };
@@ -74,6 +113,7 @@ function slice(guest: GuestRun, run: () => SliceEnd): void {
   } catch (error) {
     broken = true;
     guests.clear();
+    held = [];
     const cause = guest.crashCause ?? error;
     const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     const nearMax = memory.buffer.byteLength >= config.wasmMemoryMaxMb * MiB * 0.9;
@@ -84,6 +124,7 @@ function slice(guest: GuestRun, run: () => SliceEnd): void {
   }
   const report = {
     id: guest.id,
+    ...takeHeld(guest.id),
     ...guest.takeLogs(),
     memoryBytes: end.memoryBytes,
     wasmBytes: memory.buffer.byteLength,

@@ -1,8 +1,18 @@
 // The tool-result cache of the SQLite store: TTL, per-tenant keys, LRU eviction inside the writing tenant's
-// partition under a global and a per-tenant byte cap (the totals kept by triggers), hit/miss counters.
+// partition under a global and a per-tenant byte cap (the totals kept by triggers), hit/miss counters; puts
+// queued to ride in the transaction of the tool call they belong to.
 import type { CacheEntry, CacheStats } from "../records.ts";
 import { num, toCacheEntry } from "../row-codec.ts";
-import type { SqliteConnection } from "./sqlite-connection.ts";
+import { sqliteFault, type SqliteConnection } from "./sqlite-connection.ts";
+
+/** A put waiting for the transaction that writes it. */
+interface QueuedPut {
+  e: CacheEntry;
+  maxBytes: number;
+  tenantMaxBytes: number | undefined;
+  resolve(): void;
+  reject(error: unknown): void;
+}
 
 /**
  * The cache tables of one SQLite connection (SqliteStore delegates its cache methods here).
@@ -23,6 +33,10 @@ export class SqliteCache {
     now: number,
   ): Promise<CacheEntry | null> {
     const c = this.#c;
+    // A lookup while an entry of its tenant is queued writes the queue first: it must find what was put, and
+    // not find what that put evicted.
+    // (A queue that cannot be written rejected its puts: there is nothing more to find.)
+    if (this.#queued.some(({ e }) => e.tenant === tenant)) await this.settle().catch(() => undefined);
     // A miss is one plain read (no write lock); only a hit records its use.
     const r = c.read(() =>
       c.get(
@@ -35,8 +49,7 @@ export class SqliteCache {
       ),
     );
     if (!r) return null;
-    await c.write(() => {
-      this.#flushMisses();
+    await this.writeWith(() => {
       c.run(
         "UPDATE cache_entries SET hits=hits+1, last_used_at=? WHERE tenant=? AND tool=? AND version=? AND args_hash=?",
         now,
@@ -53,66 +66,156 @@ export class SqliteCache {
     return toCacheEntry(r);
   }
 
-  async put(e: CacheEntry, maxBytes: number, tenantMaxBytes?: number): Promise<void> {
-    const c = this.#c;
-    await c.write(() => {
-      // The entry's creation time is "now" for this write: one clock for expiry and recency, the caller's.
-      // Expired entries are never read (the lookup filters on expires_at); they are swept only when the cache
-      // is over its cap, so a write is two statements, not four.
-      const now = e.createdAt;
-      this.#flushMisses();
-      c.run(
-        `INSERT INTO cache_entries (tenant, tool, version, args_hash, value, size_bytes, created_at, expires_at, last_used_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (tenant, tool, version, args_hash) DO UPDATE SET value=excluded.value, size_bytes=excluded.size_bytes,
-           created_at=excluded.created_at, expires_at=excluded.expires_at, last_used_at=excluded.last_used_at`,
-        e.tenant,
-        e.tool,
-        e.version,
-        e.argsHash,
-        JSON.stringify(e.value),
-        e.sizeBytes,
-        e.createdAt,
-        e.expiresAt,
-        now,
-      );
-      // LRU eviction inside the writing tenant's partition only, until the whole cache fits its cap and the
-      // tenant fits its own (both totals kept by triggers): a flood evicts the flooder's entries, never
-      // another tenant's.
-      const tenantMax = tenantMaxBytes ?? Number.POSITIVE_INFINITY;
-      const totals = () => {
-        const r = c.get(
-          "SELECT (SELECT bytes FROM cache_total WHERE id = 1) AS total, (SELECT cache_bytes FROM tenant_usage WHERE tenant = ?) AS mine",
-          e.tenant,
-        );
-        return { total: num(r?.total), mine: num(r?.mine) };
-      };
-      let t = totals();
-      if (t.total > maxBytes || t.mine > tenantMax) {
-        c.run("DELETE FROM cache_entries WHERE tenant = ? AND expires_at <= ?", e.tenant, now);
-        t = totals();
-      }
-      while (t.total > maxBytes || t.mine > tenantMax) {
-        const victim = c.get(
-          "SELECT tool, version, args_hash, size_bytes FROM cache_entries WHERE tenant = ? ORDER BY last_used_at LIMIT 1",
-          e.tenant,
-        );
-        if (!victim) break;
-        c.run(
-          "DELETE FROM cache_entries WHERE tenant=? AND tool=? AND version=? AND args_hash=?",
-          e.tenant,
-          victim.tool!,
-          victim.version!,
-          victim.args_hash!,
-        );
-        t = { total: t.total - num(victim.size_bytes), mine: t.mine - num(victim.size_bytes) };
+  /**
+   * Queues the entry: it is written inside the next tool-call record's transaction (the call it is the result of
+   * is journaled right after it), or in a write of its own at the next turn of the event loop when none comes;
+   * the promise settles with that transaction. Lookups of its tenant, stats, usage and clears write the queue
+   * first, so the cache reads as if the put had committed.
+   */
+  put(e: CacheEntry, maxBytes: number, tenantMaxBytes?: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queued.push({ e, maxBytes, tenantMaxBytes, resolve, reject });
+      if (this.#queued.length === 1) {
+        setImmediate(() => {
+          if (this.#queued.length === 0) return;
+          // A write that fails before it could take the queue (a read-only or full disk) fails its puts.
+          this.writeWith(() => undefined).catch((error: unknown) => {
+            for (const q of this.#queued.splice(0)) q.reject(error);
+          });
+        });
       }
     });
   }
 
+  /** Entries put but not yet written, with their callers' promises. */
+  readonly #queued: QueuedPut[] = [];
+
+  /**
+   * Writes the counted misses and the queued entries, inside a write of the caller; call what it returns with
+   * that write's outcome (no error: committed). A storage fault rejects every queued put and propagates (the
+   * caller's write fails with it); any other error fails that entry's put only.
+   */
+  applyQueued(): (error?: unknown) => void {
+    this.#flushMisses();
+    const taken = this.#queued.splice(0);
+    const own = new Map<QueuedPut, unknown>();
+    for (const q of taken) {
+      try {
+        this.#store(q.e, q.maxBytes, q.tenantMaxBytes);
+      } catch (error) {
+        if (sqliteFault(error)) {
+          for (const t of taken) t.reject(error);
+          throw error;
+        }
+        own.set(q, error);
+      }
+    }
+    return (error) => {
+      for (const q of taken) {
+        const failed = error ?? own.get(q);
+        if (failed === undefined) q.resolve();
+        else q.reject(failed);
+      }
+    };
+  }
+
+  /** One write that first writes the queue (and the counted misses), then runs `fn`. */
+  async writeWith<T>(fn: () => T): Promise<T> {
+    let settle: ((error?: unknown) => void) | undefined;
+    try {
+      const value = await this.#c.write(() => {
+        settle = this.applyQueued();
+        return fn();
+      });
+      settle?.();
+      return value;
+    } catch (error) {
+      settle?.(error);
+      throw error;
+    }
+  }
+
+  /** Writes the queue now if anything is queued (before a read that must see it). */
+  async settle(): Promise<void> {
+    if (this.#queued.length > 0 || this.#misses.size > 0) await this.writeWith(() => undefined);
+  }
+
+  /**
+   * Upper bounds of the cache's byte totals (global, per tenant) as of this process's last read of them plus
+   * what it stored since: only this process writes the file, and only its puts add bytes, so a put that
+   * keeps both under their caps needs no read of the totals (the triggers keep the true ones).
+   */
+  #total: number | undefined;
+  readonly #mine = new Map<string, number>();
+
+  #store(e: CacheEntry, maxBytes: number, tenantMaxBytes: number | undefined): void {
+    const c = this.#c;
+    // The entry's creation time is "now" for this write: one clock for expiry and recency, the caller's.
+    // Expired entries are never read (the lookup filters on expires_at); they are swept only when the cache
+    // is over its cap, so a write is one statement, not four.
+    const now = e.createdAt;
+    c.run(
+      `INSERT INTO cache_entries (tenant, tool, version, args_hash, value, size_bytes, created_at, expires_at, last_used_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tenant, tool, version, args_hash) DO UPDATE SET value=excluded.value, size_bytes=excluded.size_bytes,
+         created_at=excluded.created_at, expires_at=excluded.expires_at, last_used_at=excluded.last_used_at`,
+      e.tenant,
+      e.tool,
+      e.version,
+      e.argsHash,
+      JSON.stringify(e.value),
+      e.sizeBytes,
+      e.createdAt,
+      e.expiresAt,
+      now,
+    );
+    const tenantMax = tenantMaxBytes ?? Number.POSITIVE_INFINITY;
+    const mine = this.#mine.get(e.tenant);
+    if (this.#total !== undefined && mine !== undefined) {
+      const bound = { total: this.#total + e.sizeBytes, mine: mine + e.sizeBytes };
+      if (bound.total <= maxBytes && bound.mine <= tenantMax) {
+        this.#total = bound.total;
+        this.#mine.set(e.tenant, bound.mine);
+        return;
+      }
+    }
+    // LRU eviction inside the writing tenant's partition only, until the whole cache fits its cap and the
+    // tenant fits its own (both totals kept by triggers): a flood evicts the flooder's entries, never
+    // another tenant's.
+    const totals = () => {
+      const r = c.get(
+        "SELECT (SELECT bytes FROM cache_total WHERE id = 1) AS total, (SELECT cache_bytes FROM tenant_usage WHERE tenant = ?) AS mine",
+        e.tenant,
+      );
+      return { total: num(r?.total), mine: num(r?.mine) };
+    };
+    let t = totals();
+    if (t.total > maxBytes || t.mine > tenantMax) {
+      c.run("DELETE FROM cache_entries WHERE tenant = ? AND expires_at <= ?", e.tenant, now);
+      t = totals();
+    }
+    while (t.total > maxBytes || t.mine > tenantMax) {
+      const victim = c.get(
+        "SELECT tool, version, args_hash, size_bytes FROM cache_entries WHERE tenant = ? ORDER BY last_used_at LIMIT 1",
+        e.tenant,
+      );
+      if (!victim) break;
+      c.run(
+        "DELETE FROM cache_entries WHERE tenant=? AND tool=? AND version=? AND args_hash=?",
+        e.tenant,
+        victim.tool!,
+        victim.version!,
+        victim.args_hash!,
+      );
+      t = { total: t.total - num(victim.size_bytes), mine: t.mine - num(victim.size_bytes) };
+    }
+    this.#total = t.total;
+    this.#mine.set(e.tenant, t.mine);
+  }
+
   async stats(tenant: string): Promise<CacheStats> {
     const c = this.#c;
-    if (this.#misses.size > 0) await c.write(() => this.#flushMisses());
+    await this.settle();
     return c.read(() => {
       const e = c.get(
         "SELECT COUNT(*) AS n, COALESCE(SUM(size_bytes),0) AS b FROM cache_entries WHERE tenant=? AND expires_at > ?",
@@ -134,9 +237,9 @@ export class SqliteCache {
 
   readonly #misses = new Map<string, number>();
 
-  /** Writes the misses counted in memory (at close). */
+  /** Writes the queued entries and the misses counted in memory (at close). */
   async flush(): Promise<void> {
-    if (this.#misses.size > 0) await this.#c.write(() => this.#flushMisses());
+    await this.settle();
   }
 
   /** Writes the counted misses (inside a write of the caller). */
@@ -153,10 +256,11 @@ export class SqliteCache {
 
   async clear(tenant: string, tool?: string): Promise<number> {
     const c = this.#c;
-    return c.write(() =>
-      tool === undefined
+    // Entries put before the clear are cleared with the rest.
+    return this.writeWith(() => {
+      return tool === undefined
         ? c.run("DELETE FROM cache_entries WHERE tenant=?", tenant)
-        : c.run("DELETE FROM cache_entries WHERE tenant=? AND tool=?", tenant, tool),
-    );
+        : c.run("DELETE FROM cache_entries WHERE tenant=? AND tool=?", tenant, tool);
+    });
   }
 }

@@ -55,6 +55,8 @@ const SQLITE_CONSTRAINT_FOREIGNKEY = 787;
 export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
   readonly #c: SqliteConnection;
+  /** Cache puts ride in the next tool-call record's transaction (SqliteCache.put). */
+  readonly queuesCachePuts = true;
   readonly #cache: SqliteCache;
   readonly #runs: SqliteRuns;
   readonly #usage: SqliteUsage;
@@ -304,7 +306,8 @@ export class SqliteStore implements Store {
 
   async recordToolCall(t: ToolCallRow): Promise<void> {
     const c = this.#c;
-    await c.write(() =>
+    let settle: ((error?: unknown) => void) | undefined;
+    const write = c.write(() => {
       c.run(
         // An upsert, not INSERT OR REPLACE: REPLACE's delete fires no trigger, and the usage triggers count.
         `INSERT INTO tool_calls (run_id, step_seq, seq, tool, args_json, occurrence, status, output, failure, ms, cached)
@@ -322,8 +325,17 @@ export class SqliteStore implements Store {
         json(t.failure),
         t.ms,
         t.cached ? 1 : 0,
-      ),
-    );
+      );
+      // The cache entries put since the last write (usually this call's own result) ride in this transaction.
+      settle = this.#cache.applyQueued();
+    });
+    try {
+      await write;
+    } catch (error) {
+      settle?.(error);
+      throw error;
+    }
+    settle?.();
   }
 
   async listToolCalls(runId: string, stepSeq: number): Promise<ToolCallRow[]> {
@@ -415,11 +427,13 @@ export class SqliteStore implements Store {
     return this.#usage.setQuota(tenant, quota);
   }
 
-  usage(tenant: string): Promise<TenantUsage> {
+  async usage(tenant: string): Promise<TenantUsage> {
+    await this.#cache.settle(); // queued cache entries count in the tenant's cache bytes
     return this.#usage.usage(tenant);
   }
 
-  listUsage(): Promise<TenantUsage[]> {
+  async listUsage(): Promise<TenantUsage[]> {
+    await this.#cache.settle();
     return this.#usage.list();
   }
 
