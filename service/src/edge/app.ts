@@ -1,11 +1,11 @@
 // Builds the Hono application: middleware (request ids, logs, body limit, auth), routes, error mapping.
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { Services } from "../services/services.ts";
 import type { AppEnv } from "./app-env.ts";
 import { fromRejection, fromStoreError, HttpProblem, problemResponse, Rejection } from "./problem.ts";
 import { authenticate } from "./authenticate.ts";
+import { bodyLimit } from "./body-limit.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { executionRoutes } from "./routes/executions.ts";
 import { runRoutes } from "./routes/runs.ts";
@@ -77,15 +77,12 @@ export function createApp(services: Services, opts: AppOptions = {}): Hono<AppEn
     );
   });
   app.use(
-    bodyLimit({
-      maxSize: services.config.bodyLimitBytes,
-      onError: () => {
-        throw new HttpProblem(
-          413,
-          "payload-too-large",
-          `request body exceeds ${services.config.bodyLimitBytes} bytes`,
-        );
-      },
+    bodyLimit(services.config.bodyLimitBytes, () => {
+      throw new HttpProblem(
+        413,
+        "payload-too-large",
+        `request body exceeds ${services.config.bodyLimitBytes} bytes`,
+      );
     }),
   );
   app.use(authenticate(services));
