@@ -17,7 +17,7 @@ import { mcpRoutes } from "./mcp/mcp-routes.ts";
 import { relayRoutes } from "./relay/relay-routes.ts";
 import { openapiRoutes } from "./openapi/openapi-routes.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
-import { tracer } from "../lib/tracing.ts";
+import { tracer, tracing } from "../lib/tracing.ts";
 
 /** What the process tells the app about its own state. */
 export interface AppOptions {
@@ -36,18 +36,20 @@ export function createApp(services: Services, opts: AppOptions = {}): Hono<AppEn
   const app = new Hono<AppEnv>();
   const draining = opts.draining ?? (() => false);
   app.use(requestId({ headerName: "x-request-id" }));
-  // One server span per request, continuing the caller's W3C trace context (a no-op when tracing is off).
+  // One server span per request, continuing the caller's W3C trace context (skipped while tracing is off).
   app.use((c, next) =>
-    tracer().request(
-      c.req.method,
-      (name) => c.req.header(name),
-      { "http.request.method": c.req.method, "url.path": c.req.path },
-      async (span) => {
-        await next();
-        span.set({ "http.response.status_code": c.res.status, "http.route": c.req.routePath });
-        if (c.res.status >= 500) span.fail(String(c.res.status));
-      },
-    ),
+    !tracing()
+      ? next()
+      : tracer().request(
+          c.req.method,
+          (name) => c.req.header(name),
+          { "http.request.method": c.req.method, "url.path": c.req.path },
+          async (span) => {
+            await next();
+            span.set({ "http.response.status_code": c.res.status, "http.route": c.req.routePath });
+            if (c.res.status >= 500) span.fail(String(c.res.status));
+          },
+        ),
   );
   app.use(async (c, next) => {
     if (!draining()) return next();
