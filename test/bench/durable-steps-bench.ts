@@ -3,9 +3,11 @@
 import { startService, type ServiceProcess } from "../support/service-process.ts";
 import { httpClient, type HttpClient } from "./http-client.ts";
 import { memoryFields } from "./proc-memory.ts";
+import { procCpuMs } from "./proc-cpu.ts";
 import { percentile, round3, type Row } from "./stats.ts";
 import { restateWorkflow, startRestate, type RestatePeer } from "./peers/restate-peer.ts";
 import { dbosWorkflow, startDbos, type DbosPeer } from "./peers/dbos-peer.ts";
+import { startBareSteps, type BareSteps } from "./peers/bare-steps-server.ts";
 import { randomUUID } from "node:crypto";
 
 /** A system that runs one workflow of `steps` durable steps and reports each step's duration (ms). */
@@ -62,6 +64,34 @@ async function mendCheckpointSteps(svc: ServiceProcess, client: HttpClient): Pro
   };
 }
 
+/** The floor: the same journal writes (Mend's SqliteStore, group commit) behind a bare node:http server. */
+function floorPeers(bare: BareSteps, client: HttpClient): DurablePeer[] {
+  const floor = (name: string, step: (run: string, i: number) => Promise<unknown>): DurablePeer => ({
+    name,
+    async workflow(steps) {
+      const run = (await client.json<{ id: string }>("POST", "/runs", {})).id;
+      const times: number[] = [];
+      for (let i = 0; i < steps; i++) {
+        const t0 = performance.now();
+        await step(run, i);
+        times.push(performance.now() - t0);
+      }
+      return times;
+    },
+    pids: () => [bare.child.pid!],
+    stop: async () => {},
+  });
+  return [
+    floor("Floor: tool step's writes (claim, then end) behind bare node:http", (run, i) =>
+      client.json("POST", `/runs/${run}/steps`, { key: `s${i}` }),
+    ),
+    floor("Floor: caller's step's write (claim + end, one write) behind bare node:http", async (run, i) => {
+      const r = await client.json<{ value: unknown }>("PUT", `/runs/${run}/checkpoints/s${i}`, { value: i });
+      if (r.value !== i) throw new Error(`step ${i}: ${JSON.stringify(r)}`);
+    }),
+  ];
+}
+
 function restatePeer(peer: RestatePeer): DurablePeer {
   return {
     name: `Restate ${peer.version.replace(/^restate-server /, "")}: ctx.run (server + SDK endpoint)`,
@@ -90,11 +120,16 @@ interface Sample {
   wallMs: number;
   perStep: number[];
   failures: string[];
+  /** CPU time of the peer's processes (pids()) during the sample. */
+  cpuMs: number;
 }
+
+const cpuOf = (pids: number[]): number => pids.reduce((n, pid) => n + (procCpuMs(pid) ?? 0), 0);
 
 async function measure(peer: DurablePeer, workflows: number, steps: number): Promise<Sample> {
   const perStep: number[] = [];
   const failures: string[] = [];
+  const cpu0 = cpuOf(peer.pids());
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: workflows }, async () => {
@@ -105,13 +140,15 @@ async function measure(peer: DurablePeer, workflows: number, steps: number): Pro
       }
     }),
   );
-  return { wallMs: performance.now() - t0, perStep, failures };
+  const wallMs = performance.now() - t0;
+  return { wallMs, perStep, failures, cpuMs: cpuOf(peer.pids()) - cpu0 };
 }
 
 function rowOf(name: string, samples: Sample[], steps: number, workflows: number, mem: Partial<Row>): Row {
   const throughputs = samples.map((s) => (s.perStep.length / s.wallMs) * 1000).sort((a, b) => a - b);
   const per = samples.flatMap((s) => s.perStep);
   const failures = samples.flatMap((s) => s.failures);
+  const cpuPerStep = samples.reduce((n, s) => n + s.cpuMs, 0) / Math.max(1, per.length);
   return {
     name,
     n: samples.length * workflows * steps,
@@ -120,6 +157,7 @@ function rowOf(name: string, samples: Sample[], steps: number, workflows: number
     p50Ms: round3(percentile(per, 0.5)),
     p99Ms: round3(percentile(per, 0.99)),
     throughputPerS: Math.round(throughputs[Math.floor(throughputs.length / 2)] ?? 0),
+    notes: `CPU ${round3(cpuPerStep)} ms per step (its processes)`,
     ...mem,
   };
 }
@@ -135,6 +173,10 @@ export async function benchDurableSteps(opts: DurableStepsOptions): Promise<Row[
   const svc = await startService({ MEND_LOG_LEVEL: "info" });
   const client = httpClient(svc.url, { maxSockets: opts.workflows * 2 });
   peers.push(await mendToolSteps(svc, client), await mendCheckpointSteps(svc, client));
+  const bare = await startBareSteps();
+  const bareClient = httpClient(bare.url, { maxSockets: opts.workflows * 2 });
+  const floors = floorPeers(bare, bareClient);
+  peers.push(...floors);
   try {
     peers.push(restatePeer(await startRestate()));
   } catch (e) {
@@ -171,16 +213,31 @@ export async function benchDurableSteps(opts: DurableStepsOptions): Promise<Row[
       byPeer.set(p, { conc, one });
       rows.push(conc, one);
     }
+    // Mend ÷ its floor: what the edge and the engine add to the same journal writes (higher is better).
+    const mends = peers.filter((x) => x.name.startsWith("Mend"));
+    mends.forEach((p, i) => {
+      const mine = byPeer.get(p)!;
+      const base = byPeer.get(floors[i]!)!;
+      rows.push({
+        name: `${p.name.replace(/ \(.*$/, "")} ÷ its floor: steps/s with ${opts.workflows} workflows`,
+        ratio: round3((mine.conc.throughputPerS ?? 0) / (base.conc.throughputPerS ?? 1)),
+      });
+      rows.push({
+        name: `${p.name.replace(/ \(.*$/, "")} ÷ its floor: per-step p50, 1 workflow (lower is better)`,
+        ratio: round3((mine.one.p50Ms ?? 0) / (base.one.p50Ms ?? 1)),
+      });
+    });
     for (const peerName of ["Restate", "DBOS"]) {
       const other = peers.find((p) => p.name.startsWith(peerName));
       if (!other) continue;
       const base = byPeer.get(other)!;
-      for (const p of peers.filter((x) => x.name.startsWith("Mend"))) {
+      // The floor's own ratio (no target) says how far the same writes behind no framework get.
+      for (const p of [...mends, ...floors]) {
         const mine = byPeer.get(p)!;
         rows.push({
           name: `${p.name.replace(/ \(.*$/, "")} ÷ ${peerName}: steps/s with ${opts.workflows} workflows`,
           ratio: round3((mine.conc.throughputPerS ?? 0) / (base.conc.throughputPerS ?? 1)),
-          target: { metric: "ratio", atLeast: 2 },
+          ...(floors.includes(p) ? {} : { target: { metric: "ratio" as const, atLeast: 2 } }),
         });
         rows.push({
           name: `${p.name.replace(/ \(.*$/, "")} ÷ ${peerName}: per-step p50, 1 workflow (lower is better)`,
@@ -190,6 +247,8 @@ export async function benchDurableSteps(opts: DurableStepsOptions): Promise<Row[
     }
   } finally {
     client.close();
+    bareClient.close();
+    await bare.stop();
     await svc.stop();
     for (const p of peers) await p.stop();
   }

@@ -202,6 +202,8 @@ const SECTIONS: Section[] = [
       "Mend: the real service (child process, SQLite) driven over HTTP by client-driven runs — a tool step the service executes (sleep 0), and the caller's own step journaled with run.step (PUT checkpoint), the counterpart of Restate's ctx.run.",
       "Restate: restate-server from @restatedev/restate-server and an SDK endpoint (@restatedev/restate-sdk) in child processes on loopback, invoked through its HTTP ingress; per-step times measured inside the handler around ctx.run.",
       "DBOS: @dbos-inc/dbos-sdk in a child process (test/bench/peers/dbos-app.ts) on a PostgreSQL 15 cluster of its own with synchronous_commit=off — like Mend's SQLite (WAL, synchronous=NORMAL), its commits survive a crash of the process, not a power cut.",
+      "Floor: the same journal writes through Mend's own SqliteStore (same statements, group commit, answered after the COMMIT) behind a bare node:http server in its own process (test/bench/peers/bare-steps-server.ts) — a tool step's claim then end, a caller's step's claim + end in one write. Mend ÷ floor is what the edge and the engine add; floor ÷ Restate is how far Node + SQLite alone get on this machine.",
+      "CPU per step: user + system time of each system's own processes (Mend's service; Restate's server and SDK endpoint; the DBOS app, not its PostgreSQL) during the 16-workflow rounds, divided by the steps — less sensitive than wall time to the other load on the machine.",
       "Recovery: each system's process executing the workflow (Mend's service; Restate's SDK endpoint; the DBOS app) is SIGKILLed right after step 100 is journaled and started again at once; the clock runs from the kill.",
       SHARED_CORES,
     ],

@@ -1,11 +1,11 @@
 // Builds the Hono application: middleware (request ids, logs, body limit, auth), routes, error mapping.
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { Services } from "../services/services.ts";
 import type { AppEnv } from "./app-env.ts";
 import { fromRejection, fromStoreError, HttpProblem, problemResponse, Rejection } from "./problem.ts";
 import { authenticate } from "./authenticate.ts";
+import { bodyLimit } from "./body-limit.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { executionRoutes } from "./routes/executions.ts";
 import { runRoutes } from "./routes/runs.ts";
@@ -17,7 +17,7 @@ import { mcpRoutes } from "./mcp/mcp-routes.ts";
 import { relayRoutes } from "./relay/relay-routes.ts";
 import { openapiRoutes } from "./openapi/openapi-routes.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
-import { tracer } from "../lib/tracing.ts";
+import { tracer, tracing } from "../lib/tracing.ts";
 
 /** What the process tells the app about its own state. */
 export interface AppOptions {
@@ -36,18 +36,20 @@ export function createApp(services: Services, opts: AppOptions = {}): Hono<AppEn
   const app = new Hono<AppEnv>();
   const draining = opts.draining ?? (() => false);
   app.use(requestId({ headerName: "x-request-id" }));
-  // One server span per request, continuing the caller's W3C trace context (a no-op when tracing is off).
+  // One server span per request, continuing the caller's W3C trace context (skipped while tracing is off).
   app.use((c, next) =>
-    tracer().request(
-      c.req.method,
-      (name) => c.req.header(name),
-      { "http.request.method": c.req.method, "url.path": c.req.path },
-      async (span) => {
-        await next();
-        span.set({ "http.response.status_code": c.res.status, "http.route": c.req.routePath });
-        if (c.res.status >= 500) span.fail(String(c.res.status));
-      },
-    ),
+    !tracing()
+      ? next()
+      : tracer().request(
+          c.req.method,
+          (name) => c.req.header(name),
+          { "http.request.method": c.req.method, "url.path": c.req.path },
+          async (span) => {
+            await next();
+            span.set({ "http.response.status_code": c.res.status, "http.route": c.req.routePath });
+            if (c.res.status >= 500) span.fail(String(c.res.status));
+          },
+        ),
   );
   app.use(async (c, next) => {
     if (!draining()) return next();
@@ -77,15 +79,12 @@ export function createApp(services: Services, opts: AppOptions = {}): Hono<AppEn
     );
   });
   app.use(
-    bodyLimit({
-      maxSize: services.config.bodyLimitBytes,
-      onError: () => {
-        throw new HttpProblem(
-          413,
-          "payload-too-large",
-          `request body exceeds ${services.config.bodyLimitBytes} bytes`,
-        );
-      },
+    bodyLimit(services.config.bodyLimitBytes, () => {
+      throw new HttpProblem(
+        413,
+        "payload-too-large",
+        `request body exceeds ${services.config.bodyLimitBytes} bytes`,
+      );
     }),
   );
   app.use(authenticate(services));

@@ -6,6 +6,9 @@ import { MAX_JSON_DEPTH, jsonTextDepth } from "@mend/wire";
 import { HttpProblem } from "./problem.ts";
 import { schemaErrors } from "../lib/schema-errors.ts";
 
+/** Without `stream`, decode keeps no state between calls: one decoder serves every request. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 
 function checker<T extends TSchema>(schema: T): TypeCheck<T> {
@@ -99,7 +102,7 @@ export async function readBody<T extends TSchema>(c: Context, schema: T): Promis
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(await c.req.arrayBuffer());
+    text = UTF8.decode(await c.req.arrayBuffer());
   } catch {
     throw new HttpProblem(400, "malformed-json", "request body is not valid UTF-8");
   }

@@ -267,7 +267,9 @@ export class RunService {
       );
     }
     if (FINISHED.has(run.status)) throw new Rejection("conflict", `run ${id} is ${run.status}`);
-    const outcome = await this.#d.steps.run(
+    // The journal is where the value lives: the step's output (large values in blobs). Claimed and ended in
+    // one transaction (the value is known before the claim).
+    const outcome = await this.#d.steps.record(
       {
         runId: id,
         key: `checkpoint:${key}`,
@@ -282,8 +284,7 @@ export class RunService {
         },
         externalFields: CHECKPOINT_EXTERNAL_FIELDS,
       },
-      // The journal is where the value lives: the step's output (large values in blobs).
-      async () => ({ status: "succeeded", output: { value: value ?? null } }),
+      { status: "succeeded", output: { value: value ?? null } },
     );
     if (outcome.kind === "replayed" && outcome.step.kind !== "checkpoint") {
       throw new Rejection(

@@ -4,7 +4,7 @@
 import { makeFailure, type Failure } from "@mend/wire";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { StepKind, StepRecord } from "../store/records.ts";
-import type { StepClaim, Store } from "../store/store.ts";
+import type { NewStep, StepClaim, Store } from "../store/store.ts";
 import {
   FencedError,
   LeaseLostError,
@@ -17,10 +17,10 @@ import type { Crashpoints } from "./crashpoint.ts";
 import type { Inflight } from "./inflight.ts";
 import type { RunEvents } from "./run-events.ts";
 import { StepOutputStream, type OutputStreamName } from "./step-output-stream.ts";
-import { externalize, internalize } from "./step-output.ts";
+import { externalize, fitsInline, internalize } from "./step-output.ts";
 import { quotaFailure } from "./tenant-quotas.ts";
 import { telemetry } from "../lib/telemetry.ts";
-import { tracer, type SpanHandle } from "../lib/tracing.ts";
+import { NOOP_SPAN, tracer, tracing, type SpanHandle } from "../lib/tracing.ts";
 import type { Replica } from "./replica.ts";
 import { sleep } from "../lib/retry.ts";
 
@@ -310,6 +310,65 @@ export class StepLifecycle {
   }
 
   /**
+   * Journals a step whose work is already done (a checkpoint's value): a new key is claimed and ended in
+   * one transaction, answered once that commit is durable; a finished key replays. An ending the fast path
+   * cannot take — a value that moves to the blob store, a key running on another replica, a write the
+   * tenant's quota refuses, a hosted run's fenced claim — goes through `run`, with its usual semantics.
+   * Crash point: `after-step-end` (the claim and the end are one write: nothing lies between them).
+   */
+  async record(spec: StepSpec, ending: StepEnding): Promise<StepOutcome> {
+    const slow = () => this.run(spec, async () => ending);
+    if (
+      ending.status !== "succeeded" ||
+      this.#leases.has(spec.runId) ||
+      spec.maxAttempts !== undefined ||
+      !fitsInline(ending.output, spec.externalFields ?? [])
+    )
+      return slow();
+    const replica = this.#d.replica;
+    const t0 = performance.now();
+    let claim: StepClaim;
+    try {
+      claim = await this.#d.store.claimStep({
+        ...this.#newStep(spec, replica),
+        end: {
+          status: ending.status,
+          output: ending.output,
+          failure: null,
+          usage: ending.usage ?? null,
+          cached: ending.cached ?? false,
+          ...(ending.audit ? { audit: { ...spec.audit, ...ending.audit } } : {}),
+          announce: (s) => ({
+            type: "step.completed",
+            data: { seq: s.seq, key: s.key, kind: s.kind, attempt: s.attempt, status: s.status },
+          }),
+        },
+      });
+    } catch (err) {
+      if (err instanceof QuotaExceededError) return slow();
+      throw err;
+    }
+    if (claim.kind === "owned") return slow();
+    if (claim.kind === "finished") {
+      const output = claim.step.output ? await internalize(claim.step.output, this.#d.blobs) : null;
+      return { kind: "replayed", step: claim.step, output };
+    }
+    this.#d.events.announce(claim.announced);
+    this.#d.crash.hit("after-step-end");
+    this.#d.events.announce(claim.endAnnounced);
+    const seconds = (performance.now() - t0) / 1000;
+    const step = claim.step;
+    if (!tracing()) reportStep(NOOP_SPAN, spec.kind, "succeeded", undefined, seconds);
+    else {
+      const attrs = { "mend.run_id": spec.runId, "mend.step.key": spec.key, "mend.step.kind": spec.kind };
+      await tracer().span("mend.step", { ...attrs, "mend.step.attempt": step.attempt }, async (span) =>
+        reportStep(span, spec.kind, "succeeded", undefined, seconds),
+      );
+    }
+    return { kind: "ended", step, output: ending.output };
+  }
+
+  /**
    * Claims step `spec.key` without running anything: the journal's finished entry (`replayed`), or an
    * open attempt that `end` finishes later (a human answer arrives through another request).
    */
@@ -358,8 +417,13 @@ export class StepLifecycle {
   }
 
   #claim(spec: StepSpec, replica: Replica | undefined): Promise<StepClaim> {
+    return this.#d.store.claimStep(this.#newStep(spec, replica));
+  }
+
+  /** The claim of `spec` (as `replica`'s when given, fenced by the run's lease when one is held here). */
+  #newStep(spec: StepSpec, replica: Replica | undefined): NewStep {
     const lease = this.#leases.get(spec.runId);
-    return this.#d.store.claimStep({
+    return {
       runId: spec.runId,
       key: spec.key,
       kind: spec.kind,
@@ -373,7 +437,7 @@ export class StepLifecycle {
       }),
       ...(replica ? { owner: replica.id, ownerTtlMs: replica.stepTtlMs } : {}),
       ...(lease !== undefined ? { lease } : {}),
-    });
+    };
   }
 
   /**

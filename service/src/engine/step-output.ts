@@ -50,6 +50,18 @@ export async function externalize(
   return journaled;
 }
 
+/** True when externalize would move nothing: every listed field of `out` fits the journal inline. */
+export function fitsInline(out: Record<string, unknown> | null, fields: readonly string[]): boolean {
+  if (!out) return true;
+  for (const field of fields) {
+    const v = out[field];
+    if (v === undefined) continue;
+    const text = field === "result" || typeof v !== "string" ? JSON.stringify(v) : v;
+    if (Buffer.byteLength(text) > INLINE_MAX_BYTES) return false;
+  }
+  return true;
+}
+
 /** Reverses externalize: reads the listed fields back from the blob store. */
 export async function internalize(journaled: unknown, blobs: BlobStore): Promise<Record<string, unknown>> {
   const { $externalized, $json, ...out } = journaled as Record<string, unknown> & {

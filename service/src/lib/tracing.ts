@@ -28,7 +28,8 @@ export interface Tracer {
   bind<F extends (...args: never[]) => unknown>(fn: F): F;
 }
 
-const NOOP_SPAN: SpanHandle = { set() {}, fail() {} };
+/** A span that records nothing (work too short to trace on its own). */
+export const NOOP_SPAN: SpanHandle = { set() {}, fail() {} };
 
 const NOOP: Tracer = {
   span: (_name, _attrs, fn) => fn(NOOP_SPAN),

@@ -72,6 +72,12 @@ export type NewStep = Pick<StepRecord, "runId" | "key" | "kind" | "input"> &
      * FencedError and nothing is written (a replica that lost the run while paused starts nothing more).
      */
     lease?: string;
+    /**
+     * Work already done at claim time (a checkpoint's value): when this call claims the step, it also ends
+     * it with `end` — the claim, the end and both announcements commit in one transaction, and `step` of
+     * the claim is the ended record. An end the tenant's quota refuses refuses the claim: nothing is written.
+     */
+    end?: Omit<StepEnd, "attempt">;
   };
 
 export type StepEnd = Pick<StepRecord, "status" | "output" | "failure" | "usage"> & {
@@ -107,7 +113,14 @@ export interface StoreCounters {
  */
 export type StepClaim =
   | { kind: "finished"; step: StepRecord }
-  | { kind: "claimed"; step: StepRecord; previousAttempt: StepRecord | null; announced?: EventRecord }
+  | {
+      kind: "claimed";
+      step: StepRecord;
+      previousAttempt: StepRecord | null;
+      announced?: EventRecord;
+      /** The end's event, when the claim ended the step too (NewStep.end). */
+      endAnnounced?: EventRecord;
+    }
   | { kind: "owned"; step: StepRecord };
 
 /**

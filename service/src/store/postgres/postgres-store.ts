@@ -165,15 +165,33 @@ export class PostgresStore implements Store {
            failure = NULL, usage = NULL, audit = $2, owner = $3, heartbeat_at = $1 WHERE run_id = $4 AND seq = $5 RETURNING *`,
           [now, json(step.audit), owner, step.runId, prev.seq],
         );
-        const claimed = toStep(r.rows[0]!);
+        let claimed = toStep(r.rows[0]!);
         const announced = step.announce
           ? await appendIn(q, claimed.runId, step.announce(claimed), now)
           : undefined;
-        return { kind: "claimed", step: claimed, previousAttempt: prev, ...(announced ? { announced } : {}) };
+        let endAnnounced: EventRecord | undefined;
+        if (step.end) {
+          // A re-claimed key is ended by a second statement in the same transaction.
+          const [sql, args] = endSql(step.runId, prev.seq, step.end, now, claimed.attempt);
+          claimed = toStep((await q(`${sql} RETURNING *`, args)).rows[0]!);
+          if (step.end.announce)
+            endAnnounced = await appendIn(q, step.runId, step.end.announce(claimed), now);
+        }
+        return {
+          kind: "claimed",
+          step: claimed,
+          previousAttempt: prev,
+          ...(announced ? { announced } : {}),
+          ...(endAnnounced ? { endAnnounced } : {}),
+        };
       }
+      // With `end`, the row is inserted ended (one statement).
+      const end = step.end;
       const r = await q(
-        `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner, heartbeat_at)
-         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = $1), $2, $3, 'started', 1, $4, $5, $6, $7, $8, $5)
+        `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner,
+           heartbeat_at, output, failure, usage, cached, ended_at)
+         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = $1), $2, $3, $9, 1, $4, $5, $6, $7, $8,
+           $5, $10, $11, $12, $13, $14)
          RETURNING *`,
         [
           step.runId,
@@ -182,34 +200,36 @@ export class PostgresStore implements Store {
           json(step.input),
           now,
           json(step.remediation),
-          json(step.audit),
+          json(end?.audit ?? step.audit),
           owner,
+          end ? end.status : "started",
+          json(end?.output),
+          json(end?.failure),
+          json(end?.usage),
+          end?.cached === true,
+          end ? now : null,
         ],
       );
       const claimed = toStep(r.rows[0]!);
       const announced = step.announce
         ? await appendIn(q, claimed.runId, step.announce(claimed), now)
         : undefined;
-      return { kind: "claimed", step: claimed, previousAttempt: null, ...(announced ? { announced } : {}) };
+      const endAnnounced = end?.announce
+        ? await appendIn(q, claimed.runId, end.announce(claimed), now)
+        : undefined;
+      return {
+        kind: "claimed",
+        step: claimed,
+        previousAttempt: null,
+        ...(announced ? { announced } : {}),
+        ...(endAnnounced ? { endAnnounced } : {}),
+      };
     });
   }
 
   async endStep(runId: string, seq: number, end: StepEnd): Promise<Announced<StepRecord>> {
     const now = Date.now();
-    const args: unknown[] = [
-      end.status,
-      json(end.output),
-      json(end.failure),
-      json(end.usage),
-      end.cached === true,
-      now,
-      json(end.audit),
-      runId,
-      seq,
-    ];
-    let sql = `UPDATE steps SET status = $1, output = $2, failure = $3, usage = $4, cached = $5, ended_at = $6,
-      audit = COALESCE($7, audit) WHERE run_id = $8 AND seq = $9`;
-    if (end.attempt !== undefined) sql += ` AND attempt = $${args.push(end.attempt)} AND status = 'started'`;
+    const [sql, args] = endSql(runId, seq, end, now, end.attempt);
     const announce = end.announce;
     const r = announce
       ? await this.#db.tx(async (q) => {
@@ -465,4 +485,29 @@ async function appendIn(
     [runId, ev.type, JSON.stringify(ev.data ?? null), at],
   );
   return { id: num(r.rows[0]!.id), runId, type: ev.type, data: ev.data, at };
+}
+
+/** The UPDATE that ends step `seq` (fenced to `attempt` while started when given), without RETURNING. */
+function endSql(
+  runId: string,
+  seq: number,
+  end: Omit<StepEnd, "attempt">,
+  now: number,
+  attempt: number | undefined,
+): [string, unknown[]] {
+  const args: unknown[] = [
+    end.status,
+    json(end.output),
+    json(end.failure),
+    json(end.usage),
+    end.cached === true,
+    now,
+    json(end.audit),
+    runId,
+    seq,
+  ];
+  let sql = `UPDATE steps SET status = $1, output = $2, failure = $3, usage = $4, cached = $5, ended_at = $6,
+    audit = COALESCE($7, audit) WHERE run_id = $8 AND seq = $9`;
+  if (attempt !== undefined) sql += ` AND attempt = $${args.push(attempt)} AND status = 'started'`;
+  return [sql, args];
 }

@@ -185,23 +185,17 @@ export class SqliteConnection {
 
   /**
    * One write, resolved only after the COMMIT that contains it succeeded (group commit): the writes issued
-   * during one turn of the event loop run in one transaction, each inside its own savepoint, so one write's
-   * error rolls back that write alone, and the transaction commits once for all of them — a commit per
-   * batch instead of per write is what lets concurrent steps share the WAL's cost. Nothing is half written:
-   * a failed COMMIT rejects every write of the batch. A read-only connection is reopened and the batch tried
-   * once more (it wrote nothing).
+   * during one turn of the event loop run in one transaction at the end of that turn (setImmediate: an idle
+   * service waits for nothing else), each inside its own savepoint, so one write's error rolls back that
+   * write alone, and the transaction commits once for all of them — a commit per turn instead of per write
+   * is what lets concurrent steps share the WAL's cost (a COMMIT writes every page the batch dirtied). Nothing
+   * is half written: a failed COMMIT rejects every write of the batch. A read-only connection is reopened
+   * and the batch tried once more (it wrote nothing).
    * @example const id = await c.write(() => c.get("INSERT INTO events … RETURNING id"))
    */
   write<T>(fn: () => T): Promise<T> {
     if (this.#closed)
       return Promise.reject(new StorageUnavailableError("storage unavailable: the store is closed"));
-    if (!this.#batch && !this.#busy) {
-      // The first write of a loop turn commits at once (an idle service pays no batching delay); writes that
-      // follow in the same turn — concurrent requests — join one batch committed right after it.
-      this.#busy = true;
-      setImmediate(() => (this.#busy = false));
-      return new Promise<T>((resolve, reject) => this.#flush([{ fn, resolve: resolve, reject }]));
-    }
     return new Promise<T>((resolve, reject) => {
       const batch = (this.#batch ??= this.#schedule());
       batch.push({ fn, resolve: resolve, reject });
@@ -209,8 +203,6 @@ export class SqliteConnection {
   }
 
   #batch: PendingWrite[] | null = null;
-  /** A write committed during this turn of the event loop: the next ones batch. */
-  #busy = false;
 
   #schedule(): PendingWrite[] {
     const batch: PendingWrite[] = [];

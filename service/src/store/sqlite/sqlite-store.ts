@@ -164,20 +164,29 @@ export class SqliteStore implements Store {
         // A new key (the common case) is one statement: the next seq of the run, the insert, the row back;
         // a key that exists already inserts nothing (ON CONFLICT) and is handled below. The run must exist
         // (foreign key).
+        // With `end`, the row is inserted ended (one statement, one pass of the usage trigger).
+        const end = step.end;
         row = c.get(
-          `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner, heartbeat_at)
-           VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id=?), ?, ?, 'started', 1, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner,
+             heartbeat_at, output, failure, usage, cached, ended_at)
+           VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id=?), ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (run_id, key) DO NOTHING RETURNING *`,
           step.runId,
           step.runId,
           step.key,
           step.kind,
+          end ? end.status : "started",
           json(step.input),
           now,
           json(step.remediation),
-          json(step.audit),
+          json(end?.audit ?? step.audit),
           owner,
           now,
+          json(end?.output),
+          json(end?.failure),
+          json(end?.usage),
+          end?.cached ? 1 : 0,
+          end ? now : null,
         );
       } catch (e) {
         if ((e as { errcode?: number }).errcode === SQLITE_CONSTRAINT_FOREIGNKEY)
@@ -205,35 +214,60 @@ export class SqliteStore implements Store {
         );
       }
       const announced = step.announce ? this.#append(claimed.runId, step.announce(claimed), now) : undefined;
-      return { kind: "claimed", step: claimed, previousAttempt, ...(announced ? { announced } : {}) };
+      let endAnnounced: EventRecord | undefined;
+      if (step.end) {
+        // A re-claimed key is ended by a second statement; a new one was inserted ended.
+        if (previousAttempt)
+          claimed = this.#endRow(claimed.runId, claimed.seq, step.end, now, claimed.attempt);
+        if (step.end.announce) endAnnounced = this.#append(claimed.runId, step.end.announce(claimed), now);
+      }
+      return {
+        kind: "claimed",
+        step: claimed,
+        previousAttempt,
+        ...(announced ? { announced } : {}),
+        ...(endAnnounced ? { endAnnounced } : {}),
+      };
     });
+  }
+
+  /** Inside a write: ends step `seq` (fenced to `attempt` while started when given), or throws. */
+  #endRow(
+    runId: string,
+    seq: number,
+    end: Omit<StepEnd, "attempt">,
+    now: number,
+    attempt?: number,
+  ): StepRecord {
+    const c = this.#c;
+    const fenced = attempt === undefined ? "" : " AND attempt=? AND status='started'";
+    const row = c.get(
+      `UPDATE steps SET status=?, output=?, failure=?, usage=?, cached=?, ended_at=?, audit=COALESCE(?, audit)
+       WHERE run_id=? AND seq=?${fenced} RETURNING *`,
+      end.status,
+      json(end.output),
+      json(end.failure),
+      json(end.usage),
+      end.cached ? 1 : 0,
+      now,
+      json(end.audit),
+      runId,
+      seq,
+      ...(attempt === undefined ? [] : [attempt]),
+    );
+    if (!row) {
+      if (!c.get("SELECT 1 AS x FROM steps WHERE run_id=? AND seq=?", runId, seq))
+        throw new NotFoundError(`step ${runId}#${seq} does not exist`);
+      throw new FencedError(`step ${runId}#${seq}: attempt ${attempt} is no longer current`);
+    }
+    return toStep(row);
   }
 
   async endStep(runId: string, seq: number, end: StepEnd): Promise<Announced<StepRecord>> {
     const c = this.#c;
     return c.write(() => {
       const now = Date.now();
-      const fenced = end.attempt === undefined ? "" : " AND attempt=? AND status='started'";
-      const row = c.get(
-        `UPDATE steps SET status=?, output=?, failure=?, usage=?, cached=?, ended_at=?, audit=COALESCE(?, audit)
-         WHERE run_id=? AND seq=?${fenced} RETURNING *`,
-        end.status,
-        json(end.output),
-        json(end.failure),
-        json(end.usage),
-        end.cached ? 1 : 0,
-        now,
-        json(end.audit),
-        runId,
-        seq,
-        ...(end.attempt === undefined ? [] : [end.attempt]),
-      );
-      if (!row) {
-        if (!c.get("SELECT 1 AS x FROM steps WHERE run_id=? AND seq=?", runId, seq))
-          throw new NotFoundError(`step ${runId}#${seq} does not exist`);
-        throw new FencedError(`step ${runId}#${seq}: attempt ${end.attempt} is no longer current`);
-      }
-      const ended = toStep(row);
+      const ended = this.#endRow(runId, seq, end, now, end.attempt);
       const announced = end.announce ? this.#append(runId, end.announce(ended), now) : undefined;
       return announced ? { ...ended, announced } : ended;
     });

@@ -9,7 +9,7 @@
 // - steps: atomic claimStep (one row per key across connections, attempts 1..n, gapless seq); re-claim of
 //   started/interrupted = attempt + 1 keeping the first input; finished returned as is; owned by a live
 //   owner → "owned"; endStep fencing by attempt; NotFoundError; interruptStartedSteps (per owner);
-//   heartbeats.
+//   heartbeats; a claim that ends the step too (NewStep.end: one write, both events, quota refusal).
 // - tool calls (ordered, replaced by key), checkpoints (last value), events (increasing ids, afterId).
 // - cache: TTL, per-tenant keys, LRU inside the writing tenant's partition under a global and a per-tenant
 //   byte cap, with exact byte totals, stats, clearing.
@@ -26,6 +26,7 @@ import type { TestApi } from "@mend/sandboxes/testing";
 import { suiteContext, type StoreFactory } from "./conformance-kit.ts";
 import { runsSuite } from "./conformance-runs.ts";
 import { stepsSuite } from "./conformance-steps.ts";
+import { stepEndSuite } from "./conformance-step-end.ts";
 import { cacheSuite } from "./conformance-cache.ts";
 import { usageSuite } from "./conformance-usage.ts";
 import { forksSuite } from "./conformance-forks.ts";
@@ -50,6 +51,7 @@ export function runStoreConformance(t: TestApi, name: string, factory: StoreFact
     const ctx = suiteContext(t, factory);
     runsSuite(ctx);
     stepsSuite(ctx);
+    stepEndSuite(ctx);
     cacheSuite(ctx);
     usageSuite(ctx);
     forksSuite(ctx);
