@@ -5,7 +5,7 @@ import { rmSync } from "node:fs";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import Docker from "dockerode";
-import { DEFAULT_CONTAINER_LIMITS, DockerRunner } from "@mend/sandboxes";
+import { DEFAULT_CONTAINER_LIMITS, DockerRunner } from "@mend/sandboxes/docker";
 import { startService, type ServiceProcess } from "../support/service-process.ts";
 import { httpClient, type HttpClient } from "./http-client.ts";
 import { closedLoop, rowOf, throughput, type LoadResult } from "./load.ts";
