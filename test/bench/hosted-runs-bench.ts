@@ -203,7 +203,8 @@ export async function benchHostedRunsOnce(
         },
       ),
     );
-    const turns = runs * TURNS;
+    // Turns the model answered (first asks): runs × 10 when every run finished, fewer past the deadline.
+    const turns = answered.size;
     rows.push({
       name: `[${runs} runs] service CPU time per turn (one model call + one code-mode step), mean`,
       n: turns,

@@ -1,4 +1,4 @@
-// The Anthropic Messages API over plain fetch: top-level system, tool_use / tool_result content blocks.
+// The Anthropic Messages API over undici request on the shared provider pool: top-level system, tool_use / tool_result content blocks.
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { jsonPostAttempt } from "./http-attempt.ts";
