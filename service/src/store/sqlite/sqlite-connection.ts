@@ -184,18 +184,23 @@ export class SqliteConnection {
   }
 
   /**
-   * One write, resolved only after the COMMIT that contains it succeeded (group commit): the writes issued
-   * during one turn of the event loop run in one transaction at the end of that turn (setImmediate: an idle
-   * service waits for nothing else), each inside its own savepoint, so one write's error rolls back that
-   * write alone, and the transaction commits once for all of them — a commit per turn instead of per write
-   * is what lets concurrent steps share the WAL's cost (a COMMIT writes every page the batch dirtied). Nothing
-   * is half written: a failed COMMIT rejects every write of the batch. A read-only connection is reopened
-   * and the batch tried once more (it wrote nothing).
+   * One write, resolved only after the COMMIT that contains it succeeded (group commit). An idle connection
+   * commits the write at once (no batching delay); while commits happen turn after turn of the event loop
+   * (concurrent requests), the writes issued during one turn run in one transaction at its end
+   * (setImmediate), each inside its own savepoint, so one write's error rolls back that write alone, and the
+   * transaction commits once for all of them — a commit per turn instead of per write is what lets
+   * concurrent steps share the WAL's cost (a COMMIT writes every page the batch dirtied). Nothing is half
+   * written: a failed COMMIT rejects every write of the batch. A read-only connection is reopened and the
+   * batch tried once more (it wrote nothing).
    * @example const id = await c.write(() => c.get("INSERT INTO events … RETURNING id"))
    */
   write<T>(fn: () => T): Promise<T> {
     if (this.#closed)
       return Promise.reject(new StorageUnavailableError("storage unavailable: the store is closed"));
+    if (!this.#batch && !this.#busy) {
+      this.#committed();
+      return new Promise<T>((resolve, reject) => this.#flush([{ fn, resolve: resolve, reject }]));
+    }
     return new Promise<T>((resolve, reject) => {
       const batch = (this.#batch ??= this.#schedule());
       batch.push({ fn, resolve: resolve, reject });
@@ -203,11 +208,31 @@ export class SqliteConnection {
   }
 
   #batch: PendingWrite[] | null = null;
+  /** A commit happened in this turn of the event loop or the one before: writes batch (see write). */
+  #busy = false;
+  #committedThisTurn = false;
+
+  /** Notes a commit; the connection is idle again after a turn of the event loop without one. */
+  #committed(): void {
+    this.#committedThisTurn = true;
+    if (this.#busy) return;
+    this.#busy = true;
+    const check = () => {
+      if (!this.#committedThisTurn) {
+        this.#busy = false;
+        return;
+      }
+      this.#committedThisTurn = false;
+      setImmediate(check);
+    };
+    setImmediate(check);
+  }
 
   #schedule(): PendingWrite[] {
     const batch: PendingWrite[] = [];
     setImmediate(() => {
       if (this.#batch === batch) this.#batch = null;
+      this.#committed();
       this.#flush(batch);
     });
     return batch;
