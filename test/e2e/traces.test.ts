@@ -84,10 +84,16 @@ describe("traces", () => {
     assert.deepEqual(step.body.result, [true, "fetched"]);
 
     const mine = (spans: ReceivedSpan[]) => spans.filter((s) => s.traceId === traceId);
-    const spans = await until(
-      (all) => (mine(all).filter((s) => s.name === "mend.tool.call").length === 2 ? mine(all) : undefined),
-      "the step's spans",
-    );
+    // Spans are exported in batches as they end (tool calls first, the request last), so the test waits
+    // for the whole set, not the first batch.
+    const spans = await until((all) => {
+      const m = mine(all);
+      const complete =
+        m.filter((s) => s.name === "mend.tool.call").length === 2 &&
+        ["mend.sandbox.execute", "mend.step"].every((n) => m.some((s) => s.name === n)) &&
+        m.some((s) => s.name === "POST" && s.parentSpanId === callerSpan);
+      return complete ? m : undefined;
+    }, "the step's spans");
     const byName = (name: string) => spans.filter((s) => s.name === name);
     const request = byName("POST").find((s) => s.parentSpanId === callerSpan);
     assert.ok(request, `a server span continues the caller's span: ${JSON.stringify(spans)}`);
