@@ -3,7 +3,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Readable } from "node:stream";
 import { request } from "undici";
-import { providerPool } from "./provider-pool.ts";
+import { providerPool, providerSlot } from "./provider-pool.ts";
 import type { AttemptOutcome } from "./retry.ts";
 import { parseRetryAfterMs } from "./retry.ts";
 import type { StreamAssembler } from "./stream-assemblers.ts";
@@ -97,6 +97,8 @@ export function jsonPostAttempt<T>(
   const length =
     typeof body === "string" ? undefined : String(body.reduce((n, part) => n + part.byteLength, 0));
   return async (signal) => {
+    // The stall clock starts once a socket is ours: waiting behind other runs' calls is not a stall.
+    const release = await providerSlot(url, signal);
     const stall = new AbortController();
     // One timer per attempt, pushed back at every chunk (refresh, not a new timer per chunk).
     const timer = setTimeout(() => stall.abort(new Stalled()), stallMs);
@@ -138,6 +140,7 @@ export function jsonPostAttempt<T>(
       };
     } finally {
       clearTimeout(timer);
+      release();
     }
     const bodyTail = text.length > BODY_TAIL_CHARS ? text.slice(-BODY_TAIL_CHARS) : text;
     if (status < 200 || status >= 300) {
