@@ -103,6 +103,8 @@ export class SqliteCache {
       try {
         this.#store(q.e, q.maxBytes, q.tenantMaxBytes);
       } catch (error) {
+        // the in-memory totals may now count writes that will not commit: read them again next time
+        this.#forgetTotals();
         if (sqliteFault(error)) {
           for (const t of taken) t.reject(error);
           throw error;
@@ -111,12 +113,20 @@ export class SqliteCache {
       }
     }
     return (error) => {
+      // a rolled-back transaction took these puts (and their evictions) with it
+      if (error !== undefined) this.#forgetTotals();
       for (const q of taken) {
         const failed = error ?? own.get(q);
         if (failed === undefined) q.resolve();
         else q.reject(failed);
       }
     };
+  }
+
+  /** Drops the in-memory byte bounds, so the next put reads the committed totals (after a rollback). */
+  #forgetTotals(): void {
+    this.#total = undefined;
+    this.#mine.clear();
   }
 
   /** One write that first writes the queue (and the counted misses), then runs `fn`. */

@@ -268,6 +268,8 @@ export class SqliteConnection {
 
   /** Runs the batch in one transaction; throws (having rolled back) when the transaction itself fails. */
   #commit(batch: PendingWrite[]): ({ ok: true; value: unknown } | { ok: false; error: unknown })[] {
+    // a batch scheduled before close() must not take the data dir's lock again after it was released
+    if (this.#closed) throw new StorageUnavailableError("storage unavailable: the store is closed");
     this.#ensureLock();
     const db = this.#connect();
     db.exec("BEGIN IMMEDIATE");
