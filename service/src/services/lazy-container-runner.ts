@@ -52,6 +52,8 @@ export class LazyContainerRunner implements ContainerRunner {
   }
 
   async run(job: ContainerJob): Promise<ContainerOutcome> {
+    // as DockerRunner does: a job after dispose() must not load a runner nobody would stop
+    if (this.#disposed) throw new Error("LazyContainerRunner.run() after dispose()");
     return (await this.#startedRunner()).run(job);
   }
 
