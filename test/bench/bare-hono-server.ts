@@ -1,18 +1,13 @@
 // The floor of an HTTP execution: a bare Hono JSON route on @hono/node-server, in its own process like the service;
 // with `engine`, also POST /codemode running the script on Mend's own QuickJS engine (no journal, no policy, no cache).
-import { spawn, type ChildProcess } from "node:child_process";
 import type { AddressInfo } from "node:net";
-import { createInterface } from "node:readline";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { QuickJsEngine } from "../../sandboxes/src/codemode/quickjs/quickjs-engine.ts";
 import { TEST_LIMITS, TEST_TOOLS } from "../../sandboxes/src/testing/codemode-fixtures.ts";
+import { startChildServer, type ChildServer } from "./child-server.ts";
 
-export interface BareHono {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
+export type BareHono = ChildServer;
 
 /**
  * Spawns this file as a child process serving `POST /json` (echoes a small JSON body) and `GET /json`; with
@@ -20,27 +15,12 @@ export interface BareHono {
  * service's default 2 workers, its echo/sleep tools answered in this process.
  * @example const bare = await startBareHono(); await fetch(bare.url + "/json"); await bare.stop()
  */
-export async function startBareHono(opts: { engine?: boolean } = {}): Promise<BareHono> {
-  const child = spawn(
-    process.execPath,
-    [new URL(import.meta.url).pathname, ...(opts.engine ? ["--engine"] : [])],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-    },
+export function startBareHono(opts: { engine?: boolean } = {}): Promise<BareHono> {
+  return startChildServer(
+    new URL(import.meta.url).pathname,
+    opts.engine ? ["--engine"] : [],
+    "bare Hono server",
   );
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout }).once("line", resolve);
-    void exited.then(() => reject(new Error("bare Hono server exited before listening")));
-  });
-  return {
-    url,
-    child,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
 }
 
 async function main(): Promise<void> {

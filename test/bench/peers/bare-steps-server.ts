@@ -2,21 +2,16 @@
 // process like the service, journaling each step with Mend's own SqliteStore — the same statements, the
 // same group commit, the same durability (answered only after the COMMIT). Mend ÷ this is what the edge and
 // the engine add; this ÷ a bare server without the store (GET /ping) is what SQLite costs.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { SqliteStore } from "../../../service/src/store/sqlite/sqlite-store.ts";
 import type { Announce } from "../../../service/src/store/store.ts";
+import { startChildServer, type ChildServer } from "../child-server.ts";
 
-export interface BareSteps {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
+export type BareSteps = ChildServer;
 
 /**
  * Spawns this file as a child process: `POST /runs` → `{id}`; `POST /runs/{id}/steps` `{key}` claims the
@@ -24,23 +19,8 @@ export interface BareSteps {
  * and ends it in one write (like a checkpoint); `GET /ping` answers without the store.
  * @example const bare = await startBareSteps(); ...; await bare.stop()
  */
-export async function startBareSteps(): Promise<BareSteps> {
-  const child = spawn(process.execPath, [new URL(import.meta.url).pathname], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout }).once("line", resolve);
-    void exited.then(() => reject(new Error("bare steps server exited before listening")));
-  });
-  return {
-    url,
-    child,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
+export function startBareSteps(): Promise<BareSteps> {
+  return startChildServer(new URL(import.meta.url).pathname, [], "bare steps server");
 }
 
 const started: Announce = (s) => ({
