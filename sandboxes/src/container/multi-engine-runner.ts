@@ -1,17 +1,10 @@
 // Several Docker engines behind one ContainerRunner: placement by free memory, a warm hit first, engines that stop answering left out.
 import Docker from "dockerode";
 import { randomBytes } from "node:crypto";
-import { DEFAULT_CONTAINER_LIMITS, DockerRunner } from "./docker-runner.ts";
+import { DEFAULT_CONTAINER_LIMITS, DockerRunner, type DockerRunnerOptions } from "./docker-runner.ts";
 import { dockerOptionsFor } from "./engine-hosts.ts";
 import { EngineWatch } from "./engine-watch.ts";
-import type {
-  ContainerJob,
-  ContainerLimits,
-  ContainerOutcome,
-  ContainerRunner,
-  EngineState,
-  PoolState,
-} from "./runner.ts";
+import type { ContainerJob, ContainerOutcome, ContainerRunner, EngineState, PoolState } from "./runner.ts";
 
 /** One engine: a name and either a ready client or an address (see dockerOptionsFor). */
 export interface EngineSpec {
@@ -20,21 +13,16 @@ export interface EngineSpec {
   docker?: Docker;
 }
 
-export interface MultiEngineRunnerOptions {
+/** The warm pool's options, given to the runner of each engine as they are. */
+type EnginePoolOptions = Pick<
+  DockerRunnerOptions,
+  "pool" | "runscPool" | "poolLimits" | "poolMax" | "poolIdleMs" | "poolMemoryMb"
+>;
+
+export interface MultiEngineRunnerOptions extends EnginePoolOptions {
   engines: EngineSpec[];
   /** TLS client certificates of `tcp://` engines (ca.pem, cert.pem, key.pem). */
   certPath?: string;
-  /** Warm containers per runtime on each engine, e.g. `{ python: 2 }`. */
-  pool?: Partial<Record<string, number>>;
-  /** Warm containers per image under runsc (gVisor) on each engine. */
-  runscPool?: Partial<Record<string, number>>;
-  poolLimits?: Partial<ContainerLimits>;
-  /** The most containers one pooled image grows to per engine under demand (see DockerRunnerOptions). */
-  poolMax?: number;
-  /** A grown pool shrinks back after this long without a miss, ms. */
-  poolIdleMs?: number;
-  /** Memory the idle pooled containers of one engine may hold together, MiB. */
-  poolMemoryMb?: number;
   ownerId?: string;
   janitor?: boolean;
   /**
