@@ -294,4 +294,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_lease_owner ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
   CREATE INDEX runs_hosted_running ON runs (created_at) WHERE status = 'running' AND mode = 'hosted';
   `,
+  // A claim's insert (the only insert of a step without `replayed_from_run`) is counted by the store itself,
+  // once per transaction (sqlite-step-usage.ts): the trigger counts the other inserts, a fork's copies.
+  `
+  DROP TRIGGER usage_steps_insert;
+  CREATE TRIGGER usage_steps_insert AFTER INSERT ON steps WHEN NEW.replayed_from_run IS NOT NULL BEGIN
+    INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.input), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.usage), 0) + COALESCE(octet_length(NEW.remediation), 0) + COALESCE(octet_length(NEW.audit), 0) FROM runs WHERE id = NEW.run_id
+      ON CONFLICT (tenant) DO UPDATE SET journal_bytes = CASE WHEN excluded.journal_bytes > 0 AND journal_limit IS NOT NULL AND journal_bytes + excluded.journal_bytes > journal_limit
+        THEN RAISE(ABORT, 'mend_quota_exceeded:journalBytes') ELSE journal_bytes + excluded.journal_bytes END;
+  END;
+  `,
 ];

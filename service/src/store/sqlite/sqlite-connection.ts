@@ -21,6 +21,16 @@ interface PendingWrite {
   reject(error: unknown): void;
 }
 
+/**
+ * Something that keeps state of its own for the writes of a transaction (the claims' journal bytes,
+ * sqlite-step-usage.ts): it writes that state inside the transaction just before its COMMIT, and forgets it
+ * when the transaction rolls back.
+ */
+export interface CommitParticipant {
+  beforeCommit(): void;
+  rolledBack(): void;
+}
+
 /** SQLite primary result codes that mean "storage cannot take this now" (the low byte of errcode). */
 const FAULTS: Record<number, string> = {
   5: "the database is locked by another process",
@@ -69,6 +79,9 @@ export class SqliteConnection {
   #lock: DataDirLock | null = null;
   #stmts = new Map<string, StatementSync>();
   #closed = false;
+  readonly #participants: CommitParticipant[] = [];
+  /** While a write of a batch runs in its savepoint: what undoes its participants' state if it rolls back. */
+  #undo: (() => void)[] | null = null;
 
   constructor(path: string, opts: SqliteConnectionOptions = {}) {
     this.#path = path;
@@ -141,6 +154,19 @@ export class SqliteConnection {
       this.#stmts.set(sql, s);
     }
     return s;
+  }
+
+  /** Registers a participant in every write transaction of this connection. */
+  participate(p: CommitParticipant): void {
+    this.#participants.push(p);
+  }
+
+  /**
+   * Inside a write: `undo` runs if this write alone is rolled back (its savepoint in a batch); a rollback of
+   * the whole transaction reaches the participants through rolledBack() instead.
+   */
+  onRollback(undo: () => void): void {
+    this.#undo?.push(undo);
   }
 
   /** Statements executed and write transactions committed (Store.counters). */
@@ -277,6 +303,7 @@ export class SqliteConnection {
       const results = batch.map((w) => {
         if (batch.length === 1) return { ok: true as const, value: w.fn() };
         db.exec("SAVEPOINT w");
+        const undo: (() => void)[] = (this.#undo = []);
         try {
           const value = w.fn();
           db.exec("RELEASE w");
@@ -286,9 +313,13 @@ export class SqliteConnection {
           if (sqliteFault(error) || !db.isTransaction) throw error;
           db.exec("ROLLBACK TO w");
           db.exec("RELEASE w");
+          for (const u of undo) u();
           return { ok: false as const, error };
+        } finally {
+          this.#undo = null;
         }
       });
+      for (const p of this.#participants) p.beforeCommit();
       db.exec("COMMIT");
       this.counters.transactions++;
       return results;
@@ -298,6 +329,7 @@ export class SqliteConnection {
       } catch {
         /* the connection is broken: the fault replaces it */
       }
+      for (const p of this.#participants) p.rolledBack();
       if (batch.length === 1 && !sqliteFault(e) && !(e instanceof StorageUnavailableError)) {
         // The single write's own error (not a storage fault): report it to that write alone.
         return [{ ok: false, error: e }];

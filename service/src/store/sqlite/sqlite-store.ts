@@ -43,6 +43,7 @@ import { SqliteCache } from "./sqlite-cache.ts";
 import { SqliteRuns } from "./sqlite-runs.ts";
 import { SqliteUsage } from "./sqlite-usage.ts";
 import { SqliteReplicas } from "./sqlite-replicas.ts";
+import { SqliteStepUsage, stepInsertBytes } from "./sqlite-step-usage.ts";
 
 /** SQLite's extended result code of a foreign-key violation (here: a step of a run that does not exist). */
 const SQLITE_CONSTRAINT_FOREIGNKEY = 787;
@@ -61,9 +62,11 @@ export class SqliteStore implements Store {
   readonly #runs: SqliteRuns;
   readonly #usage: SqliteUsage;
   readonly #replicas: SqliteReplicas;
+  readonly #stepUsage: SqliteStepUsage;
 
   private constructor(c: SqliteConnection) {
     this.#c = c;
+    this.#stepUsage = new SqliteStepUsage(c);
     this.#usage = new SqliteUsage(c);
     this.#replicas = new SqliteReplicas(c);
     this.#cache = new SqliteCache(c);
@@ -166,6 +169,12 @@ export class SqliteStore implements Store {
         // (foreign key).
         // With `end`, the row is inserted ended (one statement, one pass of the usage trigger).
         const end = step.end;
+        const input = json(step.input);
+        const remediation = json(step.remediation);
+        const audit = json(end?.audit ?? step.audit);
+        const output = json(end?.output);
+        const failure = json(end?.failure);
+        const usage = json(end?.usage);
         row = c.get(
           `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner,
              heartbeat_at, output, failure, usage, cached, ended_at)
@@ -176,18 +185,24 @@ export class SqliteStore implements Store {
           step.key,
           step.kind,
           end ? end.status : "started",
-          json(step.input),
+          input,
           now,
-          json(step.remediation),
-          json(end?.audit ?? step.audit),
+          remediation,
+          audit,
           owner,
           now,
-          json(end?.output),
-          json(end?.failure),
-          json(end?.usage),
+          output,
+          failure,
+          usage,
           end?.cached ? 1 : 0,
           end ? now : null,
         );
+        // Counted here, not by a trigger (sqlite-step-usage.ts); a key that exists inserted nothing.
+        if (row)
+          this.#stepUsage.count(
+            step.runId,
+            stepInsertBytes([step.key, input, output, failure, usage, remediation, audit]),
+          );
       } catch (e) {
         if ((e as { errcode?: number }).errcode === SQLITE_CONSTRAINT_FOREIGNKEY)
           throw new NotFoundError(`run ${step.runId} does not exist`);

@@ -209,6 +209,43 @@ export function usageSuite({ t, test }: SuiteContext): void {
       assert.equal(used, per * fit);
     });
 
+    test("claims issued together count per tenant; a claim rolled back, refused or replayed counts nothing", async (s) => {
+      await newRun(s, "run_a");
+      await newRun(s, "run_b", { tenant: "t2" });
+      await s.claimStep({ runId: "run_a", key: "done", kind: "tool", input: null });
+      const base = Buffer.byteLength("done");
+      const input = { pad: "q".repeat(50) };
+      const per = (key: string) => Buffer.byteLength(key) + jb(input);
+      // t1 has room for its first claim of this round only; t2 has no quota.
+      await s.setQuota("t1", { journalBytes: base + per("a1") + per("a2") - 1, blobBytes: null });
+      const claim = (runId: string, key: string, announce?: () => never) =>
+        s.claimStep({ runId, key, kind: "tool", input, ...(announce ? { announce } : {}) });
+      const broken = () => {
+        throw new Error("announce failed");
+      };
+      // Issued in one turn: a store that batches writes runs them in one transaction.
+      const results = await Promise.allSettled([
+        claim("run_b", "b1", broken), // rolled back after its insert
+        claim("run_a", "a1"),
+        claim("run_b", "b2"),
+        claim("run_a", "a2"), // past t1's quota
+        claim("run_a", "done"), // exists: inserts nothing
+        claim("run_b", "b3"),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ["rejected", "fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"],
+      );
+      assert.ok((results[3] as PromiseRejectedResult).reason instanceof QuotaExceededError);
+      assert.equal((await s.usage("t1")).journalBytes, base + per("a1"));
+      assert.equal((await s.usage("t2")).journalBytes, per("b2") + per("b3"));
+      assert.equal(await s.getStep("run_b", "b1"), null, "the rolled-back claim wrote nothing");
+      // Counted bytes stay exact afterwards: the next claim of t1 is still refused, t2's still counted.
+      await quotaRefusal(claim("run_a", "a3"), "journalBytes");
+      await claim("run_b", "b4");
+      assert.equal((await s.usage("t2")).journalBytes, per("b2") + per("b3") + per("b4"));
+    });
+
     test("evicts only the writing tenant's entries: another tenant's survive a flood", async (s) => {
       const now = Date.now();
       for (let i = 0; i < 5; i++) await s.putCache(cacheEntry("quiet", `q${i}`, 100, now + i), 2000, 1000);
