@@ -294,9 +294,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_lease_owner ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
   CREATE INDEX runs_hosted_running ON runs (created_at) WHERE status = 'running' AND mode = 'hosted';
   `,
-  // A claim's insert (the only insert of a step without `replayed_from_run`) is counted by the store itself,
-  // once per transaction (sqlite-step-usage.ts): the trigger counts the other inserts, a fork's copies.
+  // Steps' journal bytes are counted by the store itself, once per transaction (sqlite-step-usage.ts): a
+  // claim's insert (the only insert of a step without `replayed_from_run`) and every update, which records
+  // the row's bytes before it in `bytes_before_update`; the insert trigger still counts a fork's copies.
   `
+  ALTER TABLE steps ADD COLUMN bytes_before_update INTEGER;
+  DROP TRIGGER usage_steps_update;
   DROP TRIGGER usage_steps_insert;
   CREATE TRIGGER usage_steps_insert AFTER INSERT ON steps WHEN NEW.replayed_from_run IS NOT NULL BEGIN
     INSERT INTO tenant_usage (tenant, journal_bytes) SELECT tenant, COALESCE(octet_length(NEW.key), 0) + COALESCE(octet_length(NEW.input), 0) + COALESCE(octet_length(NEW.output), 0) + COALESCE(octet_length(NEW.failure), 0) + COALESCE(octet_length(NEW.usage), 0) + COALESCE(octet_length(NEW.remediation), 0) + COALESCE(octet_length(NEW.audit), 0) FROM runs WHERE id = NEW.run_id

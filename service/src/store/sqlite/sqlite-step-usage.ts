@@ -1,7 +1,9 @@
-// The journal bytes of claimed steps, counted by the SQLite store itself instead of a trigger: a claim's
-// insert is the hottest write there is (every durable step), and the trigger's run lookup and per-row
-// upsert of `tenant_usage` were a quarter of its cost. The quota is still checked at each claim, inside
-// its write; the bytes reach `tenant_usage` once per transaction, just before its COMMIT.
+// The journal bytes of steps, counted by the SQLite store itself instead of triggers: a claim's insert and a
+// step's end are the hottest writes there are (every durable step), and a trigger's run lookup and per-row
+// upsert of `tenant_usage` were a quarter of each. The quota is still checked at each write, inside it; the
+// bytes reach `tenant_usage` once per transaction, just before its COMMIT. Every statement that inserts or
+// updates a step's counted columns counts here (claims, re-claims, ends, interruptions); only a fork's
+// copied steps are still counted by a trigger (migrations.ts).
 import { QuotaExceededError } from "../store-errors.ts";
 import { num, str } from "../row-codec.ts";
 import type { SqliteConnection } from "./sqlite-connection.ts";
@@ -9,7 +11,21 @@ import type { SqliteConnection } from "./sqlite-connection.ts";
 /** Runs whose tenant is remembered (a run's tenant never changes; the oldest are forgotten first). */
 const TENANTS_KEPT = 4096;
 
-/** The bytes the `usage_steps_insert` trigger (migrations.ts) counts of a new step: its text columns. */
+/**
+ * The bytes a step counts (its text columns), as SQL over the row's columns: in an UPDATE's SET clause it
+ * reads the row before the update (stored in `bytes_before_update`), in RETURNING the row after it.
+ */
+export const STEP_BYTES_SQL =
+  "COALESCE(octet_length(key), 0) + COALESCE(octet_length(input), 0) + COALESCE(octet_length(output), 0) + COALESCE(octet_length(failure), 0) + COALESCE(octet_length(usage), 0) + COALESCE(octet_length(remediation), 0) + COALESCE(octet_length(audit), 0)";
+
+/** What an UPDATE of steps sets and returns so that countUpdate knows how its bytes changed. */
+export const STEP_BYTES_SET = `bytes_before_update = ${STEP_BYTES_SQL}`;
+export const STEP_BYTES_RETURNING = `bytes_before_update, ${STEP_BYTES_SQL} AS bytes_after_update`;
+
+/** Statuses whose growth the quota checks (a refusal — failed, interrupted — is journaled regardless). */
+const CHECKED = new Set(["started", "succeeded"]);
+
+/** The bytes a new step counts: its text columns (what the `usage_steps_insert` trigger counts). */
 export function stepInsertBytes(cols: readonly (string | null)[]): number {
   let n = 0;
   for (const v of cols) if (v !== null) n += Buffer.byteLength(v, "utf8");
@@ -39,13 +55,23 @@ export class SqliteStepUsage {
     });
   }
 
+  /**
+   * Inside a write, after an UPDATE that set STEP_BYTES_SET and returned STEP_BYTES_RETURNING (with
+   * `run_id` and `status`): counts the change, refusing growth past the quota while the step is started or
+   * succeeded, like the trigger it replaces.
+   */
+  countUpdate(row: Record<string, unknown>): void {
+    const delta = num(row.bytes_after_update) - num(row.bytes_before_update);
+    this.count(str(row.run_id), delta, CHECKED.has(str(row.status)));
+  }
+
   /** Inside a write: counts `bytes` of a step of `runId` for its tenant, or throws past the quota. */
-  count(runId: string, bytes: number): void {
+  count(runId: string, bytes: number, checked = true): void {
     const c = this.#c;
     const tenant = this.#tenantOf(runId);
     if (tenant === null) return; // no such run: the insert's foreign key refused it already
     const pending = this.#pending.get(tenant) ?? 0;
-    if (bytes > 0) {
+    if (bytes > 0 && checked) {
       const u = c.get("SELECT journal_bytes, journal_limit FROM tenant_usage WHERE tenant=?", tenant);
       if (u && u.journal_limit !== null && num(u.journal_bytes) + pending + bytes > num(u.journal_limit))
         throw new QuotaExceededError("journalBytes");

@@ -43,7 +43,12 @@ import { SqliteCache } from "./sqlite-cache.ts";
 import { SqliteRuns } from "./sqlite-runs.ts";
 import { SqliteUsage } from "./sqlite-usage.ts";
 import { SqliteReplicas } from "./sqlite-replicas.ts";
-import { SqliteStepUsage, stepInsertBytes } from "./sqlite-step-usage.ts";
+import {
+  SqliteStepUsage,
+  STEP_BYTES_RETURNING,
+  STEP_BYTES_SET,
+  stepInsertBytes,
+} from "./sqlite-step-usage.ts";
 
 /** SQLite's extended result code of a foreign-key violation (here: a step of a run that does not exist). */
 const SQLITE_CONSTRAINT_FOREIGNKEY = 787;
@@ -215,18 +220,19 @@ export class SqliteStore implements Store {
         if (prev.status === "succeeded" || prev.status === "failed") return { kind: "finished", step: prev };
         if (ownedByAnother(prev, owner, now, step.ownerTtlMs)) return { kind: "owned", step: prev };
         previousAttempt = prev;
-        claimed = toStep(
-          c.get(
-            `UPDATE steps SET status='started', attempt=attempt+1, started_at=?, ended_at=NULL, output=NULL,
-             failure=NULL, usage=NULL, audit=?, owner=?, heartbeat_at=? WHERE run_id=? AND seq=? RETURNING *`,
-            now,
-            json(step.audit),
-            owner,
-            now,
-            step.runId,
-            prev.seq,
-          )!,
-        );
+        const again = c.get(
+          `UPDATE steps SET status='started', attempt=attempt+1, started_at=?, ended_at=NULL, output=NULL,
+           failure=NULL, usage=NULL, audit=?, owner=?, heartbeat_at=?, ${STEP_BYTES_SET}
+           WHERE run_id=? AND seq=? RETURNING *, ${STEP_BYTES_RETURNING}`,
+          now,
+          json(step.audit),
+          owner,
+          now,
+          step.runId,
+          prev.seq,
+        )!;
+        this.#stepUsage.countUpdate(again);
+        claimed = toStep(again);
       }
       const announced = step.announce ? this.#append(claimed.runId, step.announce(claimed), now) : undefined;
       let endAnnounced: EventRecord | undefined;
@@ -257,8 +263,8 @@ export class SqliteStore implements Store {
     const c = this.#c;
     const fenced = attempt === undefined ? "" : " AND attempt=? AND status='started'";
     const row = c.get(
-      `UPDATE steps SET status=?, output=?, failure=?, usage=?, cached=?, ended_at=?, audit=COALESCE(?, audit)
-       WHERE run_id=? AND seq=?${fenced} RETURNING *`,
+      `UPDATE steps SET status=?, output=?, failure=?, usage=?, cached=?, ended_at=?, audit=COALESCE(?, audit),
+       ${STEP_BYTES_SET} WHERE run_id=? AND seq=?${fenced} RETURNING *, ${STEP_BYTES_RETURNING}`,
       end.status,
       json(end.output),
       json(end.failure),
@@ -275,6 +281,7 @@ export class SqliteStore implements Store {
         throw new NotFoundError(`step ${runId}#${seq} does not exist`);
       throw new FencedError(`step ${runId}#${seq}: attempt ${attempt} is no longer current`);
     }
+    this.#stepUsage.countUpdate(row);
     return toStep(row);
   }
 
@@ -320,12 +327,16 @@ export class SqliteStore implements Store {
 
   async interruptStartedSteps(owner?: string): Promise<number> {
     const c = this.#c;
-    const sql = "UPDATE steps SET status='interrupted', failure=?, ended_at=? WHERE status='started'";
-    return c.write(() =>
-      owner === undefined
-        ? c.run(sql, INTERRUPTED_BY_SHUTDOWN, Date.now())
-        : c.run(`${sql} AND owner=?`, INTERRUPTED_BY_SHUTDOWN, Date.now(), owner),
-    );
+    const sql = `UPDATE steps SET status='interrupted', failure=?, ended_at=?, ${STEP_BYTES_SET} WHERE status='started'`;
+    const back = ` RETURNING run_id, status, ${STEP_BYTES_RETURNING}`;
+    return c.write(() => {
+      const rows =
+        owner === undefined
+          ? c.all(sql + back, INTERRUPTED_BY_SHUTDOWN, Date.now())
+          : c.all(`${sql} AND owner=?${back}`, INTERRUPTED_BY_SHUTDOWN, Date.now(), owner);
+      for (const r of rows) this.#stepUsage.countUpdate(r);
+      return rows.length;
+    });
   }
 
   heartbeatReplica(id: string, ttlMs: number): Promise<number> {

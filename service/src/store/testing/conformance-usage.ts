@@ -209,6 +209,55 @@ export function usageSuite({ t, test }: SuiteContext): void {
       assert.equal(used, per * fit);
     });
 
+    test("re-claims, interruptions and ends count the journal exactly as stored", async (s) => {
+      await newRun(s, "run_a");
+      const stored = async () => {
+        let n = 0;
+        for (const st of await s.listSteps("run_a")) {
+          n += Buffer.byteLength(st.key);
+          for (const v of [st.input, st.output, st.failure, st.usage, st.remediation, st.audit])
+            if (v !== null && v !== undefined) n += jb(v);
+        }
+        return n;
+      };
+      const claim = (key: string, audit: Record<string, unknown>) =>
+        s.claimStep({ runId: "run_a", key, kind: "tool", input: { key, text: "é" }, audit });
+      await claim("k1", { who: "a" });
+      await claim("k2", { who: "b" });
+      assert.equal(await s.interruptStartedSteps(), 2);
+      assert.equal((await s.usage("t1")).journalBytes, await stored(), "interrupted: failures counted");
+      const again = await claim("k1", { who: "a much longer audit than before" });
+      assert.equal(again.kind, "claimed");
+      assert.equal(
+        (await s.usage("t1")).journalBytes,
+        await stored(),
+        "re-claimed: failure gone, audit grown",
+      );
+      await s.endStep("run_a", 1, {
+        attempt: 2,
+        status: "succeeded",
+        output: { value: "x".repeat(40) },
+        failure: null,
+        usage: { wallMs: 3 },
+        audit: { who: "a", resolved: "yes" },
+      });
+      assert.equal((await s.usage("t1")).journalBytes, await stored(), "ended: output, usage, new audit");
+      const k2 = await claim("k2", { who: "b" });
+      assert.equal(k2.kind, "claimed");
+      await s.setQuota("t1", { journalBytes: (await stored()) + 10, blobBytes: null });
+      await quotaRefusal(
+        s.endStep("run_a", 2, {
+          attempt: 2,
+          status: "succeeded",
+          output: { value: "y".repeat(40) },
+          failure: null,
+          usage: null,
+        }),
+        "journalBytes",
+      );
+      assert.equal((await s.usage("t1")).journalBytes, await stored(), "a refused end counts nothing");
+    });
+
     test("claims issued together count per tenant; a claim rolled back, refused or replayed counts nothing", async (s) => {
       await newRun(s, "run_a");
       await newRun(s, "run_b", { tenant: "t2" });
