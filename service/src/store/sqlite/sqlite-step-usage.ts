@@ -22,6 +22,13 @@ export const STEP_BYTES_SQL =
 export const STEP_BYTES_SET = `bytes_before_update = ${STEP_BYTES_SQL}`;
 export const STEP_BYTES_RETURNING = `bytes_before_update, ${STEP_BYTES_SQL} AS bytes_after_update`;
 
+/**
+ * RETURNING term of a step's INSERT or UPDATE: the tenant's room under its journal quota (limit − stored),
+ * NULL without a quota; its one parameter is the tenant. Read in the statement itself, it costs no statement.
+ */
+export const JOURNAL_ROOM_RETURNING =
+  "(SELECT journal_limit - journal_bytes FROM tenant_usage WHERE tenant = ?) AS journal_room";
+
 /** Statuses whose growth the quota checks (a refusal — failed, interrupted — is journaled regardless). */
 const CHECKED = new Set(["started", "succeeded"]);
 
@@ -33,13 +40,13 @@ export function stepInsertBytes(cols: readonly (string | null)[]): number {
 }
 
 /**
- * One per connection. `count` inside a claim's write, after its insert; the connection calls the rest.
+ * One per connection: `count`/`countUpdate` inside a write, after the statement; the connection calls the rest.
  * Quota semantics are the trigger's: a claim that would take the tenant past `journal_limit` is refused
  * (QuotaExceededError, its write rolls back). The check sees the stored bytes plus the claims counted
  * earlier in the same transaction; the quota checks of the other triggers in that transaction see the
  * claims' bytes only once they are written at its end — at most one transaction of claims (the writes of
  * one turn of the event loop) beyond the limit.
- * @example const usage = new SqliteStepUsage(c); c.write(() => { insert(); usage.count(runId, bytes); })
+ * @example const usage = new SqliteStepUsage(c); c.write(() => usage.count(tenant, bytes, insert().journal_room))
  */
 export class SqliteStepUsage {
   readonly #c: SqliteConnection;
@@ -56,31 +63,29 @@ export class SqliteStepUsage {
   }
 
   /**
-   * Inside a write, after an UPDATE that set STEP_BYTES_SET and returned STEP_BYTES_RETURNING (with
-   * `run_id` and `status`): counts the change, refusing growth past the quota while the step is started or
-   * succeeded, like the trigger it replaces.
+   * Inside a write, after an UPDATE that set STEP_BYTES_SET and returned STEP_BYTES_RETURNING with
+   * `status` (and JOURNAL_ROOM_RETURNING for `tenant`): counts the change, refusing growth past the quota
+   * while the step is started or succeeded, like the trigger it replaces.
    */
-  countUpdate(row: Record<string, unknown>): void {
+  countUpdate(tenant: string, row: Record<string, unknown>): void {
     const delta = num(row.bytes_after_update) - num(row.bytes_before_update);
-    this.count(str(row.run_id), delta, CHECKED.has(str(row.status)));
+    this.count(tenant, delta, CHECKED.has(str(row.status)) ? row.journal_room : null);
   }
 
-  /** Inside a write: counts `bytes` of a step of `runId` for its tenant, or throws past the quota. */
-  count(runId: string, bytes: number, checked = true): void {
-    const c = this.#c;
-    const tenant = this.#tenantOf(runId);
-    if (tenant === null) return; // no such run: the insert's foreign key refused it already
+  /**
+   * Inside a write: counts `bytes` of a step of `tenant`; `room` is what JOURNAL_ROOM_RETURNING read in the
+   * same statement (null: no quota, or not checked). Throws QuotaExceededError past the quota.
+   */
+  count(tenant: string, bytes: number, room: unknown): void {
     const pending = this.#pending.get(tenant) ?? 0;
-    if (bytes > 0 && checked) {
-      const u = c.get("SELECT journal_bytes, journal_limit FROM tenant_usage WHERE tenant=?", tenant);
-      if (u && u.journal_limit !== null && num(u.journal_bytes) + pending + bytes > num(u.journal_limit))
-        throw new QuotaExceededError("journalBytes");
-    }
+    if (bytes > 0 && room !== null && room !== undefined && pending + bytes > num(room))
+      throw new QuotaExceededError("journalBytes");
     this.#pending.set(tenant, pending + bytes);
-    c.onRollback(() => this.#pending.set(tenant, (this.#pending.get(tenant) ?? 0) - bytes));
+    this.#c.onRollback(() => this.#pending.set(tenant, (this.#pending.get(tenant) ?? 0) - bytes));
   }
 
-  #tenantOf(runId: string): string | null {
+  /** The tenant of run `runId` (inside a read or write), or null when no such run exists. */
+  tenantOf(runId: string): string | null {
     const known = this.#tenants.get(runId);
     if (known !== undefined) return known;
     const r = this.#c.get("SELECT tenant FROM runs WHERE id=?", runId);

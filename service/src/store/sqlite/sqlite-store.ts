@@ -45,6 +45,7 @@ import { SqliteUsage } from "./sqlite-usage.ts";
 import { SqliteReplicas } from "./sqlite-replicas.ts";
 import {
   SqliteStepUsage,
+  JOURNAL_ROOM_RETURNING,
   STEP_BYTES_RETURNING,
   STEP_BYTES_SET,
   stepInsertBytes,
@@ -168,6 +169,7 @@ export class SqliteStore implements Store {
       let claimed: StepRecord;
       let previousAttempt: StepRecord | null = null;
       let row;
+      let tenant: string | null;
       try {
         // A new key (the common case) is one statement: the next seq of the run, the insert, the row back;
         // a key that exists already inserts nothing (ON CONFLICT) and is handled below. The run must exist
@@ -180,11 +182,12 @@ export class SqliteStore implements Store {
         const output = json(end?.output);
         const failure = json(end?.failure);
         const usage = json(end?.usage);
+        tenant = this.#stepUsage.tenantOf(step.runId);
         row = c.get(
           `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner,
              heartbeat_at, output, failure, usage, cached, ended_at)
            VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id=?), ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (run_id, key) DO NOTHING RETURNING *`,
+           ON CONFLICT (run_id, key) DO NOTHING RETURNING *, ${JOURNAL_ROOM_RETURNING}`,
           step.runId,
           step.runId,
           step.key,
@@ -201,12 +204,15 @@ export class SqliteStore implements Store {
           usage,
           end?.cached ? 1 : 0,
           end ? now : null,
+          tenant,
         );
-        // Counted here, not by a trigger (sqlite-step-usage.ts); a key that exists inserted nothing.
+        // Counted here, not by a trigger (sqlite-step-usage.ts); a key that exists inserted nothing. Without
+        // a run (tenant null) the foreign key refused the insert already.
         if (row)
           this.#stepUsage.count(
-            step.runId,
+            tenant!,
             stepInsertBytes([step.key, input, output, failure, usage, remediation, audit]),
+            row.journal_room,
           );
       } catch (e) {
         if ((e as { errcode?: number }).errcode === SQLITE_CONSTRAINT_FOREIGNKEY)
@@ -223,15 +229,16 @@ export class SqliteStore implements Store {
         const again = c.get(
           `UPDATE steps SET status='started', attempt=attempt+1, started_at=?, ended_at=NULL, output=NULL,
            failure=NULL, usage=NULL, audit=?, owner=?, heartbeat_at=?, ${STEP_BYTES_SET}
-           WHERE run_id=? AND seq=? RETURNING *, ${STEP_BYTES_RETURNING}`,
+           WHERE run_id=? AND seq=? RETURNING *, ${STEP_BYTES_RETURNING}, ${JOURNAL_ROOM_RETURNING}`,
           now,
           json(step.audit),
           owner,
           now,
           step.runId,
           prev.seq,
+          tenant,
         )!;
-        this.#stepUsage.countUpdate(again);
+        this.#stepUsage.countUpdate(tenant!, again);
         claimed = toStep(again);
       }
       const announced = step.announce ? this.#append(claimed.runId, step.announce(claimed), now) : undefined;
@@ -262,9 +269,11 @@ export class SqliteStore implements Store {
   ): StepRecord {
     const c = this.#c;
     const fenced = attempt === undefined ? "" : " AND attempt=? AND status='started'";
+    const tenant = this.#stepUsage.tenantOf(runId);
     const row = c.get(
       `UPDATE steps SET status=?, output=?, failure=?, usage=?, cached=?, ended_at=?, audit=COALESCE(?, audit),
-       ${STEP_BYTES_SET} WHERE run_id=? AND seq=?${fenced} RETURNING *, ${STEP_BYTES_RETURNING}`,
+       ${STEP_BYTES_SET} WHERE run_id=? AND seq=?${fenced}
+       RETURNING *, ${STEP_BYTES_RETURNING}, ${JOURNAL_ROOM_RETURNING}`,
       end.status,
       json(end.output),
       json(end.failure),
@@ -275,13 +284,14 @@ export class SqliteStore implements Store {
       runId,
       seq,
       ...(attempt === undefined ? [] : [attempt]),
+      tenant,
     );
     if (!row) {
       if (!c.get("SELECT 1 AS x FROM steps WHERE run_id=? AND seq=?", runId, seq))
         throw new NotFoundError(`step ${runId}#${seq} does not exist`);
       throw new FencedError(`step ${runId}#${seq}: attempt ${attempt} is no longer current`);
     }
-    this.#stepUsage.countUpdate(row);
+    this.#stepUsage.countUpdate(tenant!, row);
     return toStep(row);
   }
 
@@ -334,7 +344,7 @@ export class SqliteStore implements Store {
         owner === undefined
           ? c.all(sql + back, INTERRUPTED_BY_SHUTDOWN, Date.now())
           : c.all(`${sql} AND owner=?${back}`, INTERRUPTED_BY_SHUTDOWN, Date.now(), owner);
-      for (const r of rows) this.#stepUsage.countUpdate(r);
+      for (const r of rows) this.#stepUsage.countUpdate(this.#stepUsage.tenantOf(str(r.run_id))!, r);
       return rows.length;
     });
   }
