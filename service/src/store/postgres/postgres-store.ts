@@ -234,15 +234,16 @@ export class PostgresStore implements Store {
     const announce = end.announce;
     const r =
       announce || end.toolCalls?.length || end.run
-      ? await this.#db.tx(async (q) => {
-          for (const t of end.toolCalls ?? []) await q(TOOL_CALL_UPSERT, toolCallValues(t));
-          const row = (await q(`${sql} RETURNING *`, args)).rows[0];
-          if (!row) return undefined;
-          const ended = toStep(row);
-          if (end.run) await this.#runs.updateIn(q, runId, end.run);
-          return announce ? { ...ended, announced: await appendIn(q, runId, announce(ended), now) } : ended;
-        })
-      : await this.#one(`${sql} RETURNING *`, args).then((row) => (row ? toStep(row) : undefined));
+        ? await this.#db.tx(async (q) => {
+            const row = (await q(`${sql} RETURNING *`, args)).rows[0];
+            // Fenced out (or no such step): nothing else is written either.
+            if (!row) return undefined;
+            for (const t of end.toolCalls ?? []) await q(TOOL_CALL_UPSERT, toolCallValues(t));
+            const ended = toStep(row);
+            if (end.run) await this.#runs.updateIn(q, runId, end.run);
+            return announce ? { ...ended, announced: await appendIn(q, runId, announce(ended), now) } : ended;
+          })
+        : await this.#one(`${sql} RETURNING *`, args).then((row) => (row ? toStep(row) : undefined));
     if (r) return r;
     if (!(await this.#one("SELECT 1 AS x FROM steps WHERE run_id = $1 AND seq = $2", [runId, seq])))
       throw new NotFoundError(`step ${runId}#${seq} does not exist`);

@@ -45,7 +45,8 @@ export class SqliteCache {
     // neither their key nor a write that could remove it), so a run of misses writes nothing in between.
     // (A queue that cannot be written rejected its puts: there is nothing more to find.)
     const mine = this.#queued.filter(({ e }) => e.tenant === tenant);
-    const same = ({ e }: QueuedPut): boolean => e.tool === tool && e.version === version && e.argsHash === argsHash;
+    const same = ({ e }: QueuedPut): boolean =>
+      e.tool === tool && e.version === version && e.argsHash === argsHash;
     if (mine.length > 0 && (mine.some(same) || this.#mayEvict(tenant, mine)))
       await this.settle().catch(() => undefined);
     // A miss is one plain read (no write lock); only a hit records its use.

@@ -151,9 +151,15 @@ export class SqliteRuns {
     const c = this.#c;
     const fenced = fence ? " AND lease_owner = ? AND lease_expires_at >= ?" : "";
     const fenceArgs: SQLInputValue[] = fence ? [fence.leaseOwner, now] : [];
-    const r = c.get(`UPDATE runs SET ${cols.join(", ")} WHERE id = ?${fenced} RETURNING *`, ...args, id, ...fenceArgs);
+    const r = c.get(
+      `UPDATE runs SET ${cols.join(", ")} WHERE id = ?${fenced} RETURNING *`,
+      ...args,
+      id,
+      ...fenceArgs,
+    );
     if (r) return toRun(r);
-    if (!c.get("SELECT 1 AS x FROM runs WHERE id = ?", id)) throw new NotFoundError(`run ${id} does not exist`);
+    if (!c.get("SELECT 1 AS x FROM runs WHERE id = ?", id))
+      throw new NotFoundError(`run ${id} does not exist`);
     throw new LeaseLostError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
   }
 
