@@ -57,8 +57,8 @@ export async function runCodeMode(
     deps.blobs,
     {
       firstAttempt: ctx.step.attempt === 1,
-      // Under a journal quota every call is written as it settles: the calls that fit stay journaled.
-      deferDeterministic: ctx.who.policy.limits.journalBytes === undefined,
+      // Deterministic calls ride in the end's transaction (past a quota, the lifecycle keeps those that fit).
+      deferDeterministic: true,
     },
   );
   const outcome = await deps.engines[admitted.value.engine].execute({

@@ -461,15 +461,28 @@ export class StepLifecycle {
       return await this.#end(spec, step, ending);
     } catch (err) {
       if (!(err instanceof QuotaExceededError)) throw err;
-      // The end's tool calls count toward the journal quota too: the end is written without them (they were
-      // deterministic calls, made again by a later attempt if one comes).
+      // The end's tool calls count toward the journal quota too: those that fit are written one by one, as
+      // they would have been while the work ran, and the end without them.
       const { toolCalls, ...rest } = ending;
+      if (toolCalls?.length) await this.#fitting(toolCalls);
       if (ending.status === "failed") {
         if (!toolCalls?.length) throw err;
         return this.#end(spec, step, rest);
       }
       const failure = quotaFailure(err.quota, spec.limits?.[err.quota]);
       return this.#end(spec, step, { ...rest, status: "failed", output: null, failure });
+    }
+  }
+
+  /** Writes `calls` in order until the tenant's quota refuses one (that one and the rest are not kept). */
+  async #fitting(calls: ToolCallRow[]): Promise<void> {
+    for (const call of calls) {
+      try {
+        await this.#d.store.recordToolCall(call);
+      } catch (err) {
+        if (err instanceof QuotaExceededError) return;
+        throw err;
+      }
     }
   }
 
