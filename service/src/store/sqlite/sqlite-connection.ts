@@ -11,6 +11,7 @@ import { QuotaExceededError, StorageUnavailableError } from "../store-errors.ts"
 import { assertStorable } from "../row-codec.ts";
 import { DataDirLock } from "./data-dir-lock.ts";
 import { MIGRATIONS } from "./migrations.ts";
+import { WalCheckpointer } from "./wal-checkpointer.ts";
 
 export type SqlRow = Record<string, SQLInputValue>;
 
@@ -69,10 +70,17 @@ export class SqliteConnection {
   #lock: DataDirLock | null = null;
   #stmts = new Map<string, StatementSync>();
   #closed = false;
+  /** The service's file checkpoints off the main thread (a checkpoint's fsyncs stalled the event loop). */
+  readonly #checkpointer: WalCheckpointer | null;
 
   constructor(path: string, opts: SqliteConnectionOptions = {}) {
     this.#path = path;
     this.#owner = opts.owner === true && path !== ":memory:";
+    this.#checkpointer = this.#owner
+      ? new WalCheckpointer(path, () => {
+          if (this.#db?.isOpen) this.#db.exec("PRAGMA wal_autocheckpoint=1000;");
+        })
+      : null;
   }
 
   /**
@@ -114,6 +122,7 @@ export class SqliteConnection {
     try {
       db = new DatabaseSync(this.#path, { timeout: 10_000 });
       db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+      if (this.#checkpointer?.active) db.exec("PRAGMA wal_autocheckpoint=0;");
       migrate(db);
     } catch (e) {
       if (db?.isOpen) db.close();
@@ -291,6 +300,7 @@ export class SqliteConnection {
       });
       db.exec("COMMIT");
       this.counters.transactions++;
+      this.#checkpointer?.committed();
       return results;
     } catch (e) {
       try {
@@ -321,6 +331,7 @@ export class SqliteConnection {
 
   close(): void {
     this.#closed = true;
+    this.#checkpointer?.close();
     this.#drop();
     this.#lock?.release();
     this.#lock = null;
