@@ -31,6 +31,7 @@ export const ENTRIES: Record<string, string> = {
   "quickjs-worker": "sandboxes/src/codemode/quickjs/worker.ts",
   "monty-child": "sandboxes/src/codemode/monty/child-main.ts",
   "monty-thread": "sandboxes/src/codemode/monty/monty-thread.ts",
+  "wal-checkpoint-worker": "service/src/store/sqlite/wal-checkpoint-worker.ts",
 };
 
 /**

@@ -45,6 +45,11 @@ export interface ToolCallRecord {
   ms: number;
   cached?: boolean;
   replayed?: boolean;
+  /**
+   * The tool is declared deterministic (its host answered under a cache rule): invoking it again after a
+   * crash gives the same answer, so a journal may write this record with the execution's end.
+   */
+  deterministic?: boolean;
 }
 
 /**
@@ -88,7 +93,9 @@ export type ToolInvoker = (call: {
   tool: string;
   args: unknown;
   seq: number;
-}) => Promise<{ ok: true; value: unknown; cached?: boolean } | { ok: false; failure: Failure }>;
+}) => Promise<
+  { ok: true; value: unknown; cached?: boolean; deterministic?: boolean } | { ok: false; failure: Failure }
+>;
 
 export interface CodeModeRequest {
   code: string;

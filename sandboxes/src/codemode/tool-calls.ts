@@ -217,6 +217,7 @@ export class ToolCallBroker {
           valueJson = fit.json;
           record = { seq, tool, argsJson, occurrence, status: "succeeded", output: result.value, ms };
           record.cached = result.cached ?? false;
+          if (result.deterministic === true) record.deterministic = true;
         } else {
           const failure = makeFailure(
             "tool_failed",

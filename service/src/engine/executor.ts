@@ -9,7 +9,7 @@ import {
 } from "@mend/sandboxes";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { RunRecord, StepRecord } from "../store/records.ts";
-import type { Store } from "../store/store.ts";
+import type { NewRun, RunPatch, Store } from "../store/store.ts";
 import type { ToolCaller } from "../tools/tool-caller.ts";
 import type { ToolDefinition } from "../tools/tool.ts";
 import type { Logger } from "../log/logger.ts";
@@ -138,7 +138,11 @@ export class Executor {
     idempotencyKey?: string,
     origin: "one-off" | "mcp" = "one-off",
   ): Promise<{ run: RunRecord; created: boolean }> {
-    return this.#d.store.createRun({
+    return this.#d.store.createRun(this.#newImplicitRun(who, idempotencyKey, origin));
+  }
+
+  #newImplicitRun(who: Caller, idempotencyKey: string | undefined, origin: "one-off" | "mcp"): NewRun {
+    return {
       id: newId("run"),
       tenant: who.tenant,
       mode: "client",
@@ -148,7 +152,7 @@ export class Executor {
       policy: who.policy.name,
       policyVersion: who.policy.version,
       idempotencyKey: idempotencyKey ?? null,
-    });
+    };
   }
 
   /** POST /v1/executions: an implicit run with one step. */
@@ -163,39 +167,42 @@ export class Executor {
     const files = await this.#inputFiles(who, action);
     // Without a key it cannot be a replay: a tenant at its limit is refused before anything is created.
     const admitted = idempotencyKey ? undefined : await this.admit(who);
-    let implicit: { run: RunRecord; created: boolean };
-    try {
-      implicit = await this.#implicitRun(
+    if (admitted) {
+      // A new run: created with its step's claim and ended with its end, one transaction each.
+      const implicitRun: ImplicitRun = { run: this.#newImplicitRun(who, undefined, origin), ended: false };
+      const res = await this.#coalesced(
         who,
-        idempotencyKey ? `execution:${idempotencyKey}` : undefined,
-        origin,
+        implicitRun.run,
+        "execution",
+        action,
+        { admitted, journaled: null },
+        files,
+        inputHash(action, files),
+        implicitRun,
       );
-    } catch (err) {
-      admitted?.();
-      throw err;
+      // Ended without the run's update (cut short by a shutdown, attempts exhausted): written on its own.
+      if (!res.replayed && !implicitRun.ended) await this.#endRun(implicitRun.run.id, res);
+      return res;
     }
+    // With a key: the run of the key (a replay finds it), created on its own; its step may be journaled.
+    const implicit = await this.#implicitRun(who, `execution:${idempotencyKey}`, origin);
     const run = implicit.run;
     // A run made by this request has no step yet; one found by its Idempotency-Key may (a replay).
     const journaled = implicit.created ? null : await this.#d.store.getStep(run.id, "execution");
     const hash = inputHash(action, files);
     // The same Idempotency-Key with another request is refused, like a reused step key.
-    if (idempotencyKey) this.#assertSameInput(run.id, "execution", hash, journaled);
-    const res = await this.#coalesced(
-      who,
-      run,
-      "execution",
-      action,
-      { ...(admitted ? { admitted } : {}), journaled },
-      files,
-      hash,
-    );
-    if (!res.replayed) {
-      await this.#d.store.updateRun(run.id, {
-        status: res.status,
-        ...(res.status === "succeeded" ? { output: res.result ?? null } : { failure: res.failure ?? null }),
-      });
-    }
+    this.#assertSameInput(run.id, "execution", hash, journaled);
+    const res = await this.#coalesced(who, run, "execution", action, { journaled }, files, hash);
+    if (!res.replayed) await this.#endRun(run.id, res);
     return res;
+  }
+
+  /** A one-off's run ends with its only step's status and result. */
+  async #endRun(runId: string, res: ExecutionResponse): Promise<void> {
+    await this.#d.store.updateRun(runId, {
+      status: res.status,
+      ...(res.status === "succeeded" ? { output: res.result ?? null } : { failure: res.failure ?? null }),
+    });
   }
 
   /**
@@ -255,12 +262,13 @@ export class Executor {
 
   async #coalesced(
     who: Caller,
-    run: RunRecord,
+    run: Pick<RunRecord, "id">,
     key: string,
     action: ActionSpec,
     opts: StepOptions,
     files: ContainerFile[],
     hash: string,
+    implicit?: ImplicitRun,
   ): Promise<ExecutionResponse> {
     const flight = `${run.id}\0${key}`;
     const pending = this.#running.get(flight);
@@ -271,7 +279,7 @@ export class Executor {
         this.#assertSameInput(run.id, key, hash, null);
       return pending.done;
     }
-    const done = this.#admitted(who, run, key, action, opts, files, hash);
+    const done = this.#admitted(who, run, key, action, opts, files, hash, implicit);
     this.#running.set(flight, { hash, done });
     try {
       return await done;
@@ -282,19 +290,20 @@ export class Executor {
 
   async #admitted(
     who: Caller,
-    run: RunRecord,
+    run: Pick<RunRecord, "id">,
     key: string,
     action: ActionSpec,
     opts: StepOptions,
     files: ContainerFile[],
     hash: string,
+    implicit?: ImplicitRun,
   ): Promise<ExecutionResponse> {
     // A key the journal has finished replays without taking a slot: nothing executes.
     const done = opts.journaled !== undefined ? opts.journaled : await this.#d.store.getStep(run.id, key);
     if (done && (done.status === "succeeded" || done.status === "failed")) return this.respond(done, true);
     const release = opts.admitted ?? (await this.#slot(who, opts));
     try {
-      return await this.#step(who, run, key, action, opts, files, hash);
+      return await this.#step(who, run, key, action, opts, files, hash, implicit);
     } finally {
       release();
     }
@@ -317,12 +326,13 @@ export class Executor {
   /** One execution as a journaled step (the lifecycle claims, replays, ends and announces it). */
   async #step(
     who: Caller,
-    run: RunRecord,
+    run: Pick<RunRecord, "id">,
     key: string,
     action: ActionSpec,
     opts: StepOptions,
     files: ContainerFile[],
     hash: string,
+    implicit?: ImplicitRun,
   ): Promise<ExecutionResponse> {
     const det: Determinism | null =
       action.type === "codemode" ? { seed: action.seed ?? seedFor(run.id, key), clockMs: Date.now() } : null;
@@ -342,6 +352,7 @@ export class Executor {
       externalFields: EXECUTION_EXTERNAL_FIELDS,
       maxAttempts: who.policy.limits.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       limits: who.policy.limits,
+      ...(implicit ? { run: implicit.run } : {}),
     };
     const outcome = await this.#d.steps.run(
       spec,
@@ -366,6 +377,8 @@ export class Executor {
           ...(result.resolved || result.audit
             ? { audit: { ...(result.resolved ? { resolved: result.resolved } : {}), ...result.audit } }
             : {}),
+          ...(result.toolCalls ? { toolCalls: result.toolCalls } : {}),
+          ...(implicit ? { runPatch: (e: StepEnding) => endedRun(implicit, e) } : {}),
         };
       },
       { signal: opts.signal },
@@ -476,4 +489,19 @@ export class Executor {
       replayed,
     };
   }
+}
+
+/** A one-off execution's new run: created with its step's claim, ended with its end (`ended` once it was). */
+interface ImplicitRun {
+  run: NewRun;
+  ended: boolean;
+}
+
+/** The update of a one-off's run from its step's ending as written (marks the run ended). */
+function endedRun(implicit: ImplicitRun, e: StepEnding): RunPatch {
+  implicit.ended = true;
+  const result = (e.output as { result?: unknown } | null)?.result;
+  return e.status === "succeeded"
+    ? { status: "succeeded", output: result ?? null }
+    : { status: "failed", failure: e.failure ?? null };
 }

@@ -55,7 +55,11 @@ export async function runCodeMode(
     ctx.step.seq,
     () => deps.crash.hit("after-tool-call"),
     deps.blobs,
-    { firstAttempt: ctx.step.attempt === 1 },
+    {
+      firstAttempt: ctx.step.attempt === 1,
+      // Deterministic calls ride in the end's transaction (past a quota, the lifecycle keeps those that fit).
+      deferDeterministic: true,
+    },
   );
   const outcome = await deps.engines[admitted.value.engine].execute({
     code: action.code,
@@ -99,12 +103,14 @@ export async function runCodeMode(
     usage: { ...outcome.usage, wallMs: outcome.usage.wallMs ?? performance.now() - t0 },
     ...(outcome.resumedFromSnapshot ? { resumedFromSnapshot: outcome.resumedFromSnapshot } : {}),
   };
+  const deferred = journal.takeDeferred();
+  const journalWithEnd = deferred.length > 0 ? { toolCalls: deferred } : {};
   const resolved = {
     engine: admitted.value.engine,
     language: admitted.value.language,
     limits: admitted.value.limits,
     tools: tools.map((t) => t.name),
   };
-  if (outcome.status === "succeeded") return { status: "succeeded", output, resolved };
-  return { status: "failed", output, failure: outcome.failure, resolved };
+  if (outcome.status === "succeeded") return { status: "succeeded", output, resolved, ...journalWithEnd };
+  return { status: "failed", output, failure: outcome.failure, resolved, ...journalWithEnd };
 }

@@ -3,7 +3,7 @@ import type { Failure } from "@mend/wire";
 import type { Caller } from "../core/caller.ts";
 import type { StepOutput } from "./step-output.ts";
 import type { ToolDefinition } from "../tools/tool.ts";
-import type { StepRecord } from "../store/records.ts";
+import type { StepRecord, ToolCallRow } from "../store/records.ts";
 import type { OutputStreamName } from "./step-output-stream.ts";
 
 export interface StepContext {
@@ -28,4 +28,6 @@ export interface StepResult {
   resolved?: Record<string, unknown>;
   /** More for the step's audit (e.g. the egress connections the proxy refused). */
   audit?: Record<string, unknown>;
+  /** Tool-call records to journal with the step's end (deterministic calls the journal deferred). */
+  toolCalls?: ToolCallRow[];
 }

@@ -3,8 +3,8 @@
 // checkpoints all use it, so crash points, blobs, events and audit behave the same for each.
 import { makeFailure, type Failure } from "@mend/wire";
 import type { BlobStore } from "../store/blob-store.ts";
-import type { StepKind, StepRecord } from "../store/records.ts";
-import type { NewStep, StepClaim, Store } from "../store/store.ts";
+import type { StepKind, StepRecord, ToolCallRow } from "../store/records.ts";
+import type { NewRun, NewStep, RunPatch, StepClaim, Store } from "../store/store.ts";
 import {
   FencedError,
   LeaseLostError,
@@ -52,6 +52,8 @@ export interface StepSpec {
   maxAttempts?: number;
   /** The policy's limits of the tenant (named in a `quota_exceeded` failure). */
   limits?: TenantLimits;
+  /** A one-off execution's run, created with the step's claim in one transaction (NewStep.run). */
+  run?: NewRun;
 }
 
 /** How the work of a step ended; `output` is what the journal keeps (large fields are externalized). */
@@ -63,6 +65,10 @@ export interface StepEnding {
   cached?: boolean;
   /** Merged over the audit written at claim time (e.g. the limits the policy resolved). */
   audit?: Record<string, unknown>;
+  /** Tool calls journaled with the end, in its transaction (StepEnd.toolCalls). */
+  toolCalls?: ToolCallRow[];
+  /** The run's update committed with the end, made from the ending actually written (StepEnd.run). */
+  runPatch?: (ending: StepEnding) => RunPatch;
 }
 
 /** What the work of a step receives. */
@@ -437,6 +443,7 @@ export class StepLifecycle {
       }),
       ...(replica ? { owner: replica.id, ownerTtlMs: replica.stepTtlMs } : {}),
       ...(lease !== undefined ? { lease } : {}),
+      ...(spec.run ? { run: spec.run } : {}),
     };
   }
 
@@ -453,9 +460,29 @@ export class StepLifecycle {
     try {
       return await this.#end(spec, step, ending);
     } catch (err) {
-      if (!(err instanceof QuotaExceededError) || ending.status === "failed") throw err;
+      if (!(err instanceof QuotaExceededError)) throw err;
+      // The end's tool calls count toward the journal quota too: those that fit are written one by one, as
+      // they would have been while the work ran, and the end without them.
+      const { toolCalls, ...rest } = ending;
+      if (toolCalls?.length) await this.#fitting(toolCalls);
+      if (ending.status === "failed") {
+        if (!toolCalls?.length) throw err;
+        return this.#end(spec, step, rest);
+      }
       const failure = quotaFailure(err.quota, spec.limits?.[err.quota]);
-      return this.#end(spec, step, { ...ending, status: "failed", output: null, failure });
+      return this.#end(spec, step, { ...rest, status: "failed", output: null, failure });
+    }
+  }
+
+  /** Writes `calls` in order until the tenant's quota refuses one (that one and the rest are not kept). */
+  async #fitting(calls: ToolCallRow[]): Promise<void> {
+    for (const call of calls) {
+      try {
+        await this.#d.store.recordToolCall(call);
+      } catch (err) {
+        if (err instanceof QuotaExceededError) return;
+        throw err;
+      }
     }
   }
 
@@ -485,6 +512,8 @@ export class StepLifecycle {
       usage: ending.usage ?? null,
       cached: ending.cached ?? false,
       ...(ending.audit ? { audit: { ...step.audit, ...ending.audit } } : {}),
+      ...(ending.toolCalls?.length ? { toolCalls: ending.toolCalls } : {}),
+      ...(ending.runPatch ? { run: ending.runPatch(ending) } : {}),
       // The step.completed / step.failed event commits with the end.
       announce: (s) => ({
         type: s.status === "succeeded" ? "step.completed" : "step.failed",

@@ -7,6 +7,7 @@ import { CODEMODE_ENGINES, type CodeModeEngineName } from "@mend/wire";
 import type { InterpreterSnapshot, ToolCallJournal, ToolCallRecord } from "@mend/sandboxes";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { Store } from "../store/store.ts";
+import type { ToolCallRow } from "../store/records.ts";
 
 /**
  * The checkpoint key of a step's latest snapshot. It starts with a control character, which the API's
@@ -14,6 +15,9 @@ import type { Store } from "../store/store.ts";
  * U+0001, not U+0000: PostgreSQL text cannot hold NUL.
  */
 export const snapshotCheckpointKey = (stepSeq: number): string => `\u0001codemode-snapshot/${stepSeq}`;
+
+/** Deferred records held in memory until the step's end, at most (beyond, calls are written at once), in bytes. */
+const MAX_DEFERRED_BYTES = 256 * 1024;
 
 /** Snapshots up to this size travel inside their pointer row; larger ones go to the blob store, in bytes. */
 export const INLINE_SNAPSHOT_BYTES = 64 * 1024;
@@ -42,7 +46,10 @@ const isPointer = (v: unknown): v is SnapshotPointer => {
  * Journal of the tool calls inside step `stepSeq` of run `runId`, and the engine's snapshot at each
  * call: a pointer to the latest (its sha256) in a reserved checkpoint, the bytes inside it when small,
  * in the content-addressed blob store otherwise (needs `blobs`; without, large snapshots are not kept).
- * A call is recorded only once the snapshot taken at it is written.
+ * A call is recorded only once the snapshot taken at it is written. With `deferDeterministic`, a
+ * succeeded call of a deterministic tool is held (up to MAX_DEFERRED_BYTES) for the step's end to write in
+ * its transaction (`takeDeferred`): a crash before the end loses it, and the next attempt calls the tool
+ * again, which answers the same; every other call is written before the guest sees its answer.
  * @example engine.execute({ ..., journal: new StoreToolJournal(store, runId, 3, undefined, blobs) })
  */
 export class StoreToolJournal implements ToolCallJournal {
@@ -62,9 +69,10 @@ export class StoreToolJournal implements ToolCallJournal {
     stepSeq: number,
     onRecord?: () => void,
     blobs?: BlobStore,
-    opts: { firstAttempt?: boolean } = {},
+    opts: { firstAttempt?: boolean; deferDeterministic?: boolean } = {},
   ) {
     this.#fresh = opts.firstAttempt === true;
+    this.#defer = opts.deferDeterministic === true;
     this.#store = store;
     this.#runId = runId;
     this.#stepSeq = stepSeq;
@@ -92,32 +100,69 @@ export class StoreToolJournal implements ToolCallJournal {
     // A call cut short (shutdown, a vanished relay client) did not complete: journaled, it would replay as
     // a failure forever; unjournaled, the next attempt of the step makes it again with the same key.
     if (call.status === "failed" && call.failure?.kind === "interrupted" && call.failure.retryable) return;
+    // A deterministic tool's answer is journaled with the step's end (one transaction for the whole step):
+    // lost with a crash before it, the call is made again and answers the same.
+    if (
+      this.#defer &&
+      call.deterministic === true &&
+      call.status === "succeeded" &&
+      this.#deferredBytes < MAX_DEFERRED_BYTES
+    ) {
+      const row = this.#row(call);
+      this.#deferredBytes += row.argsJson.length + (JSON.stringify(row.output)?.length ?? 0);
+      this.#deferred.push(row);
+      return;
+    }
     // The snapshot at this call first: after a crash, a recorded call always has its snapshot.
     await this.#pendingSnapshot;
+    await this.#write(this.#row(call));
+    this.#onRecord?.();
+  }
+
+  /**
+   * The records deferred so far (deterministic calls), handed over to be written with the step's end
+   * (StepEnding.toolCalls); later ones are deferred anew.
+   */
+  takeDeferred(): ToolCallRow[] {
+    this.#deferredBytes = 0;
+    return this.#deferred.splice(0);
+  }
+
+  readonly #deferred: ToolCallRow[] = [];
+  #deferredBytes = 0;
+  /** Deterministic calls are deferred (deferDeterministic): else every call is written as it settles. */
+  readonly #defer: boolean;
+
+  #row(call: ToolCallRecord): ToolCallRow {
+    return {
+      runId: this.#runId,
+      stepSeq: this.#stepSeq,
+      seq: call.seq,
+      tool: call.tool,
+      argsJson: call.argsJson,
+      occurrence: call.occurrence,
+      status: call.status,
+      output: call.output ?? null,
+      failure: call.failure ?? null,
+      ms: call.ms,
+      cached: call.cached ?? false,
+    };
+  }
+
+  async #write(row: ToolCallRow): Promise<void> {
     try {
-      await this.#store.recordToolCall({
-        runId: this.#runId,
-        stepSeq: this.#stepSeq,
-        seq: call.seq,
-        tool: call.tool,
-        argsJson: call.argsJson,
-        occurrence: call.occurrence,
-        status: call.status,
-        output: call.output ?? null,
-        failure: call.failure ?? null,
-        ms: call.ms,
-        cached: call.cached ?? false,
-      });
+      await this.#store.recordToolCall(row);
     } catch (err) {
       // Past the tenant's journal quota: the execution stops with that failure (not resumable as is).
       if (err instanceof QuotaExceededError)
         throw Object.assign(new Error(err.message), { failure: quotaFailure(err.quota) });
       throw err;
     }
-    this.#onRecord?.();
   }
 
   async saveSnapshot(snapshot: InterpreterSnapshot): Promise<void> {
+    // A resumed snapshot counts every call before it as recorded: the deferred ones are written first.
+    for (const row of this.takeDeferred()) await this.#write(row);
     const blobs = this.#blobs;
     const data = Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength);
     if (data.byteLength > INLINE_SNAPSHOT_BYTES && blobs === undefined) return;

@@ -78,6 +78,11 @@ export type NewStep = Pick<StepRecord, "runId" | "key" | "kind" | "input"> &
      * the claim is the ended record. An end the tenant's quota refuses refuses the claim: nothing is written.
      */
     end?: Omit<StepEnd, "attempt">;
+    /**
+     * The run of a one-off execution, created (unless it exists: a claim made again) in the claim's
+     * transaction: the run and its only step commit together, one write instead of two.
+     */
+    run?: NewRun;
   };
 
 export type StepEnd = Pick<StepRecord, "status" | "output" | "failure" | "usage"> & {
@@ -91,6 +96,13 @@ export type StepEnd = Pick<StepRecord, "status" | "output" | "failure" | "usage"
    * `interruptStartedSteps` fences the old attempt out: its end throws FencedError and writes nothing.
    */
   attempt?: number;
+  /**
+   * Tool calls written with the end, in its transaction (calls of deterministic tools, whose records the
+   * code-mode journal defers: re-invoking one after a crash gives the same answer). Upserts, as recordToolCall.
+   */
+  toolCalls?: ToolCallRow[];
+  /** The run's update, committed with the end (a one-off execution's run ends with its only step). */
+  run?: RunPatch;
 };
 
 /** The key of one global cache entry (what a fill mark coalesces across replicas). */

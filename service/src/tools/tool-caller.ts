@@ -24,6 +24,9 @@ export interface ToolCallOptions {
   narrowedTo?: string[];
 }
 
+/** What a call answers: `cached` when served from the cache, `deterministic` under a cache rule. */
+type CallResult = ToolResult & { cached?: boolean; deterministic?: boolean };
+
 /** A successful result over `limits.toolResultBytes` becomes that failure (the value is dropped). */
 function boundResult(r: ToolResult, who: Caller, tool: string): ToolResult {
   const max = who.policy.limits.toolResultBytes;
@@ -40,7 +43,7 @@ export class ToolCaller {
   readonly #catalog: ToolCatalog;
   readonly #store: Store;
   readonly #destinations: DestinationGuard | undefined;
-  readonly #inflight = new Map<string, Promise<ToolResult & { cached?: boolean }>>();
+  readonly #inflight = new Map<string, Promise<CallResult>>();
   /** This replica's id when several replicas share the store: misses coalesce through fill marks. */
   #fillOwner: string | null = null;
 
@@ -90,7 +93,7 @@ export class ToolCaller {
     args: unknown,
     ctx: ToolCallContext,
     opts: ToolCallOptions = {},
-  ): Promise<ToolResult & { cached?: boolean }> {
+  ): Promise<CallResult> {
     return tracer().span("mend.tool.call", { "mend.tool": name, "mend.run_id": ctx.runId }, async (span) => {
       const r = await this.#call(who, name, args, ctx, opts);
       span.set({ "mend.tool.ok": r.ok, ...(r.cached ? { "mend.tool.cached": true } : {}) });
@@ -106,7 +109,7 @@ export class ToolCaller {
     args: unknown,
     ctx: ToolCallContext,
     opts: ToolCallOptions,
-  ): Promise<ToolResult & { cached?: boolean }> {
+  ): Promise<CallResult> {
     const tool = await this.#catalog.get(who.tenant, name, who.policy);
     if (
       !tool ||
@@ -149,6 +152,21 @@ export class ToolCaller {
     if (!rule || rule === "off")
       return boundResult(await tool.invoke(args ?? {}, this.#context(ctx, who)), who, name);
 
+    // Under a cache rule the tool is declared deterministic: a code-mode journal may defer its record.
+    const r = await this.#cached(who, name, tool, rule, args, ctx, opts);
+    return r.ok ? { ...r, deterministic: true } : r;
+  }
+
+  async #cached(
+    who: Caller,
+    name: string,
+    tool: ToolDefinition,
+    rule: { ttlSeconds: number },
+    args: unknown,
+    ctx: ToolCallContext,
+    opts: ToolCallOptions,
+  ): Promise<CallResult> {
+    const limits = who.policy.limits;
     const argsHash = createHash("sha256")
       .update(canonicalJson(args ?? {}))
       .digest("hex");
@@ -194,7 +212,7 @@ export class ToolCaller {
       }
       return r;
     };
-    const p = (async (): Promise<ToolResult & { cached?: boolean }> => {
+    const p = (async (): Promise<CallResult> => {
       const filled = await this.#awaitFill(key);
       if (filled) return filled;
       const owner = this.#fillOwner;

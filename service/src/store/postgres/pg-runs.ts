@@ -52,30 +52,15 @@ export class PgRuns {
     });
   }
 
+  /** Through `q` (a transaction): creates `run` unless a run with its id exists (NewStep.run: a claim made again). */
+  async ensureIn(q: Query, run: NewRun): Promise<void> {
+    await q(`${INSERT_RUN} ON CONFLICT (id) DO NOTHING`, runValues(run, null, Date.now()));
+  }
+
   /** The run of an idempotency key if there is one, else a new run (a fork when `fork`), through `q`. */
   async #create(q: Query, run: NewRun, fork: NewFork | null): Promise<{ run: RunRecord; created: boolean }> {
-    const now = Date.now();
-    const values = [
-      run.id,
-      run.tenant,
-      run.mode,
-      run.goal,
-      run.policy ?? null,
-      run.policyVersion ?? null,
-      json(run.metadata),
-      json(run.tools),
-      json(run.model),
-      run.implicit,
-      run.idempotencyKey ?? null,
-      now,
-      fork?.parentRunId ?? null,
-      fork?.atSeq ?? null,
-      json(fork?.replace),
-      defaultOrigin(run),
-    ];
-    const insert = `INSERT INTO runs (id, tenant, mode, status, goal, policy, policy_version, metadata, tools, model,
-        implicit, idempotency_key, created_at, updated_at, parent_run_id, forked_at_seq, fork_replace, origin)
-        VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)`;
+    const values = runValues(run, fork, Date.now());
+    const insert = INSERT_RUN;
     if (!run.idempotencyKey)
       return { run: toRun((await q(`${insert} RETURNING *`, values)).rows[0]!), created: true };
     const made = (
@@ -126,6 +111,11 @@ export class PgRuns {
   }
 
   async updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
+    return this.updateIn(this.#q, id, patch, fence);
+  }
+
+  /** updateRun through `q` (a transaction of the caller's: a one-off's run ends with its step). */
+  async updateIn(q: Query, id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
     const args: unknown[] = [];
     const arg = (v: unknown) => `$${args.push(v)}`;
     const cols: string[] = [];
@@ -139,9 +129,10 @@ export class PgRuns {
     cols.push(`updated_at = ${arg(now)}`);
     let sql = `UPDATE runs SET ${cols.join(", ")} WHERE id = ${arg(id)}`;
     if (fence) sql += ` AND lease_owner = ${arg(fence.leaseOwner)} AND lease_expires_at >= ${arg(now)}`;
-    const r = await this.#one(`${sql} RETURNING *`, args);
+    const r = (await q(`${sql} RETURNING *`, args)).rows[0];
     if (r) return toRun(r);
-    if (!(await this.getRunById(id))) throw new NotFoundError(`run ${id} does not exist`);
+    if (!(await q("SELECT 1 AS x FROM runs WHERE id = $1", [id])).rows[0])
+      throw new NotFoundError(`run ${id} does not exist`);
     throw new LeaseLostError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
   }
 
@@ -167,4 +158,30 @@ export class PgRuns {
       [runId, owner],
     );
   }
+}
+
+const INSERT_RUN = `INSERT INTO runs (id, tenant, mode, status, goal, policy, policy_version, metadata, tools, model,
+    implicit, idempotency_key, created_at, updated_at, parent_run_id, forked_at_seq, fork_replace, origin)
+    VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)`;
+
+/** The parameters of INSERT_RUN. */
+function runValues(run: NewRun, fork: NewFork | null, now: number): unknown[] {
+  return [
+    run.id,
+    run.tenant,
+    run.mode,
+    run.goal,
+    run.policy ?? null,
+    run.policyVersion ?? null,
+    json(run.metadata),
+    json(run.tools),
+    json(run.model),
+    run.implicit,
+    run.idempotencyKey ?? null,
+    now,
+    fork?.parentRunId ?? null,
+    fork?.atSeq ?? null,
+    json(fork?.replace),
+    defaultOrigin(run),
+  ];
 }

@@ -145,6 +145,7 @@ export class PostgresStore implements Store {
   async claimStep(step: NewStep): Promise<StepClaim> {
     return this.#db.tx(async (q): Promise<StepClaim> => {
       const now = Date.now();
+      if (step.run) await this.#runs.ensureIn(q, step.run);
       // The run's row lock serialises the claims of one run: one attempt at a time, seq = max + 1 is safe.
       const run = await q("SELECT lease_owner, lease_expires_at FROM runs WHERE id = $1 FOR NO KEY UPDATE", [
         step.runId,
@@ -231,14 +232,18 @@ export class PostgresStore implements Store {
     const now = Date.now();
     const [sql, args] = endSql(runId, seq, end, now, end.attempt);
     const announce = end.announce;
-    const r = announce
-      ? await this.#db.tx(async (q) => {
-          const row = (await q(`${sql} RETURNING *`, args)).rows[0];
-          if (!row) return undefined;
-          const ended = toStep(row);
-          return { ...ended, announced: await appendIn(q, runId, announce(ended), now) };
-        })
-      : await this.#one(`${sql} RETURNING *`, args).then((row) => (row ? toStep(row) : undefined));
+    const r =
+      announce || end.toolCalls?.length || end.run
+        ? await this.#db.tx(async (q) => {
+            const row = (await q(`${sql} RETURNING *`, args)).rows[0];
+            // Fenced out (or no such step): nothing else is written either.
+            if (!row) return undefined;
+            for (const t of end.toolCalls ?? []) await q(TOOL_CALL_UPSERT, toolCallValues(t));
+            const ended = toStep(row);
+            if (end.run) await this.#runs.updateIn(q, runId, end.run);
+            return announce ? { ...ended, announced: await appendIn(q, runId, announce(ended), now) } : ended;
+          })
+        : await this.#one(`${sql} RETURNING *`, args).then((row) => (row ? toStep(row) : undefined));
     if (r) return r;
     if (!(await this.#one("SELECT 1 AS x FROM steps WHERE run_id = $1 AND seq = $2", [runId, seq])))
       throw new NotFoundError(`step ${runId}#${seq} does not exist`);
@@ -297,26 +302,7 @@ export class PostgresStore implements Store {
   }
 
   async recordToolCall(t: ToolCallRow): Promise<void> {
-    await this.#q(
-      `INSERT INTO tool_calls (run_id, step_seq, seq, tool, args_json, occurrence, status, output, failure, ms, cached)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-       ON CONFLICT (run_id, step_seq, tool, args_md5, occurrence) DO UPDATE SET seq = excluded.seq,
-         status = excluded.status, output = excluded.output, failure = excluded.failure, ms = excluded.ms,
-         cached = excluded.cached`,
-      [
-        t.runId,
-        t.stepSeq,
-        t.seq,
-        t.tool,
-        t.argsJson,
-        t.occurrence,
-        t.status,
-        json(t.output),
-        json(t.failure),
-        t.ms,
-        t.cached,
-      ],
-    );
+    await this.#q(TOOL_CALL_UPSERT, toolCallValues(t));
   }
 
   async listToolCalls(runId: string, stepSeq: number): Promise<ToolCallRow[]> {
@@ -510,4 +496,27 @@ function endSql(
     audit = COALESCE($7, audit) WHERE run_id = $8 AND seq = $9`;
   if (attempt !== undefined) sql += ` AND attempt = $${args.push(attempt)} AND status = 'started'`;
   return [sql, args];
+}
+
+const TOOL_CALL_UPSERT = `INSERT INTO tool_calls (run_id, step_seq, seq, tool, args_json, occurrence, status, output, failure, ms, cached)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+  ON CONFLICT (run_id, step_seq, tool, args_md5, occurrence) DO UPDATE SET seq = excluded.seq,
+    status = excluded.status, output = excluded.output, failure = excluded.failure, ms = excluded.ms,
+    cached = excluded.cached`;
+
+/** The parameters of TOOL_CALL_UPSERT. */
+function toolCallValues(t: ToolCallRow): unknown[] {
+  return [
+    t.runId,
+    t.stepSeq,
+    t.seq,
+    t.tool,
+    t.argsJson,
+    t.occurrence,
+    t.status,
+    json(t.output),
+    json(t.failure),
+    t.ms,
+    t.cached,
+  ];
 }

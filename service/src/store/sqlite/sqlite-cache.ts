@@ -5,6 +5,13 @@ import type { CacheEntry, CacheStats } from "../records.ts";
 import { num, toCacheEntry } from "../row-codec.ts";
 import { sqliteFault, type SqliteConnection } from "./sqlite-connection.ts";
 
+/**
+ * Most time a queued put waits for a write to ride in (a tool call's record, a step's end) before it is
+ * written on its own, in ms: a cache entry is no acknowledged write, and the end of a short execution
+ * carrying its calls' entries saves one transaction per call.
+ */
+const QUEUE_MAX_DELAY_MS = 100;
+
 /** A put waiting for the transaction that writes it. */
 interface QueuedPut {
   e: CacheEntry;
@@ -33,10 +40,15 @@ export class SqliteCache {
     now: number,
   ): Promise<CacheEntry | null> {
     const c = this.#c;
-    // A lookup while an entry of its tenant is queued writes the queue first: it must find what was put, and
-    // not find what that put evicted.
+    // A lookup of a queued key, or of a tenant whose queued puts may evict, writes the queue first: it must
+    // find what was put, and not find what that put evicted. Other lookups read past the queue (it holds
+    // neither their key nor a write that could remove it), so a run of misses writes nothing in between.
     // (A queue that cannot be written rejected its puts: there is nothing more to find.)
-    if (this.#queued.some(({ e }) => e.tenant === tenant)) await this.settle().catch(() => undefined);
+    const mine = this.#queued.filter(({ e }) => e.tenant === tenant);
+    const same = ({ e }: QueuedPut): boolean =>
+      e.tool === tool && e.version === version && e.argsHash === argsHash;
+    if (mine.length > 0 && (mine.some(same) || this.#mayEvict(tenant, mine)))
+      await this.settle().catch(() => undefined);
     // A miss is one plain read (no write lock); only a hit records its use.
     const r = c.read(() =>
       c.get(
@@ -76,15 +88,30 @@ export class SqliteCache {
     return new Promise<void>((resolve, reject) => {
       this.#queued.push({ e, maxBytes, tenantMaxBytes, resolve, reject });
       if (this.#queued.length === 1) {
-        setImmediate(() => {
+        // Bounded delay: the tool call's record (or the step end that carries it) usually takes the queue first.
+        setTimeout(() => {
           if (this.#queued.length === 0) return;
           // A write that fails before it could take the queue (a read-only or full disk) fails its puts.
           this.writeWith(() => undefined).catch((error: unknown) => {
             for (const q of this.#queued.splice(0)) q.reject(error);
           });
-        });
+        }, QUEUE_MAX_DELAY_MS);
       }
     });
+  }
+
+  /**
+   * True unless the in-memory bounds show that writing `queued` (puts of `tenant`) evicts nothing of the tenant:
+   * eviction happens only inside the writing tenant's partition, when a cap would be passed.
+   */
+  #mayEvict(tenant: string, queued: QueuedPut[]): boolean {
+    const mine = this.#mine.get(tenant);
+    if (this.#total === undefined || mine === undefined) return true;
+    const all = this.#queued.reduce((n, q) => n + q.e.sizeBytes, 0);
+    const own = queued.reduce((n, q) => n + q.e.sizeBytes, 0);
+    return queued.some(
+      (q) => this.#total! + all > q.maxBytes || mine + own > (q.tenantMaxBytes ?? Number.POSITIVE_INFINITY),
+    );
   }
 
   /** Entries put but not yet written, with their callers' promises. */

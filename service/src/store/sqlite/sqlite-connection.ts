@@ -11,6 +11,7 @@ import { QuotaExceededError, StorageUnavailableError } from "../store-errors.ts"
 import { assertStorable } from "../row-codec.ts";
 import { DataDirLock } from "./data-dir-lock.ts";
 import { MIGRATIONS } from "./migrations.ts";
+import { WalCheckpointer } from "./wal-checkpointer.ts";
 
 export type SqlRow = Record<string, SQLInputValue>;
 
@@ -82,10 +83,17 @@ export class SqliteConnection {
   readonly #participants: CommitParticipant[] = [];
   /** While a write of a batch runs in its savepoint: what undoes its participants' state if it rolls back. */
   #undo: (() => void)[] | null = null;
+  /** The service's file checkpoints off the main thread (a checkpoint's fsyncs stalled the event loop). */
+  readonly #checkpointer: WalCheckpointer | null;
 
   constructor(path: string, opts: SqliteConnectionOptions = {}) {
     this.#path = path;
     this.#owner = opts.owner === true && path !== ":memory:";
+    this.#checkpointer = this.#owner
+      ? new WalCheckpointer(path, () => {
+          if (this.#db?.isOpen) this.#db.exec("PRAGMA wal_autocheckpoint=1000;");
+        })
+      : null;
   }
 
   /**
@@ -127,6 +135,7 @@ export class SqliteConnection {
     try {
       db = new DatabaseSync(this.#path, { timeout: 10_000 });
       db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+      if (this.#checkpointer?.active) db.exec("PRAGMA wal_autocheckpoint=0;");
       migrate(db);
     } catch (e) {
       if (db?.isOpen) db.close();
@@ -322,6 +331,7 @@ export class SqliteConnection {
       for (const p of this.#participants) p.beforeCommit();
       db.exec("COMMIT");
       this.counters.transactions++;
+      this.#checkpointer?.committed();
       return results;
     } catch (e) {
       try {
@@ -353,6 +363,7 @@ export class SqliteConnection {
 
   close(): void {
     this.#closed = true;
+    this.#checkpointer?.close();
     this.#drop();
     this.#lock?.release();
     this.#lock = null;

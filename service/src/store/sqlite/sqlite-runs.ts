@@ -6,7 +6,7 @@ import { defaultOrigin, type ListRunsQuery, type NewFork, type NewRun, type RunP
 import { InvalidCursorError, LeaseLostError, NotFoundError } from "../store-errors.ts";
 import { decodeCursor, encodeCursor, json, toRun } from "../row-codec.ts";
 import { copyStepsSql, copyToolCallsSql, forkedEvent } from "../fork-copy.ts";
-import type { SqliteConnection } from "./sqlite-connection.ts";
+import type { SqliteConnection, SqlRow } from "./sqlite-connection.ts";
 
 /**
  * The runs table of one SQLite connection.
@@ -44,6 +44,11 @@ export class SqliteRuns {
     });
   }
 
+  /** Inside a write: creates `run` unless a run with its id exists (NewStep.run: a claim made again). */
+  ensureInWrite(run: NewRun): void {
+    this.#insert(run, null, " ON CONFLICT (id) DO NOTHING");
+  }
+
   /** Inside a write: the run of an idempotency key if there is one, else a new run (a fork when `fork`). */
   #create(run: NewRun, fork: NewFork | null): { run: RunRecord; created: boolean } {
     const c = this.#c;
@@ -55,11 +60,16 @@ export class SqliteRuns {
       );
       if (existing) return { run: toRun(existing), created: false };
     }
+    return { run: toRun(this.#insert(run, fork, "")!), created: true };
+  }
+
+  /** The INSERT of a new run (`onConflict`: a clause after VALUES), its row back when one was inserted. */
+  #insert(run: NewRun, fork: NewFork | null, onConflict: string): SqlRow | undefined {
     const now = Date.now();
-    const row = c.get(
+    return this.#c.get(
       `INSERT INTO runs (id, tenant, mode, status, goal, policy, policy_version, metadata, tools, model,
         implicit, idempotency_key, created_at, updated_at, parent_run_id, forked_at_seq, fork_replace, origin)
-        VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)${onConflict} RETURNING *`,
       run.id,
       run.tenant,
       run.mode,
@@ -77,8 +87,7 @@ export class SqliteRuns {
       fork?.atSeq ?? null,
       json(fork?.replace),
       defaultOrigin(run),
-    )!;
-    return { run: toRun(row), created: true };
+    );
   }
 
   async getRun(tenant: string, id: string): Promise<RunRecord | null> {
@@ -120,6 +129,11 @@ export class SqliteRuns {
   }
 
   async updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
+    return this.#c.write(() => this.updateInWrite(id, patch, fence));
+  }
+
+  /** Inside a write: updates run `id` (see updateRun), or throws NotFoundError / LeaseLostError. */
+  updateInWrite(id: string, patch: RunPatch, fence?: { leaseOwner: string }): RunRecord {
     const cols: string[] = [];
     const args: SQLInputValue[] = [];
     const set = (col: string, v: SQLInputValue) => {
@@ -135,20 +149,18 @@ export class SqliteRuns {
     const now = Date.now();
     set("updated_at", now);
     const c = this.#c;
-    return c.write(() => {
-      const fenced = fence ? " AND lease_owner = ? AND lease_expires_at >= ?" : "";
-      const fenceArgs: SQLInputValue[] = fence ? [fence.leaseOwner, now] : [];
-      const r = c.get(
-        `UPDATE runs SET ${cols.join(", ")} WHERE id = ?${fenced} RETURNING *`,
-        ...args,
-        id,
-        ...fenceArgs,
-      );
-      if (r) return toRun(r);
-      if (!c.get("SELECT 1 AS x FROM runs WHERE id = ?", id))
-        throw new NotFoundError(`run ${id} does not exist`);
-      throw new LeaseLostError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
-    });
+    const fenced = fence ? " AND lease_owner = ? AND lease_expires_at >= ?" : "";
+    const fenceArgs: SQLInputValue[] = fence ? [fence.leaseOwner, now] : [];
+    const r = c.get(
+      `UPDATE runs SET ${cols.join(", ")} WHERE id = ?${fenced} RETURNING *`,
+      ...args,
+      id,
+      ...fenceArgs,
+    );
+    if (r) return toRun(r);
+    if (!c.get("SELECT 1 AS x FROM runs WHERE id = ?", id))
+      throw new NotFoundError(`run ${id} does not exist`);
+    throw new LeaseLostError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
   }
 
   async runsByStatus(status: RunStatus): Promise<RunRecord[]> {

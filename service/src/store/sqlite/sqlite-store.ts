@@ -160,6 +160,7 @@ export class SqliteStore implements Store {
     return c.write((): StepClaim => {
       const now = Date.now();
       const owner = step.owner ?? null;
+      if (step.run) this.#runs.ensureInWrite(step.run);
       if (step.lease !== undefined) {
         const run = c.get("SELECT lease_owner, lease_expires_at FROM runs WHERE id=?", step.runId);
         if (!run) throw new NotFoundError(`run ${step.runId} does not exist`);
@@ -297,12 +298,27 @@ export class SqliteStore implements Store {
 
   async endStep(runId: string, seq: number, end: StepEnd): Promise<Announced<StepRecord>> {
     const c = this.#c;
-    return c.write(() => {
+    let settle: ((error?: unknown) => void) | undefined;
+    const write = c.write(() => {
       const now = Date.now();
+      if (end.toolCalls?.length) {
+        for (const t of end.toolCalls) this.#toolCallRow(t);
+        // The cache entries of those calls (queued puts) ride in this transaction too.
+        settle = this.#cache.applyQueued();
+      }
       const ended = this.#endRow(runId, seq, end, now, end.attempt);
+      if (end.run) this.#runs.updateInWrite(runId, end.run);
       const announced = end.announce ? this.#append(runId, end.announce(ended), now) : undefined;
       return announced ? { ...ended, announced } : ended;
     });
+    try {
+      const ended = await write;
+      settle?.();
+      return ended;
+    } catch (error) {
+      settle?.(error);
+      throw error;
+    }
   }
 
   /** Appends an event inside the current write (its id is the row's, in commit order). */
@@ -378,24 +394,7 @@ export class SqliteStore implements Store {
     const c = this.#c;
     let settle: ((error?: unknown) => void) | undefined;
     const write = c.write(() => {
-      c.run(
-        // An upsert, not INSERT OR REPLACE: REPLACE's delete fires no trigger, and the usage triggers count.
-        `INSERT INTO tool_calls (run_id, step_seq, seq, tool, args_json, occurrence, status, output, failure, ms, cached)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (run_id, step_seq, tool, args_json, occurrence) DO UPDATE SET seq=excluded.seq,
-           status=excluded.status, output=excluded.output, failure=excluded.failure, ms=excluded.ms, cached=excluded.cached`,
-        t.runId,
-        t.stepSeq,
-        t.seq,
-        t.tool,
-        t.argsJson,
-        t.occurrence,
-        t.status,
-        json(t.output),
-        json(t.failure),
-        t.ms,
-        t.cached ? 1 : 0,
-      );
+      this.#toolCallRow(t);
       // The cache entries put since the last write (usually this call's own result) ride in this transaction.
       settle = this.#cache.applyQueued();
     });
@@ -406,6 +405,29 @@ export class SqliteStore implements Store {
       throw error;
     }
     settle?.();
+  }
+
+  /** Inside a write: the upsert of one tool call's row. */
+  #toolCallRow(t: ToolCallRow): void {
+    const c = this.#c;
+    c.run(
+      // An upsert, not INSERT OR REPLACE: REPLACE's delete fires no trigger, and the usage triggers count.
+      `INSERT INTO tool_calls (run_id, step_seq, seq, tool, args_json, occurrence, status, output, failure, ms, cached)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (run_id, step_seq, tool, args_json, occurrence) DO UPDATE SET seq=excluded.seq,
+         status=excluded.status, output=excluded.output, failure=excluded.failure, ms=excluded.ms, cached=excluded.cached`,
+      t.runId,
+      t.stepSeq,
+      t.seq,
+      t.tool,
+      t.argsJson,
+      t.occurrence,
+      t.status,
+      json(t.output),
+      json(t.failure),
+      t.ms,
+      t.cached ? 1 : 0,
+    );
   }
 
   async listToolCalls(runId: string, stepSeq: number): Promise<ToolCallRow[]> {

@@ -31,6 +31,7 @@ import { cacheSuite } from "./conformance-cache.ts";
 import { usageSuite } from "./conformance-usage.ts";
 import { forksSuite } from "./conformance-forks.ts";
 import { replicasSuite } from "./conformance-replicas.ts";
+import { oneOffSuite } from "./conformance-one-off.ts";
 
 export type { StoreFactory, StoreHandle } from "./conformance-kit.ts";
 
@@ -56,5 +57,6 @@ export function runStoreConformance(t: TestApi, name: string, factory: StoreFact
     usageSuite(ctx);
     forksSuite(ctx);
     replicasSuite(ctx);
+    oneOffSuite(ctx);
   });
 }

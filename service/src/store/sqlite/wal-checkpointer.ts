@@ -1,0 +1,78 @@
+// WAL checkpoints of the service's SQLite file, off the main thread: a checkpoint copies the WAL into the
+// database file and fsyncs both, which on a busy disk takes from milliseconds to hundreds of them; run by
+// SQLite's auto-checkpoint inside a COMMIT, it stalled every request of the event loop meanwhile.
+import { Worker } from "node:worker_threads";
+
+const WORKER_URL = new URL("./wal-checkpoint-worker.ts", import.meta.url);
+
+/**
+ * Commits between two checkpoint requests: SQLite's auto-checkpoint runs at 1,000 WAL pages, a few hundred of
+ * the service's commits (1 to 5 pages each). Counted in commits, not time: an idle WAL stays as it is, as
+ * with the auto-checkpoint.
+ */
+const COMMITS_PER_CHECKPOINT = 200;
+
+/**
+ * Asks a worker thread with its own connection to checkpoint the WAL (PASSIVE: never blocks the writer or
+ * a reader) every COMMITS_PER_CHECKPOINT commits. The main connection runs
+ * with `wal_autocheckpoint=0`; the worker starts at the first request (a store that writes little never
+ * starts it). A worker that cannot start or dies hands checkpoints back to the main connection (`fallback`).
+ * Durability is unchanged: a commit is in the WAL when it returns; checkpoints only move pages.
+ * @example const cp = new WalCheckpointer(path, () => db.exec("PRAGMA wal_autocheckpoint=1000")); cp.committed();
+ */
+export class WalCheckpointer {
+  readonly #path: string;
+  readonly #fallback: () => void;
+  #worker: Worker | null = null;
+  #failed = false;
+  #commits = 0;
+
+  constructor(path: string, fallback: () => void) {
+    this.#path = path;
+    this.#fallback = fallback;
+  }
+
+  /** True while checkpoints are this checkpointer's (the main connection must not auto-checkpoint). */
+  get active(): boolean {
+    return !this.#failed;
+  }
+
+  /** Counts one commit of the main connection. */
+  committed(): void {
+    if (this.#failed) return;
+    this.#commits += 1;
+    if (this.#commits < COMMITS_PER_CHECKPOINT) return;
+    this.#commits = 0;
+    this.#start()?.postMessage("checkpoint");
+  }
+
+  #start(): Worker | null {
+    if (this.#worker !== null) return this.#worker;
+    try {
+      const worker = new Worker(WORKER_URL, { workerData: { path: this.#path } });
+      worker.unref();
+      const fail = (): void => {
+        if (this.#worker !== worker) return;
+        this.#worker = null;
+        this.#failed = true;
+        this.#fallback();
+      };
+      worker.on("error", fail);
+      worker.on("exit", fail);
+      this.#worker = worker;
+      return worker;
+    } catch {
+      this.#failed = true;
+      this.#fallback();
+      return null;
+    }
+  }
+
+  /** Stops the worker; its connection closes (the last one to close checkpoints what is left). */
+  close(): void {
+    const worker = this.#worker;
+    this.#worker = null;
+    this.#failed = true;
+    worker?.postMessage("close");
+  }
+}
