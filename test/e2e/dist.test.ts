@@ -5,7 +5,9 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { DIST, ENTRIES, inputsHash, staleness } from "../../scripts/build-dist.ts";
 import { serviceEntry, startService, useDist, type ServiceProcess } from "../support/service-process.ts";
@@ -90,6 +92,44 @@ void describe("dist/", () => {
     const res = await fetch(`${svc.url}/ui/assets/inspector.js`);
     assert.equal(res.status, 200);
     assert.match(await res.text(), /inspector/i);
+  });
+
+  void it("imports Node's built-ins without their ESM facade (which would load Node's undici for node:http)", () => {
+    for (const f of readdirSync(DIST).filter((n) => n.endsWith(".js"))) {
+      const imports = [...readFileSync(`${DIST}/${f}`, "utf8").matchAll(/from "(node:[^"]+)"/g)].map(
+        (m) => m[1],
+      );
+      // node:module is the banner's (createRequire for bundled CommonJS): its facade has no such getter.
+      assert.deepEqual(
+        imports.filter((m) => m !== "node:module"),
+        [],
+        `${f} imports a built-in through ESM`,
+      );
+    }
+  });
+
+  void it("keeps its compile cache when killed with -9: the next start loads its modules from the cache", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "mend-compile-cache-"));
+    const first = await startService({ NODE_COMPILE_CACHE: cacheDir });
+    try {
+      // Written after listening, off the first requests' path; poll for the marker it leaves.
+      const marked = () =>
+        readdirSync(cacheDir, { recursive: true }).some((f) => String(f).includes("-serving"));
+      const deadline = Date.now() + 60_000;
+      while (!marked() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(marked(), "no compile cache written after listening");
+      first.child.kill("SIGKILL");
+      await first.exited;
+      // The next process loads the same chunk of the service's modules: V8 takes its code from the cache.
+      const { stderr } = await run(process.execPath, [`${DIST}/mend.js`, "version"], {
+        env: { ...process.env, NODE_COMPILE_CACHE: cacheDir, NODE_DEBUG_NATIVE: "COMPILE_CACHE" },
+      });
+      assert.match(stderr, /V8 code cache for ESM \S*\/commands-\S*\.js was accepted/, stderr);
+    } finally {
+      await first.stop();
+      rmSync(first.dataDir, { recursive: true, force: true });
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 
   void it("answers `mend version` from the bundle", async () => {
