@@ -5,7 +5,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -129,6 +129,41 @@ void describe("dist/", () => {
       await first.stop();
       rmSync(first.dataDir, { recursive: true, force: true });
       rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  void it("keeps parsed policies beside the compile cache, keyed by their text: an edited policy is read anew", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "mend-compile-cache-"));
+    const policiesDir = mkdtempSync(join(tmpdir(), "mend-policies-"));
+    cpSync(new URL("../../policies", import.meta.url), policiesDir, { recursive: true });
+    const env = { NODE_COMPILE_CACHE: cacheDir, MEND_POLICIES_DIR: policiesDir };
+    const dataDir = mkdtempSync(join(tmpdir(), "mend-e2e-"));
+    // The default policy's version as a new run records it, from a fresh start of `entry`.
+    const versionFrom = async (entry: "dist" | "sources"): Promise<string> => {
+      const s = await startService(env, dataDir, { entry });
+      try {
+        const run = await call<{ policyVersion?: string }>(s.url, "POST", "/v1/runs", { mode: "client" });
+        assert.equal(run.status, 201, JSON.stringify(run.body));
+        assert.ok(run.body.policyVersion, JSON.stringify(run.body));
+        return run.body.policyVersion;
+      } finally {
+        await s.stop();
+      }
+    };
+    const kept = () =>
+      readdirSync(cacheDir, { recursive: true }).filter((f) => /mend-policy-/.test(String(f)));
+    try {
+      const parsed = await versionFrom("dist");
+      assert.ok(kept().length >= 1, "no parsed policy kept");
+      assert.equal(await versionFrom("dist"), parsed, "the kept policy differs from the parsed one");
+      assert.equal(await versionFrom("sources"), parsed, "the sources (no kept policies) see another policy");
+      const file = join(policiesDir, "default.yaml");
+      writeFileSync(file, readFileSync(file, "utf8").replace(/^description: .*$/m, "description: edited"));
+      const edited = await versionFrom("dist");
+      assert.notEqual(edited, parsed, "an edited policy file was not read anew");
+      assert.equal(await versionFrom("sources"), edited);
+    } finally {
+      for (const d of [cacheDir, policiesDir, dataDir]) rmSync(d, { recursive: true, force: true });
     }
   });
 
