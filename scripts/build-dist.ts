@@ -64,6 +64,34 @@ const packageOf = (spec: string): string =>
     .slice(0, spec.startsWith("@") ? 2 : 1)
     .join("/");
 
+/**
+ * Exports of Node's built-in modules that the bundle never imports through `import`: an ESM import of a
+ * built-in makes Node build its ESM facade, which reads every export, getters included — `node:http`'s
+ * WebSocket/CloseEvent/MessageEvent load Node's internal undici (~45 ms of a start), `node:tls`'s
+ * rootCertificates parses the CA store, `node:crypto`'s webcrypto loads WebCrypto. The bundle imports built-ins through `process.getBuiltinModule`
+ * instead (no facade) and exports the rest by name; importing one of these by name fails the build.
+ */
+const SKIPPED_BUILTIN_EXPORTS: Record<string, string[]> = {
+  http: ["WebSocket", "CloseEvent", "MessageEvent"],
+  tls: ["rootCertificates"],
+  crypto: ["webcrypto", "subtle", "getRandomValues"],
+  process: ["stdin"],
+};
+
+/** A built-in module as an ES module without Node's facade: its default and its named exports. */
+function builtinShim(name: string): string {
+  const mod = process.getBuiltinModule(name) as Record<string, unknown>;
+  const skipped = new Set(SKIPPED_BUILTIN_EXPORTS[name.replace(/^node:/, "")] ?? []);
+  const names = Object.keys(mod).filter(
+    (k) => k !== "default" && !skipped.has(k) && /^[A-Za-z_$][\w$]*$/.test(k),
+  );
+  return [
+    `const m = process.getBuiltinModule(${JSON.stringify(name)});`,
+    "export default m;",
+    names.length ? `export const { ${names.join(", ")} } = m;` : "",
+  ].join("\n");
+}
+
 const SOURCE_DIRS = ["wire/src", "sandboxes/src", "service/src"];
 const MANIFESTS = [
   "package.json",
@@ -148,6 +176,14 @@ export async function build(outdir = DIST): Promise<void> {
               ? undefined
               : { external: true },
           );
+          // `import … from "node:x"` (not require, not import()): through process.getBuiltinModule.
+          b.onResolve({ filter: /^node:/ }, (args) =>
+            args.kind === "import-statement" ? { path: args.path, namespace: "mend-builtin" } : undefined,
+          );
+          b.onLoad({ filter: /.*/, namespace: "mend-builtin" }, (args) => ({
+            contents: builtinShim(args.path),
+            loader: "js",
+          }));
           // Files loaded by path at run time: an entry's bundle, or the file itself in the repository.
           b.onLoad({ filter: /\.ts$/ }, (args) => {
             if (args.path.includes("/node_modules/")) return undefined;

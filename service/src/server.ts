@@ -9,6 +9,7 @@ import { VERSION } from "./version.ts";
 import { checkBinding } from "./auth/check-binding.ts";
 import { isLoopback } from "./auth/loopback.ts";
 import { watchPolicies } from "./policy/watch-policies.ts";
+import { keepCompileCache } from "./lib/compile-cache.ts";
 
 /** How long after listening the container engines start (unless a request needs them sooner), ms. */
 const BACKGROUND_START_MS = 250;
@@ -69,19 +70,21 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     "mend listening",
   );
   if (!isLoopback(binding.host)) log.warn({ host: binding.host }, "listening beyond loopback");
-  // What the first request does not need starts a moment later: the container engines (dockerode's
-  // ~100 ms of module loading, the ping, the sweep of a dead process's containers, the warm pools). A
-  // client retrying after a restart is answered first; a container job or an engine query that comes
-  // earlier starts them at once (LazyContainerRunner).
+  // What the first request does not need starts a moment later: the QuickJS workers, the container engines
+  // (dockerode's ~100 ms of module loading, the ping, the sweep of a dead process's containers, the warm
+  // pools). A client retrying after a restart is answered first; a code-mode execution, a container job or
+  // an engine query that comes earlier starts what it needs at once (LazyContainerRunner).
   const startContainers = setTimeout(() => {
-    services.containers
-      ?.start()
+    services.warm();
+    keepCompileCache("serving");
+    void (services.containers?.start() ?? Promise.resolve())
       .catch((err: unknown) =>
         log.warn(
           { err: (err as Error).message },
           "container sandbox unavailable; container executions will fail with sandbox_unavailable",
         ),
-      );
+      )
+      .finally(() => keepCompileCache("containers")); // the container engines' modules
   }, BACKGROUND_START_MS);
   const resumed = await services.loop.resumeAll();
   if (resumed > 0) log.info({ runs: resumed }, "resumed hosted runs");

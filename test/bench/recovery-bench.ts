@@ -9,6 +9,7 @@ import { percentile, round3, type Row } from "./stats.ts";
 import { phasesRow, startupPhases, type StartupPhases } from "./startup-phases.ts";
 import { restateWorkflow, startRestate } from "./peers/restate-peer.ts";
 import { dbosWorkflow, startDbos } from "./peers/dbos-peer.ts";
+import { bareHttpListeningMs, emptyNodeMs } from "./startup-floors.ts";
 
 const STEPS = 200;
 const KILL_AFTER = 100;
@@ -22,6 +23,12 @@ interface Recovery {
   startMs?: number;
   /** The restarted service's own account of its start-up. */
   phases?: StartupPhases;
+  /** Kill → the bench sees the killed process gone (Mend). */
+  exitMs?: number;
+  /** Listening → the answer of the first request after the restart (the replayed step 100). */
+  firstRequestMs?: number;
+  /** The request after it (step 101, new): what the first one pays more is the cold path. */
+  secondRequestMs?: number;
 }
 
 const step = (client: HttpClient, run: string, i: number) =>
@@ -42,21 +49,37 @@ async function mendRecovery(entry: "dist" | "sources"): Promise<{ r: Recovery }>
   const killedAt = performance.now();
   svc.child.kill("SIGKILL");
   await svc.exited;
+  const exitMs = performance.now() - killedAt;
   client.close();
   const spawnedAt = performance.now();
   svc = await startService({ MEND_LOG_LEVEL: "info" }, svc.dataDir, { entry });
   const startMs = performance.now() - spawnedAt;
   const phases = startupPhases(svc);
   client = httpClient(svc.url, { maxSockets: 1, timeoutMs: 10_000 });
+  const listeningAt = performance.now();
   const replay = await step(client, run, KILL_AFTER);
   if (replay.replayed !== true) throw new Error("step 100 was not replayed after the restart");
   const firstAnswerMs = performance.now() - killedAt;
-  for (let i = KILL_AFTER + 1; i < STEPS; i++) await step(client, run, i);
+  const firstRequestMs = performance.now() - listeningAt;
+  const secondAt = performance.now();
+  await step(client, run, KILL_AFTER + 1);
+  const secondRequestMs = performance.now() - secondAt;
+  for (let i = KILL_AFTER + 2; i < STEPS; i++) await step(client, run, i);
   const completedMs = performance.now() - killedAt;
   client.close();
   await svc.stop();
   rmSync(svc.dataDir, { recursive: true, force: true });
-  return { r: { completedMs, firstAnswerMs, startMs, ...(phases ? { phases } : {}) } };
+  return {
+    r: {
+      completedMs,
+      firstAnswerMs,
+      startMs,
+      exitMs,
+      firstRequestMs,
+      secondRequestMs,
+      ...(phases ? { phases } : {}),
+    },
+  };
 }
 
 function rows(name: string, rs: Recovery[], failures: string[], target?: Row["target"]): Row[] {
@@ -85,6 +108,36 @@ function rows(name: string, rs: Recovery[], failures: string[], target?: Row["ta
     );
   const phases = rs.map((r) => r.phases).filter((p): p is StartupPhases => p !== undefined);
   if (phases.length) out.push(phasesRow(`${name}: restart phases (the service's own clock)`, phases));
+  if (pick("firstRequestMs").length) {
+    const p50 = (f: keyof Recovery) => round3(percentile(pick(f), 0.5));
+    out.push({
+      ...row("restart: listening → first replayed answer", pick("firstRequestMs")),
+      notes: `kill → first answer = kill → the process gone (p50 ${p50("exitMs")} ms) + spawn → listening + this; the next request (a new step) p50 ${p50("secondRequestMs")} ms`,
+    });
+  }
+  return out;
+}
+
+/** Node's floors (interleaved with the restarts) and the service's start ÷ the bare server's. */
+function floorRows(floors: { empty: number[]; http: number[] }, mend: Recovery[]): Row[] {
+  const floor = (name: string, xs: number[]): Row => ({
+    name,
+    n: xs.length,
+    failures: 0,
+    p50Ms: round3(percentile(xs, 0.5)),
+    p99Ms: round3(percentile(xs, 0.99)),
+  });
+  const starts = mend.map((r) => r.startMs).filter((x): x is number => x !== undefined);
+  const out = [
+    floor("Floor: node -e '' (spawn → exit), between the restarts", floors.empty),
+    floor("Floor: a bare node:http server (spawn → listening), between the restarts", floors.http),
+  ];
+  if (starts.length && floors.http.length)
+    out.push({
+      name: "Mend restart: spawn → listening ÷ the bare node:http server's",
+      ratio: round3(percentile(starts, 0.5) / percentile(floors.http, 0.5)),
+      notes: `p50s; the difference, ${Math.round(percentile(starts, 0.5) - percentile(floors.http, 0.5))} ms, is what the service's modules and services add to Node's own start`,
+    });
   return out;
 }
 
@@ -100,6 +153,7 @@ export async function benchRecovery(rounds: number): Promise<Row[]> {
     restate: [] as Recovery[],
     dbos: [] as Recovery[],
   };
+  const floors = { empty: [] as number[], http: [] as number[] };
   const failures = {
     mend: [] as string[],
     sources: [] as string[],
@@ -110,6 +164,11 @@ export async function benchRecovery(rounds: number): Promise<Row[]> {
   const dbos = await startDbos().catch((e: Error) => e);
   try {
     for (let i = 0; i < rounds; i++) {
+      // Node's own start-up on the machine as it is now, next to each of the service's restarts.
+      for (let j = 0; j < 3; j++) {
+        floors.empty.push(await emptyNodeMs());
+        floors.http.push(await bareHttpListeningMs());
+      }
       await mendRecovery("dist").then(
         ({ r }) => results.mend.push(r),
         (e: Error) => failures.mend.push(e.message),
@@ -160,6 +219,7 @@ export async function benchRecovery(rounds: number): Promise<Row[]> {
       atMost: 300,
     }),
     ...rows("Mend from sources (node service/src/cli/main.ts)", results.sources, failures.sources),
+    ...floorRows(floors, results.mend),
   );
   if (restate instanceof Error)
     out.push({ name: "Restate", notes: `skipped: ${restate.message.split("\n")[0]}` });

@@ -5,7 +5,9 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { DIST, ENTRIES, inputsHash, staleness } from "../../scripts/build-dist.ts";
 import { serviceEntry, startService, useDist, type ServiceProcess } from "../support/service-process.ts";
@@ -90,6 +92,79 @@ void describe("dist/", () => {
     const res = await fetch(`${svc.url}/ui/assets/inspector.js`);
     assert.equal(res.status, 200);
     assert.match(await res.text(), /inspector/i);
+  });
+
+  void it("imports Node's built-ins without their ESM facade (which would load Node's undici for node:http)", () => {
+    for (const f of readdirSync(DIST).filter((n) => n.endsWith(".js"))) {
+      const imports = [...readFileSync(`${DIST}/${f}`, "utf8").matchAll(/from "(node:[^"]+)"/g)].map(
+        (m) => m[1],
+      );
+      // node:module is the banner's (createRequire for bundled CommonJS): its facade has no such getter.
+      assert.deepEqual(
+        imports.filter((m) => m !== "node:module"),
+        [],
+        `${f} imports a built-in through ESM`,
+      );
+    }
+  });
+
+  void it("keeps its compile cache when killed with -9: the next start loads its modules from the cache", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "mend-compile-cache-"));
+    const first = await startService({ NODE_COMPILE_CACHE: cacheDir });
+    try {
+      // Written after listening, off the first requests' path; poll for the marker it leaves.
+      const marked = () =>
+        readdirSync(cacheDir, { recursive: true }).some((f) => String(f).includes("-serving"));
+      const deadline = Date.now() + 60_000;
+      while (!marked() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(marked(), "no compile cache written after listening");
+      first.child.kill("SIGKILL");
+      await first.exited;
+      // The next process loads the same chunk of the service's modules: V8 takes its code from the cache.
+      const { stderr } = await run(process.execPath, [`${DIST}/mend.js`, "version"], {
+        env: { ...process.env, NODE_COMPILE_CACHE: cacheDir, NODE_DEBUG_NATIVE: "COMPILE_CACHE" },
+      });
+      assert.match(stderr, /V8 code cache for ESM \S*\/commands-\S*\.js was accepted/, stderr);
+    } finally {
+      await first.stop();
+      rmSync(first.dataDir, { recursive: true, force: true });
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  void it("keeps parsed policies beside the compile cache, keyed by their text: an edited policy is read anew", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "mend-compile-cache-"));
+    const policiesDir = mkdtempSync(join(tmpdir(), "mend-policies-"));
+    cpSync(new URL("../../policies", import.meta.url), policiesDir, { recursive: true });
+    const env = { NODE_COMPILE_CACHE: cacheDir, MEND_POLICIES_DIR: policiesDir };
+    const dataDir = mkdtempSync(join(tmpdir(), "mend-e2e-"));
+    // The default policy's version as a new run records it, from a fresh start of `entry`.
+    const versionFrom = async (entry: "dist" | "sources"): Promise<string> => {
+      const s = await startService(env, dataDir, { entry });
+      try {
+        const run = await call<{ policyVersion?: string }>(s.url, "POST", "/v1/runs", { mode: "client" });
+        assert.equal(run.status, 201, JSON.stringify(run.body));
+        assert.ok(run.body.policyVersion, JSON.stringify(run.body));
+        return run.body.policyVersion;
+      } finally {
+        await s.stop();
+      }
+    };
+    const kept = () =>
+      readdirSync(cacheDir, { recursive: true }).filter((f) => /mend-policy-/.test(String(f)));
+    try {
+      const parsed = await versionFrom("dist");
+      assert.ok(kept().length >= 1, "no parsed policy kept");
+      assert.equal(await versionFrom("dist"), parsed, "the kept policy differs from the parsed one");
+      assert.equal(await versionFrom("sources"), parsed, "the sources (no kept policies) see another policy");
+      const file = join(policiesDir, "default.yaml");
+      writeFileSync(file, readFileSync(file, "utf8").replace(/^description: .*$/m, "description: edited"));
+      const edited = await versionFrom("dist");
+      assert.notEqual(edited, parsed, "an edited policy file was not read anew");
+      assert.equal(await versionFrom("sources"), edited);
+    } finally {
+      for (const d of [cacheDir, policiesDir, dataDir]) rmSync(d, { recursive: true, force: true });
+    }
   });
 
   void it("answers `mend version` from the bundle", async () => {

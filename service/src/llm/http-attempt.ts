@@ -2,7 +2,6 @@
 // and stalls (nothing received for the stall timeout: no headers, no streamed chunk).
 import { STATUS_CODES } from "node:http";
 import type { Readable } from "node:stream";
-import { request } from "undici";
 import { providerPool, providerSlot } from "./provider-pool.ts";
 import type { AttemptOutcome } from "./retry.ts";
 import { parseRetryAfterMs } from "./retry.ts";
@@ -98,6 +97,7 @@ export function jsonPostAttempt<T>(
     typeof body === "string" ? undefined : String(body.reduce((n, part) => n + part.byteLength, 0));
   return async (signal) => {
     // The stall clock starts once a socket is ours: waiting behind other runs' calls is not a stall.
+    const pool = await providerPool(); // before the slot: a slot is never held while undici loads
     const release = await providerSlot(url, signal);
     const stall = new AbortController();
     // One timer per attempt, pushed back at every chunk (refresh, not a new timer per chunk).
@@ -109,8 +109,8 @@ export function jsonPostAttempt<T>(
     try {
       // undici's request over the shared keep-alive pool, not fetch: no WHATWG Request/Response/stream
       // objects per call, and a bounded number of sockets per model server however many runs wait on it.
-      const res = await request(url, {
-        dispatcher: providerPool(),
+      const res = await pool.request(url, {
+        dispatcher: pool.agent,
         method: "POST",
         headers: {
           "content-type": "application/json",

@@ -1,6 +1,9 @@
 // The connection pool every model provider's HTTP calls share: keep-alive, and bounded per origin, so ten
 // thousand runs waiting on one model server hold a bounded number of sockets (the rest queue in the pool).
-import { Agent } from "undici";
+// undici is loaded at the first model call, not at start: its ~110 CommonJS files are ~80 ms of a start
+// (a restarted service answers its first replayed step sooner; a service that never calls a model never pays).
+import type * as UndiciModule from "undici";
+import type { Agent } from "undici";
 
 /**
  * Sockets per origin. At a model's ~200 ms per answer 1,024 connections carry ~5,000 calls/s, more than one
@@ -11,18 +14,27 @@ export const PROVIDER_CONNECTIONS = 1024;
 /** Idle sockets are kept this long for the run's next turn (a turn's code-mode step is short). */
 const KEEP_ALIVE_MS = 30_000;
 
-let shared: Agent | undefined;
+/** The pool and undici's `request` that uses it. */
+export interface ProviderPool {
+  agent: Agent;
+  request: (typeof UndiciModule)["request"];
+}
+
+let shared: Promise<ProviderPool> | undefined;
 
 /**
- * The process's pool of provider connections (created on first use).
- * @example await request(url, { dispatcher: providerPool(), method: "POST", body })
+ * The process's pool of provider connections (undici loaded and the pool created on first use).
+ * @example const { agent, request } = await providerPool(); await request(url, { dispatcher: agent, body })
  */
-export function providerPool(): Agent {
-  shared ??= new Agent({
-    connections: PROVIDER_CONNECTIONS,
-    keepAliveTimeout: KEEP_ALIVE_MS,
-    keepAliveMaxTimeout: 10 * KEEP_ALIVE_MS,
-  });
+export function providerPool(): Promise<ProviderPool> {
+  shared ??= import("undici").then(({ Agent, request }) => ({
+    agent: new Agent({
+      connections: PROVIDER_CONNECTIONS,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      keepAliveMaxTimeout: 10 * KEEP_ALIVE_MS,
+    }),
+    request,
+  }));
   return shared;
 }
 

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isNode, isPair, LineCounter, parseDocument, type Document } from "yaml";
+import { cachedDerivation } from "../lib/compile-cache.ts";
 import { BASE_POLICY } from "./builtin-policy.ts";
 import { PolicyFileSchema, type Policy, type PolicyFile } from "./policy-schema.ts";
 
@@ -159,7 +160,9 @@ export async function loadPolicies(dir: string): Promise<Map<string, Policy>> {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
   for (const f of names) {
-    const parsed = parsePolicyFile(f, await readFile(join(dir, f), "utf8"));
+    const text = await readFile(join(dir, f), "utf8");
+    // The same file under the same build validates the same: its result is kept with the compile cache.
+    const parsed = cachedDerivation("policy", `${f}\0${text}`, () => parsePolicyFile(f, text));
     const previous = fileNames.get(parsed.name);
     if (previous)
       throw new PolicyError(`${f}: at name: policy "${parsed.name}" is already defined by ${previous}`);

@@ -66,6 +66,13 @@ export interface Services {
   replica: Replica;
 }
 
+/** The services with what their owner calls: warm() once it serves, dispose() to stop. */
+export type ServicesHandle = Services & {
+  /** Starts what was deferred past listening (the QuickJS workers); idempotent. */
+  warm(): void;
+  dispose(): Promise<void>;
+};
+
 export interface ServiceOptions {
   /** false: no container sandbox (container executions fail with sandbox_unavailable). */
   containers?: boolean;
@@ -79,7 +86,7 @@ export async function createServices(
   config: Config,
   log: Logger,
   opts: ServiceOptions = {},
-): Promise<Services & { dispose(): Promise<void> }> {
+): Promise<ServicesHandle> {
   // Tracing first: spans of start-up work (resumed runs) have a tracer. The SDK loads only when asked for.
   const otel = config.tracing ? (await import("./otel-tracer.ts")).startOtelTracer() : null;
   const uninstallTracer = otel ? installTracer(otel) : () => {};
@@ -100,7 +107,7 @@ async function build(
   log: Logger,
   opts: ServiceOptions,
   stopTracing: () => Promise<void>,
-): Promise<Services & { dispose(): Promise<void> }> {
+): Promise<ServicesHandle> {
   const crash = new Crashpoints(config.crashpoint);
   if (!existsSync(config.policiesDir)) {
     throw new StartupError(
@@ -138,8 +145,15 @@ async function build(
     );
     containers = new FairContainerRunner(engines, { slots: config.containerSlots });
   }
-  const codemode = {
-    quickjs: new QuickJsEngine({ workers: config.codemodeWorkers }),
+  // The QuickJS workers boot after the server listens (warm(), from startServer) or at the first use,
+  // whichever comes first: spawning them is ~30 ms of the main thread and their wasm compiles on the other
+  // core, both competing with a restarted service's first answers. An execution that comes first creates
+  // them itself and waits for a ready worker, as it would at any time.
+  let quickjs: QuickJsEngine | undefined;
+  const codemode: CodeModeEngines = {
+    get quickjs() {
+      return (quickjs ??= new QuickJsEngine({ workers: config.codemodeWorkers }));
+    },
     v8: new V8Engine(),
     monty: new MontyEngine({ workers: config.pythonWorkers }),
   };
@@ -199,12 +213,15 @@ async function build(
     inflight,
     metrics,
     replica,
+    warm() {
+      void codemode.quickjs;
+    },
     async dispose() {
       await loop.stop();
       await events.close();
       await replica.retire();
       await Promise.allSettled([
-        codemode.quickjs.dispose(),
+        quickjs?.dispose(),
         codemode.monty.dispose(),
         codemode.v8.dispose(),
         containers?.dispose(),
