@@ -35,7 +35,7 @@ export class BurstHold {
 
   /** Resolves once no job is in flight (at once when none is), or after `maxMs` at the latest. */
   quiet(maxMs: number): Promise<void> {
-    if (this.#inFlight === 0) return Promise.resolve();
+    if (this.#inFlight === 0 || maxMs <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);

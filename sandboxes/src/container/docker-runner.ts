@@ -31,7 +31,7 @@ import type {
 /** How long after its stream closed a used container is removed, ms (see #removal). */
 const REMOVAL_DELAY_MS = 150;
 /** The longest a used container's removal, or a refill, waits for the jobs in flight to drain, ms. */
-const HOLD_MAX_MS = 500;
+const BURST_HOLD_MS = 500;
 
 /** Limits used when none are given, and the limits class the warm pool is built for. */
 export const DEFAULT_CONTAINER_LIMITS: ContainerLimits = {
@@ -66,6 +66,11 @@ export interface DockerRunnerOptions {
   poolMemoryMb?: number;
   /** Pool containers created at once (default 2): refills do not crowd out the engine. */
   poolRefills?: number;
+  /**
+   * The longest refills and the exits and removals of used containers wait for this engine's jobs in
+   * flight to drain, ms (default 500; 0: they do not wait). See BurstHold.
+   */
+  burstHoldMs?: number;
   /** Identity put in the mend.owner label; default a random id per instance. */
   ownerId?: string;
   /** Remove orphaned Mend containers of dead processes in start(). Default true. */
@@ -109,6 +114,7 @@ export class DockerRunner implements ContainerRunner {
   readonly #live = new Set<ReadyContainer>();
   /** This engine's jobs in flight: refills and removals wait for a burst to drain. */
   readonly #hold = new BurstHold();
+  readonly #holdMs: number;
   #disposed = false;
   #startedOnce = false;
 
@@ -122,6 +128,7 @@ export class DockerRunner implements ContainerRunner {
     this.#gone = options.gone;
     this.#reaper = new OrphanReaper(this.#docker, this.ownerId);
     this.#poolLimits = { ...DEFAULT_CONTAINER_LIMITS, ...options.poolLimits };
+    this.#holdMs = Math.max(0, options.burstHoldMs ?? BURST_HOLD_MS);
     const pools: [ContainerRuntime, Partial<Record<string, number>> | undefined][] = [
       ["runc", options.pool],
       ["runsc", options.runscPool],
@@ -140,7 +147,7 @@ export class DockerRunner implements ContainerRunner {
       ...(options.poolRefills === undefined ? {} : { refills: options.poolRefills }),
       measure: (c) => readMemoryNow(c.container),
       hold: this.#hold,
-      holdMaxMs: HOLD_MAX_MS,
+      holdMaxMs: this.#holdMs,
     });
   }
 
@@ -398,7 +405,7 @@ export class DockerRunner implements ContainerRunner {
   /**
    * The removal of a container (for egress jobs, whose network can go only after it). With `delayMs`, a
    * used container: its launcher holds it open until its stream closes, and the close (the container's
-   * exit) and the removal wait until the engine's jobs in flight have drained (HOLD_MAX_MS at most), so
+   * exit) and the removal wait until the engine's jobs in flight have drained (burstHoldMs at most), so
    * the burst's other jobs do not share the engine with the exit and the teardown.
    */
   #removal(c: ReadyContainer, delayMs = 0): Promise<unknown> {
@@ -409,7 +416,7 @@ export class DockerRunner implements ContainerRunner {
     }
     // ref'd timers: dispose() waits for this removal, and nothing else may keep the process alive
     return this.#hold
-      .quiet(HOLD_MAX_MS)
+      .quiet(this.#holdMs)
       .then(() => {
         c.release();
         // the launcher exits once released: a moment later the engine removes an exited container
