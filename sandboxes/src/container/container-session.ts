@@ -30,6 +30,8 @@ export interface ReadyContainer {
   /** Receives demultiplexed output once a job is running. */
   setSink(sink: (stream: number, chunk: Buffer) => void): void;
   write(data: string): void;
+  /** Tells a launcher that reported it may exit now (its host-side usage was read). */
+  release(): void;
   close(): void;
   /** True once a job was handed to it: a container never serves two jobs. */
   used: boolean;
@@ -92,6 +94,10 @@ export async function startContainer(
       },
       write(data) {
         stream.write(data);
+      },
+      release() {
+        // a line on stdin ends the launcher's hold; a closed stream is no error here
+        if (alive) stream.write("\n");
       },
       close() {
         stream.destroy();
@@ -212,11 +218,7 @@ export async function runJob(
     obs.launcher = launcher;
     // the launcher holds the container open after its report: read the cgroup from the host's side
     obs.host = await readHostUsage(ready.container);
-    try {
-      ready.write("\n"); // read: the launcher may exit now
-    } catch {
-      // already gone
-    }
+    // the launcher holds the container until told (ReadyContainer.release): its exit is the runner's to time
     return obs;
   }
   if (killing !== undefined) await killing;

@@ -14,6 +14,7 @@ import { untarFiles } from "./out-files.ts";
 import type { ContainerRuntime } from "./seccomp-profile.ts";
 import { validateJob } from "./validate-job.ts";
 import { WarmPool } from "./pool.ts";
+import { BurstHold } from "./burst-hold.ts";
 import { readMemoryNow } from "./host-usage.ts";
 import { openEgress, type EgressCheckFactory, type EgressSession } from "../egress/egress-session.ts";
 import { sweepEgress } from "../egress/egress-janitor.ts";
@@ -27,8 +28,10 @@ import type {
   PoolState,
 } from "./runner.ts";
 
-/** How long after a job a used container is removed, ms (see run). */
+/** How long after its stream closed a used container is removed, ms (see #removal). */
 const REMOVAL_DELAY_MS = 150;
+/** The longest a used container's removal, or a refill, waits for the jobs in flight to drain, ms. */
+const BURST_HOLD_MS = 500;
 
 /** Limits used when none are given, and the limits class the warm pool is built for. */
 export const DEFAULT_CONTAINER_LIMITS: ContainerLimits = {
@@ -63,6 +66,11 @@ export interface DockerRunnerOptions {
   poolMemoryMb?: number;
   /** Pool containers created at once (default 2): refills do not crowd out the engine. */
   poolRefills?: number;
+  /**
+   * The longest refills and the exits and removals of used containers wait for this engine's jobs in
+   * flight to drain, ms (default 500; 0: they do not wait). See BurstHold.
+   */
+  burstHoldMs?: number;
   /** Identity put in the mend.owner label; default a random id per instance. */
   ownerId?: string;
   /** Remove orphaned Mend containers of dead processes in start(). Default true. */
@@ -104,6 +112,9 @@ export class DockerRunner implements ContainerRunner {
   readonly #creating = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #live = new Set<ReadyContainer>();
+  /** This engine's jobs in flight: refills and removals wait for a burst to drain. */
+  readonly #hold = new BurstHold();
+  readonly #holdMs: number;
   #disposed = false;
   #startedOnce = false;
 
@@ -117,6 +128,7 @@ export class DockerRunner implements ContainerRunner {
     this.#gone = options.gone;
     this.#reaper = new OrphanReaper(this.#docker, this.ownerId);
     this.#poolLimits = { ...DEFAULT_CONTAINER_LIMITS, ...options.poolLimits };
+    this.#holdMs = Math.max(0, options.burstHoldMs ?? BURST_HOLD_MS);
     const pools: [ContainerRuntime, Partial<Record<string, number>> | undefined][] = [
       ["runc", options.pool],
       ["runsc", options.runscPool],
@@ -134,6 +146,8 @@ export class DockerRunner implements ContainerRunner {
       ...(options.poolMemoryMb === undefined ? {} : { memoryBudgetBytes: options.poolMemoryMb * 1048576 }),
       ...(options.poolRefills === undefined ? {} : { refills: options.poolRefills }),
       measure: (c) => readMemoryNow(c.container),
+      hold: this.#hold,
+      holdMaxMs: this.#holdMs,
     });
   }
 
@@ -171,6 +185,15 @@ export class DockerRunner implements ContainerRunner {
   async run(job: ContainerJob): Promise<ContainerOutcome> {
     if (this.#disposed) throw new Error("DockerRunner.run() after dispose()");
     validateJob(job);
+    const end = this.#hold.begin();
+    try {
+      return await this.#run(job);
+    } finally {
+      end();
+    }
+  }
+
+  async #run(job: ContainerJob): Promise<ContainerOutcome> {
     const t0 = performance.now();
     const executionId = job.labels?.[LABEL_EXECUTION] ?? `ex_${randomBytes(8).toString("hex")}`;
     const runtime = job.runtime ?? "runc";
@@ -238,8 +261,6 @@ export class DockerRunner implements ContainerRunner {
         adopted = await adoptAfterOutage(ready.container, job, obs, opts);
       }
     } finally {
-      // the launcher exits by itself once read; removing it a moment later spares the engine a kill and
-      // lets the other jobs of a burst run first
       const removed = this.#removal(ready, REMOVAL_DELAY_MS);
       this.#track(egress === undefined ? removed : removed.then(() => egress.dispose()));
     }
@@ -335,6 +356,7 @@ export class DockerRunner implements ContainerRunner {
       return;
     }
     this.#disposed = true;
+    this.#hold.release();
     await this.#pool.dispose();
     for (const c of this.#live) this.#discard(c);
     await Promise.allSettled([...this.#pending]);
@@ -380,13 +402,31 @@ export class DockerRunner implements ContainerRunner {
     this.#track(this.#removal(c));
   }
 
-  /** The removal of a container (for egress jobs, whose network can go only after it). */
+  /**
+   * The removal of a container (for egress jobs, whose network can go only after it). With `delayMs`, a
+   * used container: its launcher holds it open until its stream closes, and the close (the container's
+   * exit) and the removal wait until the engine's jobs in flight have drained (burstHoldMs at most), so
+   * the burst's other jobs do not share the engine with the exit and the teardown.
+   */
   #removal(c: ReadyContainer, delayMs = 0): Promise<unknown> {
     if (!this.#live.delete(c)) return Promise.resolve();
-    c.close();
-    if (delayMs === 0 || this.#disposed) return this.#reaper.remove(c.container);
-    // a ref'd timer: dispose() waits for this removal, and nothing else may keep the process alive
-    return delay(delayMs).then(() => this.#reaper.remove(c.container));
+    if (delayMs === 0 || this.#disposed) {
+      c.close();
+      return this.#reaper.remove(c.container);
+    }
+    // ref'd timers: dispose() waits for this removal, and nothing else may keep the process alive
+    return this.#hold
+      .quiet(this.#holdMs)
+      .then(() => {
+        c.release();
+        // the launcher exits once released: a moment later the engine removes an exited container
+        // instead of killing a running one
+        return this.#disposed ? undefined : delay(delayMs);
+      })
+      .then(() => {
+        c.close();
+        return this.#reaper.remove(c.container);
+      });
   }
 
   #track(p: Promise<unknown>): void {

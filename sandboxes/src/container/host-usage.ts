@@ -1,7 +1,7 @@
 // Usage of one container as the host sees it (the engine's cgroup stats and state), never as the
 // code inside reports it: figures user code cannot print, forge or hide.
 import type { Container } from "dockerode";
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 
 /** What the engine knows of a container that is still there (its launcher waits to be read). */
@@ -31,14 +31,27 @@ export async function readHostUsage(container: Container, timeoutMs = 5000): Pro
 
 const CGROUP_ROOT = "/sys/fs/cgroup";
 
+/**
+ * A cgroup file's text, read synchronously: kernel pseudo-files answer in microseconds, while each async
+ * read is four thread-pool hops that a busy service's event loop (a burst's other jobs) delays by
+ * milliseconds each, on the path of every job's answer.
+ */
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
 async function readNumber(path: string): Promise<number | undefined> {
-  const text = await readFile(path, "utf8").catch(() => undefined);
+  const text = readText(path);
   const n = text === undefined ? NaN : Number(text.trim());
   return Number.isFinite(n) ? n : undefined;
 }
 
 async function readKey(path: string, key: string): Promise<number | undefined> {
-  const text = await readFile(path, "utf8").catch(() => undefined);
+  const text = readText(path);
   const line = text?.split("\n").find((l) => l.startsWith(`${key} `));
   const n = line === undefined ? NaN : Number(line.slice(key.length + 1));
   return Number.isFinite(n) ? n : undefined;

@@ -133,4 +133,43 @@ void describe("adaptive warm pool", () => {
     assert.equal(s.target, 1, "no growth past the budget");
     assert.ok(s.misses >= 1);
   });
+
+  void test("refills and the removal of a used container wait while a job of the burst still runs", async () => {
+    // a hold longer than the test: what happens is decided by the jobs in flight, never by a timer
+    const r = newRunner({ pool: { python: 2 }, poolIdleMs: 600_000, burstHoldMs: 600_000 });
+    await r.start();
+    await until(r, "the pool is made", (s) => s.idle === 2 && s.creating === 0);
+    const owned = async () =>
+      (await docker.listContainers({ all: true, filters: { label: [`mend.owner=${r.ownerId}`] } })).map(
+        (c) => c.Id,
+      );
+    const first = await owned();
+    assert.equal(first.length, 2);
+    const stop = new AbortController();
+    const long = r.run({
+      ...job,
+      code: "import time\nwhile True:\n    time.sleep(0.05)\n",
+      signal: stop.signal,
+    });
+    const short = await r.run(job);
+    assert.equal(short.status, "succeeded");
+    assert.equal(short.pooled, true);
+    // the long job runs: no refill was started and the short job's container is not yet removed
+    const during = python(r);
+    assert.deepEqual([during.idle, during.creating, during.inUse], [0, 0, 1]);
+    assert.deepEqual((await owned()).sort(), [...first].sort(), "both used containers still exist");
+    stop.abort();
+    const aborted = await long;
+    assert.equal(aborted.status, "failed");
+    // the burst has drained: both are removed and the pool is refilled with new containers
+    await until(r, "refilled", (s) => s.idle === 2 && s.creating === 0 && s.inUse === 0);
+    const deadline = Date.now() + DEADLINE_MS;
+    let now = await owned();
+    while (now.some((id) => first.includes(id)) && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 100));
+      now = await owned();
+    }
+    assert.equal(now.filter((id) => first.includes(id)).length, 0, "the used containers are removed");
+    assert.equal(now.length, 2, "only the refilled pool is left");
+  });
 });

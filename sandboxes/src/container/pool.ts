@@ -2,6 +2,7 @@
 // size per key adapts to demand (PoolSizing) within an operator maximum and a memory budget.
 import type { ReadyContainer } from "./container-session.ts";
 import { PoolSizing, type PoolKeyStats } from "./pool-sizing.ts";
+import type { BurstHold } from "./burst-hold.ts";
 
 export type { PoolKeyStats } from "./pool-sizing.ts";
 
@@ -31,6 +32,13 @@ export interface WarmPoolOptions {
    * the CPU are busy creating their replacements. 0 refills at once.
    */
   refillDelayMs?: number;
+  /**
+   * The engine's jobs in flight: refills wait until none is (a burst has drained), `holdMaxMs` at most,
+   * so they never compete with the burst's own jobs. Absent: refills do not wait.
+   */
+  hold?: BurstHold;
+  /** The longest refills wait for `hold` to be quiet, ms (default 500). */
+  holdMaxMs?: number;
 }
 
 /** Assumed memory of an idle container before any was measured (python's launcher holds ~11 MiB). */
@@ -69,7 +77,11 @@ export class WarmPool {
   readonly #measure: ((c: ReadyContainer) => Promise<number | undefined>) | undefined;
   readonly #tickMs: number;
   readonly #refillDelayMs: number;
+  readonly #hold: BurstHold | undefined;
+  readonly #holdMaxMs: number;
   #refillTimer: NodeJS.Timeout | undefined;
+  /** A pump waits for the hold to be quiet. */
+  #holding = false;
   #creating = 0;
   #timer: NodeJS.Timeout | undefined;
   #measuring = false;
@@ -99,6 +111,8 @@ export class WarmPool {
     this.#measure = options.measure;
     this.#tickMs = Math.max(10, Math.min(options.tickMs ?? 1000, idleMs / 2));
     this.#refillDelayMs = Math.max(0, options.refillDelayMs ?? 100);
+    this.#hold = options.hold;
+    this.#holdMaxMs = Math.max(0, options.holdMaxMs ?? 500);
   }
 
   start(): void {
@@ -210,15 +224,29 @@ export class WarmPool {
     return UNMEASURED_BYTES;
   }
 
-  /** Pumps once the refill delay has passed since the first take not yet refilled for. */
+  /** Pumps once the refill delay has passed since the first take not yet refilled for (and the hold is quiet). */
   #pumpSoon(): void {
-    if (this.#refillDelayMs === 0) return this.#pump();
+    if (this.#refillDelayMs === 0) return this.#pumpWhenQuiet();
     if (this.#refillTimer !== undefined) return;
     this.#refillTimer = setTimeout(() => {
       this.#refillTimer = undefined;
-      this.#pump();
+      this.#pumpWhenQuiet();
     }, this.#refillDelayMs);
     this.#refillTimer.unref();
+  }
+
+  /** Pumps once no job is in flight on the engine, or after `holdMaxMs` (a steady stream still refills). */
+  #pumpWhenQuiet(): void {
+    if (this.#holding) return;
+    if (this.#hold === undefined || this.#hold.inFlight === 0) return this.#pump();
+    this.#holding = true;
+    void this.#hold
+      .quiet(this.#holdMaxMs)
+      .then(() => {
+        this.#holding = false;
+        this.#pump();
+      })
+      .catch(() => undefined);
   }
 
   /** Starts creations while some key is below its target, the emptiest key first, `refills` at most. */
@@ -262,7 +290,8 @@ export class WarmPool {
         this.#creating -= 1;
         s.creating -= 1;
         this.#fills.delete(p);
-        this.#pump();
+        // the next creation waits too if a burst began meanwhile
+        this.#pumpWhenQuiet();
       });
     this.#fills.add(p);
   }
@@ -274,7 +303,7 @@ export class WarmPool {
     if (i >= 0) s.idle.splice(i, 1);
     s.memory.delete(c);
     this.#discard(c);
-    this.#pump();
+    this.#pumpWhenQuiet();
   }
 
   #tick(): void {
