@@ -62,6 +62,7 @@ const GOAL_RE = /bench run (\d{5}) of many/;
 export async function benchHostedRunsOnce(
   runs: number,
   deadlineMs = Math.max(300_000, runs * 120),
+  serviceExecArgv: string[] = [],
 ): Promise<Row[]> {
   // Timestamps at the model boundary (performance.now in this process): when turn k of run i arrived and
   // when its answer was fully written.
@@ -98,7 +99,7 @@ export async function benchHostedRunsOnce(
     MEND_LLM_API_KEY: "fake",
     MEND_POLICIES_DIR: policiesDir,
     MEND_POOL_SIZE: "0",
-  });
+  }, undefined, { execArgv: serviceExecArgv });
   const client = httpClient(svc.url, { maxSockets: 64, timeoutMs: 60_000 });
   const rows: Row[] = [];
   try {
