@@ -43,7 +43,7 @@ export async function hostedTurnFloor(
     writeFileSync(file, body);
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [CHILD, llm.url, file, String(runs), String(turns), String(workers), part],
+      [CHILD, llm.url, file, String(runs), String(turns), String(workers), part, String(latencyMs)],
       { maxBuffer: 1024 * 1024, timeout: Math.max(300_000, runs * turns * 20) },
     );
     return JSON.parse(stdout.trim().split("\n").at(-1)!) as FloorResult;

@@ -241,12 +241,19 @@ export async function benchHostedRunsOnce(
       const floor = await hostedTurnFloor(runs, TURNS, sampleBody, LLM_LATENCY_MS, CODEMODE_WORKERS);
       const mendPerTurn = serviceCpuMs / turns;
       const model = await hostedTurnFloor(runs, TURNS, sampleBody, LLM_LATENCY_MS, CODEMODE_WORKERS, "llm");
-      const engine = await hostedTurnFloor(runs, TURNS, sampleBody, 0, CODEMODE_WORKERS, "engine");
+      const engine = await hostedTurnFloor(
+        runs,
+        TURNS,
+        sampleBody,
+        LLM_LATENCY_MS,
+        CODEMODE_WORKERS,
+        "engine",
+      );
       rows.push({
         name: `[${runs} runs] floor: one streamed model call (undici) + one 'return 1' in Mend's QuickJS engine, CPU per turn`,
         n: floor.turns,
         failures: floor.failed + model.failed + engine.failed,
-        notes: `floor ${floor.cpuPerTurnMs.toFixed(2)} ms = ${(floor.cpuMs / 1000).toFixed(1)} s CPU / ${floor.turns} turns (${runs} loops at once, ${(floor.wallMs / 1000).toFixed(1)} s wall, a process of its own, same request bytes, same answer; the model call alone ${model.cpuPerTurnMs.toFixed(2)} ms, 'return 1' alone ${engine.cpuPerTurnMs.toFixed(2)} ms); Mend ${mendPerTurn.toFixed(2)} ms = ${(mendPerTurn / floor.cpuPerTurnMs).toFixed(2)}× the floor: Mend adds ${(mendPerTurn - floor.cpuPerTurnMs).toFixed(2)} ms per turn (journal, policy, prompt, events, the HTTP API)`,
+        notes: `floor ${floor.cpuPerTurnMs.toFixed(2)} ms = ${(floor.cpuMs / 1000).toFixed(1)} s CPU / ${floor.turns} turns (${runs} loops at once, ${(floor.wallMs / 1000).toFixed(1)} s wall, a process of its own, same request bytes, same answer; the model call alone ${model.cpuPerTurnMs.toFixed(2)} ms, 'return 1' alone (after a 200 ms wait instead of the call) ${engine.cpuPerTurnMs.toFixed(2)} ms); Mend ${mendPerTurn.toFixed(2)} ms = ${(mendPerTurn / floor.cpuPerTurnMs).toFixed(2)}× the floor: Mend adds ${(mendPerTurn - floor.cpuPerTurnMs).toFixed(2)} ms per turn (journal, policy, prompt, events, the HTTP API)`,
       });
     }
     const perRunOverhead = runWallMs.map((w) => (w - TURNS * LLM_LATENCY_MS) / TURNS);

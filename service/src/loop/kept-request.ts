@@ -28,7 +28,7 @@ export interface KeptRequest {
  * The head blob of each distinct (model, system, tools) per blob store: put once per process, not once per
  * turn (the tool lists are interned, prompt-interning.ts).
  */
-const heads = new WeakMap<BlobStore, WeakMap<LlmTool[], Map<string, Promise<BlobRef>>>>();
+const heads = new WeakMap<BlobStore, WeakMap<LlmTool[], Map<string, Map<string, Promise<BlobRef>>>>>();
 /** Tenants whose reference to a head blob this process has recorded, per store (bounded: cleared when full). */
 const referenced = new WeakMap<Store, Set<string>>();
 const MAX_REFERENCED = 10_000;
@@ -52,12 +52,15 @@ async function headRef(
   system: string,
   tools: LlmTool[],
 ): Promise<BlobRef> {
-  const byPrompt = lazy(
+  // Keyed by the (interned) system string itself, whose hash V8 keeps: no ~6 KB key built per turn.
+  const bySystem = lazy(
     lazy(heads, blobs, () => new WeakMap()),
     tools,
     () => new Map(),
   );
-  const id = `${model}\0${system}`;
+  let byPrompt = bySystem.get(system);
+  if (!byPrompt) bySystem.set(system, (byPrompt = new Map()));
+  const id = model;
   let ref = byPrompt.get(id);
   if (!ref) {
     ref = blobs.put(Buffer.from(headJson(model, system, tools))).then(({ sha256, size }) => ({

@@ -11,6 +11,7 @@ import type { BlobStore } from "../store/blob-store.ts";
 import type { RunEvents } from "../engine/run-events.ts";
 import { DEFAULT_MAX_ATTEMPTS, type StepLifecycle } from "../engine/step-lifecycle.ts";
 import { backoffMs, sleep } from "../lib/retry.ts";
+import { anySignal } from "../lib/any-signal.ts";
 import { awaitHuman } from "./human-step.ts";
 import { keepRequest, type KeptRequest } from "./kept-request.ts";
 
@@ -132,17 +133,20 @@ export async function modelTurn(d: ModelTurnDeps, r: ModelTurnRequest): Promise<
             })
           : undefined;
         const audit = kept ? { audit: { request: kept.audit } } : {};
-        const out = await r.model.provider.complete(
-          {
-            model: r.model.model,
-            temperature: r.model.temperature,
-            system: r.system,
-            messages: r.messages,
-            tools: r.tools,
-            idempotencyKey: `${run.id}/${key}`,
-          },
-          AbortSignal.any([r.signal, stepSignal, r.shutdown]),
-        );
+        const stop = anySignal([r.signal, stepSignal, r.shutdown]);
+        const out = await r.model.provider
+          .complete(
+            {
+              model: r.model.model,
+              temperature: r.model.temperature,
+              system: r.system,
+              messages: r.messages,
+              tools: r.tools,
+              idempotencyKey: `${run.id}/${key}`,
+            },
+            stop.signal,
+          )
+          .finally(() => stop.dispose());
         // Cut short by the shutdown: leave the turn unfinished, it is asked again when the run resumes.
         if (!out.ok && r.shutdown.aborted) return null;
         if (out.ok) {

@@ -1,12 +1,13 @@
 // The floor of a hosted run's turn, in a process of its own: one streamed undici call to the fake model (the
 // same request bytes Mend sent) read to its end, then one 'return 1' in Mend's QuickJS engine — no journal,
 // no policy, no prompt building. Prints its own CPU time (all threads) per turn as one JSON line.
-// Usage: node hosted-floor-child.ts <model url> <request body file> <runs> <turns> <quickjs workers> [both|llm|engine]
+// Usage: node hosted-floor-child.ts <model url> <request body file> <runs> <turns> <quickjs workers>
+//   [both|llm|engine] [model latency ms: the engine alone waits it instead of calling the model]
 import { readFileSync } from "node:fs";
 import { Agent, request } from "undici";
 import { QuickJsEngine } from "../../../sandboxes/src/codemode/quickjs/quickjs-engine.ts";
 
-const [url, bodyFile, runsArg, turnsArg, workersArg, part = "both"] = process.argv.slice(2);
+const [url, bodyFile, runsArg, turnsArg, workersArg, part = "both", latencyArg] = process.argv.slice(2);
 const runs = Number(runsArg);
 const turns = Number(turnsArg);
 const body = readFileSync(bodyFile!);
@@ -22,8 +23,12 @@ const limits = {
   maxResultBytes: 1024 * 1024,
 };
 
+const latencyMs = Number(latencyArg ?? 200);
+
 async function turn(): Promise<void> {
+  // The engine alone still waits the model's latency between executions: as many at once as in the runs.
   if (part !== "engine") await modelCall();
+  else await new Promise((r) => setTimeout(r, latencyMs));
   if (part !== "llm") await returnOne();
 }
 
