@@ -10,11 +10,14 @@ import { FailureTally } from "./failure-tally.ts";
 import { httpClient, type HttpClient } from "./http-client.ts";
 import { closedLoop, rowOf } from "./load.ts";
 import { procCpuMs } from "./proc-cpu.ts";
+import { hostedTurnFloor } from "./hosted-floor.ts";
 import { memoryFields, procMemory } from "./proc-memory.ts";
 import { summarize, type Row } from "./stats.ts";
 
 const TURNS = 10;
 const LLM_LATENCY_MS = 200;
+/** The service's default QuickJS workers (MEND_CODEMODE_WORKERS): the floor runs as many. */
+const CODEMODE_WORKERS = 4;
 const DEFAULT_POLICY = new URL("../../policies/default.yaml", import.meta.url).pathname;
 
 /** A policies dir whose default policy lets a run take 10+ iterations and fails (visibly) when a budget is spent. */
@@ -62,6 +65,7 @@ const GOAL_RE = /bench run (\d{5}) of many/;
 export async function benchHostedRunsOnce(
   runs: number,
   deadlineMs = Math.max(300_000, runs * 120),
+  serviceExecArgv: string[] = [],
 ): Promise<Row[]> {
   // Timestamps at the model boundary (performance.now in this process): when turn k of run i arrived and
   // when its answer was fully written.
@@ -69,13 +73,16 @@ export async function benchHostedRunsOnce(
   const answered = new Map<string, number>();
   const llmFailures = new FailureTally();
   let reasks = 0;
+  // One request Mend sent mid-run (turn 5 of 10): the floor sends the same bytes.
+  let sampleBody: string | undefined;
   // Runs between their first model request and their last answer: how many the service drives at once.
   let live = 0;
   let peakLive = 0;
   const llm = await startFakeLlm({
     latencyMs: LLM_LATENCY_MS,
     keepBodies: false,
-    script: (_req, turn, ctx) => {
+    script: (req, turn, ctx) => {
+      if (turn === 5 && sampleBody === undefined) sampleBody = JSON.stringify(req);
       const i = GOAL_RE.exec(ctx.conversation)?.[1];
       if (ctx.attempt > 0) reasks++;
       else if (i) arrived.set(`${i}/${turn}`, performance.now());
@@ -91,14 +98,18 @@ export async function benchHostedRunsOnce(
     },
   });
   const policiesDir = benchPolicies();
-  const svc = await startService({
-    MEND_LLM_PROVIDER: "openai",
-    MEND_LLM_BASE_URL: llm.url,
-    MEND_LLM_MODEL: "fake",
-    MEND_LLM_API_KEY: "fake",
-    MEND_POLICIES_DIR: policiesDir,
-    MEND_POOL_SIZE: "0",
-  });
+  const svc = await startService(
+    {
+      MEND_LLM_PROVIDER: "openai",
+      MEND_LLM_BASE_URL: llm.url,
+      MEND_LLM_MODEL: "fake",
+      MEND_LLM_API_KEY: "fake",
+      MEND_POLICIES_DIR: policiesDir,
+      MEND_POOL_SIZE: "0",
+    },
+    undefined,
+    { execArgv: serviceExecArgv },
+  );
   const client = httpClient(svc.url, { maxSockets: 64, timeoutMs: 60_000 });
   const rows: Row[] = [];
   try {
@@ -224,6 +235,27 @@ export async function benchHostedRunsOnce(
         notes: "includes run creation while the other runs are already being driven",
       }),
     );
+    // The floor right after, on the same machine state, with the service stopped (its CPU is not shared).
+    await svc.stop();
+    if (sampleBody !== undefined) {
+      const floor = await hostedTurnFloor(runs, TURNS, sampleBody, LLM_LATENCY_MS, CODEMODE_WORKERS);
+      const mendPerTurn = serviceCpuMs / turns;
+      const model = await hostedTurnFloor(runs, TURNS, sampleBody, LLM_LATENCY_MS, CODEMODE_WORKERS, "llm");
+      const engine = await hostedTurnFloor(
+        runs,
+        TURNS,
+        sampleBody,
+        LLM_LATENCY_MS,
+        CODEMODE_WORKERS,
+        "engine",
+      );
+      rows.push({
+        name: `[${runs} runs] floor: one streamed model call (undici) + one 'return 1' in Mend's QuickJS engine, CPU per turn`,
+        n: floor.turns,
+        failures: floor.failed + model.failed + engine.failed,
+        notes: `floor ${floor.cpuPerTurnMs.toFixed(2)} ms = ${(floor.cpuMs / 1000).toFixed(1)} s CPU / ${floor.turns} turns (${runs} loops at once, ${(floor.wallMs / 1000).toFixed(1)} s wall, a process of its own, same request bytes, same answer; the model call alone ${model.cpuPerTurnMs.toFixed(2)} ms, 'return 1' alone (after a 200 ms wait instead of the call) ${engine.cpuPerTurnMs.toFixed(2)} ms); Mend ${mendPerTurn.toFixed(2)} ms = ${(mendPerTurn / floor.cpuPerTurnMs).toFixed(2)}× the floor: Mend adds ${(mendPerTurn - floor.cpuPerTurnMs).toFixed(2)} ms per turn (journal, policy, prompt, events, the HTTP API)`,
+      });
+    }
     const perRunOverhead = runWallMs.map((w) => (w - TURNS * LLM_LATENCY_MS) / TURNS);
     rows.push(
       summarize(

@@ -6,6 +6,7 @@ import { providerPool, providerSlot } from "./provider-pool.ts";
 import type { AttemptOutcome } from "./retry.ts";
 import { parseRetryAfterMs } from "./retry.ts";
 import type { StreamAssembler } from "./stream-assemblers.ts";
+import { anySignal } from "../lib/any-signal.ts";
 
 /** How an attempt reads its answer: a stall timeout, and an assembler when it asked for a stream. */
 export interface AttemptReading {
@@ -103,9 +104,12 @@ export function jsonPostAttempt<T>(
     // One timer per attempt, pushed back at every chunk (refresh, not a new timer per chunk).
     const timer = setTimeout(() => stall.abort(new Stalled()), stallMs);
     const alive = () => void timer.refresh();
+    const stop = anySignal([signal, stall.signal]);
     let status: number;
     let resHeaders: Record<string, string | string[] | undefined>;
     let text: string;
+    // A streamed answer, assembled into the unstreamed body's value (parsed already: no JSON round trip).
+    let assembled: { json: unknown } | undefined;
     try {
       // undici's request over the shared keep-alive pool, not fetch: no WHATWG Request/Response/stream
       // objects per call, and a bounded number of sockets per model server however many runs wait on it.
@@ -120,7 +124,7 @@ export function jsonPostAttempt<T>(
         },
         // undici writes any iterable of chunks (lib/core/request.js); its types name only streams.
         body: typeof body === "string" ? body : (body as unknown as Readable),
-        signal: AbortSignal.any([signal, stall.signal]),
+        signal: stop.signal,
       });
       alive();
       status = res.statusCode;
@@ -129,7 +133,7 @@ export function jsonPostAttempt<T>(
       const streamed = reading.stream && /text\/event-stream/i.test(header(resHeaders, "content-type") ?? "");
       const sse = ok && streamed ? reading.stream!() : null;
       text = await readBody(res.body, alive, sse);
-      if (sse) text = JSON.stringify(sse.result());
+      if (sse) assembled = { json: sse.result() };
     } catch (err) {
       if (!stall.signal.aborted || signal.aborted) throw err;
       return {
@@ -140,9 +144,14 @@ export function jsonPostAttempt<T>(
       };
     } finally {
       clearTimeout(timer);
+      stop.dispose();
       release();
     }
-    const bodyTail = text.length > BODY_TAIL_CHARS ? text.slice(-BODY_TAIL_CHARS) : text;
+    // What a failure shows of the body: its end (an assembled stream's as the JSON it stands for).
+    const tail = () => {
+      const t = assembled ? JSON.stringify(assembled.json) : text;
+      return t.length > BODY_TAIL_CHARS ? t.slice(-BODY_TAIL_CHARS) : t;
+    };
     if (status < 200 || status >= 300) {
       const retryable = status === 408 || status === 429 || status >= 500;
       const msHeader = header(resHeaders, "retry-after-ms")?.trim();
@@ -155,20 +164,20 @@ export function jsonPostAttempt<T>(
         retryable,
         status,
         message: errorMessage(text) ?? STATUS_CODES[status] ?? "error",
-        bodyTail,
+        bodyTail: tail(),
         ...(retryable && retryAfterMs !== undefined ? { retryAfterMs } : {}),
       };
     }
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = assembled ? assembled.json : JSON.parse(text);
     } catch {
       return {
         ok: false,
         retryable: true,
         status,
         message: "the response body is not JSON",
-        bodyTail,
+        bodyTail: tail(),
       };
     }
     const parsed = parse(json);
@@ -178,7 +187,7 @@ export function jsonPostAttempt<T>(
         retryable: true,
         status,
         message: `malformed response: ${parsed.invalid}`,
-        bodyTail,
+        bodyTail: tail(),
       };
     }
     return { ok: true, value: parsed.value };

@@ -1,6 +1,7 @@
 // One policy for every provider: per-attempt timeout, backoff with full jitter, Retry-After, then llm_failed.
 import { makeFailure, type Failure } from "@mend/wire";
 import { retry } from "../lib/retry.ts";
+import { anySignal } from "../lib/any-signal.ts";
 
 export interface RetryOptions {
   /** Attempts in total, the first included (default 4). */
@@ -92,19 +93,27 @@ export async function withRetries<T>(
         interruptedAfter = n - 1;
         return { done: null };
       }
-      const timeout = AbortSignal.timeout(attemptTimeoutMs);
-      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      // A timer and a listener per attempt, both gone when it ends (no AbortSignal.timeout/any left to GC).
+      const timeout = new AbortController();
+      const timer = setTimeout(
+        () => timeout.abort(new DOMException("the attempt timed out", "TimeoutError")),
+        attemptTimeoutMs,
+      );
+      const combined = anySignal([signal, timeout.signal]);
       let outcome: AttemptOutcome<T>;
       try {
-        outcome = await attempt(combined);
+        outcome = await attempt(combined.signal);
       } catch (err) {
         if (signal?.aborted) {
           interruptedAfter = n;
           return { done: null };
         }
-        outcome = timeout.aborted
+        outcome = timeout.signal.aborted
           ? { ok: false, retryable: true, message: `no response within ${attemptTimeoutMs} ms` }
           : { ok: false, retryable: true, message: `connection error: ${describeError(err)}` };
+      } finally {
+        clearTimeout(timer);
+        combined.dispose();
       }
       if (outcome.ok || !outcome.retryable) return { done: outcome };
       status = outcome.status;

@@ -11,7 +11,9 @@ import type { BlobStore } from "../store/blob-store.ts";
 import type { RunEvents } from "../engine/run-events.ts";
 import { DEFAULT_MAX_ATTEMPTS, type StepLifecycle } from "../engine/step-lifecycle.ts";
 import { backoffMs, sleep } from "../lib/retry.ts";
+import { anySignal } from "../lib/any-signal.ts";
 import { awaitHuman } from "./human-step.ts";
+import { keepRequest, type KeptRequest } from "./kept-request.ts";
 
 /** The fields of a model turn that move to the blob store when large (a long answer, big tool arguments). */
 const LLM_EXTERNAL_FIELDS = ["content", "toolCalls"] as const;
@@ -44,56 +46,22 @@ export interface ModelTurnDeps {
   store: Store;
   steps: StepLifecycle;
   events: RunEvents;
-  /** Where each turn's whole request (system prompt, tools offered, messages) is kept for the inspector. */
+  /**
+   * Where the head of each turn's request (model, system prompt, tools offered) is kept for the inspector;
+   * its messages go to the step's audit as a delta of the previous turn (kept-request.ts).
+   */
   blobs?: BlobStore;
 }
 
-/**
- * Keeps the request of a model turn as a content-addressed blob of the run's tenant, so the inspector can
- * show what the model was sent; the step's input stays small (its replay check hashes it).
- */
-async function keepRequest(
-  d: ModelTurnDeps,
-  tenant: string,
-  request: { model: string; system: string; tools: LlmTool[]; messages: LlmMessage[] },
-): Promise<{ blob: string; size: number } | undefined> {
-  if (!d.blobs) return undefined;
-  // As bytes at once: the ~12 KB string is not kept alive while the write waits for the disk.
-  const { sha256, size } = await d.blobs.put(Buffer.from(requestJson(request)));
-  await d.store.addBlobRef(tenant, sha256, size);
-  return { blob: sha256, size };
-}
-
-/** The JSON of a run's system prompt and tools, invariant per run: serialized once, not at every turn. */
-const headJson = new WeakMap<LlmTool[], { system: string; json: string }>();
-/** Each message's JSON (messages are never changed in place: compaction replaces the object). */
-const messageJson = new WeakMap<LlmMessage, string>();
-
-/**
- * `JSON.stringify(request)` byte for byte, from the cached JSON of its invariant head and of each message.
- * @example requestJson({ model: "m", system: "s", tools: [], messages: [] }) // '{"model":"m","system":"s","tools":[],"messages":[]}'
- */
-export function requestJson(request: {
-  model: string;
-  system: string;
-  tools: LlmTool[];
-  messages: LlmMessage[];
-}): string {
-  let head = headJson.get(request.tools);
-  if (head?.system !== request.system) {
-    head = {
-      system: request.system,
-      json: `"system":${JSON.stringify(request.system)},"tools":${JSON.stringify(request.tools)}`,
-    };
-    headJson.set(request.tools, head);
-  }
-  let out = `{"model":${JSON.stringify(request.model)},${head.json},"messages":[`;
-  request.messages.forEach((m, i) => {
-    let j = messageJson.get(m);
-    if (j === undefined) messageJson.set(m, (j = JSON.stringify(m)));
-    out += i === 0 ? j : `,${j}`;
-  });
-  return `${out}]}`;
+/** Whether the journaled `audit.request` of a step is the delta this driver wrote (not another ending's). */
+function sameDelta(journaled: unknown, kept: KeptRequest): boolean {
+  const j = journaled as Partial<KeptRequest> | undefined;
+  return (
+    j?.head?.blob === kept.head.blob &&
+    j.base === kept.base &&
+    j.keep === kept.keep &&
+    j.messages === kept.messages
+  );
 }
 
 export interface ModelTurnRequest {
@@ -142,6 +110,7 @@ export async function modelTurn(d: ModelTurnDeps, r: ModelTurnRequest): Promise<
   let window: Window | null = null;
   for (let attempt = 0; ; attempt++) {
     const key = attemptKey(i, attempt);
+    let kept: Awaited<ReturnType<typeof keepRequest>> | undefined;
     const outcome = await d.steps.run(
       {
         runId: run.id,
@@ -155,24 +124,29 @@ export async function modelTurn(d: ModelTurnDeps, r: ModelTurnRequest): Promise<
         limits: policy.limits,
       },
       async ({ signal: stepSignal }) => {
-        const kept = await keepRequest(d, run.tenant, {
-          model: r.model.model,
-          system: r.system,
-          tools: r.tools,
-          messages: r.messages,
-        });
-        const audit = kept ? { audit: { request: kept } } : {};
-        const out = await r.model.provider.complete(
-          {
-            model: r.model.model,
-            temperature: r.model.temperature,
-            system: r.system,
-            messages: r.messages,
-            tools: r.tools,
-            idempotencyKey: `${run.id}/${key}`,
-          },
-          AbortSignal.any([r.signal, stepSignal, r.shutdown]),
-        );
+        kept = d.blobs
+          ? await keepRequest(d.blobs, d.store, run.tenant, key, {
+              model: r.model.model,
+              system: r.system,
+              tools: r.tools,
+              messages: r.messages,
+            })
+          : undefined;
+        const audit = kept ? { audit: { request: kept.audit } } : {};
+        const stop = anySignal([r.signal, stepSignal, r.shutdown]);
+        const out = await r.model.provider
+          .complete(
+            {
+              model: r.model.model,
+              temperature: r.model.temperature,
+              system: r.system,
+              messages: r.messages,
+              tools: r.tools,
+              idempotencyKey: `${run.id}/${key}`,
+            },
+            stop.signal,
+          )
+          .finally(() => stop.dispose());
         // Cut short by the shutdown: leave the turn unfinished, it is asked again when the run resumes.
         if (!out.ok && r.shutdown.aborted) return null;
         if (out.ok) {
@@ -196,6 +170,8 @@ export async function modelTurn(d: ModelTurnDeps, r: ModelTurnRequest): Promise<
         };
       },
     );
+    // The next turn's request is kept as a delta of this one only once this one's audit is journaled.
+    if (kept && outcome.kind === "ended" && sameDelta(outcome.step.audit?.request, kept.audit)) kept.commit();
     if (outcome.kind === "interrupted" || r.signal.aborted || r.shutdown.aborted) return { kind: "stopped" };
     const step = outcome.step;
     if (step.status === "succeeded") {

@@ -3,8 +3,9 @@ import { html } from "hono/html";
 import type { StepRecord } from "../../store/records.ts";
 import type { Html } from "./ui-html.ts";
 import { prettyJson } from "./ui-format.ts";
+import { isKeptRequest } from "../../loop/kept-request.ts";
 
-/** The request of one model turn as the loop kept it (audit.request → blob). */
+/** The request of one model turn as the loop kept it (audit.request, rebuilt by loop/kept-request.ts). */
 export interface LlmRequestView {
   model?: string;
   system?: string;
@@ -31,8 +32,9 @@ const text = (v: unknown) => (typeof v === "string" ? v : prettyJson(v));
  */
 export function llmRequestSection(step: StepRecord, request: LlmRequestView | null): Html {
   const ref = llmRequestRef(step);
+  const kept = step.audit?.request;
   if (!request) {
-    return html`${ref ? html`<p class="muted">The request (${ref.size} bytes) is too large to show here: <a href="/v1/blobs/${ref.blob}">open it as JSON</a>.</p>` : html`<p class="muted">This turn's full request was not recorded (a run from before requests were kept).</p>`}
+    return html`${ref ? html`<p class="muted">The request (${ref.size} bytes) is too large to show here: <a href="/v1/blobs/${ref.blob}">open it as JSON</a>.</p>` : isKeptRequest(kept) ? html`<p class="muted">The request (${kept.messages} messages) is too large to show here, or a step it builds on is not in this run; its system prompt and tools: <a href="/v1/blobs/${kept.head.blob}">open them as JSON</a>.</p>` : html`<p class="muted">This turn's full request was not recorded (a run from before requests were kept).</p>`}
       <details>
         <summary>Journaled input</summary>
         <pre class="out">${prettyJson(step.input)}</pre>

@@ -12,6 +12,7 @@ import { runsPage, runsRegion } from "./runs-list-view.ts";
 import { runLive, runPage } from "./run-page-view.ts";
 import { stepPage } from "./step-page-view.ts";
 import { LLM_REQUEST_INLINE_MAX_BYTES, llmRequestRef, type LlmRequestView } from "./llm-step-view.ts";
+import { isKeptRequest, rebuildRequest } from "../../loop/kept-request.ts";
 import type { StepRecord } from "../../store/records.ts";
 import { stepsJsonl } from "./step-export.ts";
 import { loginPage } from "./login-view.ts";
@@ -42,8 +43,26 @@ function notFound(c: Context<AppEnv>, what: string): Response | Promise<Response
   return page(c, layout({ title: "Not found", page: "runs", body }), 404);
 }
 
-/** An LLM step's kept request (model-turn.ts), when it is small enough to render. */
-async function keptRequest(s: Services, step: StepRecord): Promise<LlmRequestView | null> {
+/**
+ * An LLM step's kept request (kept-request.ts: the head blob and the messages' deltas along the run's steps;
+ * older steps: one blob of the whole request), when it is small enough to render.
+ */
+async function keptRequest(
+  s: Services,
+  step: StepRecord,
+  steps: StepRecord[],
+): Promise<LlmRequestView | null> {
+  const kept = step.kind === "llm" ? step.audit?.request : undefined;
+  if (isKeptRequest(kept)) {
+    const byKey = new Map(steps.map((st) => [st.key, st]));
+    const request = await rebuildRequest(
+      kept,
+      (key) => byKey.get(key)?.audit?.request,
+      (sha) => s.blobs.get(sha),
+    );
+    const size = request ? kept.head.size + JSON.stringify(request.messages).length : 0;
+    return request && size <= LLM_REQUEST_INLINE_MAX_BYTES ? request : null;
+  }
   const ref = step.kind === "llm" ? llmRequestRef(step) : null;
   if (!ref || ref.size > LLM_REQUEST_INLINE_MAX_BYTES) return null;
   const raw = await s.blobs.get(ref.blob);
@@ -125,7 +144,7 @@ export function uiRoutes(s: Services): Hono<AppEnv> {
     const raw = c.req.param("seq");
     const step = /^\d{1,9}$/.test(raw) ? steps.find((st) => st.seq === Number(raw)) : undefined;
     if (!step) return notFound(c, `run ${run.id} has no step #${raw}`);
-    return page(c, stepPage(run, steps, step, Date.now(), { llmRequest: await keptRequest(s, step) }));
+    return page(c, stepPage(run, steps, step, Date.now(), { llmRequest: await keptRequest(s, step, steps) }));
   });
   return r;
 }
