@@ -57,10 +57,14 @@ function bundleInputs(): string | null {
  * `derive(input)`, kept as JSON in the compile cache's folder and keyed by the bundle's sources and the
  * input: the next start of the same build reads the result instead of deriving it again (a policy file's
  * YAML parse and validation are ~30 ms of a start, V8-cold). Only for plain JSON data derived from `input`
- * alone; a `derive` that throws is not kept. Without a bundle or a cache folder: `derive(input)`.
- * @example const policy = cachedDerivation("policy", text, () => parsePolicyFile(name, text))
+ * alone; a `derive` that throws (or rejects) is not kept. Without a bundle or a cache folder: `derive(input)`.
+ * @example const policy = await cachedDerivation("policy", text, () => parsePolicyFile(name, text))
  */
-export function cachedDerivation<T>(kind: string, input: string, derive: () => T): T {
+export async function cachedDerivation<T>(
+  kind: string,
+  input: string,
+  derive: () => T | Promise<T>,
+): Promise<T> {
   const dir = getCompileCacheDir();
   const inputs = bundleInputs();
   if (dir === undefined || inputs === null) return derive();
@@ -71,7 +75,7 @@ export function cachedDerivation<T>(kind: string, input: string, derive: () => T
   } catch {
     /* not kept yet, or unreadable: derive it */
   }
-  const value = derive();
+  const value = await derive();
   try {
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
