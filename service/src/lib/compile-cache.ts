@@ -6,12 +6,13 @@ import { flushCompileCache, getCompileCacheDir } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Names this build of the service: the bundle's chunk names carry a hash of their content. */
-const BUILD = createHash("sha256")
-  .update(import.meta.url)
-  .update(process.version)
-  .digest("hex")
-  .slice(0, 16);
+/** Names this build of the service: the bundle's source hash, else (from the sources) this module's URL. */
+const buildId = (): string =>
+  createHash("sha256")
+    .update(bundleInputs() ?? import.meta.url)
+    .update(process.version)
+    .digest("hex")
+    .slice(0, 16);
 
 /**
  * Writes the code of the modules loaded so far to the compile cache now, not at exit: a service that is
@@ -24,7 +25,7 @@ const BUILD = createHash("sha256")
 export function keepCompileCache(stage: string): void {
   const dir = getCompileCacheDir();
   if (dir === undefined) return; // not enabled (in-process tests, a read-only cache dir)
-  const marker = join(dir, `mend-${BUILD}-${stage}`);
+  const marker = join(dir, `mend-${buildId()}-${stage}`);
   if (existsSync(marker)) return;
   flushCompileCache();
   try {
