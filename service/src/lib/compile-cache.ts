@@ -6,12 +6,13 @@ import { flushCompileCache, getCompileCacheDir } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Names this build of the service: the bundle's chunk names carry a hash of their content. */
-const BUILD = createHash("sha256")
-  .update(import.meta.url)
-  .update(process.version)
-  .digest("hex")
-  .slice(0, 16);
+/** Names this build of the service: the bundle's source hash, else (from the sources) this module's URL. */
+const buildId = (): string =>
+  createHash("sha256")
+    .update(bundleInputs() ?? import.meta.url)
+    .update(process.version)
+    .digest("hex")
+    .slice(0, 16);
 
 /**
  * Writes the code of the modules loaded so far to the compile cache now, not at exit: a service that is
@@ -24,7 +25,7 @@ const BUILD = createHash("sha256")
 export function keepCompileCache(stage: string): void {
   const dir = getCompileCacheDir();
   if (dir === undefined) return; // not enabled (in-process tests, a read-only cache dir)
-  const marker = join(dir, `mend-${BUILD}-${stage}`);
+  const marker = join(dir, `mend-${buildId()}-${stage}`);
   if (existsSync(marker)) return;
   flushCompileCache();
   try {
@@ -57,10 +58,14 @@ function bundleInputs(): string | null {
  * `derive(input)`, kept as JSON in the compile cache's folder and keyed by the bundle's sources and the
  * input: the next start of the same build reads the result instead of deriving it again (a policy file's
  * YAML parse and validation are ~30 ms of a start, V8-cold). Only for plain JSON data derived from `input`
- * alone; a `derive` that throws is not kept. Without a bundle or a cache folder: `derive(input)`.
- * @example const policy = cachedDerivation("policy", text, () => parsePolicyFile(name, text))
+ * alone; a `derive` that throws (or rejects) is not kept. Without a bundle or a cache folder: `derive(input)`.
+ * @example const policy = await cachedDerivation("policy", text, () => parsePolicyFile(name, text))
  */
-export function cachedDerivation<T>(kind: string, input: string, derive: () => T): T {
+export async function cachedDerivation<T>(
+  kind: string,
+  input: string,
+  derive: () => T | Promise<T>,
+): Promise<T> {
   const dir = getCompileCacheDir();
   const inputs = bundleInputs();
   if (dir === undefined || inputs === null) return derive();
@@ -71,7 +76,7 @@ export function cachedDerivation<T>(kind: string, input: string, derive: () => T
   } catch {
     /* not kept yet, or unreadable: derive it */
   }
-  const value = derive();
+  const value = await derive();
   try {
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadPolicies, parsePolicyFile, PolicyError, resolvePolicies } from "./policy-loader.ts";
+import { loadPolicies, PolicyError, resolvePolicies } from "./policy-loader.ts";
+import { parsePolicyFile } from "./policy-file.ts";
 import { BASE_POLICY } from "./builtin-policy.ts";
 import type { PolicyFile } from "./policy-schema.ts";
 

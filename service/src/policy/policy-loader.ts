@@ -2,18 +2,20 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isNode, isPair, LineCounter, parseDocument, type Document } from "yaml";
 import { cachedDerivation } from "../lib/compile-cache.ts";
 import { BASE_POLICY } from "./builtin-policy.ts";
-import { PolicyFileSchema, type Policy, type PolicyFile } from "./policy-schema.ts";
+import type { Policy, PolicyFile } from "./policy-schema.ts";
+import { PolicyError } from "./policy-error.ts";
+import type * as PolicyFileModule from "./policy-file.ts";
 
-/** A policy file that cannot be used; the message names the file (and line), the path and what was expected. */
-export class PolicyError extends Error {
-  override name = "PolicyError";
-}
+export { PolicyError };
 
-/** Issues shown per file; the rest are counted. */
-const MAX_ISSUES_SHOWN = 3;
+/**
+ * The parser of one file (yaml and the zod schema of policy files: ~260 KB of module code and ~50 schema
+ * objects built at import) loads only when a file's parse is not kept beside the compile cache.
+ */
+let parser: Promise<typeof PolicyFileModule> | undefined;
+const loadParser = () => (parser ??= import("./policy-file.ts"));
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -26,63 +28,6 @@ function merge<T>(base: T, override: unknown): T {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(override)) out[k] = k in out ? merge(out[k], v) : v;
   return out as T;
-}
-
-/** The 1-based line of the YAML node at `path` (or of its nearest existing ancestor; the key itself for `key`). */
-function lineAt(doc: Document, lc: LineCounter, path: PropertyKey[], key?: string): number | undefined {
-  if (key !== undefined) {
-    const parent = path.length ? doc.getIn(path, true) : doc.contents;
-    if (isNode(parent) && "items" in parent && Array.isArray(parent.items)) {
-      for (const item of parent.items as unknown[]) {
-        if (
-          isPair(item) &&
-          isNode(item.key) &&
-          String((item.key as { value?: unknown }).value) === key &&
-          item.key.range
-        ) {
-          return lc.linePos(item.key.range[0]).line;
-        }
-      }
-    }
-  }
-  for (let n = path.length; n >= 0; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) return lc.linePos(node.range[0]).line;
-  }
-  return undefined;
-}
-
-/**
- * Parses and validates one policy file's text (not its `extends`, which needs the other files).
- * @example parsePolicyFile("research.yaml", "name: research\nextends: default\n")
- */
-export function parsePolicyFile(file: string, text: string): PolicyFile {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  const yamlError = doc.errors[0];
-  if (yamlError) {
-    const line = yamlError.pos[0] !== undefined ? `:${lc.linePos(yamlError.pos[0]).line}` : "";
-    throw new PolicyError(`${file}${line}: not valid YAML: ${yamlError.message.split("\n")[0]}`);
-  }
-  const r = PolicyFileSchema.safeParse(doc.toJS() ?? {});
-  if (!r.success) {
-    const shown = r.error.issues.slice(0, MAX_ISSUES_SHOWN).map((i) => {
-      const key = i.code === "unrecognized_keys" ? i.keys[0] : undefined;
-      const line = lineAt(doc, lc, i.path, key);
-      const where = i.path.length ? i.path.join(".") : "(root)";
-      return `${file}${line ? `:${line}` : ""}: at ${where}: ${i.message}`;
-    });
-    const more = r.error.issues.length - shown.length;
-    throw new PolicyError(shown.join("; ") + (more > 0 ? ` (and ${more} more)` : ""));
-  }
-  const expected = file.replace(/^.*\//, "").replace(/\.ya?ml$/, "");
-  if (r.data.name !== expected) {
-    const line = lineAt(doc, lc, ["name"]);
-    throw new PolicyError(
-      `${file}${line ? `:${line}` : ""}: at name: expected "${expected}" (the file's name), got "${r.data.name}"`,
-    );
-  }
-  return r.data;
 }
 
 /** Checks that hold only once `extends` is applied: every default within its ceiling. */
@@ -162,7 +107,9 @@ export async function loadPolicies(dir: string): Promise<Map<string, Policy>> {
   for (const f of names) {
     const text = await readFile(join(dir, f), "utf8");
     // The same file under the same build validates the same: its result is kept with the compile cache.
-    const parsed = cachedDerivation("policy", `${f}\0${text}`, () => parsePolicyFile(f, text));
+    const parsed = await cachedDerivation("policy", `${f}\0${text}`, async () =>
+      (await loadParser()).parsePolicyFile(f, text),
+    );
     const previous = fileNames.get(parsed.name);
     if (previous)
       throw new PolicyError(`${f}: at name: policy "${parsed.name}" is already defined by ${previous}`);

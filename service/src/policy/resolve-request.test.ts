@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parsePolicyFile, PolicyError, resolvePolicies } from "./policy-loader.ts";
+import { PolicyError, resolvePolicies } from "./policy-loader.ts";
+import { parsePolicyFile } from "./policy-file.ts";
 import { admitCodeMode, admitContainer, allowedTools, toolAllowed } from "./resolve-request.ts";
 import type { Policy, PolicyFile } from "./policy-schema.ts";
 
