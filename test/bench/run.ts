@@ -124,7 +124,7 @@ const SECTIONS: Section[] = [
       "(b)/(c) over HTTP: POST /v1/executions to the real service (child process, journaled in SQLite). Unless said otherwise each execution's echo arguments are new, so every call misses the default policy's echo cache and writes an entry; the cache-hit and sleep({ms:0}) variants are listed for comparison.",
       "(d) ratio = QuickJS p50 / V8 p50 on the same 1e6-iteration script; V8's figure includes creating the isolate.",
       "(e) the floor of (b): a bare Hono JSON route on @hono/node-server in its own child process (test/bench/bare-hono-server.ts).",
-      "The service runs MEND_CODEMODE_WORKERS=2 QuickJS workers (its default), each running one execution at a time, tool calls included; the last rows repeat the throughput with 8 workers.",
+      "The service runs MEND_CODEMODE_WORKERS=4 QuickJS workers (its default), each hosting many guests (a guest awaiting a tool holds no worker); the bare Hono route's engine runs 2; the last rows repeat the throughput with 8 workers.",
       "Side by side (issue 17), interleaved in 4 rounds: in process, the engine against bare quickjs-emscripten with a new runtime per run on the host thread and in one worker thread (test/bench/peers/bare-quickjs*.ts); over HTTP, the journaled service against a bare Hono route running the same script on the same engine (bare-hono-server.ts --engine), 3 cache-missing echo calls per execution, at 1, 8 and 32 in flight, with each server's CPU per execution (/proc).",
       SHARED_CORES,
     ],

@@ -6,7 +6,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Value } from "@sinclair/typebox/value";
-import { StepKeySchema } from "@mend/wire";
+import { StepKeySchema, makeFailure } from "@mend/wire";
+import type { ToolCallRecord } from "@mend/sandboxes";
 import type { BlobStore } from "../store/blob-store.ts";
 import { FileBlobStore } from "../store/file-blob-store.ts";
 import { PostgresStore } from "../store/postgres/postgres-store.ts";
@@ -93,6 +94,54 @@ for (const backend of BACKENDS) {
       await b.store.createRun({ id: "run_j", tenant: "local", mode: "client", goal: null, implicit: false });
     });
     after(async () => b.destroy());
+
+    it("defers a deterministic tool's succeeded call to the step's end, writes every other call at once, and writes the deferred ones before a snapshot", async () => {
+      const claim = await b.store.claimStep({
+        runId: "run_j",
+        key: `s${step++}`,
+        kind: "codemode",
+        input: null,
+      });
+      const seq = claim.step.seq;
+      const j = new StoreToolJournal(b.store, "run_j", seq, undefined, b.blobs, { deferDeterministic: true });
+      const call = (
+        n: number,
+        extra: Pick<ToolCallRecord, "status"> & Partial<ToolCallRecord>,
+      ): ToolCallRecord => ({
+        seq: n,
+        tool: "echo",
+        argsJson: JSON.stringify({ n }),
+        occurrence: 1,
+        ms: 1,
+        ...extra,
+      });
+      await j.record(call(1, { status: "succeeded", output: { n: 1 }, deterministic: true }));
+      await j.record(call(2, { status: "succeeded", output: { n: 2 } })); // not deterministic: written now
+      const failure = makeFailure("tool_failed", "no", false);
+      await j.record(call(3, { status: "failed", failure, deterministic: true })); // a failure: written now
+      assert.deepEqual(
+        (await b.store.listToolCalls("run_j", seq)).map((r) => r.seq),
+        [2, 3],
+      );
+      await j.record(call(4, { status: "succeeded", output: { n: 4 }, deterministic: true }));
+      const deferred = j.takeDeferred();
+      assert.deepEqual(
+        deferred.map((r) => [r.seq, r.output]),
+        [
+          [1, { n: 1 }],
+          [4, { n: 4 }],
+        ],
+      );
+      assert.deepEqual(j.takeDeferred(), [], "handed over once");
+      // A snapshot counts every call before it as recorded: the deferred ones go first.
+      await j.record(call(5, { status: "succeeded", output: { n: 5 }, deterministic: true }));
+      await j.saveSnapshot({ seq: 6, engine: "monty", data: Buffer.from("state") });
+      assert.deepEqual(
+        (await b.store.listToolCalls("run_j", seq)).map((r) => r.seq),
+        [2, 3, 5],
+      );
+      assert.deepEqual(j.takeDeferred(), []);
+    });
 
     it("keeps only the latest snapshot of a step; a small one inside its pointer, no blob", async () => {
       const { journal: j, seq } = await journal();

@@ -14,7 +14,9 @@ parentPort!.on("message", (message: "checkpoint" | "close") => {
     process.exit(0);
   }
   try {
-    db.exec("PRAGMA wal_checkpoint(PASSIVE);");
+    // The WAL's length after it, in frames: the host checkpoints once itself when it keeps growing.
+    const r = db.prepare("PRAGMA wal_checkpoint(PASSIVE);").get() as { log: number; checkpointed: number };
+    parentPort!.postMessage({ log: Number(r.log), checkpointed: Number(r.checkpointed) });
   } catch {
     // A busy or faulty file: the next request tries again (the main connection reports storage faults).
   }
