@@ -246,6 +246,16 @@ export class SqliteStore implements Store {
         this.#stepUsage.countUpdate(tenant!, again);
         claimed = toStep(again);
       }
+      if (step.end && !previousAttempt && step.announce && step.end.announce) {
+        // A new key inserted ended (a checkpoint): both of its events in one statement.
+        const [announced, endAnnounced] = this.#appendTwo(
+          claimed.runId,
+          step.announce(claimed),
+          step.end.announce(claimed),
+          now,
+        );
+        return { kind: "claimed", step: claimed, previousAttempt, announced, endAnnounced };
+      }
       const announced = step.announce ? this.#append(claimed.runId, step.announce(claimed), now) : undefined;
       let endAnnounced: EventRecord | undefined;
       if (step.end) {
@@ -320,6 +330,34 @@ export class SqliteStore implements Store {
       at,
     );
     return { id: num(r?.id), runId, type: ev.type, data: ev.data, at };
+  }
+
+  /** Appends two events inside the current write, in this order (ids ascend with the rows' order). */
+  #appendTwo(
+    runId: string,
+    a: { type: string; data: unknown },
+    b: { type: string; data: unknown },
+    at: number,
+  ): [EventRecord, EventRecord] {
+    const ids = this.#c
+      .all(
+        "INSERT INTO events (run_id, type, data, at) VALUES (?, ?, ?, ?), (?, ?, ?, ?) RETURNING id",
+        runId,
+        a.type,
+        JSON.stringify(a.data ?? null),
+        at,
+        runId,
+        b.type,
+        JSON.stringify(b.data ?? null),
+        at,
+      )
+      .map((r) => num(r.id))
+      // RETURNING's row order is not specified; the ids are the rows' insertion order
+      .sort((x, y) => x - y);
+    return [
+      { id: ids[0]!, runId, type: a.type, data: a.data, at },
+      { id: ids[1]!, runId, type: b.type, data: b.data, at },
+    ];
   }
 
   async getStep(runId: string, key: string): Promise<StepRecord | null> {
