@@ -51,6 +51,9 @@ import {
   stepInsertBytes,
 } from "./sqlite-step-usage.ts";
 
+/** The seq of a run's next step. */
+const NEXT_SEQ_SQL = "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM steps WHERE run_id=?";
+
 /** SQLite's extended result code of a foreign-key violation (here: a step of a run that does not exist). */
 const SQLITE_CONSTRAINT_FOREIGNKEY = 787;
 
@@ -172,9 +175,11 @@ export class SqliteStore implements Store {
       let row;
       let tenant: string | null;
       try {
-        // A new key (the common case) is one statement: the next seq of the run, the insert, the row back;
-        // a key that exists already inserts nothing (ON CONFLICT) and is handled below. The run must exist
-        // (foreign key).
+        // A new key (the common case) is the run's next seq, then one insert with the row back; a key that
+        // exists already inserts nothing (ON CONFLICT) and is handled below. The run must exist (foreign
+        // key). The seq is read by a statement of its own: as a subquery of the INSERT's VALUES, SQLite
+        // prepared the whole INSERT (its triggers and checks) again at every execution — 5× its cost.
+        const seq = num(c.get(NEXT_SEQ_SQL, step.runId)?.next);
         // With `end`, the row is inserted ended (one statement, one pass of the usage trigger).
         const end = step.end;
         const input = json(step.input);
@@ -187,10 +192,10 @@ export class SqliteStore implements Store {
         row = c.get(
           `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner,
              heartbeat_at, output, failure, usage, cached, ended_at)
-           VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id=?), ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (run_id, key) DO NOTHING RETURNING *, ${JOURNAL_ROOM_RETURNING}`,
           step.runId,
-          step.runId,
+          seq,
           step.key,
           step.kind,
           end ? end.status : "started",
@@ -241,6 +246,16 @@ export class SqliteStore implements Store {
         )!;
         this.#stepUsage.countUpdate(tenant!, again);
         claimed = toStep(again);
+      }
+      if (step.end && !previousAttempt && step.announce && step.end.announce) {
+        // A new key inserted ended (a checkpoint): both of its events in one statement.
+        const [announced, endAnnounced] = this.#appendTwo(
+          claimed.runId,
+          step.announce(claimed),
+          step.end.announce(claimed),
+          now,
+        );
+        return { kind: "claimed", step: claimed, previousAttempt, announced, endAnnounced };
       }
       const announced = step.announce ? this.#append(claimed.runId, step.announce(claimed), now) : undefined;
       let endAnnounced: EventRecord | undefined;
@@ -331,6 +346,34 @@ export class SqliteStore implements Store {
       at,
     );
     return { id: num(r?.id), runId, type: ev.type, data: ev.data, at };
+  }
+
+  /** Appends two events inside the current write, in this order (ids ascend with the rows' order). */
+  #appendTwo(
+    runId: string,
+    a: { type: string; data: unknown },
+    b: { type: string; data: unknown },
+    at: number,
+  ): [EventRecord, EventRecord] {
+    const ids = this.#c
+      .all(
+        "INSERT INTO events (run_id, type, data, at) VALUES (?, ?, ?, ?), (?, ?, ?, ?) RETURNING id",
+        runId,
+        a.type,
+        JSON.stringify(a.data ?? null),
+        at,
+        runId,
+        b.type,
+        JSON.stringify(b.data ?? null),
+        at,
+      )
+      .map((r) => num(r.id))
+      // RETURNING's row order is not specified; the ids are the rows' insertion order
+      .sort((x, y) => x - y);
+    return [
+      { id: ids[0]!, runId, type: a.type, data: a.data, at },
+      { id: ids[1]!, runId, type: b.type, data: b.data, at },
+    ];
   }
 
   async getStep(runId: string, key: string): Promise<StepRecord | null> {
