@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { addGate, eventOf, startInProcess, until, type InProcess } from "../../../test/support/in-process.ts";
 import { startFakeLlm, type FakeLlm, type Script } from "../../../test/support/fake-llm.ts";
 import { askHuman, callTool, finish, hang, runOrchestration } from "../../../test/support/fake-llm-turns.ts";
+import { rebuildRequest, type KeptRequest } from "./kept-request.ts";
 
 const POLICY = `name: default
 tools:
@@ -202,6 +203,66 @@ describe("a hosted run left running by a previous services instance", () => {
       assert.equal(turn.status, "succeeded");
       assert.equal(turn.attempt, 2);
       assert.equal(llm.seen(goal).length, 2);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("keeps every turn's whole request for the inspector, each a delta of the turn before, across the restart", async () => {
+    const goal = "keep every request across a restart";
+    const first = await startInProcess({ policies: { default: POLICY }, env });
+    const runId = await hostedRun(first, goal, (_req, turn, ctx) =>
+      turn < 2
+        ? runOrchestration(`return ${turn}`)
+        : turn === 2 && ctx.attempt === 0
+          ? hang()
+          : turn === 2
+            ? runOrchestration("return 2")
+            : finish("kept"),
+    );
+    await until(() => llm.seen(goal).some((r) => r.turn === 2));
+    await first.abandon();
+
+    const second = await startInProcess({ dataDir: first.dataDir, policies: { default: POLICY }, env });
+    try {
+      await second.services.loop.resumeAll();
+      assert.equal((await ended(second, runId)).data.status, "succeeded");
+      const steps = await second.services.store.listSteps(runId);
+      const byKey = new Map(steps.map((st) => [st.key, st]));
+      const turns = steps.filter((st) => st.kind === "llm");
+      assert.deepEqual(
+        turns.map((st) => [st.key, st.attempt]),
+        [
+          ["iter-1/llm", 1],
+          ["iter-2/llm", 1],
+          ["iter-3/llm", 2],
+          ["iter-4/llm", 1],
+        ],
+      );
+      // The first driver's second turn builds on its first; the second driver starts afresh at its first call.
+      const kept = turns.map((st) => st.audit?.request as KeptRequest);
+      assert.deepEqual(
+        kept.map((k) => k.base ?? null),
+        [null, "iter-1/llm", null, "iter-3/llm"],
+      );
+      const asked = llm.seen(goal);
+      for (const [t, st] of turns.entries()) {
+        const rebuilt = await rebuildRequest(
+          kept[t]!,
+          (key) => byKey.get(key)?.audit?.request,
+          (sha) => second.services.blobs.get(sha),
+        );
+        // What the model was sent at that turn (its last ask): the system message, then the same messages.
+        const sent = asked.filter((r) => r.turn === t).at(-1)!.body!;
+        assert.ok(rebuilt, st.key);
+        assert.equal(rebuilt.system, sent.messages[0]!.content, st.key);
+        assert.equal(rebuilt.tools?.length, sent.tools?.length, st.key);
+        assert.deepEqual(
+          rebuilt.messages.map((m) => [m.role, m.role === "assistant" ? null : m.content]),
+          sent.messages.slice(1).map((m) => [m.role, m.role === "assistant" ? null : m.content]),
+          st.key,
+        );
+      }
     } finally {
       await second.close();
     }
