@@ -94,4 +94,35 @@ describe("kept requests", () => {
     assert.equal(isKeptRequest(null), false);
     assert.equal(isKeptRequest({ head: { blob: "a".repeat(64), size: 1 }, added: [], messages: 0 }), true);
   });
+
+  it("forgets remembered heads past 1,024 distinct prompts, and a forgotten head is put again under the same sha256", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mend-kept-"));
+    const store = SqliteStore.open(join(dir, "mend.db"));
+    let puts = 0;
+    const files = new FileBlobStore(join(dir, "blobs"));
+    // A real blob store whose puts are counted: a remembered head is not put again.
+    const blobs = Object.assign(Object.create(files) as FileBlobStore, {
+      put: (b: Buffer) => {
+        puts++;
+        return files.put(b);
+      },
+    });
+    try {
+      const tools: LlmTool[] = [];
+      const messages: LlmMessage[] = [{ role: "user", content: "goal" }];
+      const keep = (system: string) =>
+        keepRequest(blobs, store, "acme", "k", { model: "m", system, tools, messages });
+      const first = (await keep("prompt 0")).audit.head;
+      await keep("prompt 0");
+      assert.equal(puts, 1, "a remembered head is put once");
+      for (let i = 1; i < 1_100; i++) await keep(`prompt ${i}`);
+      assert.equal(puts, 1_100);
+      const again = (await keep("prompt 0")).audit.head;
+      assert.equal(puts, 1_101, "the first head was forgotten (bounded memory) and put again");
+      assert.deepEqual(again, first);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -32,6 +32,12 @@ const heads = new WeakMap<BlobStore, WeakMap<LlmTool[], Map<string, Map<string, 
 /** Tenants whose reference to a head blob this process has recorded, per store (bounded: cleared when full). */
 const referenced = new WeakMap<Store, Set<string>>();
 const MAX_REFERENCED = 10_000;
+/**
+ * Heads remembered per blob store before they are forgotten all at once: system prompts are tenants' input,
+ * so a flood of distinct prompts must not grow the process (a forgotten head is put again, same sha256).
+ */
+const MAX_HEADS = 1_024;
+const headCount = new WeakMap<BlobStore, number>();
 
 /** The request's invariant part as JSON, in the order of the request (`{"model","system","tools"}`). */
 export function headJson(model: string, system: string, tools: LlmTool[]): string {
@@ -63,6 +69,13 @@ async function headRef(
   const id = model;
   let ref = byPrompt.get(id);
   if (!ref) {
+    const count = (headCount.get(blobs) ?? 0) + 1;
+    if (count > MAX_HEADS) {
+      heads.delete(blobs);
+      headCount.set(blobs, 0);
+      return headRef(blobs, store, tenant, model, system, tools);
+    }
+    headCount.set(blobs, count);
     ref = blobs.put(Buffer.from(headJson(model, system, tools))).then(({ sha256, size }) => ({
       blob: sha256,
       size,
