@@ -1,5 +1,5 @@
 // Renders benchmark tables as markdown (one per issue plus a summary) and writes them under bench/results/.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { targetText, verdict, type Row } from "./stats.ts";
@@ -75,36 +75,68 @@ export function renderTable(t: Table): string {
   return lines.join("\n") + "\n";
 }
 
-/** The summary: one line per row that has a target or failures, across every table. */
-export function renderSummary(tables: Table[]): string {
-  const lines = [
-    "## Summary",
-    "",
-    "| issue | measurement | figure | target | result |",
-    "|---|---|--:|---|---|",
-  ];
+/** The summary's table head; `measured` tells rows of this invocation from rows kept from an earlier one. */
+const SUMMARY_HEAD = [
+  "## Summary",
+  "",
+  "| issue | measurement | figure | target | result | measured |",
+  "|---|---|--:|---|---|---|",
+];
+
+/**
+ * The summary: one line per row that has a target or failures, across every table; `kept` lines (rows of
+ * sections this invocation did not run, from an earlier summary) follow, so that one file always shows
+ * every section's last verdict.
+ */
+export function renderSummary(
+  tables: Table[],
+  measuredAt = new Date().toISOString(),
+  kept: string[] = [],
+): string {
+  const lines = [...SUMMARY_HEAD];
   for (const t of tables) {
     for (const r of t.rows) {
       if (!r.target && !(r.failures ?? 0)) continue;
       const v = r.target ? r[r.target.metric] : undefined;
       lines.push(
-        `| ${[t.id, r.name, typeof v === "number" ? fmt(v) : "", targetText(r.target), verdict(r)].map(cell).join(" | ")} |`,
+        `| ${[t.id, r.name, typeof v === "number" ? fmt(v) : "", targetText(r.target), verdict(r), measuredAt].map(cell).join(" | ")} |`,
       );
     }
-    if (t.error) lines.push(`| ${t.id} | (section stopped) | | | ${cell(t.error)} |`);
+    if (t.error) lines.push(`| ${t.id} | (section stopped) | | | ${cell(t.error)} | ${measuredAt} |`);
   }
-  return lines.join("\n") + "\n";
+  return [...lines, ...kept].join("\n") + "\n";
 }
 
 /**
- * Writes bench/results/<id>.md per table and summary.md; returns the summary text.
+ * The rows of an earlier summary whose section is not in `ran`, each with the time it was measured (a
+ * summary written before the `measured` column existed gives its header's time to all its rows).
+ */
+export function keptSummaryRows(previous: string, ran: ReadonlySet<string>): string[] {
+  const at = /^# Mend benchmarks — (\S+)/m.exec(previous)?.[1] ?? "earlier";
+  const rows: string[] = [];
+  for (const line of previous.split("\n")) {
+    if (!line.startsWith("| ") || line.startsWith("| issue |")) continue;
+    const cells = line.slice(2, -2).split(" | ");
+    if (ran.has(cells[0]!)) continue;
+    rows.push(cells.length >= 6 ? line : `| ${[...cells, at].join(" | ")} |`);
+  }
+  return rows;
+}
+
+/**
+ * Writes bench/results/<id>.md per table and summary.md (this invocation's rows, then the last rows of
+ * the sections it did not run); returns the summary text.
  * @example writeResults("bench/results", tables)
  */
 export function writeResults(dir: string, tables: Table[]): string {
   mkdirSync(dir, { recursive: true });
-  const header = `# Mend benchmarks — ${new Date().toISOString()}\n\n${machineLine()}\n\n`;
+  const measuredAt = new Date().toISOString();
+  const header = `# Mend benchmarks — ${measuredAt}\n\n${machineLine()}\n\n`;
   for (const t of tables) writeFileSync(join(dir, `${t.id}.md`), header + renderTable(t));
-  const summary = header + renderSummary(tables);
-  writeFileSync(join(dir, "summary.md"), summary);
+  const file = join(dir, "summary.md");
+  const previous = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const kept = keptSummaryRows(previous, new Set(tables.map((t) => t.id)));
+  const summary = header + renderSummary(tables, measuredAt, kept);
+  writeFileSync(file, summary);
   return summary;
 }
