@@ -49,3 +49,20 @@ void test("release() lets every waiter go (dispose)", async () => {
   assert.deepEqual(await Promise.all(waiters.map(settled)), [true, true]);
   end();
 });
+
+void test("once a wait has run out, later waits resolve at once until the jobs in flight have all ended (a long job is not a burst)", async () => {
+  const hold = new BurstHold();
+  const long = hold.begin();
+  await hold.quiet(1); // ran out: the long job still runs
+  assert.equal(await settled(hold.quiet(60_000)), true, "no second wait beside the same long job");
+  const short = hold.begin();
+  assert.equal(await settled(hold.quiet(60_000)), true, "still off: the engine has not drained");
+  short();
+  long();
+  // drained once: the next burst is held again
+  const next = hold.begin();
+  const q = hold.quiet(60_000);
+  assert.equal(await settled(q), false);
+  next();
+  assert.equal(await settled(q), true);
+});

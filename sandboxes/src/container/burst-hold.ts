@@ -5,7 +5,9 @@
 // attach stream), but a refill is a create + attach + start and a removal an unmount and a cgroup teardown,
 // each tens of ms of dockerd, containerd and runc CPU. Run during a burst, they slow every job still
 // running; run after it, they cost the burst nothing. The hold is bounded (`maxMs`) so a long job or a
-// steady stream of jobs never starves the pool of refills.
+// steady stream of jobs never starves the pool of refills; and once one wait has run out, the hold is off
+// until the engine has drained once: a job that runs for minutes (any tenant's) is not a burst, and every
+// later refill or removal paying the full wait again would slow the pool for all tenants.
 
 /**
  * @example
@@ -15,6 +17,8 @@
 export class BurstHold {
   #inFlight = 0;
   #waiters: (() => void)[] = [];
+  /** A wait ran out while jobs were in flight: no more waiting until none is. */
+  #off = false;
 
   /** Jobs running now. */
   get inFlight(): number {
@@ -29,13 +33,18 @@ export class BurstHold {
       if (ended) return;
       ended = true;
       this.#inFlight -= 1;
-      if (this.#inFlight === 0) for (const w of this.#waiters.splice(0)) w();
+      if (this.#inFlight > 0) return;
+      this.#off = false;
+      for (const w of this.#waiters.splice(0)) w();
     };
   }
 
-  /** Resolves once no job is in flight (at once when none is), or after `maxMs` at the latest. */
+  /**
+   * Resolves once no job is in flight (at once when none is), or after `maxMs` at the latest; at once too
+   * after an earlier wait ran out, until the jobs in flight have all ended.
+   */
   quiet(maxMs: number): Promise<void> {
-    if (this.#inFlight === 0 || maxMs <= 0) return Promise.resolve();
+    if (this.#inFlight === 0 || maxMs <= 0 || this.#off) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -45,7 +54,10 @@ export class BurstHold {
       };
       // ref'd, like the removal it may delay: a container is removed even when nothing else keeps the
       // process alive (bounded by maxMs)
-      const timer = setTimeout(done, maxMs);
+      const timer = setTimeout(() => {
+        if (this.#inFlight > 0) this.#off = true;
+        done();
+      }, maxMs);
       this.#waiters.push(done);
     });
   }

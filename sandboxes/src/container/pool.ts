@@ -237,7 +237,7 @@ export class WarmPool {
 
   /** Pumps once no job is in flight on the engine, or after `holdMaxMs` (a steady stream still refills). */
   #pumpWhenQuiet(): void {
-    if (this.#holding) return;
+    if (this.#holding || this.#disposed) return;
     if (this.#hold === undefined || this.#hold.inFlight === 0) return this.#pump();
     this.#holding = true;
     void this.#hold
