@@ -14,7 +14,12 @@ import { PostgresStore } from "../store/postgres/postgres-store.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { Store } from "../store/store.ts";
 import { freshDatabase, postgresServer } from "../../../test/support/postgres-server.ts";
-import { INLINE_SNAPSHOT_BYTES, StoreToolJournal, snapshotCheckpointKey } from "./store-tool-journal.ts";
+import {
+  INLINE_SNAPSHOT_BYTES,
+  MAX_DEFERRED_CALLS,
+  StoreToolJournal,
+  snapshotCheckpointKey,
+} from "./store-tool-journal.ts";
 
 interface Backend {
   store: Store;
@@ -141,6 +146,33 @@ for (const backend of BACKENDS) {
         [2, 3, 5],
       );
       assert.deepEqual(j.takeDeferred(), []);
+    });
+
+    it("defers at most MAX_DEFERRED_CALLS calls per step and writes the calls past them at once", async () => {
+      const claim = await b.store.claimStep({
+        runId: "run_j",
+        key: `s${step++}`,
+        kind: "codemode",
+        input: null,
+      });
+      const seq = claim.step.seq;
+      const j = new StoreToolJournal(b.store, "run_j", seq, undefined, b.blobs, { deferDeterministic: true });
+      for (let n = 1; n <= MAX_DEFERRED_CALLS + 3; n++)
+        await j.record({
+          seq: n,
+          tool: "echo",
+          argsJson: "{}",
+          occurrence: n,
+          ms: 0,
+          status: "succeeded",
+          output: n,
+          deterministic: true,
+        });
+      assert.deepEqual(
+        (await b.store.listToolCalls("run_j", seq)).map((r) => r.seq),
+        [MAX_DEFERRED_CALLS + 1, MAX_DEFERRED_CALLS + 2, MAX_DEFERRED_CALLS + 3],
+      );
+      assert.equal(j.takeDeferred().length, MAX_DEFERRED_CALLS);
     });
 
     it("keeps only the latest snapshot of a step; a small one inside its pointer, no blob", async () => {

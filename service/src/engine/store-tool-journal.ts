@@ -19,6 +19,15 @@ export const snapshotCheckpointKey = (stepSeq: number): string => `\u0001codemod
 /** Deferred records held in memory until the step's end, at most (beyond, calls are written at once), in bytes. */
 const MAX_DEFERRED_BYTES = 256 * 1024;
 
+/**
+ * Deferred records held until the step's end, at most (beyond, calls are written at once). Why a count
+ * beside the bytes: tiny records fit 256 KiB by thousands, and the end transaction writes them one
+ * statement each while it holds the tenant's usage row (PostgreSQL) or the event loop (SQLite); a script's
+ * 10,000 cached calls would make that one transaction seconds long. The saving is per commit, which the
+ * first few calls of an execution already take.
+ */
+export const MAX_DEFERRED_CALLS = 64;
+
 /** Snapshots up to this size travel inside their pointer row; larger ones go to the blob store, in bytes. */
 export const INLINE_SNAPSHOT_BYTES = 64 * 1024;
 
@@ -106,7 +115,8 @@ export class StoreToolJournal implements ToolCallJournal {
       this.#defer &&
       call.deterministic === true &&
       call.status === "succeeded" &&
-      this.#deferredBytes < MAX_DEFERRED_BYTES
+      this.#deferredBytes < MAX_DEFERRED_BYTES &&
+      this.#deferred.length < MAX_DEFERRED_CALLS
     ) {
       const row = this.#row(call);
       this.#deferredBytes += row.argsJson.length + (JSON.stringify(row.output)?.length ?? 0);

@@ -235,6 +235,9 @@ export class PostgresStore implements Store {
     const r =
       announce || end.toolCalls?.length || end.run
         ? await this.#db.tx(async (q) => {
+            // The run first when it is written too: a claim locks the run, then the step and the tenant's
+            // usage row; taken the other way round here, a claim on the same run would deadlock with it.
+            if (end.run) await q("SELECT 1 FROM runs WHERE id = $1 FOR NO KEY UPDATE", [runId]);
             const row = (await q(`${sql} RETURNING *`, args)).rows[0];
             // Fenced out (or no such step): nothing else is written either.
             if (!row) return undefined;
