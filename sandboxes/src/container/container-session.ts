@@ -215,6 +215,9 @@ export async function runJob(
 
   const launcher = stdout.markerSeen ? parseLauncherResult(stderr.payload()) : undefined;
   if (launcher !== undefined && !obs.timedOut && !obs.aborted && !obs.outputExceeded) {
+    // The stream stays open while the launcher holds the container (a burst's hold): what a leftover
+    // background process prints now is not the job's output, and must not count against its cap (a kill).
+    ready.setSink(() => undefined);
     obs.launcher = launcher;
     // the launcher holds the container open after its report: read the cgroup from the host's side
     obs.host = await readHostUsage(ready.container);
