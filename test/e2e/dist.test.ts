@@ -5,9 +5,9 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { DIST, ENTRIES, inputsHash, staleness } from "../../scripts/build-dist.ts";
 import { serviceEntry, startService, useDist, type ServiceProcess } from "../support/service-process.ts";
@@ -164,6 +164,43 @@ void describe("dist/", () => {
       assert.equal(await versionFrom("sources"), edited);
     } finally {
       for (const d of [cacheDir, policiesDir, dataDir]) rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  void it("reads a kept policy back only from a cache folder no other user can write", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "mend-compile-cache-"));
+    const dataDir = mkdtempSync(join(tmpdir(), "mend-e2e-"));
+    const env = { NODE_COMPILE_CACHE: cacheDir };
+    const versionNow = async (): Promise<string> => {
+      const s = await startService(env, dataDir);
+      try {
+        const run = await call<{ policyVersion?: string }>(s.url, "POST", "/v1/runs", { mode: "client" });
+        assert.equal(run.status, 201, JSON.stringify(run.body));
+        return run.body.policyVersion!;
+      } finally {
+        await s.stop();
+      }
+    };
+    try {
+      const parsed = await versionNow();
+      const files = readdirSync(cacheDir, { recursive: true })
+        .map(String)
+        .filter((f) => /mend-policy-.*\.json$/.test(f))
+        .map((f) => join(cacheDir, f));
+      assert.ok(files.length >= 1, "no parsed policy kept");
+      // Another value under the same key: what a user who could write the folder would plant.
+      for (const f of files) {
+        const kept = JSON.parse(readFileSync(f, "utf8")) as { key: string; value: Record<string, unknown> };
+        writeFileSync(f, JSON.stringify({ key: kept.key, value: { ...kept.value, description: "planted" } }));
+      }
+      const folder = dirname(files[0]!);
+      chmodSync(folder, 0o777);
+      assert.equal(await versionNow(), parsed, "a kept policy was read from a folder others can write");
+      chmodSync(folder, 0o700);
+      // Control: the same files in a folder only this user can write are read back (the check above is what refused them).
+      assert.notEqual(await versionNow(), parsed, "the kept policy was not read back from an own folder");
+    } finally {
+      for (const d of [cacheDir, dataDir]) rmSync(d, { recursive: true, force: true });
     }
   });
 

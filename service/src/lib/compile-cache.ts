@@ -1,7 +1,7 @@
 // Keeps V8's compile cache (enabled by cli/main.ts) across a kill -9 (written once the service serves), and
 // results derived at start-up (parsed policies) beside it, keyed by the bundle's sources.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { flushCompileCache, getCompileCacheDir } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,11 +54,44 @@ function bundleInputs(): string | null {
   return buildInputs;
 }
 
+/** Folders checked by `ownFolder`, with the answer. */
+const ownFolders = new Map<string, boolean>();
+
+/**
+ * Whether only this process's user can put files in `dir`: owned by it and writable by no one else, in a
+ * parent that nobody else can rename it out of (the parent's owner is this user or root, and it is writable
+ * only by them, or sticky like /tmp). Why: a kept derivation is read back as already validated (a policy's
+ * limits, its egress rules), so a folder another local user can write — Node's default cache folder is
+ * under the shared os.tmpdir() — would let that user hand the service any policy.
+ */
+function ownFolder(dir: string): boolean {
+  const known = ownFolders.get(dir);
+  if (known !== undefined) return known;
+  let own: boolean;
+  try {
+    const uid = process.getuid?.();
+    const d = statSync(dir);
+    const parent = statSync(dirname(dir));
+    own =
+      uid !== undefined &&
+      d.uid === uid &&
+      (d.mode & 0o022) === 0 &&
+      (parent.uid === uid || parent.uid === 0) &&
+      ((parent.mode & 0o022) === 0 || (parent.mode & 0o1000) !== 0);
+  } catch {
+    own = false;
+  }
+  ownFolders.set(dir, own);
+  return own;
+}
+
 /**
  * `derive(input)`, kept as JSON in the compile cache's folder and keyed by the bundle's sources and the
  * input: the next start of the same build reads the result instead of deriving it again (a policy file's
  * YAML parse and validation are ~30 ms of a start, V8-cold). Only for plain JSON data derived from `input`
- * alone; a `derive` that throws (or rejects) is not kept. Without a bundle or a cache folder: `derive(input)`.
+ * alone; a `derive` that throws (or rejects) is not kept. Without a bundle, or with a cache folder that
+ * another user could write (`ownFolder`): `derive(input)`. A kept file names its key, so a file that is not
+ * this input's (renamed, copied) is derived again.
  * @example const policy = await cachedDerivation("policy", text, () => parsePolicyFile(name, text))
  */
 export async function cachedDerivation<T>(
@@ -68,18 +101,19 @@ export async function cachedDerivation<T>(
 ): Promise<T> {
   const dir = getCompileCacheDir();
   const inputs = bundleInputs();
-  if (dir === undefined || inputs === null) return derive();
+  if (dir === undefined || inputs === null || !ownFolder(dir)) return derive();
   const key = createHash("sha256").update(inputs).update("\0").update(input).digest("hex").slice(0, 32);
   const file = join(dir, `mend-${kind}-${key}.json`);
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as T;
+    const kept = JSON.parse(readFileSync(file, "utf8")) as { key?: unknown; value?: T } | null;
+    if (kept?.key === key && kept.value !== undefined) return kept.value;
   } catch {
     /* not kept yet, or unreadable: derive it */
   }
   const value = await derive();
   try {
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
+    writeFileSync(tmp, JSON.stringify({ key, value }), { mode: 0o600 });
     renameSync(tmp, file); // a reader sees the whole file or none
   } catch {
     /* an unwritable cache folder: derived again next time */
