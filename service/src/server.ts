@@ -76,9 +76,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // a code-mode execution, a container job or an engine query that comes earlier loads or starts what it
   // needs at once (the adapter, LazyContainerRunner).
   const startContainers = setTimeout(() => {
-    listening.warm();
     services.warm();
-    keepCompileCache("serving");
+    // Once the adapter loaded: its module is kept with the rest of what serving needs.
+    void listening.warm().then(() => keepCompileCache("serving"));
     void (services.containers?.start() ?? Promise.resolve())
       .catch((err: unknown) =>
         log.warn(

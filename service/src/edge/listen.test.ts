@@ -52,9 +52,9 @@ describe("listen", () => {
       const loaded = () => Object.getPrototypeOf(globalThis.Response) !== Function.prototype;
       const l = await listen(new Hono(), 0, "127.0.0.1");
       const before = loaded();
-      l.warm();
-      l.warm(); // idempotent
-      while (!loaded()) await new Promise((r) => setImmediate(r));
+      const warmed = l.warm();
+      await l.warm(); // idempotent
+      await warmed;
       console.log(JSON.stringify({ before, after: loaded() }));
       l.server.close();
     `;

@@ -19,8 +19,11 @@ export interface Listening {
   server: Server;
   /** `http://host:port` as bound (IPv6 hosts in brackets). */
   url: string;
-  /** Loads the request adapter now if no request has yet (off the start path: once the service serves). */
-  warm(): void;
+  /**
+   * Loads the request adapter now if no request has yet (off the start path: once the service serves);
+   * resolves once it is loaded, or failed to (a failure is the next request's to report). Idempotent.
+   */
+  warm(): Promise<void>;
 }
 
 /**
@@ -64,6 +67,10 @@ export async function listen(app: Hono<AppEnv>, port: number, hostname: string):
   return {
     server,
     url: `http://${host}:${addr.port}`,
-    warm: () => void load().catch(() => undefined), // a failure is the first request's to report
+    warm: () =>
+      load().then(
+        () => undefined,
+        () => undefined,
+      ),
   };
 }
