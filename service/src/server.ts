@@ -70,13 +70,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     "mend listening",
   );
   if (!isLoopback(binding.host)) log.warn({ host: binding.host }, "listening beyond loopback");
-  // What the first request does not need starts a moment later: the QuickJS workers, the container engines
-  // (dockerode's ~100 ms of module loading, the ping, the sweep of a dead process's containers, the warm
-  // pools). A client retrying after a restart is answered first; a code-mode execution, a container job or
-  // an engine query that comes earlier starts what it needs at once (LazyContainerRunner).
+  // What listening does not need starts a moment later: the HTTP adapter (edge/listen.ts), the QuickJS
+  // workers, the container engines (dockerode's ~100 ms of module loading, the ping, the sweep of a dead
+  // process's containers, the warm pools). A client retrying after a restart is answered first; a request,
+  // a code-mode execution, a container job or an engine query that comes earlier loads or starts what it
+  // needs at once (the adapter, LazyContainerRunner).
   const startContainers = setTimeout(() => {
     services.warm();
-    keepCompileCache("serving");
+    // Once the adapter loaded: its module is kept with the rest of what serving needs.
+    void listening.warm().then(() => keepCompileCache("serving"));
     void (services.containers?.start() ?? Promise.resolve())
       .catch((err: unknown) =>
         log.warn(

@@ -44,6 +44,39 @@ describe("loadConfig", () => {
     assert.throws(() => loadConfig({ MEND_CRASHPOINT: "nowhere" }), /MEND_CRASHPOINT/);
   });
 
+  it('says what is wrong in English (zod\'s messages, not a bare "Invalid input")', () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "accepted";
+    };
+    assert.equal(
+      message({ MEND_PORT: "70000" }),
+      'invalid MEND_PORT="70000": Too big: expected number to be <=65535',
+    );
+    assert.equal(
+      message({ MEND_POOL_SIZE: "1.5" }),
+      'invalid MEND_POOL_SIZE="1.5": Invalid input: expected int, received number',
+    );
+    assert.equal(
+      message({ MEND_LLM_PROVIDER: "gemini" }),
+      'invalid MEND_LLM_PROVIDER="gemini": Invalid option: expected one of "openai"|"anthropic"',
+    );
+    assert.equal(
+      message({ MEND_DOCKER_HOSTS: "ftp://x" }),
+      'invalid MEND_DOCKER_HOSTS="ftp://x": engine e1: unsupported scheme ftp: (unix://, tcp://, ssh://)',
+    );
+    assert.match(
+      message({ MEND_MCP_SERVERS: "{bad" }),
+      /^invalid MEND_MCP_SERVERS="\{bad": not valid JSON: /,
+    );
+    // JSON that happens to look like a parse result is the value, not an error.
+    assert.deepEqual(loadConfig({ MEND_MCP_SERVERS: '{"problem":"x"}' }).mcpServers, { problem: "x" });
+  });
+
   it("selects PostgreSQL with a postgres:// MEND_DATABASE_URL and SQLite without one", () => {
     assert.equal(loadConfig({}).databaseUrl, undefined);
     const url = "postgres://mend:secret@db.internal:5432/mend";

@@ -1,28 +1,17 @@
 // Reads a JSON request body and validates it against a TypeBox schema, with positions and JSON paths.
 import type { Context } from "hono";
 import type { Static, TObject, TSchema } from "@sinclair/typebox";
-import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { MAX_JSON_DEPTH, jsonTextDepth } from "@mend/wire";
 import { HttpProblem } from "./problem.ts";
 import { schemaErrors } from "../lib/schema-errors.ts";
+import { compiledCheck } from "../lib/compiled-check.ts";
 
 /** Without `stream`, decode keeps no state between calls: one decoder serves every request. */
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
-
-function checker<T extends TSchema>(schema: T): TypeCheck<T> {
-  let c = compiled.get(schema);
-  if (!c) {
-    c = TypeCompiler.Compile(schema);
-    compiled.set(schema, c);
-  }
-  return c as TypeCheck<T>;
-}
-
 /** Validates a value; throws a 400 validation problem listing every offending path (a union's by its branch). */
 export function validate<T extends TSchema>(schema: T, value: unknown, where = "body"): Static<T> {
-  const check = checker(schema);
+  const check = compiledCheck(schema);
   if (check.Check(value)) return value;
   const errors = schemaErrors(schema, value, 20, check.Errors(value));
   const first = errors[0];

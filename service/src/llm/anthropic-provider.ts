@@ -1,6 +1,5 @@
 // The Anthropic Messages API over undici request on the shared provider pool: top-level system, tool_use / tool_result content blocks.
 import { Type, type Static } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { jsonPostAttempt } from "./http-attempt.ts";
 import { anthropicAssembler } from "./stream-assemblers.ts";
 import type {
@@ -13,6 +12,7 @@ import type {
 } from "./llm-provider.ts";
 import { withRetries, type RetryOptions } from "./retry.ts";
 import { encodeToolName, toolNameDecoder } from "./tool-names.ts";
+import { compiledCheck } from "../lib/compiled-check.ts";
 
 export const ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com";
 export const ANTHROPIC_VERSION = "2023-06-01";
@@ -35,9 +35,9 @@ const MessagesResponseSchema = Type.Object({
   ),
 });
 type MessagesResponse = Static<typeof MessagesResponseSchema>;
-const checkMessagesResponse = TypeCompiler.Compile(MessagesResponseSchema);
-const checkTextBlock = TypeCompiler.Compile(TextBlockSchema);
-const checkToolUseBlock = TypeCompiler.Compile(ToolUseBlockSchema);
+const checkMessagesResponse = () => compiledCheck(MessagesResponseSchema);
+const checkTextBlock = () => compiledCheck(TextBlockSchema);
+const checkToolUseBlock = () => compiledCheck(ToolUseBlockSchema);
 
 /** Anthropic's stop reasons in the OpenAI vocabulary the loop reads. */
 const FINISH_REASONS: Record<string, string> = {
@@ -87,7 +87,7 @@ export class AnthropicProvider implements LlmProvider {
       // Streamed, so a provider that goes silent is noticed by the stall timeout, not the call's.
       JSON.stringify({ ...toAnthropicBody(request), stream: true }),
       (json) =>
-        checkMessagesResponse.Check(json)
+        checkMessagesResponse().Check(json)
           ? fromAnthropicResponse(json, decode)
           : { invalid: describeInvalid(json) },
       { stallMs: this.#retry.stallTimeoutMs, stream: anthropicAssembler },
@@ -186,10 +186,10 @@ function fromAnthropicResponse(
   const toolCalls: LlmToolCall[] = [];
   for (const [i, block] of json.content.entries()) {
     if (block.type === "text") {
-      if (!checkTextBlock.Check(block)) return { invalid: `/content/${i} is a text block without text` };
+      if (!checkTextBlock().Check(block)) return { invalid: `/content/${i} is a text block without text` };
       texts.push(block.text);
     } else if (block.type === "tool_use") {
-      if (!checkToolUseBlock.Check(block))
+      if (!checkToolUseBlock().Check(block))
         return { invalid: `/content/${i} is a tool_use block without id or name` };
       toolCalls.push({
         id: block.id,
@@ -210,6 +210,6 @@ function fromAnthropicResponse(
 }
 
 function describeInvalid(json: unknown): string {
-  const first = checkMessagesResponse.Errors(json).First();
+  const first = checkMessagesResponse().Errors(json).First();
   return first ? `${first.path || "/"} ${first.message}` : "unexpected shape";
 }

@@ -1,6 +1,5 @@
 // OpenAI-compatible Chat Completions (OpenAI, vLLM, llama.cpp, Ollama, LM Studio, gateways) over undici request on the shared provider pool (provider-pool.ts).
 import { Type, type Static } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { jsonPostAttempt } from "./http-attempt.ts";
 import { openAiAssembler } from "./stream-assemblers.ts";
 import type {
@@ -14,6 +13,7 @@ import type {
 } from "./llm-provider.ts";
 import { withRetries, type RetryOptions } from "./retry.ts";
 import { encodeToolName, toolNameDecoder } from "./tool-names.ts";
+import { compiledCheck } from "../lib/compiled-check.ts";
 
 export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
 
@@ -55,7 +55,7 @@ const ChatResponseSchema = Type.Object({
   ),
 });
 type ChatResponse = Static<typeof ChatResponseSchema>;
-const checkChatResponse = TypeCompiler.Compile(ChatResponseSchema);
+const checkChatResponse = () => compiledCheck(ChatResponseSchema);
 
 export interface OpenAiProviderOptions extends RetryOptions {
   /** e.g. http://127.0.0.1:11434/v1 (default https://api.openai.com/v1). */
@@ -92,7 +92,7 @@ export class OpenAiProvider implements LlmProvider {
       // Streamed, so a provider that goes silent is noticed by the stall timeout, not the call's.
       openAiBodyParts(request),
       (json) =>
-        checkChatResponse.Check(json)
+        checkChatResponse().Check(json)
           ? { value: fromOpenAiResponse(json, decode) }
           : { invalid: describeInvalid(json) },
       { stallMs: this.#retry.stallTimeoutMs, stream: openAiAssembler },
@@ -258,6 +258,6 @@ function describeInvalid(json: unknown): string {
   if (Array.isArray(choices) && choices.length === 0)
     return "the provider answered with no choices (an empty `choices` array: no message to read)";
   if (choices === undefined) return "the provider's answer has no `choices` (not a chat completion)";
-  const first = checkChatResponse.Errors(json).First();
+  const first = checkChatResponse().Errors(json).First();
   return first ? `${first.path || "/"} ${first.message}` : "unexpected shape";
 }

@@ -1,8 +1,8 @@
 // Turns one model tool call into what the loop does next, checking the model's arguments like any input.
 import { Type, type TSchema } from "@sinclair/typebox";
-import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { CodeModeLimitsSchema, ContainerLimitsSchema, InputFileSchema, MAX_CODE_CHARS } from "@mend/wire";
 import { schemaErrors } from "../lib/schema-errors.ts";
+import { compiledCheck } from "../lib/compiled-check.ts";
 import type { LlmToolCall } from "../llm/llm-provider.ts";
 import type { ActionSpec } from "../engine/step-action.ts";
 import { ASK_HUMAN, FINISH, RUN_CODE, RUN_ORCHESTRATION } from "./loop-actions.ts";
@@ -37,9 +37,6 @@ const schemas: Record<string, TSchema> = {
   ),
   [ASK_HUMAN]: Type.Object({ question: Type.String({ minLength: 1, maxLength: 10_000 }) }, closed),
 };
-const checks: Record<string, TypeCheck<TSchema>> = Object.fromEntries(
-  Object.entries(schemas).map(([name, schema]) => [name, TypeCompiler.Compile(schema)]),
-);
 
 /** Fields other vocabularies use for `limits`: named in the error, so the model fixes its call at once. */
 const LIMITS_ALIASES = ["resources", "resourceLimits", "limit"];
@@ -78,10 +75,12 @@ export function parseCall(call: LlmToolCall): ParsedCall {
     });
   }
   if (call.name === FINISH) return { kind: "finish", answer: args.answer ?? null };
-  const check = checks[call.name];
+  // The model names the action: only the schemas' own keys (never `constructor` and the like).
+  const schema = Object.hasOwn(schemas, call.name) ? schemas[call.name] : undefined;
+  const check = schema && compiledCheck(schema);
   if (check) args = withoutNulls(args);
-  if (check && !check.Check(args)) {
-    const errors = schemaErrors(schemas[call.name]!, args, 10, check.Errors(args));
+  if (schema && check && !check.Check(args)) {
+    const errors = schemaErrors(schema, args, 10, check.Errors(args));
     const alias = LIMITS_ALIASES.find((a) => a in args);
     const unknown = errors.filter((e) => e.message === "Unexpected property").map((e) => e.path.slice(1));
     const message = unknown.length

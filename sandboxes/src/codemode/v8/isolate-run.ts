@@ -1,5 +1,6 @@
 // One execution in a fresh V8 isolate: the host drives its event loop (tool deliveries, virtual timers), then disposes it.
-import ivm from "isolated-vm";
+import { createRequire } from "node:module";
+import type ivm from "isolated-vm";
 import { makeFailure, type Failure } from "@mend/wire";
 import type { CodeModeRequest, CodeModeUsage } from "../engine.ts";
 import {
@@ -18,6 +19,13 @@ import { isIsolateError, isolateErrorFailure, v8UncaughtFailure } from "./failur
 import { LogSink } from "./log-sink.ts";
 import type { FairGate } from "../../fair-share/fair-gate.ts";
 import { isolateMemoryLimitMb } from "./memory-limit.ts";
+
+// isolated-vm (a native addon) loads at the first V8 execution, not when the service starts: the engine is
+// built with the other services, and loading the addon was ~3 ms of every start's main thread for an engine
+// a policy has to choose.
+const requireCjs = createRequire(import.meta.url);
+let ivmModule: typeof ivm | undefined;
+const loadIvm = (): typeof ivm => (ivmModule ??= requireCjs("isolated-vm") as typeof ivm);
 
 /** How one run ended, before the engine adds the broker's report. */
 export interface IsolateRunEnd {
@@ -84,7 +92,8 @@ export class IsolateRun {
     if (!prepared.ok) return this.#end({ status: "failed", failure: prepared.failure }, {});
     if (signal?.aborted === true) return this.#end({ status: "failed", failure: interruptedFailure() }, {});
     const { source, filename } = prepared.script;
-    const isolate = new ivm.Isolate({
+    const { Isolate, Reference } = loadIvm();
+    const isolate = new Isolate({
       memoryLimit: isolateMemoryLimitMb(limits.memoryMb),
       onCatastrophicError: (message) => {
         this.#halt({ kind: "catastrophe", message });
@@ -96,10 +105,10 @@ export class IsolateRun {
     this.#armKill();
     const onAbort = () => this.#halt({ kind: "aborted" });
     signal?.addEventListener("abort", onAbort, { once: true });
-    const callRef = new ivm.Reference((callId: unknown, tool: unknown, argsJson: unknown) => {
+    const callRef = new Reference((callId: unknown, tool: unknown, argsJson: unknown) => {
       this.#onCall(Number(callId), String(tool), String(argsJson));
     });
-    const logRef = new ivm.Reference((line: unknown): boolean => {
+    const logRef = new Reference((line: unknown): boolean => {
       const before = this.#logs.lines.length;
       const open = this.#logs.push(String(line));
       if (this.#logs.lines.length > before) emitLog(this.#request.onLog, this.#logs.lines[before]!);
