@@ -44,6 +44,7 @@ const ConfigSchema = z.object({
   MEND_POOL_MEMORY_MB: z.coerce.number().int().min(1).max(1_048_576).default(512),
   MEND_CODEMODE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
   MEND_PYTHON_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+  MEND_HEAP_GROWTH_PERCENT: z.coerce.number().int().min(0).max(1_000).default(100),
   MEND_CONTAINER_SLOTS: z.coerce.number().int().min(1).max(1024).optional(),
   MEND_CRASHPOINT: z
     .string()
@@ -155,6 +156,11 @@ export interface Config {
   codemodeWorkers: number;
   /** MEND_PYTHON_WORKERS: child processes running Python code-mode (Monty). */
   pythonWorkers: number;
+  /**
+   * MEND_HEAP_GROWTH_PERCENT: how far the main heap may grow past the live objects of the last full GC
+   * (`mend serve` only; 0: V8's own factor, up to 300 %).
+   */
+  heapGrowthPercent: number;
   /** MEND_CONTAINER_SLOTS: containers running at once, shared fairly between tenants (undefined: by cores). */
   containerSlots: number | undefined;
   crashpoint: string | undefined;
@@ -231,6 +237,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     poolGrowth: { max: c.MEND_POOL_MAX, idleMs: c.MEND_POOL_IDLE_MS, memoryMb: c.MEND_POOL_MEMORY_MB },
     codemodeWorkers: c.MEND_CODEMODE_WORKERS,
     pythonWorkers: c.MEND_PYTHON_WORKERS,
+    heapGrowthPercent: c.MEND_HEAP_GROWTH_PERCENT,
     containerSlots: c.MEND_CONTAINER_SLOTS,
     crashpoint: c.MEND_CRASHPOINT,
     policiesDir: resolve(c.MEND_POLICIES_DIR),
