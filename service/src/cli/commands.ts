@@ -3,6 +3,7 @@ import { loadConfig, ConfigError } from "../config/config.ts";
 import { StartupError } from "../config/startup-error.ts";
 import { createLogger } from "../log/logger.ts";
 import { startServer } from "../server.ts";
+import { limitHeapGrowth } from "../lib/heap-growth.ts";
 import { VERSION } from "../version.ts";
 import { keysCommand } from "./keys.ts";
 
@@ -16,6 +17,7 @@ commands:
 
 async function serve(): Promise<void> {
   const config = loadConfig();
+  limitHeapGrowth(config.heapGrowthPercent);
   const log = createLogger(config.logLevel);
   const server = await startServer(config, log);
   let signals = 0;

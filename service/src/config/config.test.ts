@@ -11,6 +11,14 @@ describe("loadConfig", () => {
     assert.equal(c.logLevel, "info");
     assert.equal(c.dockerSocket, "/var/run/docker.sock");
     assert.equal(c.bodyLimitBytes, 5 * 1024 * 1024);
+    assert.equal(c.heapGrowthPercent, 100);
+  });
+
+  it("reads MEND_HEAP_GROWTH_PERCENT: 0 leaves V8's own factor, a negative or fractional one is refused", () => {
+    assert.equal(loadConfig({ MEND_HEAP_GROWTH_PERCENT: "0" }).heapGrowthPercent, 0);
+    assert.equal(loadConfig({ MEND_HEAP_GROWTH_PERCENT: "250" }).heapGrowthPercent, 250);
+    assert.throws(() => loadConfig({ MEND_HEAP_GROWTH_PERCENT: "-1" }), /MEND_HEAP_GROWTH_PERCENT/);
+    assert.throws(() => loadConfig({ MEND_HEAP_GROWTH_PERCENT: "1.5" }), /MEND_HEAP_GROWTH_PERCENT/);
   });
 
   it("reads MEND_* variables and ignores others", () => {

@@ -68,6 +68,7 @@ const ConfigSchema = z.object({
   MEND_POOL_MEMORY_MB: z._default(intIn(1, 1_048_576), 512),
   MEND_CODEMODE_WORKERS: z._default(intIn(1, 64), 4),
   MEND_PYTHON_WORKERS: z._default(intIn(1, 64), 2),
+  MEND_HEAP_GROWTH_PERCENT: z._default(intIn(0, 1_000), 100),
   MEND_CONTAINER_SLOTS: z.optional(intIn(1, 1024)),
   MEND_CRASHPOINT: z.optional(
     z.string().check(z.regex(/^[a-z-]+:\d+$/, "expected <point>:<n>, e.g. after-step-start:3")),
@@ -176,6 +177,11 @@ export interface Config {
   codemodeWorkers: number;
   /** MEND_PYTHON_WORKERS: child processes running Python code-mode (Monty). */
   pythonWorkers: number;
+  /**
+   * MEND_HEAP_GROWTH_PERCENT: how far the main heap may grow past the live objects of the last full GC
+   * (`mend serve` only; 0: V8's own factor, up to 300 %).
+   */
+  heapGrowthPercent: number;
   /** MEND_CONTAINER_SLOTS: containers running at once, shared fairly between tenants (undefined: by cores). */
   containerSlots: number | undefined;
   crashpoint: string | undefined;
@@ -252,6 +258,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     poolGrowth: { max: c.MEND_POOL_MAX, idleMs: c.MEND_POOL_IDLE_MS, memoryMb: c.MEND_POOL_MEMORY_MB },
     codemodeWorkers: c.MEND_CODEMODE_WORKERS,
     pythonWorkers: c.MEND_PYTHON_WORKERS,
+    heapGrowthPercent: c.MEND_HEAP_GROWTH_PERCENT,
     containerSlots: c.MEND_CONTAINER_SLOTS,
     crashpoint: c.MEND_CRASHPOINT,
     policiesDir: resolve(c.MEND_POLICIES_DIR),

@@ -29,6 +29,7 @@ import { DEFAULT_MAX_ATTEMPTS, type StepEnding, type StepLifecycle } from "./ste
 import { checkRemedy } from "./check-remedy.ts";
 import { resolveInputFiles } from "./input-files.ts";
 import { telemetry } from "../lib/telemetry.ts";
+import { anySignal } from "../lib/any-signal.ts";
 import { tracer } from "../lib/tracing.ts";
 
 export interface StepOptions {
@@ -314,12 +315,15 @@ export class Executor {
     const mode = opts.admission ?? "refuse";
     if (mode === "refuse") return this.#d.admission.execution(who, mode, opts.signal);
     const draining = this.#d.steps.draining;
-    const signal = opts.signal ? AbortSignal.any([opts.signal, draining]) : draining;
+    // Unhooked once the slot is had (AbortSignal.any would leave a weak reference on the run's signal).
+    const both = opts.signal ? anySignal([opts.signal, draining]) : undefined;
     try {
-      return await this.#d.admission.execution(who, mode, signal);
+      return await this.#d.admission.execution(who, mode, both?.signal ?? draining);
     } catch (err) {
       if (!draining.aborted) throw err;
       throw new Rejection("unavailable", "the service is shutting down; the step runs when its run resumes");
+    } finally {
+      both?.dispose();
     }
   }
 

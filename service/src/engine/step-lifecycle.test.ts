@@ -2,6 +2,7 @@
 // side effects counted by a registered HTTP tool on a loopback server and by tools the test holds.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { makeFailure } from "@mend/wire";
 import {
   addGate,
@@ -292,6 +293,51 @@ describe("work cut short", () => {
     const fresh = await step(svc, runId, "t2", action);
     assert.equal(fresh.body.status, "succeeded");
     assert.deepEqual(fresh.body.result, { invocations: 2 });
+  });
+});
+
+describe("a step's signal", () => {
+  /** What a long-lived signal holds for the composites made from it: abort listeners, dependant signals. */
+  function holds(signal: AbortSignal): { listeners: number; dependants: number } {
+    const sym = Object.getOwnPropertySymbols(signal).find((s) => s.description === "kDependantSignals");
+    const dependants = sym ? ((signal as unknown as Record<symbol, Set<unknown>>)[sym]?.size ?? 0) : 0;
+    return { listeners: getEventListeners(signal, "abort").length, dependants };
+  }
+
+  it("fires on the run's cancellation while the work runs, and leaves nothing on the run's signal once it ended", async () => {
+    const svc = await startInProcess({ policies: { default: POLICY } });
+    try {
+      const runId = await clientRun(svc);
+      const run = new AbortController();
+      for (const key of ["a", "b", "c"]) {
+        const outcome = await svc.services.steps.run(
+          { runId, key, kind: "tool", input: {}, tenant: "default" },
+          async ({ signal }) => {
+            assert.equal(signal.aborted, false);
+            return { status: "succeeded", output: { key } };
+          },
+          { signal: run.signal },
+        );
+        assert.equal(outcome.kind, "ended");
+      }
+      // AbortSignal.any would leave a weak reference per step on the run's signal until a GC.
+      assert.deepEqual(holds(run.signal), { listeners: 0, dependants: 0 });
+      let seen: AbortSignal | undefined;
+      const cut = await svc.services.steps.run(
+        { runId, key: "d", kind: "tool", input: {}, tenant: "default" },
+        async ({ signal }) => {
+          seen = signal;
+          run.abort(new Error("run cancelled"));
+          return { status: "succeeded", output: null };
+        },
+        { signal: run.signal },
+      );
+      assert.equal(seen?.aborted, true);
+      assert.equal(cut.kind, "ended");
+      assert.equal(cut.step.failure?.kind, "interrupted");
+    } finally {
+      await svc.close();
+    }
   });
 });
 

@@ -23,6 +23,7 @@ import { telemetry } from "../lib/telemetry.ts";
 import { NOOP_SPAN, tracer, tracing, type SpanHandle } from "../lib/tracing.ts";
 import type { Replica } from "./replica.ts";
 import { sleep } from "../lib/retry.ts";
+import { anySignal } from "../lib/any-signal.ts";
 
 /** How often a claim that found its step running on another live replica looks again. */
 const OWNED_POLL_MS = 50;
@@ -251,13 +252,18 @@ export class StepLifecycle {
       return { kind: "ended", step: await this.end(spec, step, ending), output: null };
     }
     const inflight = this.#d.inflight.begin();
-    const signal = opts.signal ? AbortSignal.any([inflight.signal, opts.signal]) : inflight.signal;
+    // Not AbortSignal.any: it leaves a weak reference and a finalizer on the run's long-lived signal per step
+    // until a GC collects the composite; this one is unhooked as soon as the work ends.
+    const both = opts.signal ? anySignal([inflight.signal, opts.signal]) : undefined;
+    const signal = both?.signal ?? inflight.signal;
     let ending: StepEnding | null;
     const live = new StepOutputStream(step.seq, step.attempt, (ev) =>
       this.#d.events.publish(spec.runId, "step.output", ev),
     );
     try {
-      ending = await work({ step, signal, output: (stream, text) => live.push(stream, text) });
+      ending = await work({ step, signal, output: (stream, text) => live.push(stream, text) }).finally(() =>
+        both?.dispose(),
+      );
     } catch (err) {
       await live.close();
       inflight.end();

@@ -29,7 +29,12 @@ export interface KeptRequest {
  * turn (the tool lists are interned, prompt-interning.ts).
  */
 const heads = new WeakMap<BlobStore, WeakMap<LlmTool[], Map<string, Map<string, Promise<BlobRef>>>>>();
-/** Tenants whose reference to a head blob this process has recorded, per store (bounded: cleared when full). */
+/**
+ * Tenants whose reference to a head blob this process has recorded, per store (bounded: cleared when full).
+ * It cannot go stale: nothing deletes a `blobs` row or a blob's file (no retention of blobs exists; the
+ * usage trigger on delete is for a future one). A retention that releases references must clear this set
+ * and `heads` for the store it prunes, or later turns would point at a head nobody references.
+ */
 const referenced = new WeakMap<Store, Set<string>>();
 const MAX_REFERENCED = 10_000;
 /**
