@@ -23,6 +23,7 @@ import { prepareScript } from "../script-source.ts";
 import { GuestGlobals } from "./guest-globals.ts";
 import { describeThrown, resultJson } from "./guest-values.ts";
 import type { GuestCall, SettledCall, StartMessage, WorkerOutcome } from "./protocol.ts";
+import type { HeapMeter } from "./heap-meter.ts";
 import { MemoryWatch } from "./memory-watch.ts";
 
 const MiB = 1024 * 1024;
@@ -52,6 +53,8 @@ export interface GuestHost {
   wasmBytes(): number;
   /** Whether the host asked for this guest to stop (cancellation while it runs). */
   abortRequested(id: number): boolean;
+  /** The worker's heap meter (measures a guest runtime from a context no guest reaches). */
+  readonly meter: HeapMeter;
 }
 
 interface PendingCall {
@@ -158,7 +161,9 @@ export class GuestRun {
       Date.now = () => seed;
       const ctx = runtime.newContext();
       this.#context = ctx;
-      this.#memory = new MemoryWatch(runtime, ctx, limits.memoryMb * MiB, () => this.#host.wasmBytes());
+      this.#memory = new MemoryWatch(this.#host.meter, runtime, limits.memoryMb * MiB, () =>
+        this.#host.wasmBytes(),
+      );
       const globals = new GuestGlobals(ctx, this.#msg.tools, this.#hooks(ctx), clockMs);
       this.#globals = globals;
       Date.now = () => globals.clockMs;

@@ -13,7 +13,7 @@ import { WorkerSlot, type SlotConfig, type SlotEvents } from "./worker-slot.ts";
 const MiB = 1024 * 1024;
 /**
  * What a guest is counted as at least, in bytes: a parked trivial script costs ~120 KiB of wasm memory
- * (runtime, context, globals, allocator overhead) where QuickJS measures ~90 KiB of heap.
+ * (runtime, context, globals, allocator overhead) where QuickJS measures ~60 KiB of heap.
  */
 const MIN_GUEST_BYTES = 128 * 1024;
 /** Wasm memory per byte QuickJS measures (allocator overhead). */

@@ -1,6 +1,7 @@
 // Measures a QuickJS guest's heap in bytes (this build's own limit counts allocations): often enough to stop a
 // memory bomb within tens of milliseconds, rarely enough to cost a few percent of a busy guest's CPU.
-import type { QuickJSContext, QuickJSRuntime } from "quickjs-emscripten-core";
+import type { QuickJSRuntime } from "quickjs-emscripten-core";
+import type { HeapMeter } from "./heap-meter.ts";
 
 /** Shortest interval between two measurements while the guest runs, in ms. */
 const MIN_INTERVAL_MS = 10;
@@ -15,13 +16,14 @@ const GROWTH_TRIGGER_BYTES = 1024 * 1024;
  * trips. This watch measures the heap with `JS_ComputeMemoryUsage` (`memory_used_size`: objects, strings,
  * shapes, functions, array storage; ~20 µs for a small heap, a few ms for tens of MiB) from the interrupt
  * handler — at most every MIN_INTERVAL_MS, stretched so measuring stays under COST_SHARE of the guest's
- * time, and at once when the worker's wasm memory grew — and at the end of each slice.
+ * time, and at once when the worker's wasm memory grew — and at the end of each slice. The worker's HeapMeter
+ * reads it (no second context per guest runtime, no guest code run).
  *
- * @example const watch = new MemoryWatch(runtime, context, 32 * 2 ** 20, () => memory.buffer.byteLength); if (watch.check(performance.now())) stop();
+ * @example const watch = new MemoryWatch(meter, runtime, 32 * 2 ** 20, () => memory.buffer.byteLength); if (watch.check(performance.now())) stop();
  */
 export class MemoryWatch {
+  readonly #meter: HeapMeter;
   readonly #runtime: QuickJSRuntime;
-  readonly #context: QuickJSContext;
   readonly #limitBytes: number;
   readonly #wasmBytes: () => number;
   #next = 0;
@@ -31,9 +33,9 @@ export class MemoryWatch {
   /** The heap size at the last measurement, in bytes. */
   lastBytes = 0;
 
-  constructor(runtime: QuickJSRuntime, context: QuickJSContext, limitBytes: number, wasmBytes: () => number) {
+  constructor(meter: HeapMeter, runtime: QuickJSRuntime, limitBytes: number, wasmBytes: () => number) {
+    this.#meter = meter;
     this.#runtime = runtime;
-    this.#context = context;
     this.#limitBytes = limitBytes;
     this.#wasmBytes = wasmBytes;
     this.#wasmSeen = wasmBytes();
@@ -57,15 +59,7 @@ export class MemoryWatch {
   }
 
   #measure(now: number, wasm: number): number {
-    const usage = this.#runtime.computeMemoryUsage();
-    try {
-      // A plain object of the runtime's system context: reading its data property runs no guest code.
-      const used = this.#context.getProp(usage, "memory_used_size");
-      this.lastBytes = this.#context.getNumber(used);
-      used.dispose();
-    } finally {
-      usage.dispose();
-    }
+    this.lastBytes = this.#meter.usedBytes(this.#runtime);
     const done = performance.now();
     this.#lastCostMs = done - now;
     this.#last = done;

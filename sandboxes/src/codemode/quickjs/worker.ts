@@ -8,6 +8,7 @@ import {
 import * as releaseSync from "@jitl/quickjs-wasmfile-release-sync";
 import { makeFailure } from "@mend/wire";
 import { GuestRun, type SliceEnd } from "./guest-run.ts";
+import { HeapMeter } from "./heap-meter.ts";
 import {
   CONTROL_ABORT,
   type GuestCall,
@@ -101,6 +102,8 @@ const host = {
   },
   wasmBytes: () => memory.buffer.byteLength,
   abortRequested: (id: number) => Atomics.load(control, CONTROL_ABORT) === id,
+  // Lives as long as the worker (the module is never disposed either: the thread's end frees both).
+  meter: new HeapMeter(module),
 };
 
 /** Runs one slice of `guest` and reports how it ended; a host fault breaks the worker. */
