@@ -38,10 +38,12 @@ type Stop =
   | { kind: "aborted" }
   | { kind: "fatal"; failure: Failure };
 
-/** How a slice ended: the guest awaits tool calls (parked), or it is over and its runtime disposed. */
+/**
+ * How a slice ended: the guest awaits tool calls (parked), or it is over (done: the worker sends the outcome,
+ * then calls `drop()` to dispose the runtime).
+ */
 export type SliceEnd =
-  | { kind: "parked"; memoryBytes: number }
-  | { kind: "done"; outcome: WorkerOutcome; memoryBytes: number; tainted: boolean };
+  { kind: "parked"; memoryBytes: number } | { kind: "done"; outcome: WorkerOutcome; memoryBytes: number };
 
 /** What a guest needs from its worker. */
 export interface GuestHost {
@@ -139,7 +141,7 @@ export class GuestRun {
   start(): SliceEnd {
     const { limits, seed, clockMs } = this.#msg;
     const prepared = prepareScript(this.#msg.code, this.#msg.language);
-    if (!prepared.ok) return this.#done({ status: "failed", failure: prepared.failure }, false);
+    if (!prepared.ok) return this.#done({ status: "failed", failure: prepared.failure });
     this.#filename = prepared.script.filename;
     this.#deadline = performance.now() + this.#msg.budgetMs;
     return this.#slice(() => {
@@ -188,9 +190,12 @@ export class GuestRun {
     });
   }
 
-  /** Disposes the guest without running it again. */
-  drop(): void {
-    this.#dispose();
+  /**
+   * Disposes the guest without running it again (after its last slice, or parked and no longer wanted);
+   * false when QuickJS refused (the module is suspect).
+   */
+  drop(): boolean {
+    return this.#dispose();
   }
 
   /** Runs one slice with the guest's clock in place; an outcome ends the guest. */
@@ -210,13 +215,11 @@ export class GuestRun {
       Date.now = realDateNow;
     }
     if (outcome === undefined) return { kind: "parked", memoryBytes: this.#memory?.lastBytes ?? 0 };
-    return this.#done(outcome, true);
+    return this.#done(outcome);
   }
 
-  #done(outcome: WorkerOutcome, started: boolean): SliceEnd {
-    const memoryBytes = this.#memory?.lastBytes ?? 0;
-    const tainted = started ? !this.#dispose() : false;
-    return { kind: "done", outcome, memoryBytes, tainted };
+  #done(outcome: WorkerOutcome): SliceEnd {
+    return { kind: "done", outcome, memoryBytes: this.#memory?.lastBytes ?? 0 };
   }
 
   /** Frees every handle, the context and the runtime; false when QuickJS refused (the module is suspect). */

@@ -138,7 +138,9 @@ function slice(guest: GuestRun, run: () => SliceEnd): void {
   }
   guests.delete(guest.id);
   send({ type: "done", ...report, outcome: end.outcome });
-  if (end.tainted) {
+  // Disposed once the outcome is on its way: the caller does not wait for the runtime's teardown (this
+  // worker's next message is handled after it anyway).
+  if (!guest.drop()) {
     // A runtime QuickJS could not dispose: the module may be corrupt, so the worker goes.
     broken = true;
     guests.clear();
