@@ -201,11 +201,12 @@ export class GuestRun {
   /** Runs one slice with the guest's clock in place; an outcome ends the guest. */
   #slice(body: () => WorkerOutcome | undefined): SliceEnd {
     let outcome: WorkerOutcome | undefined;
+    const started = performance.now();
     const globals = this.#globals;
     if (globals !== undefined) Date.now = () => globals.clockMs;
     try {
       outcome = body();
-      if (outcome === undefined && this.#memory?.overLimit() === true) {
+      if (outcome === undefined && this.#memory?.overLimit(started) === true) {
         outcome = { status: "failed", failure: outOfMemoryFailure(this.#msg.limits) };
       }
     } catch (error) {
