@@ -424,20 +424,20 @@ export class GuestRun {
     this.#stop ??= { kind: "logs" };
   }
 
+  /**
+   * Runs the guest's pending jobs. One call is enough: with no maximum, QuickJS runs jobs (and the jobs they
+   * enqueue) until the queue is empty or one throws; a second call would only find it empty.
+   */
   #drain(runtime: QuickJSRuntime, ctx: QuickJSContext): void {
-    for (;;) {
-      const result = runtime.executePendingJobs();
-      if (result.error !== undefined) {
-        // Promise jobs turn exceptions into rejections: what escapes is uncatchable (interrupt, OOM).
-        this.#thrown ??= describeThrown(ctx, this.#globals!.stringify, result.error);
-        this.#noteStack(ctx, result.error);
-        result.error.dispose();
-        return;
-      }
-      const executed = result.value;
-      result.dispose();
-      if (executed === 0 || this.#stop !== undefined) return;
+    const result = runtime.executePendingJobs();
+    if (result.error !== undefined) {
+      // Promise jobs turn exceptions into rejections: what escapes is uncatchable (interrupt, OOM).
+      this.#thrown ??= describeThrown(ctx, this.#globals!.stringify, result.error);
+      this.#noteStack(ctx, result.error);
+      result.error.dispose();
+      return;
     }
+    result.dispose();
   }
 
   /** Reads guest values for the host with the interrupt handler relaxed (a stopped guest stays bounded). */
