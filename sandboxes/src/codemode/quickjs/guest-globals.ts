@@ -22,7 +22,8 @@ const RESERVED = new Set(["then", "toJSON", "constructor", "prototype", "valueOf
  * (JSON, Error). Dispose it before the context.
  *
  * - `tools`: nested namespaces for dotted names; an unknown name still yields a function (through a
- *   Proxy whose trap is a host function) so the call reaches the host and fails `tool_not_allowed`.
+ *   Proxy, the namespace's prototype, whose trap is a host function) so the call reaches the host and
+ *   fails `tool_not_allowed`.
  * - Timers are virtual: `runTimer()` (called by the host when the guest is idle and no tool call is
  *   in flight) runs the earliest one and advances `clockMs` to its due time.
  * - console lines: strings as is, Errors as "Name: message", other values as JSON; `warn`/`error`
@@ -192,10 +193,14 @@ export class GuestGlobals {
       const args = ctx.newArray();
       ctx.setProp(args, 0, target);
       ctx.setProp(args, 1, handler);
-      handle = ctx.unwrapResult(ctx.callFunction(construct, ctx.undefined, proxyCtor, args));
+      const proxy = ctx.unwrapResult(ctx.callFunction(construct, ctx.undefined, proxyCtor, args));
       args.dispose();
       handler.dispose();
       target.dispose();
+      // The namespace is a plain object over the Proxy: its tools and sub-namespaces are own properties,
+      // found without calling into the host; only a name it lacks falls through to the trap.
+      handle = ctx.newObject(proxy);
+      proxy.dispose();
       namespaces.set(prefix, handle);
       if (prefix !== "") {
         const parts = prefix.slice(0, -1).split(".");
@@ -222,7 +227,7 @@ export class GuestGlobals {
     }
   }
 
-  /** The namespaces' `get` trap: a bound member, or a function that calls the unknown tool. */
+  /** The namespaces' `get` trap (a name the namespace lacks): an inherited member, or a function that calls the unknown tool. */
   #trap(target: QuickJSHandle, key: QuickJSHandle, prefix: string): QuickJSHandle {
     const ctx = this.#ctx;
     const value = ctx.getProp(target, key);

@@ -23,6 +23,7 @@ import { prepareScript } from "../script-source.ts";
 import { GuestGlobals } from "./guest-globals.ts";
 import { describeThrown, resultJson } from "./guest-values.ts";
 import type { GuestCall, SettledCall, StartMessage, WorkerOutcome } from "./protocol.ts";
+import type { HeapMeter } from "./heap-meter.ts";
 import { MemoryWatch } from "./memory-watch.ts";
 
 const MiB = 1024 * 1024;
@@ -37,10 +38,12 @@ type Stop =
   | { kind: "aborted" }
   | { kind: "fatal"; failure: Failure };
 
-/** How a slice ended: the guest awaits tool calls (parked), or it is over and its runtime disposed. */
+/**
+ * How a slice ended: the guest awaits tool calls (parked), or it is over (done: the worker sends the outcome,
+ * then calls `drop()` to dispose the runtime).
+ */
 export type SliceEnd =
-  | { kind: "parked"; memoryBytes: number }
-  | { kind: "done"; outcome: WorkerOutcome; memoryBytes: number; tainted: boolean };
+  { kind: "parked"; memoryBytes: number } | { kind: "done"; outcome: WorkerOutcome; memoryBytes: number };
 
 /** What a guest needs from its worker. */
 export interface GuestHost {
@@ -52,6 +55,8 @@ export interface GuestHost {
   wasmBytes(): number;
   /** Whether the host asked for this guest to stop (cancellation while it runs). */
   abortRequested(id: number): boolean;
+  /** The worker's heap meter (measures a guest runtime from a context no guest reaches). */
+  readonly meter: HeapMeter;
 }
 
 interface PendingCall {
@@ -136,7 +141,7 @@ export class GuestRun {
   start(): SliceEnd {
     const { limits, seed, clockMs } = this.#msg;
     const prepared = prepareScript(this.#msg.code, this.#msg.language);
-    if (!prepared.ok) return this.#done({ status: "failed", failure: prepared.failure }, false);
+    if (!prepared.ok) return this.#done({ status: "failed", failure: prepared.failure });
     this.#filename = prepared.script.filename;
     this.#deadline = performance.now() + this.#msg.budgetMs;
     return this.#slice(() => {
@@ -158,7 +163,9 @@ export class GuestRun {
       Date.now = () => seed;
       const ctx = runtime.newContext();
       this.#context = ctx;
-      this.#memory = new MemoryWatch(runtime, ctx, limits.memoryMb * MiB, () => this.#host.wasmBytes());
+      this.#memory = new MemoryWatch(this.#host.meter, runtime, limits.memoryMb * MiB, () =>
+        this.#host.wasmBytes(),
+      );
       const globals = new GuestGlobals(ctx, this.#msg.tools, this.#hooks(ctx), clockMs);
       this.#globals = globals;
       Date.now = () => globals.clockMs;
@@ -183,19 +190,23 @@ export class GuestRun {
     });
   }
 
-  /** Disposes the guest without running it again. */
-  drop(): void {
-    this.#dispose();
+  /**
+   * Disposes the guest without running it again (after its last slice, or parked and no longer wanted);
+   * false when QuickJS refused (the module is suspect).
+   */
+  drop(): boolean {
+    return this.#dispose();
   }
 
   /** Runs one slice with the guest's clock in place; an outcome ends the guest. */
   #slice(body: () => WorkerOutcome | undefined): SliceEnd {
     let outcome: WorkerOutcome | undefined;
+    const started = performance.now();
     const globals = this.#globals;
     if (globals !== undefined) Date.now = () => globals.clockMs;
     try {
       outcome = body();
-      if (outcome === undefined && this.#memory?.overLimit() === true) {
+      if (outcome === undefined && this.#memory?.overLimit(started) === true) {
         outcome = { status: "failed", failure: outOfMemoryFailure(this.#msg.limits) };
       }
     } catch (error) {
@@ -205,13 +216,11 @@ export class GuestRun {
       Date.now = realDateNow;
     }
     if (outcome === undefined) return { kind: "parked", memoryBytes: this.#memory?.lastBytes ?? 0 };
-    return this.#done(outcome, true);
+    return this.#done(outcome);
   }
 
-  #done(outcome: WorkerOutcome, started: boolean): SliceEnd {
-    const memoryBytes = this.#memory?.lastBytes ?? 0;
-    const tainted = started ? !this.#dispose() : false;
-    return { kind: "done", outcome, memoryBytes, tainted };
+  #done(outcome: WorkerOutcome): SliceEnd {
+    return { kind: "done", outcome, memoryBytes: this.#memory?.lastBytes ?? 0 };
   }
 
   /** Frees every handle, the context and the runtime; false when QuickJS refused (the module is suspect). */
@@ -415,20 +424,20 @@ export class GuestRun {
     this.#stop ??= { kind: "logs" };
   }
 
+  /**
+   * Runs the guest's pending jobs. One call is enough: with no maximum, QuickJS runs jobs (and the jobs they
+   * enqueue) until the queue is empty or one throws; a second call would only find it empty.
+   */
   #drain(runtime: QuickJSRuntime, ctx: QuickJSContext): void {
-    for (;;) {
-      const result = runtime.executePendingJobs();
-      if (result.error !== undefined) {
-        // Promise jobs turn exceptions into rejections: what escapes is uncatchable (interrupt, OOM).
-        this.#thrown ??= describeThrown(ctx, this.#globals!.stringify, result.error);
-        this.#noteStack(ctx, result.error);
-        result.error.dispose();
-        return;
-      }
-      const executed = result.value;
-      result.dispose();
-      if (executed === 0 || this.#stop !== undefined) return;
+    const result = runtime.executePendingJobs();
+    if (result.error !== undefined) {
+      // Promise jobs turn exceptions into rejections: what escapes is uncatchable (interrupt, OOM).
+      this.#thrown ??= describeThrown(ctx, this.#globals!.stringify, result.error);
+      this.#noteStack(ctx, result.error);
+      result.error.dispose();
+      return;
     }
+    result.dispose();
   }
 
   /** Reads guest values for the host with the interrupt handler relaxed (a stopped guest stays bounded). */

@@ -13,7 +13,7 @@ import { WorkerSlot, type SlotConfig, type SlotEvents } from "./worker-slot.ts";
 const MiB = 1024 * 1024;
 /**
  * What a guest is counted as at least, in bytes: a parked trivial script costs ~120 KiB of wasm memory
- * (runtime, context, globals, allocator overhead) where QuickJS measures ~90 KiB of heap.
+ * (runtime, context, globals, allocator overhead) where QuickJS measures ~60 KiB of heap.
  */
 const MIN_GUEST_BYTES = 128 * 1024;
 /** Wasm memory per byte QuickJS measures (allocator overhead). */
@@ -41,6 +41,13 @@ export interface SchedulerOptions extends SlotConfig {
   maxReruns: number;
   /** Times a guest may move off a busy worker. */
   maxMigrations: number;
+}
+
+/** Slices running per tenant and what each tenant may take now (see GuestScheduler's #shareView). */
+interface ShareView {
+  running: Map<string, number>;
+  share(tenant: string): number;
+  mayStart(tenant: string): boolean;
 }
 
 interface SliceRequest {
@@ -292,14 +299,16 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
   /** Runs as many slices as there are free workers, in fair order; starts a burst worker when fair. */
   #pump(): void {
     if (this.#closed) return;
-    for (;;) {
+    // Nothing queued is the common end of a slice: no snapshot of the workers and shares is needed then.
+    while (this.#queue.size > 0) {
       const free = this.#slots.filter((s) => s.isReady && !s.isBroken && s.running === undefined);
       if (free.length === 0) break;
-      const shares = this.#shareView();
+      let shares: ShareView | undefined;
       const next = this.#queue.pop((request) =>
         request.kind === "resume"
           ? free.includes(request.task.slot!)
-          : shares.mayStart(request.task.tenant) && free.some((slot) => this.#fits(slot, request.task)),
+          : (shares ??= this.#shareView()).mayStart(request.task.tenant) &&
+            free.some((slot) => this.#fits(slot, request.task)),
       );
       if (next === undefined) break;
       const request = next.item;
@@ -321,11 +330,7 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
    * Slices running per tenant and each tenant's share of the warm workers (TenantShares): a tenant at its
    * share starts no new guest while another tenant is active; alone, it uses every worker.
    */
-  #shareView(): {
-    running: Map<string, number>;
-    share(tenant: string): number;
-    mayStart(tenant: string): boolean;
-  } {
+  #shareView(): ShareView {
     const running = new Map<string, number>();
     for (const slot of this.#slots) {
       const t = slot.running;
@@ -592,7 +597,8 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
 
   /** Starts a burst worker when a tenant below its share has a start no free worker can take. */
   #maybeBurst(): void {
-    if (this.#spawning > 0 || this.#slots.length >= this.#options.maxWorkers) return;
+    if (this.#queue.size === 0 || this.#spawning > 0 || this.#slots.length >= this.#options.maxWorkers)
+      return;
     const free = this.#slots.filter((s) => s.isReady && !s.isBroken && s.running === undefined);
     const shares = this.#shareView();
     const waiting = this.#queue.some((r, tenant) => {

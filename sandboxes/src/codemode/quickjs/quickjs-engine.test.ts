@@ -240,6 +240,28 @@ describe("QuickJsEngine", () => {
     }
   });
 
+  it("measures a guest's heap where its Object.prototype cannot reach: a planted memory_used_size fakes nothing", async () => {
+    const engine = new QuickJsEngine({ workers: 1 });
+    try {
+      // The heap report is an object filled by JS_SetPropertyStr: built in the guest's own context, these
+      // accessors would run guest code inside the measurement and read 0, and 12 MiB would pass an 8 MiB limit.
+      const planted = [
+        "Object.defineProperty(Object.prototype, 'memory_used_size', { get() { return 0; }, set() {}, configurable: false });",
+        "Object.defineProperty(Object.prototype, 'memory_used_size', { value: 0, writable: false, configurable: false });",
+      ];
+      const limits = { ...TEST_LIMITS, memoryMb: 8, timeoutMs: 10_000 };
+      for (const plant of planted) {
+        const code = `${plant}\nconst keep = [];\nfor (let i = 0; i < 120; i++) keep.push(("y" + i).repeat(50000));\nawait tools.echo({ text: "parked" });\nreturn keep.length;`;
+        const outcome = await engine.execute(testRequest(code, { limits }));
+        assert.equal(kindOf(outcome), "out_of_memory", JSON.stringify(outcome));
+      }
+      const next = await engine.execute(testRequest("return ({}).memory_used_size ?? 'clean'"));
+      assert.equal(next.status === "succeeded" && next.result, "clean");
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   it("queues executions beyond its workers", async () => {
     const engine = new QuickJsEngine({ workers: 1 });
     try {

@@ -8,6 +8,7 @@ import {
 import * as releaseSync from "@jitl/quickjs-wasmfile-release-sync";
 import { makeFailure } from "@mend/wire";
 import { GuestRun, type SliceEnd } from "./guest-run.ts";
+import { HeapMeter } from "./heap-meter.ts";
 import {
   CONTROL_ABORT,
   type GuestCall,
@@ -101,6 +102,8 @@ const host = {
   },
   wasmBytes: () => memory.buffer.byteLength,
   abortRequested: (id: number) => Atomics.load(control, CONTROL_ABORT) === id,
+  // Lives as long as the worker (the module is never disposed either: the thread's end frees both).
+  meter: new HeapMeter(module),
 };
 
 /** Runs one slice of `guest` and reports how it ended; a host fault breaks the worker. */
@@ -135,7 +138,9 @@ function slice(guest: GuestRun, run: () => SliceEnd): void {
   }
   guests.delete(guest.id);
   send({ type: "done", ...report, outcome: end.outcome });
-  if (end.tainted) {
+  // Disposed once the outcome is on its way: the caller does not wait for the runtime's teardown (this
+  // worker's next message is handled after it anyway).
+  if (!guest.drop()) {
     // A runtime QuickJS could not dispose: the module may be corrupt, so the worker goes.
     broken = true;
     guests.clear();
