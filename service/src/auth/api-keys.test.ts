@@ -82,4 +82,40 @@ describe("ApiKeys", () => {
     await assert.rejects(keys.create({ tenant: "", policy: "default" }), ApiKeyError);
     assert.equal(await keys.revoke("0000000000000000"), false);
   });
+
+  it("checks the store once per turn of the event loop for the requests of that turn", async () => {
+    const { token } = await keys.create({ tenant: "acme", policy: "research" });
+    await keys.identify(`Bearer ${token}`); // reads the records once
+    await new Promise((resolve) => setImmediate(resolve));
+    const before = store.counters().statements;
+    const who = await Promise.all(Array.from({ length: 8 }, () => keys.identify(`Bearer ${token}`)));
+    assert.ok(who.every((w) => w.kind === "key"));
+    assert.equal(store.counters().statements - before, 1, "one version check for eight requests");
+    await new Promise((resolve) => setImmediate(resolve));
+    await keys.identify(`Bearer ${token}`);
+    assert.equal(store.counters().statements - before, 2, "the next turn checks again");
+  });
+
+  it("refuses a key revoked by another connection (the CLI) from the next turn on", async () => {
+    const { key, token } = await keys.create({ tenant: "acme", policy: "research" });
+    assert.equal((await keys.identify(`Bearer ${token}`)).kind, "key");
+    const cli = SqliteStore.open(join(dir, "mend.db"));
+    try {
+      assert.equal(await new ApiKeys(cli).revoke(key.id), true);
+    } finally {
+      await cli.close();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    const who = await keys.identify(`Bearer ${token}`);
+    assert.equal(who.kind === "refused" && who.reason, "revoked");
+  });
+
+  it("sees its own revocation at once, even within the turn that checked before it", async () => {
+    const { key, token } = await keys.create({ tenant: "acme", policy: "research" });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((await keys.identify(`Bearer ${token}`)).kind, "key");
+    await keys.revoke(key.id);
+    const who = await keys.identify(`Bearer ${token}`);
+    assert.equal(who.kind === "refused" && who.reason, "revoked");
+  });
 });

@@ -35,9 +35,9 @@ export class ApiKeyError extends Error {
 }
 
 /**
- * API keys over the store. Every check asks the store whether the keys changed (one cheap statement) and
- * re-reads them only then, so a key created or revoked by another process (the CLI) counts from the next
- * request on.
+ * API keys over the store. Each turn of the event loop that checks a key asks the store once whether the
+ * keys changed (one cheap statement, shared by the requests of that turn) and re-reads them only then, so
+ * a key created or revoked by another process (the CLI) counts from the next turn on.
  * @example const { token } = await new ApiKeys(store).create({ tenant: "acme", policy: "research" })
  */
 export class ApiKeys {
@@ -68,7 +68,11 @@ export class ApiKeys {
       createdAt: opts.now ?? Date.now(),
       revokedAt: null,
     };
-    await this.#store.putApiKey(record);
+    try {
+      await this.#store.putApiKey(record);
+    } finally {
+      this.#turn = null;
+    }
     return { key: info(record), token: minted.token };
   }
 
@@ -77,9 +81,25 @@ export class ApiKeys {
   }
 
   #cached: { version: string; records: ApiKeyRecord[] } | null = null;
+  /**
+   * The records as this turn of the event loop checked them. Why: under load a turn parses many requests,
+   * and asking the store for the version was one statement (SQLite) or round trip (PostgreSQL) per request;
+   * a check is at most a turn old, and this process's own key writes drop it at once.
+   */
+  #turn: Promise<ApiKeyRecord[]> | null = null;
 
-  /** The key records, re-read only when the store says they changed. */
-  async #records(): Promise<ApiKeyRecord[]> {
+  /** The key records, re-read only when the store says they changed (checked once per turn). */
+  #records(): Promise<ApiKeyRecord[]> {
+    if (this.#turn) return this.#turn;
+    const turn = this.#check();
+    this.#turn = turn;
+    setImmediate(() => {
+      if (this.#turn === turn) this.#turn = null;
+    });
+    return turn;
+  }
+
+  async #check(): Promise<ApiKeyRecord[]> {
     const version = await this.#store.apiKeysVersion();
     if (this.#cached?.version === version) return this.#cached.records;
     const records = await this.#store.listApiKeys();
@@ -89,7 +109,12 @@ export class ApiKeys {
 
   /** Revokes a key by id; false when no such active key exists. */
   async revoke(id: string, now = Date.now()): Promise<boolean> {
-    return this.#store.revokeApiKey(id, now);
+    try {
+      return await this.#store.revokeApiKey(id, now);
+    } finally {
+      // A check made while the write was pending saw the keys before it.
+      this.#turn = null;
+    }
   }
 
   /** Whether any non-revoked key exists (then every route but /healthz needs one). */

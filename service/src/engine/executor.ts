@@ -1,5 +1,5 @@
 // The durable core: every execution is a journaled step — claimed, run once, recorded, replayed thereafter.
-import { createHash } from "node:crypto";
+import { createHash, hash as oneShotHash } from "node:crypto";
 import type { ExecutionRequest, ExecutionResponse } from "@mend/wire";
 import {
   canonicalJson,
@@ -70,7 +70,8 @@ export interface ExecutorDeps {
   crash: Crashpoints;
 }
 
-const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+/** One-shot hashing: no Hash object per call (every step hashes its input). */
+const sha256 = (data: string | Buffer) => oneShotHash("sha256", data, "hex");
 
 /**
  * The identity of what a request asked for: the SHA-256 of the canonical JSON of its action, files by

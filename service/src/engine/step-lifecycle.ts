@@ -55,6 +55,8 @@ export interface StepSpec {
   limits?: TenantLimits;
   /** A one-off execution's run, created with the step's claim in one transaction (NewStep.run). */
   run?: NewRun;
+  /** Claim only while the run is `tenant`'s and not finished, checked by the claim (NewStep.activeRunOf). */
+  activeRun?: boolean;
 }
 
 /** How the work of a step ended; `output` is what the journal keeps (large fields are externalized). */
@@ -450,6 +452,7 @@ export class StepLifecycle {
       ...(replica ? { owner: replica.id, ownerTtlMs: replica.stepTtlMs } : {}),
       ...(lease !== undefined ? { lease } : {}),
       ...(spec.run ? { run: spec.run } : {}),
+      ...(spec.activeRun ? { activeRunOf: spec.tenant } : {}),
     };
   }
 

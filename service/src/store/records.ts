@@ -5,6 +5,9 @@ export type RunMode = "hosted" | "client";
 /** What started a run: a one-off execution (HTTP, relay), MCP, a client-driven run, or a hosted run. */
 export type RunOrigin = "one-off" | "mcp" | "client" | "hosted";
 export type RunStatus = "running" | "waiting_for_input" | "succeeded" | "failed" | "cancelled";
+
+/** The statuses of a finished run: it takes no more steps. */
+export const FINISHED_RUNS: ReadonlySet<string> = new Set<RunStatus>(["succeeded", "failed", "cancelled"]);
 export type StepKind = "llm" | "tool" | "codemode" | "container" | "human" | "checkpoint";
 export type StepStatus = "started" | "succeeded" | "failed" | "interrupted";
 

@@ -17,6 +17,21 @@ export class NotFoundError extends Error {
 }
 
 /**
+ * Thrown by a claim guarded with `NewStep.activeRunOf` when the run is finished (succeeded, failed or
+ * cancelled): it takes no more steps. Nothing was written.
+ * @example await store.claimStep({ ...step, activeRunOf: "acme" }) // RunFinishedError once the run succeeded
+ */
+export class RunFinishedError extends Error {
+  override name = "RunFinishedError";
+  readonly status: string;
+
+  constructor(runId: string, status: string) {
+    super(`run ${runId} is ${status}`);
+    this.status = status;
+  }
+}
+
+/**
  * Thrown by a fenced write whose writer no longer owns the row: `endStep` with an `attempt` that a later
  * claim superseded (or that was marked interrupted), `updateRun` with a `leaseOwner` that lost the lease.
  * Nothing was written.

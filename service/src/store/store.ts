@@ -73,6 +73,12 @@ export type NewStep = Pick<StepRecord, "runId" | "key" | "kind" | "input"> &
      */
     lease?: string;
     /**
+     * Claim only while the run is this tenant's and not finished, checked in the claim's transaction (the
+     * caller reads no run first): NotFoundError for a missing run or another tenant's, RunFinishedError for
+     * a succeeded, failed or cancelled one — even when the key is journaled already; nothing is written.
+     */
+    activeRunOf?: string;
+    /**
      * Work already done at claim time (a checkpoint's value): when this call claims the step, it also ends
      * it with `end` — the claim, the end and both announcements commit in one transaction, and `step` of
      * the claim is the ended record. An end the tenant's quota refuses refuses the claim: nothing is written.

@@ -26,7 +26,8 @@ import type {
   StoreCounters,
 } from "../store.ts";
 import type { BlobStore } from "../blob-store.ts";
-import { FencedError, LeaseLostError, NotFoundError } from "../store-errors.ts";
+import { FencedError, LeaseLostError, NotFoundError, RunFinishedError } from "../store-errors.ts";
+import { FINISHED_RUNS } from "../records.ts";
 import { ownedByAnother } from "../step-ownership.ts";
 import {
   INTERRUPTED_BY_SHUTDOWN,
@@ -147,11 +148,17 @@ export class PostgresStore implements Store {
       const now = Date.now();
       if (step.run) await this.#runs.ensureIn(q, step.run);
       // The run's row lock serialises the claims of one run: one attempt at a time, seq = max + 1 is safe.
-      const run = await q("SELECT lease_owner, lease_expires_at FROM runs WHERE id = $1 FOR NO KEY UPDATE", [
-        step.runId,
-      ]);
+      const run = await q(
+        "SELECT lease_owner, lease_expires_at, tenant, status FROM runs WHERE id = $1 FOR NO KEY UPDATE",
+        [step.runId],
+      );
       if (run.rowCount === 0) throw new NotFoundError(`run ${step.runId} does not exist`);
       const lease = run.rows[0]!;
+      if (step.activeRunOf !== undefined) {
+        if (lease.tenant !== step.activeRunOf) throw new NotFoundError(`run ${step.runId} does not exist`);
+        if (FINISHED_RUNS.has(String(lease.status)))
+          throw new RunFinishedError(step.runId, String(lease.status));
+      }
       if (step.lease !== undefined && (lease.lease_owner !== step.lease || num(lease.lease_expires_at) < now))
         throw new LeaseLostError(`run ${step.runId}: the lease of ${step.lease} was lost`);
       const existing = (await q("SELECT * FROM steps WHERE run_id = $1 AND key = $2", [step.runId, step.key]))

@@ -26,7 +26,8 @@ import type {
   StoreCounters,
 } from "../store.ts";
 import { ownedByAnother } from "../step-ownership.ts";
-import { FencedError, LeaseLostError, NotFoundError } from "../store-errors.ts";
+import { FencedError, LeaseLostError, NotFoundError, RunFinishedError } from "../store-errors.ts";
+import { FINISHED_RUNS } from "../records.ts";
 import {
   INTERRUPTED_BY_SHUTDOWN,
   json,
@@ -164,6 +165,12 @@ export class SqliteStore implements Store {
       const now = Date.now();
       const owner = step.owner ?? null;
       if (step.run) this.#runs.ensureInWrite(step.run);
+      if (step.activeRunOf !== undefined) {
+        const run = c.get("SELECT tenant, status FROM runs WHERE id=?", step.runId);
+        if (!run || run.tenant !== step.activeRunOf)
+          throw new NotFoundError(`run ${step.runId} does not exist`);
+        if (FINISHED_RUNS.has(str(run.status))) throw new RunFinishedError(step.runId, str(run.status));
+      }
       if (step.lease !== undefined) {
         const run = c.get("SELECT lease_owner, lease_expires_at FROM runs WHERE id=?", step.runId);
         if (!run) throw new NotFoundError(`run ${step.runId} does not exist`);

@@ -2,7 +2,7 @@
 // checkpoints and events.
 import assert from "node:assert/strict";
 import type { StepEnd } from "../store.ts";
-import { FencedError, NotFoundError } from "../store-errors.ts";
+import { FencedError, NotFoundError, RunFinishedError } from "../store-errors.ts";
 import { newRun, rejection, type SuiteContext } from "./conformance-kit.ts";
 
 const OK: StepEnd = { status: "succeeded", output: { ok: 1 }, failure: null, usage: { wallMs: 2 } };
@@ -37,6 +37,39 @@ export function stepsSuite({ t, test }: SuiteContext): void {
       );
       assert.ok(st.startedAt >= before);
       assert.deepEqual(await s.getStep("run_a", "k"), st);
+    });
+
+    test("a claim guarded by activeRunOf writes only to the tenant's unfinished run", async (s) => {
+      await newRun(s, "run_a");
+      const cp = (key: string, tenant: string) =>
+        s.claimStep({
+          runId: "run_a",
+          key,
+          kind: "checkpoint",
+          input: { key },
+          activeRunOf: tenant,
+          end: { status: "succeeded", output: { value: 1 }, failure: null, usage: null },
+        });
+      assert.equal((await cp("a", "t1")).kind, "claimed");
+      assert.ok((await rejection(cp("b", "t2"))) instanceof NotFoundError, "another tenant's run");
+      const missing = s.claimStep({
+        runId: "run_none",
+        key: "a",
+        kind: "tool",
+        input: null,
+        activeRunOf: "t1",
+      });
+      assert.ok((await rejection(missing)) instanceof NotFoundError);
+      await s.updateRun("run_a", { status: "cancelled" });
+      const late = await rejection(cp("c", "t1"));
+      assert.ok(late instanceof RunFinishedError);
+      assert.equal(late.status, "cancelled");
+      assert.ok((await rejection(cp("a", "t1"))) instanceof RunFinishedError, "even a journaled key");
+      assert.deepEqual(
+        (await s.listSteps("run_a")).map((x) => x.key),
+        ["a"],
+        "nothing else was written",
+      );
     });
 
     test("numbers the steps of each run 1, 2, 3 in claim order", async (s) => {
