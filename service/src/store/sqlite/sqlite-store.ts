@@ -574,7 +574,7 @@ export class SqliteStore implements Store {
 
   async putTool(t: ToolRecord): Promise<void> {
     const c = this.#c;
-    await c.write(() =>
+    await this.#toolsWrite(() =>
       c.run(
         `INSERT INTO tools (tenant, name, spec, secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(tenant, name) DO UPDATE SET spec=excluded.spec, secret=excluded.secret, updated_at=excluded.updated_at`,
@@ -601,15 +601,45 @@ export class SqliteStore implements Store {
 
   async deleteTool(tenant: string, name: string): Promise<boolean> {
     const c = this.#c;
-    return (await c.write(() => c.run("DELETE FROM tools WHERE tenant=? AND name=?", tenant, name))) > 0;
+    return (
+      (await this.#toolsWrite(() => c.run("DELETE FROM tools WHERE tenant=? AND name=?", tenant, name))) > 0
+    );
+  }
+
+  /** Bumped by this connection's own tool writes (PRAGMA data_version only moves for other connections'). */
+  #toolsGeneration = 0;
+
+  /**
+   * A write of tool records, the generation bumped once it settled: a list read while it was pending (the
+   * old records) is cached under the version before the bump, so it is read again after.
+   */
+  async #toolsWrite<T>(fn: () => T): Promise<T> {
+    this.#toolsGeneration++;
+    try {
+      return await this.#c.write(fn);
+    } finally {
+      this.#toolsGeneration++;
+    }
+  }
+
+  async toolsVersion(): Promise<string> {
+    return `${this.#dataVersion()}:${this.#toolsGeneration}`;
+  }
+
+  /**
+   * PRAGMA data_version of the open connection, with the connection's epoch: the number starts over on a
+   * connection opened again after a fault, so without the epoch an old version could come back.
+   */
+  #dataVersion(): string {
+    const dv = num(this.#c.read(() => this.#c.get("PRAGMA data_version"))?.data_version);
+    return `${this.#c.epoch}.${dv}`; // read after the PRAGMA: the connection it came from
   }
 
   /** Bumped by this connection's own key writes (PRAGMA data_version only moves for other connections'). */
   #keysGeneration = 0;
 
   async apiKeysVersion(): Promise<string> {
-    const dv = num(this.#c.read(() => this.#c.get("PRAGMA data_version"))?.data_version);
-    return `${dv}:${this.#keysGeneration}`;
+    return `${this.#dataVersion()}:${this.#keysGeneration}`;
   }
 
   async putApiKey(k: ApiKeyRecord): Promise<void> {
