@@ -163,7 +163,8 @@ export class SqliteStore implements Store {
     return c.write((): StepClaim => {
       const now = Date.now();
       const owner = step.owner ?? null;
-      if (step.run) this.#runs.ensureInWrite(step.run);
+      // A run created by this write has no step yet, and its tenant is known: its first claim reads neither.
+      const created = step.run ? this.#runs.ensureInWrite(step.run) : false;
       if (step.lease !== undefined) {
         const run = c.get("SELECT lease_owner, lease_expires_at FROM runs WHERE id=?", step.runId);
         if (!run) throw new NotFoundError(`run ${step.runId} does not exist`);
@@ -179,7 +180,7 @@ export class SqliteStore implements Store {
         // exists already inserts nothing (ON CONFLICT) and is handled below. The run must exist (foreign
         // key). The seq is read by a statement of its own: as a subquery of the INSERT's VALUES, SQLite
         // prepared the whole INSERT (its triggers and checks) again at every execution — 5× its cost.
-        const seq = num(c.get(NEXT_SEQ_SQL, step.runId)?.next);
+        const seq = created ? 1 : num(c.get(NEXT_SEQ_SQL, step.runId)?.next);
         // With `end`, the row is inserted ended (one statement, one pass of the usage trigger).
         const end = step.end;
         const input = json(step.input);
@@ -188,7 +189,7 @@ export class SqliteStore implements Store {
         const output = json(end?.output);
         const failure = json(end?.failure);
         const usage = json(end?.usage);
-        tenant = this.#stepUsage.tenantOf(step.runId);
+        tenant = this.#stepUsage.tenantOf(step.runId, created ? step.run!.tenant : undefined);
         row = c.get(
           `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner,
              heartbeat_at, output, failure, usage, cached, ended_at)
