@@ -1,5 +1,5 @@
 // The durable core: every execution is a journaled step — claimed, run once, recorded, replayed thereafter.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { ExecutionRequest, ExecutionResponse } from "@mend/wire";
 import {
   canonicalJson,
@@ -69,7 +69,8 @@ export interface ExecutorDeps {
   crash: Crashpoints;
 }
 
-const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+/** One-shot SHA-256 (hex): a Hash object per call cost more than the hashing of these small inputs. */
+const sha256 = (data: string | Buffer) => hash("sha256", data);
 
 /**
  * The identity of what a request asked for: the SHA-256 of the canonical JSON of its action, files by
@@ -104,7 +105,7 @@ function journalInput(
 
 /** Seed derived from the run and key, so a script replays the same random path without storing anything. */
 function seedFor(runId: string, key: string): number {
-  return createHash("sha256").update(`${runId}\0${key}`).digest().readUInt32BE(0);
+  return hash("sha256", `${runId}\0${key}`, "buffer").readUInt32BE(0);
 }
 
 /**
