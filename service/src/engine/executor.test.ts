@@ -150,3 +150,28 @@ describe("a failing script", () => {
     assert.equal(journaled.audit.tenant, "local");
   });
 });
+
+describe("a one-off execution without an Idempotency-Key", () => {
+  it("ends its implicit run in the transaction of its step's end (none after it)", async () => {
+    const ok = await svc.api("POST", "/v1/executions", { sandbox: "codemode", code: "return 6 * 7" });
+    const failing = await svc.api("POST", "/v1/executions", {
+      sandbox: "codemode",
+      code: "throw new Error('no')",
+    });
+    assert.equal(ok.body.status, "succeeded", JSON.stringify(ok.body));
+    assert.equal(failing.body.status, "failed", JSON.stringify(failing.body));
+    const done = await svc.services.store.getRunById(ok.body.runId as string);
+    assert.equal(done?.status, "succeeded");
+    assert.equal(done?.output, 42);
+    const failed = await svc.services.store.getRunById(failing.body.runId as string);
+    assert.equal(failed?.status, "failed");
+    assert.equal(failed?.failure?.kind, failing.body.failure.kind);
+    // The run's update rode in the end's commit: one transaction for the claim, one for the end, and no
+    // separate update of the run afterwards (which an `ended` flag left false would write).
+    await svc.api("POST", "/v1/executions", { sandbox: "codemode", code: "return 1" }); // warm
+    const before = svc.services.store.counters().transactions;
+    const again = await svc.api("POST", "/v1/executions", { sandbox: "codemode", code: "return 2" });
+    assert.equal(again.body.result, 2);
+    assert.equal(svc.services.store.counters().transactions - before, 2);
+  });
+});

@@ -1,5 +1,5 @@
 // The durable core: every execution is a journaled step — claimed, run once, recorded, replayed thereafter.
-import { createHash, hash as oneShotHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { ExecutionRequest, ExecutionResponse } from "@mend/wire";
 import {
   canonicalJson,
@@ -70,8 +70,8 @@ export interface ExecutorDeps {
   crash: Crashpoints;
 }
 
-/** One-shot hashing: no Hash object per call (every step hashes its input). */
-const sha256 = (data: string | Buffer) => oneShotHash("sha256", data, "hex");
+/** One-shot SHA-256 (hex): a Hash object per call cost more than the hashing of these small inputs. */
+const sha256 = (data: string | Buffer) => hash("sha256", data);
 
 /**
  * The identity of what a request asked for: the SHA-256 of the canonical JSON of its action, files by
@@ -106,7 +106,7 @@ function journalInput(
 
 /** Seed derived from the run and key, so a script replays the same random path without storing anything. */
 function seedFor(runId: string, key: string): number {
-  return createHash("sha256").update(`${runId}\0${key}`).digest().readUInt32BE(0);
+  return hash("sha256", `${runId}\0${key}`, "buffer").readUInt32BE(0);
 }
 
 /**
@@ -171,7 +171,11 @@ export class Executor {
     const admitted = idempotencyKey ? undefined : await this.admit(who);
     if (admitted) {
       // A new run: created with its step's claim and ended with its end, one transaction each.
-      const implicitRun: ImplicitRun = { run: this.#newImplicitRun(who, undefined, origin), ended: false };
+      const implicitRun: ImplicitRun = {
+        run: this.#newImplicitRun(who, undefined, origin),
+        ended: false,
+        patchedAttempt: null,
+      };
       const res = await this.#coalesced(
         who,
         implicitRun.run,
@@ -373,6 +377,7 @@ export class Executor {
           output,
         };
         const result = await this.#traced(ctx, action, journaledDet, files);
+        const attempt = step.attempt;
         return {
           status: result.status,
           output: result.output,
@@ -383,11 +388,15 @@ export class Executor {
             ? { audit: { ...(result.resolved ? { resolved: result.resolved } : {}), ...result.audit } }
             : {}),
           ...(result.toolCalls ? { toolCalls: result.toolCalls } : {}),
-          ...(implicit ? { runPatch: (e: StepEnding) => endedRun(implicit, e) } : {}),
+          ...(implicit ? { runPatch: (e: StepEnding) => endedRun(implicit, attempt, e) } : {}),
         };
       },
       { signal: opts.signal },
     );
+    // The run ended with the step only if the end that committed (an `ended` outcome) carried its patch: an
+    // end built but never committed (fenced out, then cut short) leaves the run to the caller to end.
+    if (implicit)
+      implicit.ended = outcome.kind === "ended" && implicit.patchedAttempt === outcome.step.attempt;
     switch (outcome.kind) {
       case "replayed":
         return this.respond(outcome.step, true);
@@ -496,15 +505,20 @@ export class Executor {
   }
 }
 
-/** A one-off execution's new run: created with its step's claim, ended with its end (`ended` once it was). */
+/**
+ * A one-off execution's new run: created with its step's claim, ended with its end. `ended` is set once the
+ * step's outcome is known (its end committed with the run's update); `patchedAttempt` is the attempt whose end
+ * was built with that update, which is not yet a committed one.
+ */
 interface ImplicitRun {
   run: NewRun;
   ended: boolean;
+  patchedAttempt: number | null;
 }
 
-/** The update of a one-off's run from its step's ending as written (marks the run ended). */
-function endedRun(implicit: ImplicitRun, e: StepEnding): RunPatch {
-  implicit.ended = true;
+/** The update of a one-off's run from its step's ending as written (notes the attempt it was built for). */
+function endedRun(implicit: ImplicitRun, attempt: number, e: StepEnding): RunPatch {
+  implicit.patchedAttempt = attempt;
   const result = (e.output as { result?: unknown } | null)?.result;
   return e.status === "succeeded"
     ? { status: "succeeded", output: result ?? null }

@@ -283,6 +283,12 @@ export interface Store {
   getTool(tenant: string, name: string): Promise<ToolRecord | null>;
   listTools(tenant: string): Promise<ToolRecord[]>;
   deleteTool(tenant: string, name: string): Promise<boolean>;
+  /**
+   * A value that changes whenever any tenant's tool records may have changed, by this process or any other:
+   * cheaper than listing them, so callers cache the lists and re-list on a change. Null: the store cannot
+   * tell cheaply (other replicas write without a signal), and callers list every time.
+   */
+  toolsVersion(): Promise<string | null>;
 
   putApiKey(key: ApiKeyRecord): Promise<void>;
   listApiKeys(): Promise<ApiKeyRecord[]>;

@@ -1,5 +1,5 @@
 // Calls a tool on behalf of a caller: allowlist, argument validation, global cache (with coalescing), invocation.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { makeFailure } from "@mend/wire";
 import { quotaFailure } from "../core/quota-failure.ts";
 import { canonicalJson, generateToolsDts, generateToolsPyi, validateAgainstSchema } from "@mend/sandboxes";
@@ -167,9 +167,8 @@ export class ToolCaller {
     opts: ToolCallOptions,
   ): Promise<CallResult> {
     const limits = who.policy.limits;
-    const argsHash = createHash("sha256")
-      .update(canonicalJson(args ?? {}))
-      .digest("hex");
+    // One-shot hash: a Hash object per call cost more than the hashing itself.
+    const argsHash = hash("sha256", canonicalJson(args ?? {}));
     const now = Date.now();
     if (opts.cache !== "bypass") {
       const hit = await this.#store.getCache(who.tenant, name, tool.version, argsHash, now);

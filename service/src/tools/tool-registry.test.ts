@@ -91,3 +91,27 @@ test("stdio servers are refused unless the operator enabled them", async () => {
     /MEND_MCP_ALLOW_STDIO/,
   );
 });
+
+test("the tenant's tools are listed from memory until they change, here or through another connection", async () => {
+  const names = async () => (await registry.httpTools("cached")).map((t) => t.name);
+  await registry.registerHttpTool("cached", tool("c.one"));
+  assert.deepEqual(await names(), ["c.one"]);
+  const reads = () => store.counters().statements;
+  const before = reads();
+  assert.deepEqual(await names(), ["c.one"]);
+  // One statement (the version) instead of the listing: the records came from memory.
+  assert.equal(reads() - before, 1);
+  await registry.registerHttpTool("cached", tool("c.two"));
+  assert.deepEqual(await names(), ["c.one", "c.two"]);
+  assert.equal(await registry.deleteHttpTool("cached", "c.one"), true);
+  assert.deepEqual(await names(), ["c.two"]);
+  // Another process on the same file (the CLI re-sealing credentials) writes without this registry.
+  const other = SqliteStore.open(join(dir, "mend.db"));
+  try {
+    const record = await other.getTool("cached", "c.two");
+    await other.putTool({ ...record!, name: "c.three" });
+  } finally {
+    await other.close();
+  }
+  assert.deepEqual(await names(), ["c.three", "c.two"]);
+});

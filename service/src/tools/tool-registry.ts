@@ -45,6 +45,9 @@ export interface ToolRegistryDeps {
   destinations: DestinationGuard;
 }
 
+/** Tenants whose tool records are kept in memory between listings. */
+const CACHED_TENANTS = 1024;
+
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const firstSegment = (name: string) => name.split(".")[0]!;
 const aad = (tenant: string, recordName: string) => `${tenant}/${recordName}`;
@@ -63,16 +66,40 @@ export class ToolRegistry {
     this.#reserved = new Set(deps.builtinNames.map(firstSegment));
   }
 
-  /** Reads of one tenant's records in flight: the HTTP and MCP sources listing at once share one read. */
+  /**
+   * Reads of one tenant's records in flight, by tenant and the store's tools version when they started: the
+   * HTTP and MCP sources listing at once share one read (never one begun before a change they saw).
+   */
   readonly #reading = new Map<string, Promise<ToolRecord[]>>();
+  /**
+   * The last records read per tenant with the store's tools version before that read (every execution lists
+   * the catalog): reused while the version is unchanged; a store without a cheap version is read each time.
+   */
+  readonly #cached = new Map<string, { version: string; records: ToolRecord[] }>();
 
-  #records(tenant: string): Promise<ToolRecord[]> {
-    let p = this.#reading.get(tenant);
+  /** A read of the store's tools version in flight: the sources listing at once share it. */
+  #versionRead: Promise<string | null> | undefined;
+
+  async #records(tenant: string): Promise<ToolRecord[]> {
+    const version = await (this.#versionRead ??= this.#d.store
+      .toolsVersion()
+      .finally(() => (this.#versionRead = undefined)));
+    const known = version === null ? undefined : this.#cached.get(tenant);
+    if (known?.version === version) return known.records;
+    const flight = `${tenant}\0${version ?? ""}`;
+    let p = this.#reading.get(flight);
     if (!p) {
-      p = this.#d.store.listTools(tenant).finally(() => this.#reading.delete(tenant));
-      this.#reading.set(tenant, p);
+      p = this.#d.store.listTools(tenant).finally(() => this.#reading.delete(flight));
+      this.#reading.set(flight, p);
     }
-    return p;
+    const records = await p;
+    if (version !== null) {
+      // Bounded: tenants are many; the oldest entry goes first (it is read again when next needed).
+      this.#cached.delete(tenant);
+      if (this.#cached.size >= CACHED_TENANTS) this.#cached.delete(this.#cached.keys().next().value!);
+      this.#cached.set(tenant, { version, records });
+    }
+    return records;
   }
 
   /** Creates or replaces an HTTP tool: 201 semantics when created, 200 when it existed. */

@@ -436,6 +436,11 @@ export class PostgresStore implements Store {
     return (await this.#q("DELETE FROM tools WHERE tenant = $1 AND name = $2", [tenant, name])).rowCount > 0;
   }
 
+  /** Replicas write tools without telling each other: no cheap version, callers list every time. */
+  async toolsVersion(): Promise<null> {
+    return null;
+  }
+
   async apiKeysVersion(): Promise<string> {
     const r = await this.#one(
       "SELECT count(*) AS n, COALESCE(max(created_at), 0) AS c, COALESCE(max(revoked_at), 0) AS r FROM api_keys",

@@ -128,6 +128,14 @@ export class SqliteConnection {
     this.#drop();
   }
 
+  /** Connections opened so far: per-connection values (PRAGMA data_version) are comparable within one. */
+  #epoch = 0;
+
+  /** Which connection per-connection values come from (it changes when the file is opened again). */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
   #connect(): DatabaseSync {
     if (this.#closed) throw new StorageUnavailableError("storage unavailable: the store is closed");
     if (this.#db) return this.#db;
@@ -142,6 +150,7 @@ export class SqliteConnection {
       throw sqliteFault(e) ?? e;
     }
     this.#db = db;
+    this.#epoch++;
     return db;
   }
 

@@ -44,9 +44,12 @@ export class SqliteRuns {
     });
   }
 
-  /** Inside a write: creates `run` unless a run with its id exists (NewStep.run: a claim made again). */
-  ensureInWrite(run: NewRun): void {
-    this.#insert(run, null, " ON CONFLICT (id) DO NOTHING");
+  /**
+   * Inside a write: creates `run` unless a run with its id exists (NewStep.run: a claim made again); true
+   * when it created it (the run has no step yet).
+   */
+  ensureInWrite(run: NewRun): boolean {
+    return this.#insert(run, null, " ON CONFLICT (id) DO NOTHING") !== undefined;
   }
 
   /** Inside a write: the run of an idempotency key if there is one, else a new run (a fork when `fork`). */

@@ -84,13 +84,19 @@ export class SqliteStepUsage {
     this.#c.onRollback(() => this.#pending.set(tenant, (this.#pending.get(tenant) ?? 0) - bytes));
   }
 
-  /** The tenant of run `runId` (inside a read or write), or null when no such run exists. */
-  tenantOf(runId: string): string | null {
-    const known = this.#tenants.get(runId);
-    if (known !== undefined) return known;
-    const r = this.#c.get("SELECT tenant FROM runs WHERE id=?", runId);
-    if (!r) return null;
-    const tenant = str(r.tenant);
+  /**
+   * The tenant of run `runId` (inside a read or write), or null when no such run exists; `created`: the tenant
+   * of a run this write just inserted (known without a read).
+   */
+  tenantOf(runId: string, created?: string): string | null {
+    const known = created ?? this.#tenants.get(runId);
+    if (known !== undefined && created === undefined) return known;
+    let tenant = known;
+    if (tenant === undefined) {
+      const r = this.#c.get("SELECT tenant FROM runs WHERE id=?", runId);
+      if (!r) return null;
+      tenant = str(r.tenant);
+    }
     if (this.#tenants.size >= TENANTS_KEPT) this.#tenants.delete(this.#tenants.keys().next().value!);
     this.#tenants.set(runId, tenant);
     return tenant;

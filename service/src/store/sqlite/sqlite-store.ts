@@ -164,7 +164,8 @@ export class SqliteStore implements Store {
     return c.write((): StepClaim => {
       const now = Date.now();
       const owner = step.owner ?? null;
-      if (step.run) this.#runs.ensureInWrite(step.run);
+      // A run created by this write has no step yet, and its tenant is known: its first claim reads neither.
+      const created = step.run ? this.#runs.ensureInWrite(step.run) : false;
       if (step.activeRunOf !== undefined) {
         const run = c.get("SELECT tenant, status FROM runs WHERE id=?", step.runId);
         if (!run || run.tenant !== step.activeRunOf)
@@ -186,7 +187,7 @@ export class SqliteStore implements Store {
         // exists already inserts nothing (ON CONFLICT) and is handled below. The run must exist (foreign
         // key). The seq is read by a statement of its own: as a subquery of the INSERT's VALUES, SQLite
         // prepared the whole INSERT (its triggers and checks) again at every execution — 5× its cost.
-        const seq = num(c.get(NEXT_SEQ_SQL, step.runId)?.next);
+        const seq = created ? 1 : num(c.get(NEXT_SEQ_SQL, step.runId)?.next);
         // With `end`, the row is inserted ended (one statement, one pass of the usage trigger).
         const end = step.end;
         const input = json(step.input);
@@ -195,7 +196,7 @@ export class SqliteStore implements Store {
         const output = json(end?.output);
         const failure = json(end?.failure);
         const usage = json(end?.usage);
-        tenant = this.#stepUsage.tenantOf(step.runId);
+        tenant = this.#stepUsage.tenantOf(step.runId, created ? step.run!.tenant : undefined);
         row = c.get(
           `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner,
              heartbeat_at, output, failure, usage, cached, ended_at)
@@ -581,7 +582,7 @@ export class SqliteStore implements Store {
 
   async putTool(t: ToolRecord): Promise<void> {
     const c = this.#c;
-    await c.write(() =>
+    await this.#toolsWrite(() =>
       c.run(
         `INSERT INTO tools (tenant, name, spec, secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(tenant, name) DO UPDATE SET spec=excluded.spec, secret=excluded.secret, updated_at=excluded.updated_at`,
@@ -608,15 +609,45 @@ export class SqliteStore implements Store {
 
   async deleteTool(tenant: string, name: string): Promise<boolean> {
     const c = this.#c;
-    return (await c.write(() => c.run("DELETE FROM tools WHERE tenant=? AND name=?", tenant, name))) > 0;
+    return (
+      (await this.#toolsWrite(() => c.run("DELETE FROM tools WHERE tenant=? AND name=?", tenant, name))) > 0
+    );
+  }
+
+  /** Bumped by this connection's own tool writes (PRAGMA data_version only moves for other connections'). */
+  #toolsGeneration = 0;
+
+  /**
+   * A write of tool records, the generation bumped once it settled: a list read while it was pending (the
+   * old records) is cached under the version before the bump, so it is read again after.
+   */
+  async #toolsWrite<T>(fn: () => T): Promise<T> {
+    this.#toolsGeneration++;
+    try {
+      return await this.#c.write(fn);
+    } finally {
+      this.#toolsGeneration++;
+    }
+  }
+
+  async toolsVersion(): Promise<string> {
+    return `${this.#dataVersion()}:${this.#toolsGeneration}`;
+  }
+
+  /**
+   * PRAGMA data_version of the open connection, with the connection's epoch: the number starts over on a
+   * connection opened again after a fault, so without the epoch an old version could come back.
+   */
+  #dataVersion(): string {
+    const dv = num(this.#c.read(() => this.#c.get("PRAGMA data_version"))?.data_version);
+    return `${this.#c.epoch}.${dv}`; // read after the PRAGMA: the connection it came from
   }
 
   /** Bumped by this connection's own key writes (PRAGMA data_version only moves for other connections'). */
   #keysGeneration = 0;
 
   async apiKeysVersion(): Promise<string> {
-    const dv = num(this.#c.read(() => this.#c.get("PRAGMA data_version"))?.data_version);
-    return `${dv}:${this.#keysGeneration}`;
+    return `${this.#dataVersion()}:${this.#keysGeneration}`;
   }
 
   async putApiKey(k: ApiKeyRecord): Promise<void> {

@@ -186,6 +186,47 @@ export function cacheSuite({ t, test }: SuiteContext): void {
       assert.notEqual(await s.apiKeysVersion(), v3);
     });
 
+    test("changes its tools version when a tool is put or deleted, by this handle or another", async (s, h) => {
+      const v0 = await s.toolsVersion();
+      // A store without a cheap version answers null: its callers list the tools every time.
+      if (v0 === null) return;
+      const tool = {
+        tenant: "t1",
+        name: "w",
+        spec: { url: "http://x" },
+        secret: null,
+        createdAt: 1,
+        updatedAt: 1,
+      };
+      assert.equal(await s.toolsVersion(), v0, "stable while nothing changes");
+      await s.putTool(tool);
+      const v1 = await s.toolsVersion();
+      assert.notEqual(v1, v0);
+      await s.putApiKey({
+        id: "k",
+        tenant: "t1",
+        policy: "p",
+        salt: "s",
+        hash: "h",
+        createdAt: 1,
+        revokedAt: null,
+      });
+      const other = await h.open();
+      await other.putTool({ ...tool, name: "w2" });
+      const v2 = await s.toolsVersion();
+      assert.notEqual(v2, v1, "a tool written through another connection (the CLI) is seen");
+      await other.deleteTool("t1", "w2");
+      assert.notEqual(await s.toolsVersion(), v2, "a deletion elsewhere is seen");
+      const v3 = await s.toolsVersion();
+      await s.deleteTool("t1", "w");
+      assert.notEqual(await s.toolsVersion(), v3);
+      // A write pending while the version is read moves it again once it committed.
+      const pending = s.putTool({ ...tool, name: "w3" });
+      const during = await s.toolsVersion();
+      await pending;
+      assert.notEqual(await s.toolsVersion(), during);
+    });
+
     test("answers the health check while it can take writes", async (s) => {
       await s.ping();
       await s.ping();
