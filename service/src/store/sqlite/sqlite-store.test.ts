@@ -104,3 +104,27 @@ describe("SqliteStore across processes", () => {
     assert.equal(store.integrityCheck(), "ok");
   });
 });
+
+describe("SqliteStore versions of cached lists", () => {
+  it("moves the API keys' version again once a key write settled: a list read while a revocation was pending is read again", async () => {
+    const key = {
+      id: "k1",
+      tenant: "t1",
+      policy: "default",
+      salt: "s",
+      hash: "h",
+      createdAt: 1,
+      revokedAt: null,
+    };
+    await store.putApiKey(key);
+    const pending = store.revokeApiKey("k1", 2);
+    // What a reader sees now (ApiKeys reads the version, then the list) may still hold the key as valid.
+    const during = await store.apiKeysVersion();
+    await pending;
+    assert.notEqual(await store.apiKeysVersion(), during);
+    const created = store.putApiKey({ ...key, id: "k2" });
+    const beforeCreated = await store.apiKeysVersion();
+    await created;
+    assert.notEqual(await store.apiKeysVersion(), beforeCreated);
+  });
+});

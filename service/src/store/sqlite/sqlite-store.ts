@@ -650,10 +650,23 @@ export class SqliteStore implements Store {
     return `${this.#dataVersion()}:${this.#keysGeneration}`;
   }
 
-  async putApiKey(k: ApiKeyRecord): Promise<void> {
+  /**
+   * A write of key records, the generation bumped before and once it settled (as #toolsWrite): a list read
+   * while it was pending (a revoked key still valid in it) is cached under the version before the second
+   * bump, so it is read again after — else a revocation could go unseen until the next key write.
+   */
+  async #keysWrite<T>(fn: () => T): Promise<T> {
     this.#keysGeneration++;
+    try {
+      return await this.#c.write(fn);
+    } finally {
+      this.#keysGeneration++;
+    }
+  }
+
+  async putApiKey(k: ApiKeyRecord): Promise<void> {
     const c = this.#c;
-    await c.write(() =>
+    await this.#keysWrite(() =>
       c.run(
         "INSERT INTO api_keys (id, tenant, policy, salt, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         k.id,
@@ -672,10 +685,9 @@ export class SqliteStore implements Store {
   }
 
   async revokeApiKey(id: string, at: number): Promise<boolean> {
-    this.#keysGeneration++;
     const c = this.#c;
     return (
-      (await c.write(() =>
+      (await this.#keysWrite(() =>
         c.run("UPDATE api_keys SET revoked_at=? WHERE id=? AND revoked_at IS NULL", at, id),
       )) > 0
     );
