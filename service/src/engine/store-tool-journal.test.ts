@@ -76,7 +76,7 @@ for (const backend of BACKENDS) {
   describe(`StoreToolJournal snapshots on ${backend.name}`, { skip: backend.skip }, () => {
     let b: Backend;
     let step = 0;
-    const journal = async (withBlobs = true) => {
+    const journal = async (withBlobs = true, options?: { deferDeterministic: boolean }) => {
       const claim = await b.store.claimStep({
         runId: "run_j",
         key: `s${step++}`,
@@ -91,6 +91,7 @@ for (const backend of BACKENDS) {
           claim.step.seq,
           undefined,
           withBlobs ? b.blobs : undefined,
+          options,
         ),
       };
     };
@@ -101,14 +102,7 @@ for (const backend of BACKENDS) {
     after(async () => b.destroy());
 
     it("defers a deterministic tool's succeeded call to the step's end, writes every other call at once, and writes the deferred ones before a snapshot", async () => {
-      const claim = await b.store.claimStep({
-        runId: "run_j",
-        key: `s${step++}`,
-        kind: "codemode",
-        input: null,
-      });
-      const seq = claim.step.seq;
-      const j = new StoreToolJournal(b.store, "run_j", seq, undefined, b.blobs, { deferDeterministic: true });
+      const { journal: j, seq } = await journal(true, { deferDeterministic: true });
       const call = (
         n: number,
         extra: Pick<ToolCallRecord, "status"> & Partial<ToolCallRecord>,
@@ -149,14 +143,7 @@ for (const backend of BACKENDS) {
     });
 
     it("defers at most MAX_DEFERRED_CALLS calls per step and writes the calls past them at once", async () => {
-      const claim = await b.store.claimStep({
-        runId: "run_j",
-        key: `s${step++}`,
-        kind: "codemode",
-        input: null,
-      });
-      const seq = claim.step.seq;
-      const j = new StoreToolJournal(b.store, "run_j", seq, undefined, b.blobs, { deferDeterministic: true });
+      const { journal: j, seq } = await journal(true, { deferDeterministic: true });
       for (let n = 1; n <= MAX_DEFERRED_CALLS + 3; n++)
         await j.record({
           seq: n,

@@ -582,7 +582,7 @@ export class SqliteStore implements Store {
 
   async putTool(t: ToolRecord): Promise<void> {
     const c = this.#c;
-    await this.#toolsWrite(() =>
+    await this.#bumpedWrite("tools", () =>
       c.run(
         `INSERT INTO tools (tenant, name, spec, secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(tenant, name) DO UPDATE SET spec=excluded.spec, secret=excluded.secret, updated_at=excluded.updated_at`,
@@ -610,28 +610,31 @@ export class SqliteStore implements Store {
   async deleteTool(tenant: string, name: string): Promise<boolean> {
     const c = this.#c;
     return (
-      (await this.#toolsWrite(() => c.run("DELETE FROM tools WHERE tenant=? AND name=?", tenant, name))) > 0
+      (await this.#bumpedWrite("tools", () =>
+        c.run("DELETE FROM tools WHERE tenant=? AND name=?", tenant, name),
+      )) > 0
     );
   }
 
-  /** Bumped by this connection's own tool writes (PRAGMA data_version only moves for other connections'). */
-  #toolsGeneration = 0;
+  /** Bumped by this connection's own writes of tools and keys (PRAGMA data_version only moves for other connections'). */
+  #generations = { tools: 0, keys: 0 };
 
   /**
-   * A write of tool records, the generation bumped once it settled: a list read while it was pending (the
-   * old records) is cached under the version before the bump, so it is read again after.
+   * A write of `kind`'s records (tools, API keys), its generation bumped before it and again once it
+   * settled: a list read while it was pending (the old records: a revoked key still valid in them) is cached
+   * under the version before the second bump, so it is read again after.
    */
-  async #toolsWrite<T>(fn: () => T): Promise<T> {
-    this.#toolsGeneration++;
+  async #bumpedWrite<T>(kind: "tools" | "keys", fn: () => T): Promise<T> {
+    this.#generations[kind]++;
     try {
       return await this.#c.write(fn);
     } finally {
-      this.#toolsGeneration++;
+      this.#generations[kind]++;
     }
   }
 
   async toolsVersion(): Promise<string> {
-    return `${this.#dataVersion()}:${this.#toolsGeneration}`;
+    return `${this.#dataVersion()}:${this.#generations.tools}`;
   }
 
   /**
@@ -643,30 +646,13 @@ export class SqliteStore implements Store {
     return `${this.#c.epoch}.${dv}`; // read after the PRAGMA: the connection it came from
   }
 
-  /** Bumped by this connection's own key writes (PRAGMA data_version only moves for other connections'). */
-  #keysGeneration = 0;
-
   async apiKeysVersion(): Promise<string> {
-    return `${this.#dataVersion()}:${this.#keysGeneration}`;
-  }
-
-  /**
-   * A write of key records, the generation bumped before and once it settled (as #toolsWrite): a list read
-   * while it was pending (a revoked key still valid in it) is cached under the version before the second
-   * bump, so it is read again after — else a revocation could go unseen until the next key write.
-   */
-  async #keysWrite<T>(fn: () => T): Promise<T> {
-    this.#keysGeneration++;
-    try {
-      return await this.#c.write(fn);
-    } finally {
-      this.#keysGeneration++;
-    }
+    return `${this.#dataVersion()}:${this.#generations.keys}`;
   }
 
   async putApiKey(k: ApiKeyRecord): Promise<void> {
     const c = this.#c;
-    await this.#keysWrite(() =>
+    await this.#bumpedWrite("keys", () =>
       c.run(
         "INSERT INTO api_keys (id, tenant, policy, salt, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         k.id,
@@ -687,7 +673,7 @@ export class SqliteStore implements Store {
   async revokeApiKey(id: string, at: number): Promise<boolean> {
     const c = this.#c;
     return (
-      (await this.#keysWrite(() =>
+      (await this.#bumpedWrite("keys", () =>
         c.run("UPDATE api_keys SET revoked_at=? WHERE id=? AND revoked_at IS NULL", at, id),
       )) > 0
     );
