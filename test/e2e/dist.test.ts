@@ -151,7 +151,7 @@ void describe("dist/", () => {
       }
     };
     const kept = () =>
-      readdirSync(cacheDir, { recursive: true }).filter((f) => /mend-policy-/.test(String(f)));
+      readdirSync(cacheDir, { recursive: true }).filter((f) => /mend-[0-9a-f]+-policy-/.test(String(f)));
     try {
       const parsed = await versionFrom("dist");
       assert.ok(kept().length >= 1, "no parsed policy kept");
@@ -185,7 +185,7 @@ void describe("dist/", () => {
       const parsed = await versionNow();
       const files = readdirSync(cacheDir, { recursive: true })
         .map(String)
-        .filter((f) => /mend-policy-.*\.json$/.test(f))
+        .filter((f) => /mend-[0-9a-f]+-policy-.*\.json$/.test(f))
         .map((f) => join(cacheDir, f));
       assert.ok(files.length >= 1, "no parsed policy kept");
       // Another value under the same key: what a user who could write the folder would plant.

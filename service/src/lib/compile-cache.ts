@@ -1,12 +1,19 @@
 // Keeps V8's compile cache (enabled by cli/main.ts) across a kill -9 (written once the service serves), and
-// results derived at start-up (parsed policies) beside it, keyed by the bundle's sources.
+// results derived at start-up (parsed policies) beside it, keyed by the bundle's sources; and removes what
+// older builds and interrupted writes left there (compile-cache-prune.ts).
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { flushCompileCache, getCompileCacheDir } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ownFolder } from "./own-folder.ts";
+import { pruneCompileCache } from "./compile-cache-prune.ts";
 
-/** Names this build of the service: the bundle's source hash, else (from the sources) this module's URL. */
+/**
+ * Names this build of the service: the bundle's source hash, else (from the sources) this module's URL;
+ * and the Node version. Every file Mend keeps in the cache folder starts with `mend-<buildId>-`: what
+ * tells pruneCompileCache an older build's files from this one's.
+ */
 const buildId = (): string =>
   createHash("sha256")
     .update(bundleInputs() ?? import.meta.url)
@@ -20,11 +27,17 @@ const buildId = (): string =>
  * (~90 ms of CPU). Node compares each entry with the stored one (~60 ms of the main thread even when all
  * are the same), so a marker next to the cache says this build's modules of `stage` were written: once per
  * build and stage (a later stage writes the modules loaded since, e.g. the container engines').
+ * The first call of a process also removes what no start of this build can use (`pruneCompileCache`):
+ * off the listening path, like the write.
  * @example keepCompileCache("serving") // after listening, off the first requests' path
  */
 export function keepCompileCache(stage: string): void {
   const dir = getCompileCacheDir();
   if (dir === undefined) return; // not enabled (in-process tests, a read-only cache dir)
+  if (!pruned) {
+    pruned = true;
+    pruneCompileCache(dir, buildId());
+  }
   const marker = join(dir, `mend-${buildId()}-${stage}`);
   if (existsSync(marker)) return;
   flushCompileCache();
@@ -34,6 +47,8 @@ export function keepCompileCache(stage: string): void {
     /* the cache dir became unwritable: the next start writes again */
   }
 }
+
+let pruned = false;
 
 let buildInputs: string | null | undefined;
 
@@ -54,37 +69,6 @@ function bundleInputs(): string | null {
   return buildInputs;
 }
 
-/** Folders checked by `ownFolder`, with the answer. */
-const ownFolders = new Map<string, boolean>();
-
-/**
- * Whether only this process's user can put files in `dir`: owned by it and writable by no one else, in a
- * parent that nobody else can rename it out of (the parent's owner is this user or root, and it is writable
- * only by them, or sticky like /tmp). Why: a kept derivation is read back as already validated (a policy's
- * limits, its egress rules), so a folder another local user can write — Node's default cache folder is
- * under the shared os.tmpdir() — would let that user hand the service any policy.
- */
-function ownFolder(dir: string): boolean {
-  const known = ownFolders.get(dir);
-  if (known !== undefined) return known;
-  let own: boolean;
-  try {
-    const uid = process.getuid?.();
-    const d = statSync(dir);
-    const parent = statSync(dirname(dir));
-    own =
-      uid !== undefined &&
-      d.uid === uid &&
-      (d.mode & 0o022) === 0 &&
-      (parent.uid === uid || parent.uid === 0) &&
-      ((parent.mode & 0o022) === 0 || (parent.mode & 0o1000) !== 0);
-  } catch {
-    own = false;
-  }
-  ownFolders.set(dir, own);
-  return own;
-}
-
 /**
  * `derive(input)`, kept as JSON in the compile cache's folder and keyed by the bundle's sources and the
  * input: the next start of the same build reads the result instead of deriving it again (a policy file's
@@ -103,7 +87,7 @@ export async function cachedDerivation<T>(
   const inputs = bundleInputs();
   if (dir === undefined || inputs === null || !ownFolder(dir)) return derive();
   const key = createHash("sha256").update(inputs).update("\0").update(input).digest("hex").slice(0, 32);
-  const file = join(dir, `mend-${kind}-${key}.json`);
+  const file = join(dir, `mend-${buildId()}-${kind}-${key}.json`);
   try {
     const kept = JSON.parse(readFileSync(file, "utf8")) as { key?: unknown; value?: T } | null;
     if (kept?.key === key && kept.value !== undefined) return kept.value;
