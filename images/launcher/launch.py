@@ -16,12 +16,19 @@
 # reporting, the launcher waits (up to HOLD_S, or until stdin closes or sends a line) so the host can
 # read the container's cgroup through the engine while the container still exists; usage figures
 # come from that host view. A runner that does not wait simply removes the container.
+# Once the code's main process exits, every other process of the container's (what the code started in
+# the background, double-forked or in a new session) is killed before the report: until the container is
+# removed (a burst's hold delays that) they would keep using CPU, writing files under /workspace/out while
+# it is collected, and counting in the usage read from the host.
 import base64
+import errno
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 WORKSPACE = "/workspace"
 OUT_DIR = WORKSPACE + "/out"
@@ -31,6 +38,9 @@ MAIN = {"python": "main.py", "node": "main.js", "shell": "main.sh"}
 HOLD_S = 30
 PIPE_BYTES = 60 * 1024
 PR_SET_DUMPABLE = 4
+# kill(-1) rounds until no process is left: a fork bomb's processes may fork between two rounds.
+KILL_ROUNDS = 200
+KILL_ROUND_PAUSE_S = 0.005
 
 
 def harden_self():
@@ -179,6 +189,33 @@ def cgroup_stats():
     return stats
 
 
+def kill_leftovers():
+    """SIGKILLs every process of the container but init and the launcher: kill(-1) reaches only the
+    caller's PID namespace and spares its PID 1. Only inside the container's own namespace (the launcher
+    is its init or init's child, as under `docker run --init`): in the host's, kill(-1) would reach every
+    process of this uid. Repeats until none is left (a zombie still counts until init reaps it), so the
+    processes a fork bomb starts between two rounds go too; returns how many rounds found one."""
+    if os.getpid() != 1 and os.getppid() != 1:
+        return 0
+    rounds = 0
+    for _ in range(KILL_ROUNDS):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError as e:
+            if e.errno == errno.ESRCH:
+                break
+            return rounds
+        rounds += 1
+        # the launcher's own children (the code's host was waited for) are its to reap
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
+        time.sleep(KILL_ROUND_PAUSE_S)
+    return rounds
+
+
 def parse_reports(raw):
     """The JSON reports the runtime host (and forked copies of it) wrote to the result pipe."""
     reports = []
@@ -287,6 +324,7 @@ def main():
         os.close(host["ctl"])
         res_fd = host["res"]
     rc = proc.wait()
+    kill_leftovers()
     if rc < 0:
         result["signal"] = -rc
         result["exitCode"] = 128 - rc
