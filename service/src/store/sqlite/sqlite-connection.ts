@@ -340,7 +340,7 @@ export class SqliteConnection {
       for (const p of this.#participants) p.beforeCommit();
       db.exec("COMMIT");
       this.counters.transactions++;
-      if (this.#checkpointer?.committed() === true) checkpointAfterCommit(db);
+      this.#checkpointer?.committed(db);
       return results;
     } catch (e) {
       try {
@@ -376,18 +376,6 @@ export class SqliteConnection {
     this.#drop();
     this.#lock?.release();
     this.#lock = null;
-  }
-}
-
-/**
- * The main connection's own checkpoint (a WAL the worker could not catch up with): after the COMMIT, so its
- * failure must not fail the writes that committed; the next one tries again.
- */
-function checkpointAfterCommit(db: DatabaseSync): void {
-  try {
-    db.exec("PRAGMA wal_checkpoint(PASSIVE);");
-  } catch {
-    /* the writes are committed; a checkpoint that failed leaves the WAL as it was */
   }
 }
 

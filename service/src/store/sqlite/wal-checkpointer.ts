@@ -1,6 +1,7 @@
 // WAL checkpoints of the service's SQLite file, off the main thread: a checkpoint copies the WAL into the
 // database file and fsyncs both, which on a busy disk takes from milliseconds to hundreds of them; run by
 // SQLite's auto-checkpoint inside a COMMIT, it stalled every request of the event loop meanwhile.
+import type { DatabaseSync } from "node:sqlite";
 import { Worker } from "node:worker_threads";
 
 const WORKER_URL = new URL("./wal-checkpoint-worker.ts", import.meta.url);
@@ -17,7 +18,9 @@ const COMMITS_PER_CHECKPOINT = 200;
  * writer that never pauses never catches up, and only a checkpoint that has copied every frame lets the
  * next write start the WAL over: without this the WAL grows without bound under sustained load (291 MiB for
  * an 8 MiB database in a minute here). The main connection's checkpoint then copies only the frames written
- * since the worker's, and happens 4× less often than SQLite's auto-checkpoint at 1,000 pages.
+ * since the worker's, and happens 4× less often than SQLite's auto-checkpoint at 1,000 pages. It is tried
+ * again after every commit until one copies every frame: a reader's snapshot (or the worker's checkpoint)
+ * leaves it incomplete, and the worker reports the WAL's length only every COMMITS_PER_CHECKPOINT commits.
  */
 const MAX_WAL_FRAMES = 4096;
 
@@ -27,7 +30,7 @@ const MAX_WAL_FRAMES = 4096;
  * with `wal_autocheckpoint=0`; the worker starts at the first request (a store that writes little never
  * starts it). A worker that cannot start or dies hands checkpoints back to the main connection (`fallback`).
  * Durability is unchanged: a commit is in the WAL when it returns; checkpoints only move pages.
- * @example const cp = new WalCheckpointer(path, () => db.exec("PRAGMA wal_autocheckpoint=1000")); cp.committed();
+ * @example const cp = new WalCheckpointer(path, () => db.exec("PRAGMA wal_autocheckpoint=1000")); cp.committed(db);
  */
 export class WalCheckpointer {
   readonly #path: string;
@@ -35,8 +38,13 @@ export class WalCheckpointer {
   #worker: Worker | null = null;
   #failed = false;
   #commits = 0;
-  /** The worker reported a WAL past MAX_WAL_FRAMES: the main connection checkpoints after its next commit. */
+  /**
+   * The worker reported a WAL past MAX_WAL_FRAMES: the main connection checkpoints after each commit until
+   * a checkpoint copied every frame.
+   */
   #catchUp = false;
+  /** The main connection's own checkpoints: tried, and the ones that copied every frame. */
+  readonly catchUps = { tried: 0, complete: 0 };
 
   constructor(path: string, fallback: () => void) {
     this.#path = path;
@@ -49,20 +57,23 @@ export class WalCheckpointer {
   }
 
   /**
-   * Counts one commit of the main connection; true when that connection must checkpoint now (PASSIVE), the
-   * WAL being past MAX_WAL_FRAMES.
+   * Counts one commit of the main connection `db` (after its COMMIT); while the WAL is past MAX_WAL_FRAMES,
+   * checkpoints it on `db` (PASSIVE) instead, until a checkpoint copies every frame.
    */
-  committed(): boolean {
-    if (this.#failed) return false;
+  committed(db: DatabaseSync): void {
+    if (this.#failed) return;
     if (this.#catchUp) {
-      this.#catchUp = false;
-      return true;
+      this.catchUps.tried++;
+      if (checkpointAll(db)) {
+        this.#catchUp = false;
+        this.catchUps.complete++;
+      }
+      return;
     }
     this.#commits += 1;
-    if (this.#commits < COMMITS_PER_CHECKPOINT) return false;
+    if (this.#commits < COMMITS_PER_CHECKPOINT) return;
     this.#commits = 0;
     this.#start()?.postMessage("checkpoint");
-    return false;
   }
 
   #start(): Worker | null {
@@ -96,5 +107,20 @@ export class WalCheckpointer {
     this.#worker = null;
     this.#failed = true;
     worker?.postMessage("close");
+  }
+}
+
+/**
+ * The main connection's own checkpoint, after its COMMIT: whether it copied every frame of the WAL (so the
+ * next write starts it over). A failure must not fail the writes that committed: it counts as incomplete,
+ * and the next commit tries again. When nothing is left to copy past a reader's snapshot it does no I/O.
+ */
+function checkpointAll(db: DatabaseSync): boolean {
+  try {
+    const r = db.prepare("PRAGMA wal_checkpoint(PASSIVE);").get() as
+      { busy: number; log: number; checkpointed: number } | undefined;
+    return r !== undefined && Number(r.busy) === 0 && Number(r.checkpointed) === Number(r.log);
+  } catch {
+    return false;
   }
 }
