@@ -4,8 +4,14 @@ import { setTimeout as delay } from "node:timers/promises";
 import { LABEL_MEND } from "./labels.ts";
 
 export interface EngineWatchOptions {
-  /** Time between pings, ms (default 500). */
+  /** Time between pings while a job runs on the engine or the engine is down, ms (default 500). */
   pingMs?: number;
+  /**
+   * Time between pings otherwise, ms (default 5000): an idle service asked each engine twice a second
+   * forever. A lost engine is still known at once (its socket refuses, its event stream breaks: a ping
+   * follows), and a job's start brings the fast pings back at once (`busy`).
+   */
+  idlePingMs?: number;
   /**
    * A ping that takes longer counts as no answer, ms (default 5000: a loaded machine answers slowly; an
    * engine that is gone is known at once, its socket refuses the connection).
@@ -22,6 +28,7 @@ type Waiter = { promise: Promise<void>; resolve: () => void };
  * broken event stream (then a ping confirms at once) until a ping succeeds again; `onUp` runs on each
  * return (the runner removes its orphans there). `gone(id)` settles when the engine reports the
  * container's `die` or `destroy`, and for every watched container when the event stream was lost.
+ * Pings every `pingMs` while the engine is down or a job holds `busy()`, else every `idlePingMs`.
  * @example
  * const watch = new EngineWatch(docker, { onUp: () => runner.reconcile() });
  * await watch.start(); watch.state; // "up"
@@ -36,16 +43,22 @@ export class EngineWatch {
   #stopped = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  /** The interval the ping loop sleeps for now (undefined while it pings). */
+  #sleepingMs: number | undefined;
+  /** Jobs running on the engine (`busy`). */
+  #busy = 0;
   #checking: Promise<boolean> | undefined;
   readonly #waiters = new Map<string, Waiter>();
   readonly #docker: Docker;
   readonly #pingMs: number;
+  readonly #idlePingMs: number;
   readonly #pingTimeoutMs: number;
   readonly #onUp: (() => Promise<unknown>) | undefined;
 
   constructor(docker: Docker, options: EngineWatchOptions = {}) {
     this.#docker = docker;
     this.#pingMs = options.pingMs ?? 500;
+    this.#idlePingMs = Math.max(this.#pingMs, options.idlePingMs ?? 5000);
     this.#pingTimeoutMs = options.pingTimeoutMs ?? 5000;
     this.#onUp = options.onUp;
   }
@@ -61,6 +74,28 @@ export class EngineWatch {
   }
   get error(): string | undefined {
     return this.#error;
+  }
+
+  /** The time to the next ping the loop chooses now, ms: fast while the engine is down or busy. */
+  get pingIntervalMs(): number {
+    return this.#state === "down" || this.#busy > 0 ? this.#pingMs : this.#idlePingMs;
+  }
+
+  /**
+   * Marks a job running on the engine until the returned function is called (once): pings come every
+   * `pingMs` meanwhile, so a lost engine is known as soon as while it was down. An idle loop's wait ends
+   * now (a ping, then the fast interval).
+   * @example const done = watch.busy(); try { await runJob(); } finally { done(); }
+   */
+  busy(): () => void {
+    this.#busy += 1;
+    if (this.#sleepingMs !== undefined && this.#sleepingMs > this.#pingMs) this.#wake?.();
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#busy -= 1;
+    };
   }
 
   /** First check, then the ping loop in the background. */
@@ -99,10 +134,15 @@ export class EngineWatch {
 
   async #run(): Promise<void> {
     while (!this.#stopped) {
+      const ms = this.pingIntervalMs;
+      const waited = new AbortController();
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
-        delay(this.#pingMs, undefined, { ref: false }).then(resolve, resolve);
+        this.#sleepingMs = ms;
+        delay(ms, undefined, { ref: false, signal: waited.signal }).then(resolve, resolve);
       });
+      waited.abort(); // a woken wait's timer goes with it
+      this.#sleepingMs = undefined;
       if (this.#stopped) return;
       await this.check();
     }

@@ -30,8 +30,10 @@ export interface MultiEngineRunnerOptions extends EnginePoolOptions {
    * Default: 10 s with one engine; 0 with several (the job is lost at once and retried elsewhere).
    */
   outageMs?: number;
-  /** Ping interval of the engine watch, ms (default 500). */
+  /** Ping interval of the engine watch while a job runs there or it is down, ms (default 500). */
   pingMs?: number;
+  /** Ping interval of the engine watch otherwise, ms (default 5000). */
+  idlePingMs?: number;
 }
 
 interface Engine {
@@ -80,6 +82,7 @@ export class MultiEngineRunner implements ContainerRunner {
       const ref: { runner?: DockerRunner } = {};
       const watch = new EngineWatch(docker, {
         ...(options.pingMs === undefined ? {} : { pingMs: options.pingMs }),
+        ...(options.idlePingMs === undefined ? {} : { idlePingMs: options.idlePingMs }),
         // the engine answers again: remove what this runner left there while it could not
         onUp: async () => ref.runner?.reconcile(),
       });
@@ -151,12 +154,14 @@ export class MultiEngineRunner implements ContainerRunner {
     const engine = this.#place(job);
     engine.running += 1;
     engine.runningMb += job.limits.memoryMb;
+    const done = engine.watch.busy(); // a lost engine is known within a fast ping meanwhile
     try {
       const outcome = await engine.runner.run(job);
       // the retry must not come back here if the engine is gone: know its state before answering
       if (outcome.status === "failed" && ENGINE_KINDS.has(outcome.failure.kind)) await engine.watch.check();
       return outcome;
     } finally {
+      done();
       engine.running -= 1;
       engine.runningMb -= job.limits.memoryMb;
     }
