@@ -22,6 +22,7 @@ export class PgSideConnection {
   #client: pg.Client | null = null;
   #connecting: Promise<pg.Client> | null = null;
   #closed = false;
+  #epoch = 0;
   readonly #channels = new Map<string, Set<(payload: string) => void>>();
 
   constructor(url: string) {
@@ -30,14 +31,19 @@ export class PgSideConnection {
 
   async #connect(): Promise<pg.Client> {
     if (this.#client) return this.#client;
+    if (this.#closed) throw pgFault(new Error("Client was closed"));
     this.#connecting ??= (async () => {
       const client = new pg.Client({
         connectionString: this.#url,
         types: TYPES,
         connectionTimeoutMillis: 5_000,
+        // A peer gone without a FIN (a partition) is noticed by the OS, not only by the next heartbeat.
+        keepAlive: true,
         application_name: "mend-replica",
       });
+      let lost = false;
       const drop = () => {
+        lost = true;
         if (this.#client === client) this.#client = null;
       };
       client.on("error", drop);
@@ -52,10 +58,12 @@ export class PgSideConnection {
         await client.end().catch(() => {});
         throw pgFault(e);
       }
-      if (this.#closed) {
+      // Lost before it was kept (drop saw another #client): kept anyway, it would count as up for ever.
+      if (this.#closed || lost) {
         await client.end().catch(() => {});
-        throw pgFault(new Error("Client was closed"));
+        throw pgFault(new Error(lost ? "Connection terminated" : "Client was closed"));
       }
+      this.#epoch++;
       this.#client = client;
       return client;
     })().finally(() => (this.#connecting = null));
@@ -100,6 +108,20 @@ export class PgSideConnection {
   /** Whether the connection is up now (a reconnecting listener may have missed notifications). */
   get connected(): boolean {
     return this.#client !== null;
+  }
+
+  /**
+   * Counts the connections made: it moves each time a new one is up, after it LISTENed to every channel
+   * followed then. Why: notifications sent while no connection listened are lost, so whoever caches on
+   * them must tell one connection from the next.
+   */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Connects (and LISTENs) now unless connected; StorageUnavailableError when the server cannot be reached. */
+  async connect(): Promise<void> {
+    await this.#connect();
   }
 
   async close(): Promise<void> {
