@@ -193,4 +193,39 @@ describe("PostgreSQL tools' and API keys' versions across replicas", { skip }, (
       await r.close();
     }
   });
+
+  it("answers no cached version once its side connection has gone quiet (a partition), and catches up when it answers", async () => {
+    const r = await replicas();
+    const side = await r.sql.query(
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'mend-replica'",
+    );
+    const pids = side.rows.map((x: { pid: number }) => x.pid);
+    try {
+      const v0 = await r.a.toolsVersion();
+      assert.notEqual(v0, null);
+      // Frozen server processes: the connections stay open but nothing comes back (no FIN, no error).
+      for (const pid of pids) process.kill(pid, "SIGSTOP");
+      await r.sql.query(
+        "INSERT INTO tools (tenant, name, spec, secret, created_at, updated_at) VALUES ('t1', 'unheard', '{}', NULL, 1, 1)",
+      );
+      // Trusted until QUIET_MS of silence (its bound), then no cached answer: polled, never timed.
+      assert.equal(await changedFrom(() => r.a.toolsVersion(), v0), null);
+      assert.notEqual(await r.a.apiKeysVersion(), await r.a.apiKeysVersion());
+      for (const pid of pids) process.kill(pid, "SIGCONT");
+      pids.length = 0;
+      const v1 = await changedFrom(() => r.a.toolsVersion(), null);
+      assert.notEqual(
+        v1,
+        v0,
+        "the notification queued meanwhile arrived before the connection counted again",
+      );
+      assert.deepEqual(
+        (await r.a.listTools("t1")).map((x) => x.name),
+        ["unheard"],
+      );
+    } finally {
+      for (const pid of pids) process.kill(pid, "SIGCONT");
+      await r.close();
+    }
+  });
 });

@@ -15,8 +15,12 @@
 //   there is no cached answer (tools: null, keys: a fresh value per call, so callers list every time), and
 //   the version carries the side connection's epoch: the first version after a reconnect differs from every
 //   one before, and a list read after it saw every commit made while we were deaf (LISTEN ran first).
-// A connection dead without our knowing (a partition, no FIN) keeps answering the last version until the
-// driver notices (TCP keepalive, or the failing replica heartbeat on the same connection).
+// - A connection dead without our knowing (a partition, no FIN: the driver sees nothing for minutes) is
+//   trusted only while the server was heard from on it within QUIET_MS: the replica heartbeat (every
+//   TTL/4 on the same connection) keeps it heard; past PROBE_MS of silence a probe is sent, past QUIET_MS
+//   there is no cached answer. So a change elsewhere is missed for at most QUIET_MS, even then. When a
+//   quiet connection answers again, what was notified meanwhile arrives before the answer (the server
+//   sends pending notifications before it reports ready for the next query), so the generation has moved.
 import type { PgSideConnection } from "./pg-side-connection.ts";
 
 /** The NOTIFY channel of the catalog's changes; the payload is the changed table's name. */
@@ -29,6 +33,10 @@ const KIND_OF_TABLE: Readonly<Record<string, CatalogKind>> = { tools: "tools", a
 
 /** How long after a failed connection attempt the next version read tries again (not every call). */
 const RECONNECT_AFTER_MS = 1_000;
+/** Silence on the side connection after which a version read sends a probe (SELECT 1). */
+export const PROBE_MS = 2_500;
+/** Silence on the side connection after which it is not trusted to be listening (no cached versions). */
+export const QUIET_MS = 5_000;
 
 /**
  * The generations of the tools and the API keys over one side connection.
@@ -41,6 +49,7 @@ export class PgCatalogVersions {
   #sinceEpoch = Number.POSITIVE_INFINITY;
   #fresh = 0;
   #reconnecting: Promise<void> | null = null;
+  #probing: Promise<void> | null = null;
   #retryAt = 0;
 
   constructor(side: PgSideConnection) {
@@ -70,12 +79,16 @@ export class PgCatalogVersions {
     }
   }
 
-  /** The version of `kind`, or null while no connection listens (then a reconnection is started). */
+  /** The version of `kind`, or null while no connection is known to listen (then one is sought). */
   version(kind: CatalogKind): string | null {
     const epoch = this.#side.epoch;
-    if (this.#side.connected && epoch >= this.#sinceEpoch) return `${epoch}.${this.#generation[kind]}`;
-    this.#reconnect();
-    return null;
+    if (!this.#side.connected || epoch < this.#sinceEpoch) {
+      this.#reconnect();
+      return null;
+    }
+    const quietMs = Date.now() - this.#side.heardAt;
+    if (quietMs >= PROBE_MS) this.#probe();
+    return quietMs < QUIET_MS ? `${epoch}.${this.#generation[kind]}` : null;
   }
 
   /** The API keys' version: while no connection listens, a value never answered before (callers re-list). */
@@ -93,6 +106,16 @@ export class PgCatalogVersions {
     } finally {
       this.#generation[kind]++;
     }
+  }
+
+  /** One statement at a time: its answer shows the connection is alive (a failure drops it: reconnected). */
+  #probe(): void {
+    if (this.#probing) return;
+    this.#probing = this.#side
+      .query("SELECT 1")
+      .then(() => {})
+      .catch(() => {})
+      .finally(() => (this.#probing = null));
   }
 
   #reconnect(): void {

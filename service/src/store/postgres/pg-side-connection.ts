@@ -23,6 +23,7 @@ export class PgSideConnection {
   #connecting: Promise<pg.Client> | null = null;
   #closed = false;
   #epoch = 0;
+  #heardAt = 0;
   readonly #channels = new Map<string, Set<(payload: string) => void>>();
 
   constructor(url: string) {
@@ -49,6 +50,7 @@ export class PgSideConnection {
       client.on("error", drop);
       client.on("end", drop);
       client.on("notification", (n) => {
+        this.#heardAt = Date.now();
         for (const fn of this.#channels.get(n.channel) ?? []) fn(n.payload ?? "");
       });
       try {
@@ -64,6 +66,7 @@ export class PgSideConnection {
         throw pgFault(new Error(lost ? "Connection terminated" : "Client was closed"));
       }
       this.#epoch++;
+      this.#heardAt = Date.now();
       this.#client = client;
       return client;
     })().finally(() => (this.#connecting = null));
@@ -75,6 +78,7 @@ export class PgSideConnection {
     const client = await this.#connect();
     try {
       const r = await client.query(sql, params);
+      this.#heardAt = Date.now();
       return { rows: r.rows as Row[], rowCount: r.rowCount ?? 0 };
     } catch (e) {
       throw pgFault(e);
@@ -117,6 +121,14 @@ export class PgSideConnection {
    */
   get epoch(): number {
     return this.#epoch;
+  }
+
+  /**
+   * When the server was last heard from on this connection (connected, a statement answered, a
+   * notification): a connection dead without a FIN only shows as one that has gone quiet.
+   */
+  get heardAt(): number {
+    return this.#heardAt;
   }
 
   /** Connects (and LISTENs) now unless connected; StorageUnavailableError when the server cannot be reached. */
