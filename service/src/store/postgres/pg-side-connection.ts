@@ -38,8 +38,6 @@ export class PgSideConnection {
         connectionString: this.#url,
         types: TYPES,
         connectionTimeoutMillis: 5_000,
-        // A peer gone without a FIN (a partition) is noticed by the OS, not only by the next heartbeat.
-        keepAlive: true,
         application_name: "mend-replica",
       });
       let lost = false;
