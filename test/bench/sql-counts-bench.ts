@@ -1,5 +1,6 @@
 // SQL statements and write transactions per execution and per step, counted through the store itself
-// (Store.counters), in process: the figure that shows a hot-path regression before any timing does.
+// (Store.counters), in process: the figure that shows a hot-path regression before any timing does. On
+// SQLite, and on PostgreSQL when a server can be started (a throwaway cluster, or TEST_POSTGRES_URL).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,21 +8,45 @@ import { loadConfig } from "../../service/src/config/config.ts";
 import { createLogger } from "../../service/src/log/logger.ts";
 import { createServices } from "../../service/src/services/services.ts";
 import { createApp } from "../../service/src/edge/app.ts";
+import { freshDatabase, postgresServer } from "../support/postgres-server.ts";
 import type { Row } from "./stats.ts";
 
 const N = 200;
 
 /**
- * Runs N of each operation through `app.request` on a fresh SQLite service and divides the counters.
+ * Runs N of each operation through `app.request` on a fresh SQLite service, then on a fresh PostgreSQL
+ * database (rows suffixed "(PostgreSQL)"; skipped with a note row when no server can be started), and
+ * divides the counters (statements through the store's pool; the side connection's heartbeat and LISTEN are
+ * not on the hot path and not counted).
  * @example const rows = await benchSqlCounts()
  */
 export async function benchSqlCounts(): Promise<Row[]> {
+  const rows = await countsOn(undefined);
+  const avail = await postgresServer();
+  if (!avail.server) return [...rows, { name: "SQL per operation (PostgreSQL)", notes: avail.reason }];
+  try {
+    const db = await freshDatabase(avail.server.url);
+    try {
+      rows.push(...(await countsOn(db.url)));
+    } finally {
+      await db.drop();
+    }
+  } finally {
+    await avail.server.stop();
+  }
+  return rows;
+}
+
+/** The rows of one service: SQLite in a temp data dir, or PostgreSQL at `databaseUrl`. */
+async function countsOn(databaseUrl: string | undefined): Promise<Row[]> {
+  const suffix = databaseUrl === undefined ? "" : " (PostgreSQL)";
   const dir = mkdtempSync(join(tmpdir(), "mend-bench-sql-"));
   const services = await createServices(
     loadConfig({
       MEND_DATA_DIR: dir,
       MEND_LOG_LEVEL: "silent",
       MEND_POLICIES_DIR: new URL("../../policies", import.meta.url).pathname,
+      ...(databaseUrl === undefined ? {} : { MEND_DATABASE_URL: databaseUrl }),
     }),
     createLogger("silent"),
     { containers: false },
@@ -46,7 +71,7 @@ export async function benchSqlCounts(): Promise<Row[]> {
     const after = services.store.counters();
     const per = (k: "statements" | "transactions") => Math.round(((after[k] - before[k]) / N) * 10) / 10;
     rows.push({
-      name: `SQL per ${name}`,
+      name: `SQL per ${name}${suffix}`,
       n: N,
       notes: `${per("statements")} statements, ${per("transactions")} write transactions`,
     });

@@ -285,8 +285,12 @@ export interface Store {
   deleteTool(tenant: string, name: string): Promise<boolean>;
   /**
    * A value that changes whenever any tenant's tool records may have changed, by this process or any other:
-   * cheaper than listing them, so callers cache the lists and re-list on a change. Null: the store cannot
-   * tell cheaply (other replicas write without a signal), and callers list every time.
+   * cheaper than listing them, so callers cache the lists and re-list on a change. The contract a cache
+   * relies on: read the version, then list, then cache under that version — a write committed in between
+   * makes a later version differ. This process's own write moves it once the write resolved; another
+   * process's write once the store learns of it (SQLite: at once, PRAGMA data_version; PostgreSQL: when the
+   * write's NOTIFY is delivered). Null: the store cannot tell now (PostgreSQL while its side connection is
+   * not listening), and callers list every time.
    */
   toolsVersion(): Promise<string | null>;
 
@@ -294,7 +298,8 @@ export interface Store {
   listApiKeys(): Promise<ApiKeyRecord[]>;
   /**
    * A value that changes whenever the API keys change, by this process or any other (a key created or
-   * revoked by the CLI): cheaper than listing the keys, so callers cache them and re-list on a change.
+   * revoked by the CLI): cheaper than listing the keys, so callers cache them and re-list on a change. Moves
+   * as toolsVersion does; where that would be null, a value never answered before (callers re-list).
    */
   apiKeysVersion(): Promise<string>;
   revokeApiKey(id: string, at: number): Promise<boolean>;

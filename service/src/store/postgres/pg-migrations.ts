@@ -354,4 +354,27 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_lease_owner ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
   CREATE INDEX runs_hosted_running ON runs (created_at) WHERE status = 'running' AND mode = 'hosted';
   `,
+  // The tools' and the API keys' caches (pg-catalog-versions.ts): every commit that changes either table
+  // sends a NOTIFY, whoever wrote (a replica, the CLI, any SQL). Row triggers, so a statement that changed
+  // nothing stays silent; one notification per table and transaction (PostgreSQL folds identical ones);
+  // TRUNCATE has statement triggers only. Re-runnable: the function is replaced, the triggers re-created.
+  `
+  CREATE OR REPLACE FUNCTION mend_catalog_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    PERFORM pg_notify('mend_catalog', TG_TABLE_NAME);
+    RETURN NULL;
+  END $$;
+  DROP TRIGGER IF EXISTS catalog_tools ON tools;
+  CREATE TRIGGER catalog_tools AFTER INSERT OR UPDATE OR DELETE ON tools
+    FOR EACH ROW EXECUTE FUNCTION mend_catalog_changed();
+  DROP TRIGGER IF EXISTS catalog_tools_truncate ON tools;
+  CREATE TRIGGER catalog_tools_truncate AFTER TRUNCATE ON tools
+    FOR EACH STATEMENT EXECUTE FUNCTION mend_catalog_changed();
+  DROP TRIGGER IF EXISTS catalog_api_keys ON api_keys;
+  CREATE TRIGGER catalog_api_keys AFTER INSERT OR UPDATE OR DELETE ON api_keys
+    FOR EACH ROW EXECUTE FUNCTION mend_catalog_changed();
+  DROP TRIGGER IF EXISTS catalog_api_keys_truncate ON api_keys;
+  CREATE TRIGGER catalog_api_keys_truncate AFTER TRUNCATE ON api_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION mend_catalog_changed();
+  `,
 ];

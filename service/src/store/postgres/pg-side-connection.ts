@@ -22,6 +22,8 @@ export class PgSideConnection {
   #client: pg.Client | null = null;
   #connecting: Promise<pg.Client> | null = null;
   #closed = false;
+  #epoch = 0;
+  #heardAt = 0;
   readonly #channels = new Map<string, Set<(payload: string) => void>>();
 
   constructor(url: string) {
@@ -30,6 +32,7 @@ export class PgSideConnection {
 
   async #connect(): Promise<pg.Client> {
     if (this.#client) return this.#client;
+    if (this.#closed) throw pgFault(new Error("Client was closed"));
     this.#connecting ??= (async () => {
       const client = new pg.Client({
         connectionString: this.#url,
@@ -37,12 +40,15 @@ export class PgSideConnection {
         connectionTimeoutMillis: 5_000,
         application_name: "mend-replica",
       });
+      let lost = false;
       const drop = () => {
+        lost = true;
         if (this.#client === client) this.#client = null;
       };
       client.on("error", drop);
       client.on("end", drop);
       client.on("notification", (n) => {
+        this.#heardAt = Date.now();
         for (const fn of this.#channels.get(n.channel) ?? []) fn(n.payload ?? "");
       });
       try {
@@ -52,10 +58,13 @@ export class PgSideConnection {
         await client.end().catch(() => {});
         throw pgFault(e);
       }
-      if (this.#closed) {
+      // Lost before it was kept (drop saw another #client): kept anyway, it would count as up for ever.
+      if (this.#closed || lost) {
         await client.end().catch(() => {});
-        throw pgFault(new Error("Client was closed"));
+        throw pgFault(new Error(lost ? "Connection terminated" : "Client was closed"));
       }
+      this.#epoch++;
+      this.#heardAt = Date.now();
       this.#client = client;
       return client;
     })().finally(() => (this.#connecting = null));
@@ -67,6 +76,7 @@ export class PgSideConnection {
     const client = await this.#connect();
     try {
       const r = await client.query(sql, params);
+      this.#heardAt = Date.now();
       return { rows: r.rows as Row[], rowCount: r.rowCount ?? 0 };
     } catch (e) {
       throw pgFault(e);
@@ -100,6 +110,28 @@ export class PgSideConnection {
   /** Whether the connection is up now (a reconnecting listener may have missed notifications). */
   get connected(): boolean {
     return this.#client !== null;
+  }
+
+  /**
+   * Counts the connections made: it moves each time a new one is up, after it LISTENed to every channel
+   * followed then. Why: notifications sent while no connection listened are lost, so whoever caches on
+   * them must tell one connection from the next.
+   */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /**
+   * When the server was last heard from on this connection (connected, a statement answered, a
+   * notification): a connection dead without a FIN only shows as one that has gone quiet.
+   */
+  get heardAt(): number {
+    return this.#heardAt;
+  }
+
+  /** Connects (and LISTENs) now unless connected; StorageUnavailableError when the server cannot be reached. */
+  async connect(): Promise<void> {
+    await this.#connect();
   }
 
   async close(): Promise<void> {

@@ -48,6 +48,7 @@ import { PgCache } from "./pg-cache.ts";
 import { PgRuns } from "./pg-runs.ts";
 import { EVENTS_CHANNEL, PgReplicas } from "./pg-replicas.ts";
 import { PgSideConnection } from "./pg-side-connection.ts";
+import { PgCatalogVersions } from "./pg-catalog-versions.ts";
 
 /**
  * PostgreSQL implementation of Store. Claims of one run are serialised by a row lock on the run (one
@@ -62,6 +63,7 @@ export class PostgresStore implements Store {
   readonly #runs: PgRuns;
   readonly #side: PgSideConnection;
   readonly #replicas: PgReplicas;
+  readonly #versions: PgCatalogVersions;
 
   private constructor(db: PgDatabase, url: string) {
     this.#db = db;
@@ -70,11 +72,17 @@ export class PostgresStore implements Store {
     this.#runs = new PgRuns(db.query, (fn) => db.tx(fn));
     this.#side = new PgSideConnection(url);
     this.#replicas = new PgReplicas(db.query, this.#side);
+    this.#versions = new PgCatalogVersions(this.#side);
   }
 
-  /** Connects and migrates (StorageUnavailableError when the server cannot be reached). */
+  /**
+   * Connects, migrates and follows the catalog's changes (StorageUnavailableError when the server cannot
+   * be reached; a side connection that cannot LISTEN yet only means no cached versions until it can).
+   */
   static async open(url: string, opts: { poolSize?: number } = {}): Promise<PostgresStore> {
-    return new PostgresStore(await PgDatabase.open(url, opts), url);
+    const store = new PostgresStore(await PgDatabase.open(url, opts), url);
+    await store.#versions.start();
+    return store;
   }
 
   /** The blob store in the same database (table blob_contents). */
@@ -416,10 +424,12 @@ export class PostgresStore implements Store {
   }
 
   async putTool(t: ToolRecord): Promise<void> {
-    await this.#q(
-      `INSERT INTO tools (tenant, name, spec, secret, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (tenant, name) DO UPDATE SET spec = excluded.spec, secret = excluded.secret, updated_at = excluded.updated_at`,
-      [t.tenant, t.name, JSON.stringify(t.spec), t.secret, t.createdAt, t.updatedAt],
+    await this.#versions.write("tools", () =>
+      this.#q(
+        `INSERT INTO tools (tenant, name, spec, secret, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (tenant, name) DO UPDATE SET spec = excluded.spec, secret = excluded.secret, updated_at = excluded.updated_at`,
+        [t.tenant, t.name, JSON.stringify(t.spec), t.secret, t.createdAt, t.updatedAt],
+      ),
     );
   }
 
@@ -433,26 +443,28 @@ export class PostgresStore implements Store {
   }
 
   async deleteTool(tenant: string, name: string): Promise<boolean> {
-    return (await this.#q("DELETE FROM tools WHERE tenant = $1 AND name = $2", [tenant, name])).rowCount > 0;
-  }
-
-  /** Replicas write tools without telling each other: no cheap version, callers list every time. */
-  async toolsVersion(): Promise<null> {
-    return null;
-  }
-
-  async apiKeysVersion(): Promise<string> {
-    const r = await this.#one(
-      "SELECT count(*) AS n, COALESCE(max(created_at), 0) AS c, COALESCE(max(revoked_at), 0) AS r FROM api_keys",
-      [],
+    const r = await this.#versions.write("tools", () =>
+      this.#q("DELETE FROM tools WHERE tenant = $1 AND name = $2", [tenant, name]),
     );
-    return `${String(r?.n)}:${String(r?.c)}:${String(r?.r)}`;
+    return r.rowCount > 0;
+  }
+
+  /** From memory (pg-catalog-versions.ts); null while the side connection is not listening. */
+  async toolsVersion(): Promise<string | null> {
+    return this.#versions.version("tools");
+  }
+
+  /** From memory (pg-catalog-versions.ts); a value never answered before while not listening. */
+  async apiKeysVersion(): Promise<string> {
+    return this.#versions.keysVersion();
   }
 
   async putApiKey(k: ApiKeyRecord): Promise<void> {
-    await this.#q(
-      "INSERT INTO api_keys (id, tenant, policy, salt, hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-      [k.id, k.tenant, k.policy, k.salt, k.hash, k.createdAt, k.revokedAt],
+    await this.#versions.write("keys", () =>
+      this.#q(
+        "INSERT INTO api_keys (id, tenant, policy, salt, hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        [k.id, k.tenant, k.policy, k.salt, k.hash, k.createdAt, k.revokedAt],
+      ),
     );
   }
 
@@ -461,10 +473,9 @@ export class PostgresStore implements Store {
   }
 
   async revokeApiKey(id: string, at: number): Promise<boolean> {
-    const r = await this.#q("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", [
-      at,
-      id,
-    ]);
+    const r = await this.#versions.write("keys", () =>
+      this.#q("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", [at, id]),
+    );
     return r.rowCount > 0;
   }
 }

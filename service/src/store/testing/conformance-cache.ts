@@ -1,5 +1,5 @@
 // Store conformance, part 3: the tool-result cache (TTL, LRU inside a tenant's partition, stats, clearing), blob refs,
-// registered tools, API keys, health and unstorable text.
+// registered tools, API keys, health and unstorable text (the tools' and keys' versions: conformance-versions.ts).
 import assert from "node:assert/strict";
 import type { CacheEntry } from "../records.ts";
 import { UnstorableValueError } from "../store-errors.ts";
@@ -158,73 +158,6 @@ export function cacheSuite({ t, test }: SuiteContext): void {
       assert.equal(await s.revokeApiKey("k1", 11), false);
       assert.equal(await s.revokeApiKey("nope", 11), false);
       assert.equal((await s.listApiKeys())[0]!.revokedAt, 10);
-    });
-
-    test("changes its API-keys version when a key is created or revoked, by this handle or another", async (s, h) => {
-      const key = (id: string) => ({
-        id,
-        tenant: "t1",
-        policy: "default",
-        salt: "s",
-        hash: "h",
-        createdAt: 1,
-        revokedAt: null,
-      });
-      const v0 = await s.apiKeysVersion();
-      assert.equal(await s.apiKeysVersion(), v0, "stable while nothing changes");
-      await s.putApiKey(key("k1"));
-      const v1 = await s.apiKeysVersion();
-      assert.notEqual(v1, v0);
-      const other = await h.open();
-      await other.putApiKey(key("k2"));
-      const v2 = await s.apiKeysVersion();
-      assert.notEqual(v2, v1, "a key written through another connection (the CLI) is seen");
-      await other.revokeApiKey("k1", 5);
-      assert.notEqual(await s.apiKeysVersion(), v2, "a revocation elsewhere is seen");
-      const v3 = await s.apiKeysVersion();
-      await s.revokeApiKey("k2", 6);
-      assert.notEqual(await s.apiKeysVersion(), v3);
-    });
-
-    test("changes its tools version when a tool is put or deleted, by this handle or another", async (s, h) => {
-      const v0 = await s.toolsVersion();
-      // A store without a cheap version answers null: its callers list the tools every time.
-      if (v0 === null) return;
-      const tool = {
-        tenant: "t1",
-        name: "w",
-        spec: { url: "http://x" },
-        secret: null,
-        createdAt: 1,
-        updatedAt: 1,
-      };
-      assert.equal(await s.toolsVersion(), v0, "stable while nothing changes");
-      await s.putTool(tool);
-      const v1 = await s.toolsVersion();
-      assert.notEqual(v1, v0);
-      await s.putApiKey({
-        id: "k",
-        tenant: "t1",
-        policy: "p",
-        salt: "s",
-        hash: "h",
-        createdAt: 1,
-        revokedAt: null,
-      });
-      const other = await h.open();
-      await other.putTool({ ...tool, name: "w2" });
-      const v2 = await s.toolsVersion();
-      assert.notEqual(v2, v1, "a tool written through another connection (the CLI) is seen");
-      await other.deleteTool("t1", "w2");
-      assert.notEqual(await s.toolsVersion(), v2, "a deletion elsewhere is seen");
-      const v3 = await s.toolsVersion();
-      await s.deleteTool("t1", "w");
-      assert.notEqual(await s.toolsVersion(), v3);
-      // A write pending while the version is read moves it again once it committed.
-      const pending = s.putTool({ ...tool, name: "w3" });
-      const during = await s.toolsVersion();
-      await pending;
-      assert.notEqual(await s.toolsVersion(), during);
     });
 
     test("answers the health check while it can take writes", async (s) => {

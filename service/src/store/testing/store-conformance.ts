@@ -18,6 +18,8 @@
 // - forks: finished steps before atSeq copied as replayed entries (origin kept for forks of forks), tool
 //   calls with them, a run.forked event, idempotency, tenant scoping, listRuns by parentRunId.
 // - blob refs, tools, API keys; ping; NUL in text refused with UnstorableValueError.
+// - versions of the tools and the API keys: stable while nothing changes, moved at once by this handle's
+//   writes (and again after one pending while read), by another handle's once the store learned of it.
 // - replicas: heartbeats renew leases and step heartbeats (a lapsed one stays lapsed) and count the live
 //   replicas; retirement hands leases and steps over at once; the takeover sweep's query; claims fenced by a
 //   lease; cache fill marks held by live replicas only.
@@ -32,6 +34,7 @@ import { usageSuite } from "./conformance-usage.ts";
 import { forksSuite } from "./conformance-forks.ts";
 import { replicasSuite } from "./conformance-replicas.ts";
 import { oneOffSuite } from "./conformance-one-off.ts";
+import { versionsSuite } from "./conformance-versions.ts";
 
 export type { StoreFactory, StoreHandle } from "./conformance-kit.ts";
 
@@ -58,5 +61,6 @@ export function runStoreConformance(t: TestApi, name: string, factory: StoreFact
     forksSuite(ctx);
     replicasSuite(ctx);
     oneOffSuite(ctx);
+    versionsSuite(ctx);
   });
 }
