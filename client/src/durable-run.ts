@@ -43,11 +43,20 @@ export class DurableRun {
   readonly run: Run;
   readonly #t: Transport;
   readonly #calls = new Map<string, number>();
+  /**
+   * True when this handle's own request created the run (open() answered 201): its journal then holds
+   * only the checkpoints this handle recorded, so a new key needs no read before its write — one request
+   * per step instead of a GET that answers 404 and then the PUT.
+   */
+  readonly #created: boolean;
+  /** Checkpoint keys this handle wrote, or tried to (only kept while #created: they may be journaled). */
+  readonly #recorded = new Set<string>();
 
-  constructor(t: Transport, run: Run) {
+  constructor(t: Transport, run: Run, opts: { created?: boolean } = {}) {
     this.#t = t;
     this.run = run;
     this.id = run.id;
+    this.#created = opts.created === true;
   }
 
   #path(suffix = ""): string {
@@ -77,16 +86,22 @@ export class DurableRun {
    * @example const hits = await run.step("search", () => search(q))
    */
   async step<T>(key: string, fn: () => T | Promise<T>): Promise<T> {
-    const done = await this.checkpoint(key);
-    if (done) return done.value as T;
+    // A run this handle created has no checkpoint it did not record itself: a new key is not read first.
+    if (!this.#created || this.#recorded.has(key)) {
+      const done = await this.checkpoint(key);
+      if (done) return done.value as T;
+    }
     const value = JSON.parse(JSON.stringify((await fn()) ?? null)) as T;
-    await this.#t.request({
+    // Before the write: if its answer is lost, this key may be journaled, so a later call reads it first.
+    if (this.#created) this.#recorded.add(key);
+    // The first value written wins: the answer is the journal's value (ours unless another writer was first).
+    const recorded = await this.#t.request<{ value: unknown }>({
       method: "PUT",
       path: this.#path(`/checkpoints/${encodeURIComponent(key)}`),
       body: { value },
       idempotencyKey: key,
     });
-    return value;
+    return recorded.value as T;
   }
 
   /**

@@ -33,11 +33,15 @@ export class RunsApi {
    * @example const run = await mend.runs.open("ingest-2025-06-01", { goal: "Ingest the day's files" })
    */
   async open(name: string, opts: Omit<CreateRun, "mode"> = {}): Promise<DurableRun> {
-    const run = await this.create(
-      { mode: "client", ...opts, metadata: { name, ...opts.metadata } },
-      { idempotencyKey: name },
-    );
-    return new DurableRun(this.#t, run);
+    const res = await this.#t.send({
+      method: "POST",
+      path: "/v1/runs",
+      body: { mode: "client", ...opts, metadata: { name, ...opts.metadata } },
+      idempotencyKey: name,
+    });
+    // 201: this very request created the run (a retry that found it, or a restarted agent, gets 200), so
+    // the handle knows the journal is empty and steps without reading it first.
+    return new DurableRun(this.#t, (await res.json()) as Run, { created: res.status === 201 });
   }
 
   /** A handle on an existing run, by id. */

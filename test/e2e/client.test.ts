@@ -168,6 +168,42 @@ describe("mend.runs", () => {
     assert.equal((await run.get()).status, "succeeded");
   });
 
+  it("steps a run its own open() created with one request per new key, and a reopened run reads the journal first", async () => {
+    const sent: string[] = [];
+    const counted = new Mend({
+      baseUrl: svc.url,
+      retries: { attempts: 2, baseDelayMs: 10 },
+      fetch: (url, init) => {
+        sent.push(`${init?.method ?? "GET"} ${new URL(url).pathname.replace(/^\/v1\/runs\/[^/]+/, "")}`);
+        return fetch(url, init);
+      },
+    });
+    const name = unique("created");
+    const run = await counted.runs.open(name);
+    sent.length = 0;
+    let calls = 0;
+    assert.equal(await run.step("a", () => ++calls), 1);
+    assert.equal(await run.step("b", () => ++calls), 2);
+    assert.deepEqual(sent, ["PUT /checkpoints/a", "PUT /checkpoints/b"], "no read before a new key's write");
+    assert.equal(
+      await run.step("a", () => ++calls),
+      1,
+      "a key it recorded: the journal's value, fn not called",
+    );
+    assert.equal(calls, 2);
+
+    // Reopened (200, as after a restart): the handle does not know the journal, so every step reads it.
+    const again = await counted.runs.open(name);
+    sent.length = 0;
+    assert.equal(await again.step("b", () => ++calls), 2);
+    assert.equal(await again.step("c", () => ++calls), 3);
+    assert.equal(calls, 3);
+    assert.deepEqual(sent, ["GET /checkpoints/b", "GET /checkpoints/c", "PUT /checkpoints/c"]);
+    // The write's answer is the journal's value: the key another handle recorded first keeps its value.
+    sent.length = 0;
+    assert.equal(await run.step("c", () => 99), 3);
+  });
+
   it("exports trajectories as JSON Lines, and refuses input to a run that is not waiting", async () => {
     const run = await mend.runs.open(unique("export"));
     await run.execute("one", { type: "codemode", code: "return 1" });

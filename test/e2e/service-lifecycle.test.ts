@@ -124,6 +124,19 @@ describe("the running service", () => {
     assert.ok(res.headers.get("x-request-id"), "every response carries a request id");
   });
 
+  it("echoes a caller's plain X-Request-Id and replaces an unsafe or overlong one with a fresh id", async () => {
+    const s = await service();
+    const idOf = async (sent: string) =>
+      (await fetch(`${s.url}/healthz`, { headers: { "x-request-id": sent } })).headers.get("x-request-id");
+    assert.equal(await idOf("trace-42_a=b"), "trace-42_a=b");
+    for (const unsafe of ["has space", "semi;colon", "x".repeat(256)]) {
+      const got = await idOf(unsafe);
+      assert.notEqual(got, unsafe);
+      assert.match(got ?? "", /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    }
+    assert.equal(await idOf("y".repeat(255)), "y".repeat(255));
+  });
+
   it("answers unknown routes with a 404 problem+json", async () => {
     const s = await service();
     const res = await fetch(`${s.url}/v1/nope`);

@@ -1,6 +1,5 @@
 // Builds the Hono application: middleware (request ids, logs, body limit, auth), routes, error mapping.
-import { Hono } from "hono";
-import { requestId } from "hono/request-id";
+import { Hono, type Context, type Next } from "hono";
 import type { Services } from "../services/services.ts";
 import type { AppEnv } from "./app-env.ts";
 import { fromRejection, fromStoreError, HttpProblem, problemResponse, Rejection } from "./problem.ts";
@@ -25,6 +24,30 @@ export interface AppOptions {
   draining?: () => boolean;
 }
 
+/** A caller's X-Request-Id when it is short and plain (it is echoed and logged), else a new one. */
+const REQUEST_ID_UNSAFE = /[^\w\-=]/;
+function requestIdOf(header: string | undefined): string {
+  return header && header.length <= 255 && !REQUEST_ID_UNSAFE.test(header) ? header : crypto.randomUUID();
+}
+
+/**
+ * Serves the rest of the chain (unless a drain response already answers it) inside one server span per
+ * request, continuing the caller's W3C trace context — only while tracing is on.
+ */
+function traced(c: Context<AppEnv>, drained: Response | undefined, next: Next): Promise<void> {
+  return tracer().request(
+    c.req.method,
+    (name) => c.req.header(name),
+    { "http.request.method": c.req.method, "url.path": c.req.path },
+    async (span) => {
+      if (!drained) await next();
+      const status = (drained ?? c.res).status;
+      span.set({ "http.response.status_code": status, "http.route": c.req.routePath });
+      if (status >= 500) span.fail(String(status));
+    },
+  );
+}
+
 /** Requests still served while draining: answers that in-flight work waits for (client-hosted tools). */
 const DRAIN_EXEMPT = /^\/v1\/relay\/executions\/[^/]+\/results\/[^/]+$/;
 
@@ -35,49 +58,43 @@ const DRAIN_EXEMPT = /^\/v1\/relay\/executions\/[^/]+\/results\/[^/]+$/;
 export function createApp(services: Services, opts: AppOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const draining = opts.draining ?? (() => false);
-  app.use(requestId({ headerName: "x-request-id" }));
-  // One server span per request, continuing the caller's W3C trace context (skipped while tracing is off).
-  app.use((c, next) =>
-    !tracing()
-      ? next()
-      : tracer().request(
-          c.req.method,
-          (name) => c.req.header(name),
-          { "http.request.method": c.req.method, "url.path": c.req.path },
-          async (span) => {
-            await next();
-            span.set({ "http.response.status_code": c.res.status, "http.route": c.req.routePath });
-            if (c.res.status >= 500) span.fail(String(c.res.status));
-          },
-        ),
-  );
+  // One middleware for what every request needs before auth — its id, its span, the drain check, its logger —
+  // instead of four: each middleware layer is an async frame and a promise per request on the hot path.
   app.use(async (c, next) => {
-    if (!draining()) return next();
-    // Shutting down: keep-alive connections must not carry new work past the grace period.
-    if (!DRAIN_EXEMPT.test(c.req.path) && c.req.path !== "/healthz") {
-      return problemResponse(
-        c,
-        new HttpProblem(
-          503,
-          "unavailable",
-          "the service is shutting down; retry on another replica or after it restarts",
-          { retryAfterSeconds: 1 },
-          { "retry-after": "1", connection: "close" },
-        ),
-      );
-    }
-    return next();
-  });
-  app.use(async (c, next) => {
-    const log = services.log.child({ reqId: c.get("requestId") });
+    const reqId = requestIdOf(c.req.header("x-request-id"));
+    c.set("requestId", reqId);
+    c.header("x-request-id", reqId);
+    const log = services.log.child({ reqId });
     c.set("log", log);
     const t0 = performance.now();
-    await next();
+    const drained = drainResponse(c);
+    if (tracing()) await traced(c, drained, next);
+    else if (!drained) await next();
     log.debug(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: performance.now() - t0 },
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: (drained ?? c.res).status,
+        ms: performance.now() - t0,
+      },
       "request",
     );
+    return drained;
   });
+  /** Shutting down: keep-alive connections must not carry new work past the grace period. */
+  const drainResponse = (c: Context<AppEnv>): Response | undefined => {
+    if (!draining() || DRAIN_EXEMPT.test(c.req.path) || c.req.path === "/healthz") return undefined;
+    return problemResponse(
+      c,
+      new HttpProblem(
+        503,
+        "unavailable",
+        "the service is shutting down; retry on another replica or after it restarts",
+        { retryAfterSeconds: 1 },
+        { "retry-after": "1", connection: "close" },
+      ),
+    );
+  };
   app.use(
     bodyLimit(services.config.bodyLimitBytes, () => {
       throw new HttpProblem(
