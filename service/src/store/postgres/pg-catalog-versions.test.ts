@@ -139,9 +139,10 @@ describe("PostgreSQL tools' and API keys' versions across replicas", { skip }, (
       assert.equal(await until(keysA, first.token, "revoked"), "revoked");
       assert.equal(await until(keysB, first.token, "revoked"), "revoked");
       assert.equal((await keysA.identify(`Bearer ${second.token}`)).kind, "key");
-      // Revoked in SQL, as `mend keys revoke` does from its own process.
+      // Revoked in SQL, as `mend keys revoke` does from its own process — on a host whose clock is behind:
+      // revoked_at older than the first revocation (the count/max version this replaces missed exactly this).
       const w = await r.b.apiKeysVersion();
-      await r.sql.query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2", [Date.now(), second.key.id]);
+      await r.sql.query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2", [1, second.key.id]);
       await changedFrom(() => r.b.apiKeysVersion(), w);
       assert.equal(await until(keysA, second.token, "revoked"), "revoked");
       assert.equal(await until(keysB, second.token, "revoked"), "revoked");
