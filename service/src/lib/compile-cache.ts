@@ -27,14 +27,15 @@ const buildId = (): string =>
  * (~90 ms of CPU). Node compares each entry with the stored one (~60 ms of the main thread even when all
  * are the same), so a marker next to the cache says this build's modules of `stage` were written: once per
  * build and stage (a later stage writes the modules loaded since, e.g. the container engines').
- * The first call of a process also removes what no start of this build can use (`pruneCompileCache`):
- * off the listening path, like the write.
+ * The first call of a bundle's process also removes what no start of this build can use
+ * (`pruneCompileCache`): off the listening path, like the write. Not from the sources: checkouts in
+ * development share Node's default folder, and each start would remove the others' files.
  * @example keepCompileCache("serving") // after listening, off the first requests' path
  */
 export function keepCompileCache(stage: string): void {
   const dir = getCompileCacheDir();
   if (dir === undefined) return; // not enabled (in-process tests, a read-only cache dir)
-  if (!pruned) {
+  if (!pruned && bundleInputs() !== null) {
     pruned = true;
     pruneCompileCache(dir, buildId());
   }
