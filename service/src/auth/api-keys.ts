@@ -36,8 +36,9 @@ export class ApiKeyError extends Error {
 
 /**
  * API keys over the store. Each turn of the event loop that checks a key asks the store once whether the
- * keys changed (one cheap statement, shared by the requests of that turn) and re-reads them only then, so
- * a key created or revoked by another process (the CLI) counts from the next turn on.
+ * keys changed (SQLite: one cheap statement; PostgreSQL: from memory, moved by NOTIFY; shared by the requests
+ * of that turn) and re-reads them only then, so a key created or revoked by another process (the CLI, another
+ * replica) counts from the next turn after the store learns of it.
  * @example const { token } = await new ApiKeys(store).create({ tenant: "acme", policy: "research" })
  */
 export class ApiKeys {
