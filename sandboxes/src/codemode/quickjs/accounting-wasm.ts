@@ -19,7 +19,9 @@
  *       (i32.store offset=4 (local.get $s) (i32.add (i32.sub (i32.load offset=4 (local.get $s)) (block $p)) (i32.const 8)))))
  *     (call $f (local.get $s) (local.get $p)))
  *   (func (export "realloc") (param $s i32) (param $p i32) (param $n i32) (result i32) (local $old i32) (local $q i32)
- *     (if (i32.eqz (local.get $p)) (then (return (call $malloc (local.get $s) (local.get $n)))))
+ *     (if (i32.eqz (local.get $p)) (then   ;; as js_def_realloc: realloc(NULL, 0) is NULL, no allocation
+ *       (if (i32.eqz (local.get $n)) (then (return (i32.const 0))))
+ *       (return (call $malloc (local.get $s) (local.get $n)))))
  *     (if (i32.eqz (local.get $n)) (then (call $free (local.get $s) (local.get $p)) (return (i32.const 0))))
  *     (local.set $old (block $p))
  *     ;; the original checks malloc_size + n against the limit (its old size is 0): the old block leaves first
@@ -100,7 +102,10 @@ const freeBody = body([0], [
 ]);
 // prettier-ignore
 const reallocBody = body([1, 2, I32], [
-  ...get(1), op.eqz, op.if, op.void, ...get(0), ...get(2), op.call, 3, op.return, op.end,
+  ...get(1), op.eqz, op.if, op.void,
+  ...get(2), op.eqz, op.if, op.void, op.const, 0, op.return, op.end,
+  ...get(0), ...get(2), op.call, 3, op.return,
+  op.end,
   ...get(2), op.eqz, op.if, op.void, ...get(0), ...get(1), op.call, 4, op.const, 0, op.return, op.end,
   ...block(1), op.localSet, 3,
   ...get(0), ...loadSize(0), ...get(3), op.sub, ...storeSize,

@@ -2,11 +2,18 @@
 import * as t from "node:test";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { TEST_LIMITS, runConformanceSuite, testInvoker, testRequest } from "../../testing/index.ts";
+import {
+  TEST_LIMITS,
+  runConformanceSuite,
+  runMemoryConformanceSuite,
+  testInvoker,
+  testRequest,
+} from "../../testing/index.ts";
 import type { CodeModeOutcome, ToolInvoker } from "../engine.ts";
 import { QuickJsEngine } from "./quickjs-engine.ts";
 
 runConformanceSuite(t, "quickjs", () => new QuickJsEngine({ workers: 2 }));
+runMemoryConformanceSuite(t, "quickjs", () => new QuickJsEngine({ workers: 2 }));
 
 /** Resolves once `test()` holds (checked on every turn of the event loop). */
 async function until(test: () => boolean): Promise<void> {
