@@ -2,12 +2,11 @@
 import * as t from "node:test";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { runConformanceSuite, runMemoryConformanceSuite, testRequest } from "../../testing/index.ts";
+import { runConformanceSuite, testRequest } from "../../testing/index.ts";
 import { isolateMemoryLimitMb } from "./memory-limit.ts";
 import { V8Engine } from "./v8-engine.ts";
 
 runConformanceSuite(t, "v8", () => new V8Engine());
-runMemoryConformanceSuite(t, "v8", () => new V8Engine());
 
 describe("V8Engine", () => {
   it("sizes the isolate heap at half the budget, never under 8 MB", () => {
