@@ -9,10 +9,12 @@
  *   (import "e" "f" (func $f (param i32 i32)))                    ;; js_def_free
  *   (import "e" "r" (func $r (param i32 i32 i32) (result i32)))   ;; js_def_realloc
  *   (global $refused (export "refused") (mut i32) (i32.const 0))
+ *   (global $peak (export "peak") (mut i32) (i32.const 0))   ;; the most malloc_size after an allocation
  *   (func (export "malloc") (param $s i32) (param $n i32) (result i32) (local $p i32)
  *     (if (i32.eqz (local.tee $p (call $m (local.get $s) (local.get $n))))
  *       (then (global.set $refused (i32.add (global.get $refused) (i32.const 1))) (return (i32.const 0))))
  *     (i32.store offset=4 (local.get $s) (i32.sub (i32.add (i32.load offset=4 (local.get $s)) (block $p)) (i32.const 8)))
+ *     (if (i32.gt_u (local.tee $t (i32.load offset=4 (local.get $s))) (global.get $peak)) (then (global.set $peak (local.get $t))))
  *     (local.get $p))
  *   (func (export "free") (param $s i32) (param $p i32)
  *     (if (local.get $p) (then
@@ -31,6 +33,7 @@
  *       (global.set $refused (i32.add (global.get $refused) (i32.const 1)))
  *       (return (i32.const 0))))
  *     (i32.store offset=4 (local.get $s) (i32.add (i32.load offset=4 (local.get $s)) (block $q)))
+ *     (if (i32.gt_u (local.tee $t ...)) ...)   ;; the peak, as in malloc
  *     (local.get $q))
  */
 
@@ -48,6 +51,7 @@ const op = {
   sub: 0x6b,
   and: 0x71,
   eqz: 0x45,
+  gtU: 0x4b,
   if: 0x04,
   void: 0x40,
   end: 0x0b,
@@ -84,13 +88,29 @@ const block = (local: number): number[] => [
   op.and,
 ];
 const countRefusal: number[] = [op.globalGet, 0, op.const, 1, op.add, op.globalSet, 0];
+/** peak = max(peak, s->malloc_size), through the scratch local `t`. */
+const notePeak = (t: number): number[] => [
+  ...loadSize(0),
+  op.localTee,
+  t,
+  op.globalGet,
+  1,
+  op.gtU,
+  op.if,
+  op.void,
+  ...get(t),
+  op.globalSet,
+  1,
+  op.end,
+];
 
 // Function indices: imports 0 (m), 1 (f), 2 (r); then malloc 3, free 4, realloc 5. One line per statement.
 // prettier-ignore
-const mallocBody = body([1, 1, I32], [
+const mallocBody = body([1, 2, I32], [
   ...get(0), ...get(1), op.call, 0, op.localTee, 2,
   op.eqz, op.if, op.void, ...countRefusal, op.const, 0, op.return, op.end,
   ...get(0), ...loadSize(0), ...block(2), op.add, op.const, 8, op.sub, ...storeSize,
+  ...notePeak(3),
   ...get(2),
 ]);
 // prettier-ignore
@@ -101,7 +121,7 @@ const freeBody = body([0], [
   ...get(0), ...get(1), op.call, 1,
 ]);
 // prettier-ignore
-const reallocBody = body([1, 2, I32], [
+const reallocBody = body([1, 3, I32], [
   ...get(1), op.eqz, op.if, op.void,
   ...get(2), op.eqz, op.if, op.void, op.const, 0, op.return, op.end,
   ...get(0), ...get(2), op.call, 3, op.return,
@@ -115,6 +135,7 @@ const reallocBody = body([1, 2, I32], [
   ...countRefusal, op.const, 0, op.return,
   op.end,
   ...get(0), ...loadSize(0), ...block(4), op.add, ...storeSize,
+  ...notePeak(5),
   ...get(4),
 ]);
 
@@ -135,12 +156,13 @@ export const ACCOUNTING_WASM: Uint8Array = Uint8Array.from([
     [...name("e"), ...name("r"), 0x00, 2],
   ])),
   ...section(3, vector([[0], [1], [2]])),
-  ...section(6, vector([[I32, 0x01, op.const, 0, op.end]])),
+  ...section(6, vector([[I32, 0x01, op.const, 0, op.end], [I32, 0x01, op.const, 0, op.end]])),
   ...section(7, vector([
     [...name("malloc"), 0x00, 3],
     [...name("free"), 0x00, 4],
     [...name("realloc"), 0x00, 5],
     [...name("refused"), 0x03, 0],
+    [...name("peak"), 0x03, 1],
   ])),
   ...section(10, vector([mallocBody, freeBody, reallocBody])),
 ]);

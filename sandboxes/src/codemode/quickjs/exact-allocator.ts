@@ -64,10 +64,22 @@ const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 export class ExactAllocator {
   readonly #memory: WasmMemory;
   readonly #refused: { value: number };
+  readonly #peak: { value: number };
 
-  constructor(memory: WasmMemory, refused: { value: number }) {
+  constructor(memory: WasmMemory, refused: { value: number }, peak: { value: number }) {
     this.#memory = memory;
     this.#refused = refused;
+    this.#peak = peak;
+  }
+
+  /** Starts a high-water mark at what `runtime` holds now (one guest allocates at a time in a worker). */
+  resetPeak(runtime: QuickJSRuntime): void {
+    this.#peak.value = this.usedBytes(runtime);
+  }
+
+  /** The most bytes the running guest's runtime held after an allocation since `resetPeak`. */
+  peakBytes(): number {
+    return this.#peak.value >>> 0;
   }
 
   /** The bytes `runtime` holds in the allocator (every block of the runtime, its contexts and their values). */
@@ -160,5 +172,13 @@ function install(module: QuickJSWASMModule, memory: WasmMemory, table: WasmTable
   const slot = found[0]!;
   // Written last: runtimes made from now on allocate through the accounting (none exists yet).
   new Uint32Array(memory.buffer).set([base, base + 1, base + 2], slot);
-  return new ExactAllocator(memory, accounting.exports.refused as { value: number });
+  // A new runtime must now carry the accounting hooks (a build that inlined the defaults would not).
+  const check = ffi.QTS_NewRuntime();
+  const copied = new Uint32Array(memory.buffer, check, 3).join();
+  ffi.QTS_FreeRuntime(check);
+  if (copied !== [base, base + 1, base + 2].join()) {
+    throw new Error("QuickJS runtimes do not take the accounting allocator hooks");
+  }
+  const globals = accounting.exports as Record<"refused" | "peak", { value: number }>;
+  return new ExactAllocator(memory, globals.refused, globals.peak);
 }

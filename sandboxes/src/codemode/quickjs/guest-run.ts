@@ -217,7 +217,8 @@ export class GuestRun {
   }
 
   #done(outcome: WorkerOutcome): SliceEnd {
-    return { kind: "done", outcome, memoryBytes: this.#memory?.usedBytes ?? 0 };
+    // The peak: what the guest holds at its end is often nothing (an out-of-memory guest has unwound).
+    return { kind: "done", outcome, memoryBytes: this.#memory?.peakBytes ?? 0 };
   }
 
   /** Frees every handle, the context and the runtime; false when QuickJS refused (the module is suspect). */

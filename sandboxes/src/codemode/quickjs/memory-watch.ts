@@ -18,21 +18,26 @@ export class MemoryWatch {
   #refusals: number;
   /** Refusals counted while this guest ran (other guests' slices in between left out). */
   #refused = 0;
+  /** The most bytes the guest held after any of its allocations (slices so far), for memoryPeakMb. */
+  peakBytes = 0;
 
   /** Made with the guest's runtime, before its context: refusals from then on are its own. */
   constructor(allocator: ExactAllocator, runtime: QuickJSRuntime) {
     this.#allocator = allocator;
     this.#runtime = runtime;
     this.#refusals = allocator.refusals();
+    allocator.resetPeak(runtime);
   }
 
   /** At the start of each later slice: refusals made by other guests since this one last ran are not its. */
   resume(): void {
     this.#refusals = this.#allocator.refusals();
+    this.#allocator.resetPeak(this.#runtime);
   }
 
   /** True once an allocation of this guest was refused (from the interrupt handler and at slice ends). */
   check(): boolean {
+    this.peakBytes = Math.max(this.peakBytes, this.#allocator.peakBytes());
     const now = this.#allocator.refusals();
     this.#refused += now - this.#refusals;
     this.#refusals = now;
