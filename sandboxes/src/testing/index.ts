@@ -1,5 +1,6 @@
 // @mend/sandboxes/testing: the shared suites and fixtures every engine and runner implementation registers.
 export { runConformanceSuite } from "./codemode-conformance.ts";
+export { KEPT_PATTERNS, runMemoryConformanceSuite } from "./codemode-memory-conformance.ts";
 export {
   MemoryJournal,
   TEST_LIMITS,

@@ -23,7 +23,7 @@ import { prepareScript } from "../script-source.ts";
 import { GuestGlobals } from "./guest-globals.ts";
 import { describeThrown, resultJson } from "./guest-values.ts";
 import type { GuestCall, SettledCall, StartMessage, WorkerOutcome } from "./protocol.ts";
-import type { HeapMeter } from "./heap-meter.ts";
+import type { ExactAllocator } from "./exact-allocator.ts";
 import { MemoryWatch } from "./memory-watch.ts";
 
 const MiB = 1024 * 1024;
@@ -51,12 +51,10 @@ export interface GuestHost {
   call(id: number, call: GuestCall): void;
   /** From the interrupt handler: the worker may send calls held back since the slice began computing on. */
   poll(now: number): void;
-  /** The worker's wasm memory in bytes (it grows when guests allocate). */
-  wasmBytes(): number;
   /** Whether the host asked for this guest to stop (cancellation while it runs). */
   abortRequested(id: number): boolean;
-  /** The worker's heap meter (measures a guest runtime from a context no guest reaches). */
-  readonly meter: HeapMeter;
+  /** The worker's allocator accounting (a guest runtime's bytes, refused allocations). */
+  readonly allocator: ExactAllocator;
 }
 
 interface PendingCall {
@@ -68,10 +66,9 @@ interface PendingCall {
 /**
  * One script in a fresh QuickJS runtime of an already loaded module, run synchronously in slices: `start()`
  * evaluates it, `deliver()` settles tool calls; each returns when the guest awaits tool calls that have
- * not settled (parked: it holds no CPU and the worker runs other guests) or when it is over. The interrupt
- * handler enforces the slice's budget, the host's cancellation and the memory limit (measured by QuickJS's
- * object walk, since this build's allocator cannot size its blocks: its own limit counts allocations, not
- * bytes). The guest's clock and Math.random seed come from QuickJS's time source, the worker's `Date.now`,
+ * not settled (parked: it holds no CPU and the worker runs other guests) or when it is over. The memory
+ * limit is QuickJS's own, exact in bytes (see ExactAllocator); the interrupt handler enforces the slice's
+ * budget, the host's cancellation and stops a guest whose allocation was refused (MemoryWatch). The guest's clock and Math.random seed come from QuickJS's time source, the worker's `Date.now`,
  * patched during each slice. Host faults (wasm aborts) propagate: the worker reports itself broken.
  *
  * @example const run = new GuestRun(module, start, host); let end = run.start(); end = run.deliver(calls, 1000);
@@ -149,8 +146,9 @@ export class GuestRun {
       // module is in an unknown state, the worker reports itself broken and is replaced.
       const runtime = this.#module.newRuntime();
       this.#runtime = runtime;
-      // QuickJS's own limit is kept as a backstop; the real one is MemoryWatch (see the class comment).
+      // The bound itself: every block is charged its real size (ExactAllocator), checked at each allocation.
       runtime.setMemoryLimit(limits.memoryMb * MiB);
+      this.#memory = new MemoryWatch(this.#host.allocator, runtime);
       runtime.setMaxStackSize(limits.stackKb * 1024);
       runtime.setInterruptHandler(() => this.#interrupt());
       runtime.setModuleLoader((name) => ({
@@ -163,9 +161,6 @@ export class GuestRun {
       Date.now = () => seed;
       const ctx = runtime.newContext();
       this.#context = ctx;
-      this.#memory = new MemoryWatch(this.#host.meter, runtime, limits.memoryMb * MiB, () =>
-        this.#host.wasmBytes(),
-      );
       const globals = new GuestGlobals(ctx, this.#msg.tools, this.#hooks(ctx), clockMs);
       this.#globals = globals;
       Date.now = () => globals.clockMs;
@@ -201,13 +196,15 @@ export class GuestRun {
   /** Runs one slice with the guest's clock in place; an outcome ends the guest. */
   #slice(body: () => WorkerOutcome | undefined): SliceEnd {
     let outcome: WorkerOutcome | undefined;
-    const started = performance.now();
+    this.#memory?.resume();
     const globals = this.#globals;
     if (globals !== undefined) Date.now = () => globals.clockMs;
     try {
       outcome = body();
-      if (outcome === undefined && this.#memory?.overLimit(started) === true) {
-        outcome = { status: "failed", failure: outOfMemoryFailure(this.#msg.limits) };
+      // A refused allocation ends the guest even when it caught the error and went on (or returned).
+      const refused = this.#memory?.check() === true;
+      if (refused && (outcome?.status !== "failed" || outcome.failure.kind !== "out_of_memory")) {
+        outcome = { status: "failed", failure: this.#stopFailure({ kind: "memory" }) };
       }
     } catch (error) {
       this.#crash ??= error;
@@ -215,12 +212,13 @@ export class GuestRun {
     } finally {
       Date.now = realDateNow;
     }
-    if (outcome === undefined) return { kind: "parked", memoryBytes: this.#memory?.lastBytes ?? 0 };
+    if (outcome === undefined) return { kind: "parked", memoryBytes: this.#memory?.usedBytes ?? 0 };
     return this.#done(outcome);
   }
 
   #done(outcome: WorkerOutcome): SliceEnd {
-    return { kind: "done", outcome, memoryBytes: this.#memory?.lastBytes ?? 0 };
+    // The peak: what the guest holds at its end is often nothing (an out-of-memory guest has unwound).
+    return { kind: "done", outcome, memoryBytes: this.#memory?.peakBytes ?? 0 };
   }
 
   /** Frees every handle, the context and the runtime; false when QuickJS refused (the module is suspect). */
@@ -352,7 +350,7 @@ export class GuestRun {
       this.#stop = { kind: "timeout" };
       return true;
     }
-    if (this.#memory?.check(now) === true) {
+    if (this.#memory?.check() === true) {
       this.#stop = { kind: "memory" };
       return true;
     }

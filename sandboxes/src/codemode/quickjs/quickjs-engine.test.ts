@@ -2,11 +2,18 @@
 import * as t from "node:test";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { TEST_LIMITS, runConformanceSuite, testInvoker, testRequest } from "../../testing/index.ts";
+import {
+  TEST_LIMITS,
+  runConformanceSuite,
+  runMemoryConformanceSuite,
+  testInvoker,
+  testRequest,
+} from "../../testing/index.ts";
 import type { CodeModeOutcome, ToolInvoker } from "../engine.ts";
 import { QuickJsEngine } from "./quickjs-engine.ts";
 
 runConformanceSuite(t, "quickjs", () => new QuickJsEngine({ workers: 2 }));
+runMemoryConformanceSuite(t, "quickjs", () => new QuickJsEngine({ workers: 2 }));
 
 /** Resolves once `test()` holds (checked on every turn of the event loop). */
 async function until(test: () => boolean): Promise<void> {
@@ -240,11 +247,11 @@ describe("QuickJsEngine", () => {
     }
   });
 
-  it("measures a guest's heap where its Object.prototype cannot reach: a planted memory_used_size fakes nothing", async () => {
+  it("counts a guest's heap where nothing of the guest reaches: a planted memory_used_size fakes nothing", async () => {
     const engine = new QuickJsEngine({ workers: 1 });
     try {
-      // The heap report is an object filled by JS_SetPropertyStr: built in the guest's own context, these
-      // accessors would run guest code inside the measurement and read 0, and 12 MiB would pass an 8 MiB limit.
+      // A heap report built in the guest's own context (JS_ComputeMemoryUsage fills an object with
+      // JS_SetPropertyStr) would run these accessors and read 0; the allocator's count runs no guest code.
       const planted = [
         "Object.defineProperty(Object.prototype, 'memory_used_size', { get() { return 0; }, set() {}, configurable: false });",
         "Object.defineProperty(Object.prototype, 'memory_used_size', { value: 0, writable: false, configurable: false });",

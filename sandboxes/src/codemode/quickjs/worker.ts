@@ -1,14 +1,10 @@
 // Entry of a QuickJS worker thread: loads the wasm module once (bounded memory), then hosts many guests, one slice at a time.
 import { parentPort, workerData } from "node:worker_threads";
-import {
-  newQuickJSWASMModuleFromVariant,
-  newVariant,
-  type QuickJSSyncVariant,
-} from "quickjs-emscripten-core";
+import type { QuickJSSyncVariant } from "quickjs-emscripten-core";
 import * as releaseSync from "@jitl/quickjs-wasmfile-release-sync";
 import { makeFailure } from "@mend/wire";
 import { GuestRun, type SliceEnd } from "./guest-run.ts";
-import { HeapMeter } from "./heap-meter.ts";
+import { loadExactQuickJS } from "./exact-allocator.ts";
 import {
   CONTROL_ABORT,
   type GuestCall,
@@ -31,15 +27,13 @@ interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(pages: number): number;
 }
-type WasmMemoryOption = NonNullable<Parameters<typeof newVariant>[1]["wasmMemory"]>;
 const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => WasmMemory } })
   .WebAssembly;
 const memory = new wasm.Memory({ initial: 256, maximum: Math.ceil((config.wasmMemoryMaxMb * MiB) / PAGE) });
 // The package's types describe its CommonJS build; under ESM its default export is the variant itself.
 const variant = (releaseSync as unknown as { default: QuickJSSyncVariant }).default;
-const module = await newQuickJSWASMModuleFromVariant(
-  newVariant(variant, { wasmMemory: memory as unknown as WasmMemoryOption }),
-);
+// Loaded with every block charged its real size: QuickJS's own memory limit then holds in bytes.
+const { module, allocator } = await loadExactQuickJS(variant, memory);
 
 // Growth of the wasm memory goes through this object's grow() (emscripten's resize_heap). During a slice,
 // growth beyond what the running guest's memory limit can explain is refused: its malloc fails, QuickJS
@@ -100,10 +94,8 @@ const host = {
   poll(now: number): void {
     if (held.length > 0 && now - heldSince >= HOLD_MS) sendHeld();
   },
-  wasmBytes: () => memory.buffer.byteLength,
   abortRequested: (id: number) => Atomics.load(control, CONTROL_ABORT) === id,
-  // Lives as long as the worker (the module is never disposed either: the thread's end frees both).
-  meter: new HeapMeter(module),
+  allocator,
 };
 
 /** Runs one slice of `guest` and reports how it ended; a host fault breaks the worker. */

@@ -1,0 +1,98 @@
+// QuickJS's memory bound up close: how near the limit a guest may go, and what an over-limit guest leaves behind.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { KEPT_PATTERNS, TEST_LIMITS, testInvoker, testRequest } from "../../testing/index.ts";
+import type { CodeModeOutcome, ToolInvoker } from "../engine.ts";
+import { QuickJsEngine } from "./quickjs-engine.ts";
+
+const kindOf = (o: CodeModeOutcome) => (o.status === "succeeded" ? "succeeded" : o.failure.kind);
+const resultOf = (o: CodeModeOutcome) => (o as { result?: unknown }).result;
+
+/** testInvoker, except that `sleep` waits for `open()`: the test decides when the guest resumes. */
+function gatedSleep(): { invoke: ToolInvoker; open: () => void; calls: () => number } {
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const base = testInvoker();
+  let calls = 0;
+  const invoke: ToolInvoker = async (call) => {
+    if (call.tool !== "sleep") return base(call);
+    calls++;
+    await gate;
+    return { ok: true, value: 0 };
+  };
+  return { invoke, open: () => open(), calls: () => calls };
+}
+
+async function until(test: () => boolean): Promise<void> {
+  while (!test()) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe("QuickJsEngine: the memory limit is exact", () => {
+  it("lets a guest keep all but 1 MiB of its memoryMb, and stops it at 1 MiB more than that", async () => {
+    const engine = new QuickJsEngine({ workers: 1 });
+    try {
+      const limits = { ...TEST_LIMITS, memoryMb: 8 };
+      // 70 strings of 100 kB: 7.0 MB of the 8.4 MB (8 MiB) allowed, with the context and globals.
+      const keep = (n: number) =>
+        `const keep = [];\nfor (let i = 0; i < ${n}; i++) keep.push("x".repeat(100000) + i);\nreturn keep.length;`;
+      const under = await engine.execute(testRequest(keep(70), { limits }));
+      assert.equal(kindOf(under), "succeeded", JSON.stringify(under));
+      assert.equal(resultOf(under), 70);
+      const over = await engine.execute(testRequest(keep(84), { limits }));
+      assert.equal(kindOf(over), "out_of_memory", JSON.stringify(over));
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it("ends an over-limit guest without disturbing a guest parked on the same worker, which is not replaced", async () => {
+    const engine = new QuickJsEngine({ workers: 1, maxWorkers: 1 });
+    try {
+      const sleep = gatedSleep();
+      const limits = { ...TEST_LIMITS, memoryMb: 16, timeoutMs: 30_000 };
+      const parked = engine.execute(
+        testRequest(
+          'const mine = "m".repeat(1000000) + "!";\nawait tools.sleep({ ms: 1 });\nreturn [mine.length, mine.slice(-2)];',
+          { limits, tenant: "a", invokeTool: sleep.invoke },
+        ),
+      );
+      await until(() => sleep.calls() === 1 && engine.stats().parked === 1);
+      for (const [, code] of KEPT_PATTERNS.slice(0, 3)) {
+        const bomb = await engine.execute(testRequest(code, { limits, tenant: "b" }));
+        assert.equal(kindOf(bomb), "out_of_memory", JSON.stringify(bomb));
+      }
+      assert.equal(engine.stats().replaced, 0);
+      sleep.open();
+      const outcome = await parked;
+      assert.equal(kindOf(outcome), "succeeded", JSON.stringify(outcome));
+      assert.deepEqual(resultOf(outcome), [1000001, "m!"]);
+      const next = await engine.execute(testRequest("return 6 * 7;", { limits }));
+      assert.equal(resultOf(next), 42);
+      assert.equal(engine.stats().replaced, 0);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it("frees what over-limit guests held: forty more leave the worker's memory where the first two left it", async () => {
+    const engine = new QuickJsEngine({ workers: 1, maxWorkers: 1 });
+    try {
+      const limits = { ...TEST_LIMITS, memoryMb: 16 };
+      // padStart strings and ArrayBuffers: the fastest of the patterns to reach the limit.
+      const bombs = [KEPT_PATTERNS[2]![1], KEPT_PATTERNS[5]![1]];
+      for (const bomb of bombs) {
+        assert.equal(kindOf(await engine.execute(testRequest(bomb, { limits }))), "out_of_memory");
+      }
+      const after = engine.stats().wasmMb;
+      for (let i = 0; i < 40; i++) {
+        const outcome = await engine.execute(testRequest(bombs[i % 2]!, { limits }));
+        assert.equal(kindOf(outcome), "out_of_memory");
+      }
+      // Leaked blocks would have grown the wasm memory by the limit every few guests.
+      assert.equal(engine.stats().wasmMb, after);
+      assert.equal(engine.stats().replaced, 0);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
