@@ -163,7 +163,7 @@ async function main(): Promise<void> {
         const before = threadCpuMs(pid);
         const r = await closedLoop(n, c, ops[i]!);
         const after = threadCpuMs(pid);
-        if (r.failures.fields().failed)
+        if (r.failures.fields().failures > 0)
           throw new Error(`${arms[i]!.label}: ${r.failures.messages().join("; ")}`);
         for (const [tid, t] of after) {
           const g = groupOf(pid, tid, t.name);
