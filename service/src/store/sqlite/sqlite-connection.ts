@@ -142,7 +142,13 @@ export class SqliteConnection {
     let db: DatabaseSync | null = null;
     try {
       db = new DatabaseSync(this.#path, { timeout: 10_000 });
-      db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+      // temp_store=MEMORY: a batch's writes each run in a savepoint, whose statement journal (a copy of every
+      // page the write touches) spilled past 16 pages to a temp file under /var/tmp, created, written page by
+      // page and dropped at each COMMIT (~12 % of the main thread under concurrent executions). It holds only
+      // pages an open savepoint may roll back, so the memory it takes is one write's pages, freed at RELEASE.
+      db.exec(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+      );
       if (this.#checkpointer?.active) db.exec("PRAGMA wal_autocheckpoint=0;");
       migrate(db);
     } catch (e) {
