@@ -34,7 +34,24 @@
  *       (return (i32.const 0))))
  *     (i32.store offset=4 (local.get $s) (i32.add (i32.load offset=4 (local.get $s)) (block $q)))
  *     (if (i32.gt_u (local.tee $t ...)) ...)   ;; the peak, as in malloc
+ *     (call $clamp (local.get $s))
  *     (local.get $q))
+ *   ;; malloc also calls $clamp after a successful allocation, before returning $p.
+ *   (global $th (export "th") (mut i32) (i32.const 0))   ;; malloc_gc_threshold's offset from s; 0: no clamp
+ *   (func $clamp (param $s i32) (local $size i32) (local $limit i32) (local $cap i32) (local $a i32)
+ *     (if (i32.eqz (global.get $th)) (then (return)))
+ *     (local.set $size (i32.load offset=4 (local.get $s)))
+ *     (local.set $limit (i32.load offset=8 (local.get $s)))
+ *     (if (i32.ge_u (local.get $size) (local.get $limit)) (then (return)))
+ *     (local.set $cap (i32.add (local.get $size) (i32.shr_u (i32.sub (local.get $limit) (local.get $size)) (i32.const 1))))
+ *     (local.set $a (i32.add (local.get $s) (global.get $th)))
+ *     (if (i32.gt_u (i32.load (local.get $a)) (local.get $cap)) (then (i32.store (local.get $a) (local.get $cap)))))
+ *
+ * Why the clamp: QuickJS collects cycles only when an object allocation finds malloc_size past
+ * malloc_gc_threshold, which it sets to 1.5x the live size after each collection, and never when an allocation
+ * is refused. With exact sizes, a guest whose live data passed 2/3 of its limit would get a threshold above the
+ * limit: its cyclic garbage would never be collected and would fill the rest until a refusal ended it. Keeping
+ * the threshold at most halfway between the size and the limit collects before the limit is reached.
  */
 
 const I32 = 0x7f;
@@ -52,6 +69,8 @@ const op = {
   and: 0x71,
   eqz: 0x45,
   gtU: 0x4b,
+  geU: 0x4f,
+  shrU: 0x76,
   if: 0x04,
   void: 0x40,
   end: 0x0b,
@@ -111,6 +130,7 @@ const mallocBody = body([1, 2, I32], [
   op.eqz, op.if, op.void, ...countRefusal, op.const, 0, op.return, op.end,
   ...get(0), ...loadSize(0), ...block(2), op.add, op.const, 8, op.sub, ...storeSize,
   ...notePeak(3),
+  ...get(0), op.call, 6,
   ...get(2),
 ]);
 // prettier-ignore
@@ -136,7 +156,21 @@ const reallocBody = body([1, 3, I32], [
   op.end,
   ...get(0), ...loadSize(0), ...block(4), op.add, ...storeSize,
   ...notePeak(5),
+  ...get(0), op.call, 6,
   ...get(4),
+]);
+// $clamp: params 0 (s); locals 1 (size), 2 (limit), 3 (cap), 4 (a). Global 2 is $th.
+// prettier-ignore
+const clampBody = body([1, 4, I32], [
+  op.globalGet, 2, op.eqz, op.if, op.void, op.return, op.end,
+  ...loadSize(0), op.localSet, 1,
+  ...get(0), op.load, 2, 8, op.localSet, 2,
+  ...get(1), ...get(2), op.geU, op.if, op.void, op.return, op.end,
+  ...get(1), ...get(2), ...get(1), op.sub, op.const, 1, op.shrU, op.add, op.localSet, 3,
+  ...get(0), op.globalGet, 2, op.add, op.localSet, 4,
+  ...get(4), op.load, 2, 0, ...get(3), op.gtU, op.if, op.void,
+  ...get(4), ...get(3), op.store, 2, 0,
+  op.end,
 ]);
 
 const FUNC = 0x60;
@@ -148,6 +182,7 @@ export const ACCOUNTING_WASM: Uint8Array = Uint8Array.from([
     [FUNC, 2, I32, I32, 1, I32],
     [FUNC, 2, I32, I32, 0],
     [FUNC, 3, I32, I32, I32, 1, I32],
+    [FUNC, 1, I32, 0],
   ])),
   ...section(2, vector([
     [...name("e"), ...name("mem"), 0x02, 0x00, 0x00],
@@ -155,14 +190,19 @@ export const ACCOUNTING_WASM: Uint8Array = Uint8Array.from([
     [...name("e"), ...name("f"), 0x00, 1],
     [...name("e"), ...name("r"), 0x00, 2],
   ])),
-  ...section(3, vector([[0], [1], [2]])),
-  ...section(6, vector([[I32, 0x01, op.const, 0, op.end], [I32, 0x01, op.const, 0, op.end]])),
+  ...section(3, vector([[0], [1], [2], [3]])),
+  ...section(6, vector([
+    [I32, 0x01, op.const, 0, op.end],
+    [I32, 0x01, op.const, 0, op.end],
+    [I32, 0x01, op.const, 0, op.end],
+  ])),
   ...section(7, vector([
     [...name("malloc"), 0x00, 3],
     [...name("free"), 0x00, 4],
     [...name("realloc"), 0x00, 5],
     [...name("refused"), 0x03, 0],
     [...name("peak"), 0x03, 1],
+    [...name("th"), 0x03, 2],
   ])),
-  ...section(10, vector([mallocBody, freeBody, reallocBody])),
+  ...section(10, vector([mallocBody, freeBody, reallocBody, clampBody])),
 ]);

@@ -22,6 +22,10 @@ const MALLOC_SIZE_OFFSET = 16 + 4;
 const TABLE_EXPORT = "mend_table";
 /** A block size for the header check: 1000 bytes + 4 of header, rounded up to 8, is 1008. */
 const SAMPLE_BYTES = 1000;
+/** JS_NewRuntime's first `malloc_gc_threshold`, found in a fresh runtime to learn the field's offset. */
+const INITIAL_GC_THRESHOLD = 256 * 1024;
+/** How far past the malloc state the threshold is searched for, in words (it is at word 27 of 2025-09-13's). */
+const THRESHOLD_SEARCH_WORDS = 64;
 
 interface WasmMemory {
   readonly buffer: ArrayBuffer;
@@ -147,7 +151,18 @@ function install(module: QuickJSWASMModule, memory: WasmMemory, table: WasmTable
       if (words[i + 3] === hooks[3]) found.push(i);
     }
   }
+  // JSRuntime's malloc_gc_threshold (set to 256 KiB by JS_NewRuntime) after the malloc state: its offset
+  // from the state lets the accounting keep it under the limit (accounting-wasm.ts, $clamp).
+  const thresholds: number[] = [];
+  for (let i = at + 8; i < at + 8 + THRESHOLD_SEARCH_WORDS; i++) {
+    if (words[i] === INITIAL_GC_THRESHOLD) thresholds.push(i);
+  }
+  const thresholdOffset = thresholds.length === 1 ? thresholds[0]! * 4 - (probe + MALLOC_SIZE_OFFSET - 4) : 0;
   const [malloc, free, realloc] = hooks.map((index) => table.get(index));
+  if (thresholdOffset === 0) {
+    ffi.QTS_FreeRuntime(probe);
+    throw new Error(`QuickJS's GC threshold not found (${thresholds.length} candidates)`);
+  }
   if (found.length !== 1 || typeof malloc !== "function" || typeof free !== "function") {
     ffi.QTS_FreeRuntime(probe);
     throw new Error(`QuickJS's default allocator hooks not found (${found.length} candidates)`);
@@ -165,6 +180,8 @@ function install(module: QuickJSWASMModule, memory: WasmMemory, table: WasmTable
   const accounting = new wasm.Instance(new wasm.Module(ACCOUNTING_WASM), {
     e: { mem: memory, m: malloc, f: free, r: realloc },
   });
+  const globals = accounting.exports as Record<"refused" | "peak" | "th", { value: number }>;
+  globals.th.value = thresholdOffset;
   const base = table.grow(3);
   table.set(base, accounting.exports.malloc);
   table.set(base + 1, accounting.exports.free);
@@ -175,10 +192,13 @@ function install(module: QuickJSWASMModule, memory: WasmMemory, table: WasmTable
   // A new runtime must now carry the accounting hooks (a build that inlined the defaults would not).
   const check = ffi.QTS_NewRuntime();
   const copied = new Uint32Array(memory.buffer, check, 3).join();
+  const threshold = new Uint32Array(memory.buffer)[(check + MALLOC_SIZE_OFFSET - 4 + thresholdOffset) >>> 2];
   ffi.QTS_FreeRuntime(check);
   if (copied !== [base, base + 1, base + 2].join()) {
     throw new Error("QuickJS runtimes do not take the accounting allocator hooks");
   }
-  const globals = accounting.exports as Record<"refused" | "peak", { value: number }>;
+  if (threshold !== INITIAL_GC_THRESHOLD) {
+    throw new Error(`QuickJS's GC threshold is not where the probe found it (${threshold})`);
+  }
   return new ExactAllocator(memory, globals.refused, globals.peak);
 }

@@ -45,6 +45,25 @@ describe("QuickJsEngine: the memory limit is exact", () => {
     }
   });
 
+  it("collects a guest's cyclic garbage before its limit when its live data is past two thirds of it", async () => {
+    // QuickJS collects cycles only past its GC threshold (1.5x the live size after each collection): with
+    // 6 MB live under 8 MiB, that threshold would sit above the limit and the garbage would fill the rest.
+    const engine = new QuickJsEngine({ workers: 1 });
+    try {
+      const limits = { ...TEST_LIMITS, memoryMb: 8, timeoutMs: 30_000 };
+      const code = `const keep = [];
+for (let i = 0; i < 60; i++) keep.push("x".repeat(100000) + i);
+let n = 0;
+for (let i = 0; i < 200000; i++) { const a = { p: new Array(20) }; const b = { a }; a.b = b; n += a.p.length; }
+return [keep.length, n];`;
+      const churn = await engine.execute(testRequest(code, { limits }));
+      assert.equal(kindOf(churn), "succeeded", JSON.stringify(churn));
+      assert.deepEqual(resultOf(churn), [60, 4000000]);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   it("ends an over-limit guest without disturbing a guest parked on the same worker, which is not replaced", async () => {
     const engine = new QuickJsEngine({ workers: 1, maxWorkers: 1 });
     try {
