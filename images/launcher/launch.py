@@ -189,13 +189,24 @@ def cgroup_stats():
     return stats
 
 
+def container_init():
+    """True when PID 1 is a container's init (docker-init, tini): a process reparented to the host's init
+    (systemd) also has PID 1 as its parent, and must never kill(-1)."""
+    try:
+        with open("/proc/1/cmdline", "rb") as f:
+            first = f.read(4096).split(b"\0", 1)[0]
+    except OSError:
+        return False
+    return os.path.basename(first) in (b"docker-init", b"tini", b"tini-static")
+
+
 def kill_leftovers():
     """SIGKILLs every process of the container but init and the launcher: kill(-1) reaches only the
     caller's PID namespace and spares its PID 1. Only inside the container's own namespace (the launcher
     is its init or init's child, as under `docker run --init`): in the host's, kill(-1) would reach every
     process of this uid. Repeats until none is left (a zombie still counts until init reaps it), so the
     processes a fork bomb starts between two rounds go too; returns how many rounds found one."""
-    if os.getpid() != 1 and os.getppid() != 1:
+    if os.getpid() != 1 and (os.getppid() != 1 or not container_init()):
         return 0
     rounds = 0
     for _ in range(KILL_ROUNDS):
