@@ -40,6 +40,7 @@ function seed() {
     `mend-${BUILD}-serving`,
     `mend-${BUILD}-policy-k1.json`,
     `mend-${BUILD}-policy-k2.json.${process.pid}.tmp`, // being written by this process
+    "mend-notes.txt", // starts as Mend's names do, but is no name Mend writes
   ];
   put(cacheDir, [
     ...current,

@@ -13,8 +13,14 @@ import { ownFolder } from "./own-folder.ts";
 const MAX_ENTRIES_READ = 2_000;
 /** Node's version tag folder (`v24.22.3-x64-964aae3f-0`): one per Node version, beside the current one. */
 const NODE_TAG_FOLDER = /^v\d+\.\d+\.\d+[0-9A-Za-z.+-]*$/;
-/** Mend's own files in a cache folder: markers, kept derivations and their temporary files. */
-const MEND_FILE = /^mend-[0-9A-Za-z.-]+$/;
+/**
+ * Mend's own files in a cache folder, exactly the names it writes (compile-cache.ts): markers
+ * `mend-<build>-<stage>`, kept derivations `mend-<build>-<kind>-<key>.json` and their temporary files
+ * `….json.<pid>.tmp`, and the naming before build ids, `mend-<kind>-<32 hex>.json`. Nothing else that
+ * merely starts with `mend-` (a stray `mend-notes.txt`) is ever removed.
+ */
+const MEND_FILE =
+  /^mend-(?:[0-9a-f]{16}-[a-z]+(?:-[0-9A-Za-z_]+\.json(?:\.\d{1,10}\.tmp)?)?|[a-z]+-[0-9a-f]{32}\.json)$/;
 /** A kept derivation's temporary file (compile-cache.ts): `mend-<build>-<kind>-<key>.json.<pid>.tmp`. */
 const TMP_FILE = /\.json\.(\d{1,10})\.tmp$/;
 
