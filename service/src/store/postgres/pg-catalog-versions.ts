@@ -58,14 +58,16 @@ export class PgCatalogVersions {
 
   /** Follows the channel (a server that cannot be reached now is tried again by the next version reads). */
   async start(): Promise<void> {
+    // The epoch before the LISTEN: a connection made while it ran LISTENs to the channel itself.
+    const before = this.#side.epoch;
     try {
       await this.#side.listen(CATALOG_CHANNEL, (table) => this.#changed(table));
       this.#sinceEpoch = this.#side.epoch;
     } catch {
       // The channel stays followed: every connection made from now on LISTENs to it before it counts as up.
       // (A LISTEN that failed on a connection that stayed up leaves that one connection deaf: it is not trusted.)
-      this.#sinceEpoch = this.#side.epoch + 1;
-      this.#retryAt = Date.now() + RECONNECT_AFTER_MS;
+      this.#sinceEpoch = before + 1;
+      this.#retryAt = performance.now() + RECONNECT_AFTER_MS;
     }
   }
 
@@ -86,7 +88,7 @@ export class PgCatalogVersions {
       this.#reconnect();
       return null;
     }
-    const quietMs = Date.now() - this.#side.heardAt;
+    const quietMs = performance.now() - this.#side.heardAt;
     if (quietMs >= PROBE_MS) this.#probe();
     return quietMs < QUIET_MS ? `${epoch}.${this.#generation[kind]}` : null;
   }
@@ -119,10 +121,10 @@ export class PgCatalogVersions {
   }
 
   #reconnect(): void {
-    if (this.#reconnecting || Date.now() < this.#retryAt) return;
+    if (this.#reconnecting || performance.now() < this.#retryAt) return;
     this.#reconnecting = this.#side
       .connect()
-      .catch(() => void (this.#retryAt = Date.now() + RECONNECT_AFTER_MS))
+      .catch(() => void (this.#retryAt = performance.now() + RECONNECT_AFTER_MS))
       .finally(() => (this.#reconnecting = null));
   }
 }

@@ -48,7 +48,7 @@ export class PgSideConnection {
       client.on("error", drop);
       client.on("end", drop);
       client.on("notification", (n) => {
-        this.#heardAt = Date.now();
+        this.#heardAt = performance.now();
         for (const fn of this.#channels.get(n.channel) ?? []) fn(n.payload ?? "");
       });
       try {
@@ -64,7 +64,7 @@ export class PgSideConnection {
         throw pgFault(new Error(lost ? "Connection terminated" : "Client was closed"));
       }
       this.#epoch++;
-      this.#heardAt = Date.now();
+      this.#heardAt = performance.now();
       this.#client = client;
       return client;
     })().finally(() => (this.#connecting = null));
@@ -76,7 +76,7 @@ export class PgSideConnection {
     const client = await this.#connect();
     try {
       const r = await client.query(sql, params);
-      this.#heardAt = Date.now();
+      this.#heardAt = performance.now();
       return { rows: r.rows as Row[], rowCount: r.rowCount ?? 0 };
     } catch (e) {
       throw pgFault(e);
