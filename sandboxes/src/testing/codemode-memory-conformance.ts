@@ -104,6 +104,9 @@ export function runMemoryConformanceSuite(t: TestApi, name: string, makeEngine: 
           (outcome as { failure: { limits?: { memoryMb?: number } } }).failure.limits?.memoryMb,
           16,
         );
+        // Stopped at the limit, not merely before the worker's memory ran out: the peak it reached.
+        const peakMb = outcome.usage?.memoryPeakMb;
+        assert.ok(peakMb !== undefined && peakMb <= MEMORY_MB + 1, `peak ${peakMb} MiB of ${MEMORY_MB}`);
       });
     }
 

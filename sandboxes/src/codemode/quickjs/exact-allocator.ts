@@ -133,7 +133,42 @@ export async function loadExactQuickJS(
   const table = instance?.exports[TABLE_EXPORT] as WasmTable | undefined;
   if (table === undefined) throw new Error("QuickJS module loaded without its function table");
   const allocator = install(module, wasmMemory, table);
+  proveCounting(module, allocator);
   return { module, allocator };
+}
+
+/** A probe's string size (bytes): QuickJS keeps `"x".repeat(n)` as one flat block of about n bytes. */
+const PROOF_BYTES = 1_000_000;
+
+/**
+ * The offsets this relies on (malloc_size in the state, the header word) are each checked alone; this checks
+ * them together, end to end: a runtime that makes a 1 MB string must count about 1 MB more, and must refuse
+ * it under a limit below that. Runs the host's own script, never a guest's.
+ */
+function proveCounting(module: QuickJSWASMModule, allocator: ExactAllocator): void {
+  const runtime = module.newRuntime();
+  try {
+    const context = runtime.newContext();
+    try {
+      const before = allocator.usedBytes(runtime);
+      context.unwrapResult(context.evalCode(`globalThis.s = "x".repeat(${PROOF_BYTES});`)).dispose();
+      const grown = allocator.usedBytes(runtime) - before;
+      context.unwrapResult(context.evalCode("globalThis.s = undefined;")).dispose();
+      runtime.setMemoryLimit(allocator.usedBytes(runtime) + PROOF_BYTES / 2);
+      const refused = context.evalCode(`globalThis.s = "y".repeat(${PROOF_BYTES});`);
+      const wasRefused = refused.error !== undefined;
+      (refused.error ?? refused.value).dispose();
+      if (grown < PROOF_BYTES || grown > PROOF_BYTES * 1.1 || !wasRefused) {
+        throw new Error(
+          `QuickJS's allocator does not count as expected (+${grown} bytes, refused ${wasRefused})`,
+        );
+      }
+    } finally {
+      context.dispose();
+    }
+  } finally {
+    runtime.dispose();
+  }
 }
 
 /** Finds QuickJS's default hooks in the module's memory and replaces malloc, free and realloc in place. */
