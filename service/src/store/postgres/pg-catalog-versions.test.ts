@@ -4,22 +4,13 @@ import pg from "pg";
 import { PostgresStore } from "./postgres-store.ts";
 import { ApiKeys } from "../../auth/api-keys.ts";
 import { changedFrom } from "../testing/conformance-versions.ts";
-import type { ToolRecord } from "../records.ts";
+import { apiKeyRecord, toolRecord as tool } from "../testing/record-fixtures.ts";
 import { freshDatabase, postgresServer } from "../../../../test/support/postgres-server.ts";
 
 // The shared server of ./scripts/test (TEST_POSTGRES_URL), or one of our own; skipped, saying why, without.
 const shared = await postgresServer();
 const skip = shared.server ? undefined : shared.reason;
 after(() => shared.server?.stop());
-
-const tool = (name: string): ToolRecord => ({
-  tenant: "t1",
-  name,
-  spec: { url: "http://x" },
-  secret: null,
-  createdAt: 1,
-  updatedAt: 1,
-});
 
 /** Two replicas (stores) on one fresh database, and a plain client standing for the CLI or an admin's SQL. */
 async function replicas(): Promise<{
@@ -108,15 +99,7 @@ describe("PostgreSQL tools' and API keys' versions across replicas", { skip }, (
       const keys = await r.a.apiKeysVersion();
       await r.a.putTool(tool("w"));
       assert.notEqual(await r.a.toolsVersion(), tools);
-      await r.a.putApiKey({
-        id: "k1",
-        tenant: "t1",
-        policy: "default",
-        salt: "s",
-        hash: "h",
-        createdAt: 1,
-        revokedAt: null,
-      });
+      await r.a.putApiKey(apiKeyRecord("k1"));
       assert.notEqual(await r.a.apiKeysVersion(), keys);
     } finally {
       await r.close();

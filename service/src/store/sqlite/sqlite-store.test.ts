@@ -9,6 +9,7 @@ import { DatabaseSync } from "node:sqlite";
 import { SqliteStore } from "./sqlite-store.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import { runStoreConformance } from "../testing/store-conformance.ts";
+import { apiKeyRecord } from "../testing/record-fixtures.ts";
 
 runStoreConformance(t, "sqlite", async () => {
   const dir = mkdtempSync(join(tmpdir(), "mend-store-"));
@@ -107,15 +108,7 @@ describe("SqliteStore across processes", () => {
 
 describe("SqliteStore versions of cached lists", () => {
   it("moves the API keys' version again once a key write settled: a list read while a revocation was pending is read again", async () => {
-    const key = {
-      id: "k1",
-      tenant: "t1",
-      policy: "default",
-      salt: "s",
-      hash: "h",
-      createdAt: 1,
-      revokedAt: null,
-    };
+    const key = apiKeyRecord("k1");
     await store.putApiKey(key);
     const pending = store.revokeApiKey("k1", 2);
     // What a reader sees now (ApiKeys reads the version, then the list) may still hold the key as valid.

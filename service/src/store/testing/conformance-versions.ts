@@ -3,28 +3,9 @@
 // while the version was read), and by another handle's write (another replica, the CLI) once the store
 // learned of it: waited for by polling the version, since a store may learn of it asynchronously (NOTIFY).
 import assert from "node:assert/strict";
-import type { ApiKeyRecord, ToolRecord } from "../records.ts";
 import type { Store } from "../store.ts";
 import type { SuiteContext } from "./conformance-kit.ts";
-
-const tool = (name: string): ToolRecord => ({
-  tenant: "t1",
-  name,
-  spec: { url: "http://x" },
-  secret: null,
-  createdAt: 1,
-  updatedAt: 1,
-});
-
-const key = (id: string): ApiKeyRecord => ({
-  id,
-  tenant: "t1",
-  policy: "default",
-  salt: "s",
-  hash: "h",
-  createdAt: 1,
-  revokedAt: null,
-});
+import { apiKeyRecord as key, toolRecord as tool } from "./record-fixtures.ts";
 
 /**
  * Reads the version until it differs from `before` (no time threshold: the test's timeout bounds the wait).

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import type { Store } from "../store.ts";
 import { newRun } from "./conformance-kit.ts";
+import { apiKeyRecord, toolRecord } from "./record-fixtures.ts";
 
 /** One write method, with a check that a failed attempt wrote nothing. */
 export interface StoreWrite {
@@ -38,16 +39,8 @@ export async function prepareWrites(s: Store): Promise<void> {
     },
     1e9,
   );
-  await s.putTool({ tenant: "t1", name: "tool_w", spec: {}, secret: null, createdAt: 1, updatedAt: 1 });
-  await s.putApiKey({
-    id: "key_w",
-    tenant: "t1",
-    policy: "default",
-    salt: "s",
-    hash: "h",
-    createdAt: 1,
-    revokedAt: null,
-  });
+  await s.putTool(toolRecord("tool_w", { spec: {} }));
+  await s.putApiKey(apiKeyRecord("key_w"));
 }
 
 const started = async (s: Store) => {
