@@ -1,10 +1,17 @@
 // mend.runs: create, read and drive runs; `open` makes a named client-driven run that survives a crash.
 import { DurableRun } from "./durable-run.ts";
-import { newIdempotencyKey, type Transport } from "./http.ts";
+import { newIdempotencyKey, type RequestOptions, type Transport } from "./http.ts";
 import { runEvents, type RunEvent } from "./sse.ts";
 import type { CreateRun, ForkRun, Run, RunOrigin, RunStatus, RunsPage, Step } from "./wire-types.ts";
 
 const runPath = (id: string, suffix = "") => `/v1/runs/${encodeURIComponent(id)}${suffix}`;
+/** The POST that creates a run (`create`, and `open`, which also reads whether it created it). */
+const createRequest = (body: CreateRun, idempotencyKey: string | undefined): RequestOptions => ({
+  method: "POST",
+  path: "/v1/runs",
+  body,
+  idempotencyKey,
+});
 
 /**
  * The runs of the caller's tenant.
@@ -19,12 +26,7 @@ export class RunsApi {
 
   /** Creates a run; with `idempotencyKey`, the same key returns the run the first call created. */
   create(body: CreateRun, opts: { idempotencyKey?: string | undefined } = {}): Promise<Run> {
-    return this.#t.request<Run>({
-      method: "POST",
-      path: "/v1/runs",
-      body,
-      idempotencyKey: opts.idempotencyKey,
-    });
+    return this.#t.request<Run>(createRequest(body, opts.idempotencyKey));
   }
 
   /**
@@ -33,12 +35,9 @@ export class RunsApi {
    * @example const run = await mend.runs.open("ingest-2025-06-01", { goal: "Ingest the day's files" })
    */
   async open(name: string, opts: Omit<CreateRun, "mode"> = {}): Promise<DurableRun> {
-    const res = await this.#t.send({
-      method: "POST",
-      path: "/v1/runs",
-      body: { mode: "client", ...opts, metadata: { name, ...opts.metadata } },
-      idempotencyKey: name,
-    });
+    const res = await this.#t.send(
+      createRequest({ mode: "client", ...opts, metadata: { name, ...opts.metadata } }, name),
+    );
     // 201: this very request created the run (a retry that found it, or a restarted agent, gets 200), so
     // the handle knows the journal is empty and steps without reading it first.
     return new DurableRun(this.#t, (await res.json()) as Run, { created: res.status === 201 });
