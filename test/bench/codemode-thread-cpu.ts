@@ -4,12 +4,12 @@
 // Usage: node test/bench/codemode-thread-cpu.ts [--entry dist/mend.js]... [--bare] [--n 2000] [--c 8]
 //          [--rounds 3] [--env KEY=VALUE]...
 // Each --entry is one arm (a bundle's mend.js; default this worktree's dist/), --bare adds the bare Hono route.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { startService } from "../support/service-process.ts";
 import { startBareHono } from "./bare-hono-server.ts";
 import { httpClient, type HttpClient } from "./http-client.ts";
 import { closedLoop, sequential } from "./load.ts";
@@ -62,37 +62,13 @@ interface Arm {
 
 function startMend(entry: string, env: Record<string, string>) {
   return async () => {
-    const dir = mkdtempSync(join(tmpdir(), "mend-cpu-"));
-    const child = spawn(process.execPath, [entry, "serve"], {
-      env: {
-        ...process.env,
-        MEND_PORT: "0",
-        MEND_DATA_DIR: dir,
-        MEND_LOG_LEVEL: "info",
-        MEND_POOL_SIZE: "0",
-        ...env,
-      },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    const url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout }).on("line", (line) => {
-        try {
-          const rec = JSON.parse(line) as { msg?: string; url?: string };
-          if (rec.msg === "mend listening" && rec.url) resolve(rec.url);
-        } catch {
-          /* not JSON */
-        }
-      });
-      void exited.then(() => reject(new Error("service exited before listening")));
-    });
+    const svc = await startService(env, mkdtempSync(join(tmpdir(), "mend-cpu-")), { entryPath: entry });
     return {
-      url,
-      child,
+      url: svc.url,
+      child: svc.child,
       async stop() {
-        child.kill("SIGTERM");
-        await exited;
-        rmSync(dir, { recursive: true, force: true });
+        await svc.stop();
+        rmSync(svc.dataDir, { recursive: true, force: true });
       },
     };
   };

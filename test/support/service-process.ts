@@ -50,22 +50,26 @@ export interface ServiceProcess {
 export async function startService(
   env: Record<string, string> = {},
   dataDir?: string,
-  opts: { entry?: keyof typeof ENTRIES; execArgv?: string[] } = {},
+  opts: { entry?: keyof typeof ENTRIES; entryPath?: string; execArgv?: string[] } = {},
 ): Promise<ServiceProcess> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "mend-e2e-"));
-  const child = spawn(process.execPath, [...(opts.execArgv ?? []), ENTRIES[opts.entry ?? entry], "serve"], {
-    env: {
-      ...process.env,
-      MEND_PORT: "0",
-      MEND_DATA_DIR: dir,
-      MEND_LOG_LEVEL: "info",
-      MEND_POOL_SIZE: "0",
-      // Tool fixtures listen on loopback; the SSRF tests set "0" to see the default refusal.
-      MEND_NETWORK_ALLOW_LOOPBACK: "1",
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [...(opts.execArgv ?? []), opts.entryPath ?? ENTRIES[opts.entry ?? entry], "serve"],
+    {
+      env: {
+        ...process.env,
+        MEND_PORT: "0",
+        MEND_DATA_DIR: dir,
+        MEND_LOG_LEVEL: "info",
+        MEND_POOL_SIZE: "0",
+        // Tool fixtures listen on loopback; the SSRF tests set "0" to see the default refusal.
+        MEND_NETWORK_ALLOW_LOOPBACK: "1",
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   const logs: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on("exit", (code, signal) => resolve({ code, signal })),
