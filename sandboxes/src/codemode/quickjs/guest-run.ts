@@ -68,8 +68,9 @@ interface PendingCall {
  * evaluates it, `deliver()` settles tool calls; each returns when the guest awaits tool calls that have
  * not settled (parked: it holds no CPU and the worker runs other guests) or when it is over. The memory
  * limit is QuickJS's own, exact in bytes (see ExactAllocator); the interrupt handler enforces the slice's
- * budget, the host's cancellation and stops a guest whose allocation was refused (MemoryWatch). The guest's clock and Math.random seed come from QuickJS's time source, the worker's `Date.now`,
- * patched during each slice. Host faults (wasm aborts) propagate: the worker reports itself broken.
+ * budget, the host's cancellation and stops a guest whose allocation was refused (MemoryWatch). The guest's
+ * clock and Math.random seed come from QuickJS's time source, the worker's `Date.now`, patched during each
+ * slice. Host faults (wasm aborts) propagate: the worker reports itself broken.
  *
  * @example const run = new GuestRun(module, start, host); let end = run.start(); end = run.deliver(calls, 1000);
  */
