@@ -42,6 +42,9 @@
  *     (if (i32.eqz (global.get $th)) (then (return)))
  *     (local.set $size (i32.load offset=4 (local.get $s)))
  *     (local.set $limit (i32.load offset=8 (local.get $s)))
+ *     ;; no limit (-1): JS_NewRuntime2 allocates the runtime itself through a JSMallocState on its C stack, so
+ *     ;; s + th is then a stack word, not a threshold; a runtime without a limit has nothing to clamp anyway
+ *     (if (i32.eq (local.get $limit) (i32.const -1)) (then (return)))
  *     (if (i32.ge_u (local.get $size) (local.get $limit)) (then (return)))
  *     (local.set $cap (i32.add (local.get $size) (i32.shr_u (i32.sub (local.get $limit) (local.get $size)) (i32.const 1))))
  *     (local.set $a (i32.add (local.get $s) (global.get $th)))
@@ -68,6 +71,7 @@ const op = {
   sub: 0x6b,
   and: 0x71,
   eqz: 0x45,
+  eq: 0x46,
   gtU: 0x4b,
   geU: 0x4f,
   shrU: 0x76,
@@ -165,6 +169,7 @@ const clampBody = body([1, 4, I32], [
   op.globalGet, 2, op.eqz, op.if, op.void, op.return, op.end,
   ...loadSize(0), op.localSet, 1,
   ...get(0), op.load, 2, 8, op.localSet, 2,
+  ...get(2), op.const, 0x7f, op.eq, op.if, op.void, op.return, op.end,
   ...get(1), ...get(2), op.geU, op.if, op.void, op.return, op.end,
   ...get(1), ...get(2), ...get(1), op.sub, op.const, 1, op.shrU, op.add, op.localSet, 3,
   ...get(0), op.globalGet, 2, op.add, op.localSet, 4,
