@@ -1,7 +1,7 @@
 // WAL checkpoints of the service's SQLite file, off the main thread: a checkpoint copies the WAL into the
 // database file and fsyncs both, which on a busy disk takes from milliseconds to hundreds of them; run by
 // SQLite's auto-checkpoint inside a COMMIT, it stalled every request of the event loop meanwhile.
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { Worker } from "node:worker_threads";
 
 const WORKER_URL = new URL("./wal-checkpoint-worker.ts", import.meta.url);
@@ -111,14 +111,22 @@ export class WalCheckpointer {
 }
 
 /**
+ * The checkpoint statement of each connection, prepared once: while the WAL catches up, checkpointAll runs
+ * after every commit, and preparing it each time cost as much as running it when there was nothing to copy.
+ */
+const CHECKPOINT_STATEMENTS = new WeakMap<DatabaseSync, StatementSync>();
+
+/**
  * The main connection's own checkpoint, after its COMMIT: whether it copied every frame of the WAL (so the
  * next write starts it over). A failure must not fail the writes that committed: it counts as incomplete,
  * and the next commit tries again. When nothing is left to copy past a reader's snapshot it does no I/O.
  */
 function checkpointAll(db: DatabaseSync): boolean {
   try {
-    const r = db.prepare("PRAGMA wal_checkpoint(PASSIVE);").get() as
-      { busy: number; log: number; checkpointed: number } | undefined;
+    let statement = CHECKPOINT_STATEMENTS.get(db);
+    if (!statement)
+      CHECKPOINT_STATEMENTS.set(db, (statement = db.prepare("PRAGMA wal_checkpoint(PASSIVE);")));
+    const r = statement.get() as { busy: number; log: number; checkpointed: number } | undefined;
     return r !== undefined && Number(r.busy) === 0 && Number(r.checkpointed) === Number(r.log);
   } catch {
     return false;
