@@ -1,7 +1,7 @@
 // Run events: appended to the journal's events table (so a reconnect misses nothing) and announced in-process.
 import { EventEmitter } from "node:events";
-import type { EventRecord } from "../store/records.ts";
-import type { Store } from "../store/store.ts";
+import type { EventRecord, RunRecord } from "../store/records.ts";
+import type { RunPatch, Store } from "../store/store.ts";
 
 export type RunEventType =
   | "step.started"
@@ -36,6 +36,26 @@ export class RunEvents {
     const ev = await this.#store.appendEvent(runId, type, data);
     this.#bus.emit(runId, ev);
     return ev;
+  }
+
+  /**
+   * Writes a run's change and the event announcing it in one transaction (both or neither), then tells the
+   * followers. `leaseOwner`: only while that owner holds the run's lease (else LeaseLostError, nothing written).
+   * @example await events.transition(runId, { status: "succeeded", output }, "run.completed", { status: "succeeded" })
+   */
+  async transition(
+    runId: string,
+    patch: RunPatch,
+    type: RunEventType,
+    data: unknown,
+    leaseOwner?: string,
+  ): Promise<RunRecord> {
+    const { announced, ...run } = await this.#store.updateRun(runId, patch, {
+      announce: { type, data },
+      ...(leaseOwner === undefined ? {} : { leaseOwner }),
+    });
+    this.announce(announced);
+    return run;
   }
 
   /** Tells followers of an event the store appended together with another write (a step's claim or end). */

@@ -322,18 +322,22 @@ export class RunService {
       throw new Rejection("conflict", `run ${id} is hosted; the service completes it`);
     if (run.status === "succeeded") return run;
     if (FINISHED.has(run.status)) throw new Rejection("conflict", `run ${id} is ${run.status}`);
-    const done = await this.#d.store.updateRun(id, { status: "succeeded", output });
-    await this.#d.events.publish(id, "run.completed", { status: "succeeded" });
-    return done;
+    return this.#d.events.transition(id, { status: "succeeded", output }, "run.completed", {
+      status: "succeeded",
+    });
   }
 
   async cancel(who: Caller, id: string): Promise<RunRecord> {
     const run = await this.get(who, id);
     if (FINISHED.has(run.status)) return run;
-    const done = await this.#d.store.updateRun(id, { status: "cancelled", waitingFor: null });
+    const done = await this.#d.events.transition(
+      id,
+      { status: "cancelled", waitingFor: null },
+      "run.completed",
+      { status: "cancelled" },
+    );
     this.#hosted?.cancel(id);
     this.#cancels.get(id)?.controller.abort(new Error("run cancelled"));
-    await this.#d.events.publish(id, "run.completed", { status: "cancelled" });
     return done;
   }
 

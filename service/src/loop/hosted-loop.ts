@@ -488,15 +488,13 @@ export class HostedLoop {
   ): Promise<void> {
     const run = await this.#currentRun(runId);
     if (!run || run.status !== "running") return;
-    await this.#d.store.updateRun(
+    await this.#d.events.transition(
       runId,
       { status, output, failure, waitingFor: null },
-      { leaseOwner: this.#owner },
+      "run.completed",
+      { status, ...(failure ? { failure: { kind: failure.kind, message: failure.message } } : {}) },
+      this.#owner,
     );
-    await this.#d.events.publish(runId, "run.completed", {
-      status,
-      ...(failure ? { failure: { kind: failure.kind, message: failure.message } } : {}),
-    });
   }
 }
 

@@ -37,15 +37,18 @@ export async function awaitHuman(
   if (!existing)
     await steps.begin({ runId: run.id, key, kind: "human", input: waitingFor, tenant: run.tenant });
   if (fail) {
-    await store.updateRun(run.id, { status: "failed", failure: fail, waitingFor });
-    await events.publish(run.id, "run.completed", {
+    await events.transition(run.id, { status: "failed", failure: fail, waitingFor }, "run.completed", {
       status: "failed",
       failure: { kind: fail.kind, message: fail.message },
     });
     return undefined;
   }
-  await store.updateRun(run.id, { status: "waiting_for_input", waitingFor });
-  await events.publish(run.id, "run.waiting_for_input", waitingFor);
+  await events.transition(
+    run.id,
+    { status: "waiting_for_input", waitingFor },
+    "run.waiting_for_input",
+    waitingFor,
+  );
   return undefined;
 }
 

@@ -56,6 +56,14 @@ export type Announce = (step: StepRecord) => { type: string; data: unknown };
 /** A step record and the event appended with it (when the write asked for one). */
 export type Announced<T> = T & { announced?: EventRecord };
 
+/** What `updateRun` does besides the patch, in the same transaction. */
+export interface RunUpdate {
+  /** Write only while this owner holds the run's lease. */
+  readonly leaseOwner?: string;
+  /** The event that announces the change (a status's `run.completed`, `run.waiting_for_input`). */
+  readonly announce?: { readonly type: string; readonly data: unknown };
+}
+
 export type NewStep = Pick<StepRecord, "runId" | "key" | "kind" | "input"> &
   Partial<Pick<StepRecord, "remediation" | "audit">> & {
     /** Appended when this call claims the step (not when it is finished or owned elsewhere). */
@@ -176,8 +184,13 @@ export interface Store {
    * `run.forked` event on the new run. NotFoundError when the parent is not a run of `fork.tenant`.
    */
   forkRun(fork: NewFork): Promise<{ run: RunRecord; created: boolean; copied: number }>;
-  /** `fence.leaseOwner`: write only while that owner holds the run's lease (else FencedError). */
-  updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord>;
+  /**
+   * Writes `patch`; with `opts.leaseOwner`, only while that owner holds the run's lease (else LeaseLostError);
+   * with `opts.announce`, appends that event in the same transaction (returned as `announced`), so a status
+   * change and the event that announces it commit together or not at all (a crash between them lost a
+   * `run.completed` while the run read succeeded).
+   */
+  updateRun(id: string, patch: RunPatch, opts?: RunUpdate): Promise<Announced<RunRecord>>;
   /** Runs in the given statuses across tenants (start-up recovery). */
   runsByStatus(status: RunStatus): Promise<RunRecord[]>;
   /**

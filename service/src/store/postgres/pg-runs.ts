@@ -110,11 +110,7 @@ export class PgRuns {
     return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
   }
 
-  async updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
-    return this.updateIn(this.#q, id, patch, fence);
-  }
-
-  /** updateRun through `q` (a transaction of the caller's: a one-off's run ends with its step). */
+  /** Store.updateRun through `q` (a transaction of the caller's: a one-off's run ends with its step). */
   async updateIn(q: Query, id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
     const args: unknown[] = [];
     const arg = (v: unknown) => `$${args.push(v)}`;

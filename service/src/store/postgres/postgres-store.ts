@@ -20,6 +20,7 @@ import type {
   NewRun,
   NewStep,
   RunPatch,
+  RunUpdate,
   StepClaim,
   StepEnd,
   Store,
@@ -135,8 +136,14 @@ export class PostgresStore implements Store {
     return this.#runs.forkRun(fork);
   }
 
-  updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
-    return this.#runs.updateRun(id, patch, fence);
+  async updateRun(id: string, patch: RunPatch, opts?: RunUpdate): Promise<Announced<RunRecord>> {
+    const fence = opts?.leaseOwner === undefined ? undefined : { leaseOwner: opts.leaseOwner };
+    const announce = opts?.announce;
+    if (!announce) return this.#runs.updateIn(this.#q, id, patch, fence);
+    return this.#db.tx(async (q): Promise<Announced<RunRecord>> => {
+      const run = await this.#runs.updateIn(q, id, patch, fence);
+      return { ...run, announced: await appendIn(q, id, announce, run.updatedAt) };
+    });
   }
 
   runsByStatus(status: RunStatus): Promise<RunRecord[]> {

@@ -131,11 +131,7 @@ export class SqliteRuns {
     return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
   }
 
-  async updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
-    return this.#c.write(() => this.updateInWrite(id, patch, fence));
-  }
-
-  /** Inside a write: updates run `id` (see updateRun), or throws NotFoundError / LeaseLostError. */
+  /** Inside a write: updates run `id` (see Store.updateRun), or throws NotFoundError / LeaseLostError. */
   updateInWrite(id: string, patch: RunPatch, fence?: { leaseOwner: string }): RunRecord {
     const cols: string[] = [];
     const args: SQLInputValue[] = [];

@@ -20,6 +20,7 @@ import type {
   NewRun,
   NewStep,
   RunPatch,
+  RunUpdate,
   StepClaim,
   StepEnd,
   Store,
@@ -143,8 +144,13 @@ export class SqliteStore implements Store {
     return this.#runs.forkRun(fork);
   }
 
-  updateRun(id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
-    return this.#runs.updateRun(id, patch, fence);
+  async updateRun(id: string, patch: RunPatch, opts?: RunUpdate): Promise<Announced<RunRecord>> {
+    const fence = opts?.leaseOwner === undefined ? undefined : { leaseOwner: opts.leaseOwner };
+    const announce = opts?.announce;
+    return this.#c.write((): Announced<RunRecord> => {
+      const run = this.#runs.updateInWrite(id, patch, fence);
+      return announce ? { ...run, announced: this.#append(id, announce, run.updatedAt) } : run;
+    });
   }
 
   runsByStatus(status: RunStatus): Promise<RunRecord[]> {

@@ -200,6 +200,53 @@ export function runsSuite({ t, test }: SuiteContext): void {
       assert.ok((await rejection(s.updateRun("run_missing", { status: "failed" }))) instanceof NotFoundError);
     });
 
+    test("writes a run patch and its announcing event in one transaction", async (s) => {
+      await newRun(s, "run_a");
+      const before = await s.appendEvent("run_a", "step.started", { seq: 1 });
+      const done = await s.updateRun(
+        "run_a",
+        { status: "succeeded", output: 42 },
+        { announce: { type: "run.completed", data: { status: "succeeded" } } },
+      );
+      assert.equal(done.status, "succeeded");
+      const announced = done.announced!;
+      assert.deepEqual(
+        [announced.runId, announced.type, announced.data, announced.at],
+        ["run_a", "run.completed", { status: "succeeded" }, done.updatedAt],
+      );
+      assert.ok(announced.id > before.id);
+      const { announced: _, ...run } = done;
+      assert.deepEqual(await s.getRun("t1", "run_a"), run);
+      assert.deepEqual(await s.listEvents("run_a", before.id), [announced]);
+      const plain = await s.updateRun("run_a", { iterations: 2 });
+      assert.equal(plain.announced, undefined, "no event without announce");
+      assert.deepEqual(await s.listEvents("run_a", announced.id), []);
+    });
+
+    test("appends no event when the announced run patch is fenced out or the run is unknown", async (s) => {
+      await newRun(s, "run_a");
+      await s.acquireLease("run_a", "A", 60_000);
+      const announce = { type: "run.completed", data: { status: "failed" } };
+      assert.ok(
+        (await rejection(
+          s.updateRun("run_a", { status: "failed" }, { leaseOwner: "B", announce }),
+        )) instanceof FencedError,
+      );
+      assert.ok(
+        (await rejection(s.updateRun("run_missing", { status: "failed" }, { announce }))) instanceof
+          NotFoundError,
+      );
+      assert.equal((await s.getRunById("run_a"))!.status, "running");
+      assert.deepEqual(await s.listEvents("run_a", 0), []);
+      assert.deepEqual(await s.listEvents("run_missing", 0), []);
+      const held = await s.updateRun("run_a", { status: "failed" }, { leaseOwner: "A", announce });
+      assert.deepEqual(
+        (await s.listEvents("run_a", 0)).map((e) => e.type),
+        ["run.completed"],
+      );
+      assert.equal(held.announced?.type, "run.completed");
+    });
+
     test("lists runs in a status across tenants, oldest first", async (s) => {
       await newRun(s, "run_1");
       await newRun(s, "run_2", { tenant: "t2" });

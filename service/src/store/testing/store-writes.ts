@@ -60,6 +60,22 @@ export const STORE_WRITES: readonly StoreWrite[] = [
     unchanged: async (s) => assert.equal((await s.getRunById("run_w"))!.status, "running"),
   },
   {
+    name: "updateRun with an announcing event",
+    write: (s) =>
+      s.updateRun(
+        "run_w",
+        { status: "succeeded", output: 1 },
+        { announce: { type: "run.completed", data: { status: "succeeded" } } },
+      ),
+    unchanged: async (s) => {
+      assert.equal((await s.getRunById("run_w"))!.status, "running");
+      assert.deepEqual(
+        (await s.listEvents("run_w", 0)).filter((e) => e.type === "run.completed"),
+        [],
+      );
+    },
+  },
+  {
     name: "acquireLease",
     write: (s) => s.acquireLease("run_w", "B", 1000, "A"),
     unchanged: async (s) => assert.equal((await s.getRunById("run_w"))!.leaseOwner, "A"),
