@@ -68,7 +68,7 @@ export interface Services {
 
 /** The services with what their owner calls: warm() once it serves, dispose() to stop. */
 export type ServicesHandle = Services & {
-  /** Starts what was deferred past listening (the QuickJS workers); idempotent. */
+  /** Starts what was deferred past listening (the QuickJS workers, prom-client); idempotent. */
   warm(): void;
   dispose(): Promise<void>;
 };
@@ -215,6 +215,8 @@ async function build(
     replica,
     warm() {
       void codemode.quickjs;
+      // prom-client: the sink kept the reports made until now (a scrape before this loads it at once).
+      metrics.load().catch((err: unknown) => log.warn({ err }, "metrics: prom-client did not load"));
     },
     async dispose() {
       await loop.stop();
