@@ -86,7 +86,7 @@ export class Metrics {
   readonly sink: Telemetry;
   readonly #sources: MetricsSources;
   #loaded: { registry: Registry; sink: Telemetry } | undefined;
-  #loading: Promise<{ registry: Registry; sink: Telemetry }> | undefined;
+  #loading: Promise<void> | undefined;
   #early: ((sink: Telemetry) => void)[] = [];
 
   constructor(sources: MetricsSources) {
@@ -117,9 +117,8 @@ export class Metrics {
       for (const replay of this.#early) replay(loaded.sink);
       this.#early = [];
       this.#loaded = loaded;
-      return loaded;
     });
-    return this.#loading.then(() => undefined);
+    return this.#loading;
   }
 
   /** The text exposition format (version 0.0.4). */

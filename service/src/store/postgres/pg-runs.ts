@@ -111,7 +111,7 @@ export class PgRuns {
   }
 
   /** Store.updateRun through `q` (a transaction of the caller's: a one-off's run ends with its step). */
-  async updateIn(q: Query, id: string, patch: RunPatch, fence?: { leaseOwner: string }): Promise<RunRecord> {
+  async updateIn(q: Query, id: string, patch: RunPatch, leaseOwner?: string): Promise<RunRecord> {
     const args: unknown[] = [];
     const arg = (v: unknown) => `$${args.push(v)}`;
     const cols: string[] = [];
@@ -124,12 +124,13 @@ export class PgRuns {
     const now = Date.now();
     cols.push(`updated_at = ${arg(now)}`);
     let sql = `UPDATE runs SET ${cols.join(", ")} WHERE id = ${arg(id)}`;
-    if (fence) sql += ` AND lease_owner = ${arg(fence.leaseOwner)} AND lease_expires_at >= ${arg(now)}`;
+    if (leaseOwner !== undefined)
+      sql += ` AND lease_owner = ${arg(leaseOwner)} AND lease_expires_at >= ${arg(now)}`;
     const r = (await q(`${sql} RETURNING *`, args)).rows[0];
     if (r) return toRun(r);
     if (!(await q("SELECT 1 AS x FROM runs WHERE id = $1", [id])).rows[0])
       throw new NotFoundError(`run ${id} does not exist`);
-    throw new LeaseLostError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
+    throw new LeaseLostError(`run ${id}: the lease of ${leaseOwner} was lost`);
   }
 
   async runsByStatus(status: RunStatus): Promise<RunRecord[]> {

@@ -137,11 +137,10 @@ export class PostgresStore implements Store {
   }
 
   async updateRun(id: string, patch: RunPatch, opts?: RunUpdate): Promise<Announced<RunRecord>> {
-    const fence = opts?.leaseOwner === undefined ? undefined : { leaseOwner: opts.leaseOwner };
     const announce = opts?.announce;
-    if (!announce) return this.#runs.updateIn(this.#q, id, patch, fence);
+    if (!announce) return this.#runs.updateIn(this.#q, id, patch, opts?.leaseOwner);
     return this.#db.tx(async (q): Promise<Announced<RunRecord>> => {
-      const run = await this.#runs.updateIn(q, id, patch, fence);
+      const run = await this.#runs.updateIn(q, id, patch, opts?.leaseOwner);
       return { ...run, announced: await appendIn(q, id, announce, run.updatedAt) };
     });
   }

@@ -132,7 +132,7 @@ export class SqliteRuns {
   }
 
   /** Inside a write: updates run `id` (see Store.updateRun), or throws NotFoundError / LeaseLostError. */
-  updateInWrite(id: string, patch: RunPatch, fence?: { leaseOwner: string }): RunRecord {
+  updateInWrite(id: string, patch: RunPatch, leaseOwner?: string): RunRecord {
     const cols: string[] = [];
     const args: SQLInputValue[] = [];
     const set = (col: string, v: SQLInputValue) => {
@@ -148,8 +148,8 @@ export class SqliteRuns {
     const now = Date.now();
     set("updated_at", now);
     const c = this.#c;
-    const fenced = fence ? " AND lease_owner = ? AND lease_expires_at >= ?" : "";
-    const fenceArgs: SQLInputValue[] = fence ? [fence.leaseOwner, now] : [];
+    const fenced = leaseOwner === undefined ? "" : " AND lease_owner = ? AND lease_expires_at >= ?";
+    const fenceArgs: SQLInputValue[] = leaseOwner === undefined ? [] : [leaseOwner, now];
     const r = c.get(
       `UPDATE runs SET ${cols.join(", ")} WHERE id = ?${fenced} RETURNING *`,
       ...args,
@@ -159,7 +159,7 @@ export class SqliteRuns {
     if (r) return toRun(r);
     if (!c.get("SELECT 1 AS x FROM runs WHERE id = ?", id))
       throw new NotFoundError(`run ${id} does not exist`);
-    throw new LeaseLostError(`run ${id}: the lease of ${fence?.leaseOwner} was lost`);
+    throw new LeaseLostError(`run ${id}: the lease of ${leaseOwner} was lost`);
   }
 
   async runsByStatus(status: RunStatus): Promise<RunRecord[]> {

@@ -145,10 +145,9 @@ export class SqliteStore implements Store {
   }
 
   async updateRun(id: string, patch: RunPatch, opts?: RunUpdate): Promise<Announced<RunRecord>> {
-    const fence = opts?.leaseOwner === undefined ? undefined : { leaseOwner: opts.leaseOwner };
     const announce = opts?.announce;
     return this.#c.write((): Announced<RunRecord> => {
-      const run = this.#runs.updateInWrite(id, patch, fence);
+      const run = this.#runs.updateInWrite(id, patch, opts?.leaseOwner);
       return announce ? { ...run, announced: this.#append(id, announce, run.updatedAt) } : run;
     });
   }
