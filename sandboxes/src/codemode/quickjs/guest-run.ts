@@ -22,7 +22,7 @@ import { interruptedFailure, resultJsonFailure } from "../guest-failures.ts";
 import { prepareScript } from "../script-source.ts";
 import { GuestGlobals } from "./guest-globals.ts";
 import { describeThrown, resultJson } from "./guest-values.ts";
-import type { GuestCall, SettledCall, StartMessage, WorkerOutcome } from "./protocol.ts";
+import type { GuestCall, RerunOutcome, SettledCall, StartMessage, WorkerOutcome } from "./protocol.ts";
 import type { ExactAllocator } from "./exact-allocator.ts";
 import { MemoryWatch } from "./memory-watch.ts";
 
@@ -36,14 +36,16 @@ type Stop =
   | { kind: "logs" }
   | { kind: "memory" }
   | { kind: "aborted" }
-  | { kind: "fatal"; failure: Failure };
+  | { kind: "fatal"; failure: Failure }
+  | { kind: "worker_full" };
 
 /**
  * How a slice ended: the guest awaits tool calls (parked), or it is over (done: the worker sends the outcome,
  * then calls `drop()` to dispose the runtime).
  */
 export type SliceEnd =
-  { kind: "parked"; memoryBytes: number } | { kind: "done"; outcome: WorkerOutcome; memoryBytes: number };
+  | { kind: "parked"; memoryBytes: number }
+  | { kind: "done"; outcome: WorkerOutcome | RerunOutcome; memoryBytes: number };
 
 /** What a guest needs from its worker. */
 export interface GuestHost {
@@ -128,6 +130,20 @@ export class GuestRun {
     this.#stop ??= { kind: "memory" };
   }
 
+  /**
+   * The wasm memory could not grow for this guest although it was within its allowance (the worker's memory,
+   * shared with the other guests, is at its maximum): a failed allocation changed what the guest saw, so it
+   * stops and the host starts it over on another worker (RerunOutcome).
+   */
+  workerMemoryFull(): void {
+    this.#stop ??= { kind: "worker_full" };
+  }
+
+  /** Whether the guest stopped because its worker's shared memory was full (not over its own limit). */
+  get workerMemoryWasFull(): boolean {
+    return this.#stop?.kind === "worker_full";
+  }
+
   /** The console lines captured since the last call (the host keeps them; the worker does not). */
   takeLogs(): { logs: string[]; logsTruncated: boolean } {
     const logs = this.#logs;
@@ -202,6 +218,10 @@ export class GuestRun {
     if (globals !== undefined) Date.now = () => globals.clockMs;
     try {
       outcome = body();
+      // Whatever the guest made of an allocation its worker's full memory failed (caught it, parked,
+      // returned) is not its outcome: it starts over elsewhere. That refusal is counted below too.
+      if (this.#stop?.kind === "worker_full")
+        return this.#done({ status: "rerun", reason: "the worker's wasm memory is full" });
       // A refused allocation ends the guest even when it caught the error and went on (or returned).
       const refused = this.#memory?.check() === true;
       if (refused && (outcome?.status !== "failed" || outcome.failure.kind !== "out_of_memory")) {
@@ -217,7 +237,7 @@ export class GuestRun {
     return this.#done(outcome);
   }
 
-  #done(outcome: WorkerOutcome): SliceEnd {
+  #done(outcome: WorkerOutcome | RerunOutcome): SliceEnd {
     // The peak: what the guest holds at its end is often nothing (an out-of-memory guest has unwound).
     return { kind: "done", outcome, memoryBytes: this.#memory?.peakBytes ?? 0 };
   }
@@ -477,6 +497,8 @@ export class GuestRun {
         return interruptedFailure();
       case "fatal":
         return stop.failure;
+      case "worker_full": // #slice turns it into a rerun before any outcome leaves the worker
+        return makeFailure("sandbox_unavailable", "The sandbox's memory is full. Retry shortly.", true);
     }
   }
 

@@ -247,7 +247,11 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
     slot.wasmBytes = message.wasmBytes;
     if (message.type === "done") {
       this.#leave(slot, task);
-      task.finish(message.outcome);
+      if (message.outcome.status === "rerun") {
+        // The worker's memory is full of other guests: it takes no new one, and this one starts over elsewhere.
+        slot.draining = true;
+        this.#rerun(task, "full");
+      } else task.finish(message.outcome);
     } else if (task.state === "done") {
       this.#evict(task);
     } else if (task.pending.length > 0) {
@@ -492,7 +496,7 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
   }
 
   /** Starts `task` over on another worker (replaying its tool calls), or fails it after too many tries. */
-  #rerun(task: GuestTask, why: "crash" | "migrate"): void {
+  #rerun(task: GuestTask, why: "crash" | "full" | "migrate"): void {
     if (task.state === "done") return;
     this.#queue.removeWhere((r) => r.task === task);
     if (why === "migrate") {
@@ -503,13 +507,14 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
       task.reruns += 1;
       this.#reruns += 1;
       if (task.reruns > this.#options.maxReruns) {
+        const lost =
+          why === "full"
+            ? `The sandboxes running this script ran out of the memory they share with other scripts ${task.reruns} times`
+            : `The sandbox running this script was lost ${task.reruns} times (other scripts crashed it)`;
         task.fail(
-          makeFailure(
-            "sandbox_unavailable",
-            `The sandbox running this script was lost ${task.reruns} times (other scripts crashed it). Retry shortly.`,
-            true,
-            { remedy: { action: "retry_later" } },
-          ),
+          makeFailure("sandbox_unavailable", `${lost}. Retry shortly.`, true, {
+            remedy: { action: "retry_later" },
+          }),
         );
         return;
       }

@@ -115,3 +115,70 @@ return [keep.length, n];`;
     }
   });
 });
+
+/** testInvoker, except that `sleep({ ms: n })` waits for `open(n)`: the test decides when each guest resumes. */
+function numberedGates(): {
+  invoke: ToolInvoker;
+  open: (n: number) => void;
+  waiting: (n: number) => boolean;
+} {
+  const gates = new Map<number, { promise: Promise<void>; open: () => void; waiting: boolean }>();
+  const gate = (n: number) => {
+    let g = gates.get(n);
+    if (g === undefined) {
+      let open: () => void = () => {};
+      const promise = new Promise<void>((resolve) => (open = resolve));
+      g = { promise, open, waiting: false };
+      gates.set(n, g);
+    }
+    return g;
+  };
+  const base = testInvoker();
+  const invoke: ToolInvoker = async (call) => {
+    if (call.tool !== "sleep") return base(call);
+    const g = gate((call.args as { ms: number }).ms);
+    g.waiting = true;
+    await g.promise;
+    return { ok: true, value: 0 };
+  };
+  return { invoke, open: (n) => gate(n).open(), waiting: (n) => gate(n).waiting };
+}
+
+describe("QuickJsEngine: a worker whose shared memory is full", () => {
+  it("starts a guest within its limit over on another worker instead of failing it as out of memory", async () => {
+    // One worker of 40 MiB: two guests of 24 MiB each fit when placed, then both grow to 20 MiB.
+    const engine = new QuickJsEngine({ workers: 1, maxWorkers: 1, wasmMemoryMaxMb: 40 });
+    try {
+      const gates = numberedGates();
+      const limits = { ...TEST_LIMITS, memoryMb: 24, timeoutMs: 60_000 };
+      const first = engine.execute(
+        testRequest(
+          'await tools.sleep({ ms: 1 });\nconst mine = "a".repeat(20000000);\nawait tools.sleep({ ms: 2 });\nreturn [mine.length, mine.slice(-2)];',
+          { limits, tenant: "a", invokeTool: gates.invoke },
+        ),
+      );
+      const second = engine.execute(
+        testRequest(
+          'await tools.sleep({ ms: 3 });\nconst mine = "b".repeat(20000000);\nreturn [mine.length, mine.slice(-2)];',
+          { limits, tenant: "b", invokeTool: gates.invoke },
+        ),
+      );
+      await until(() => gates.waiting(1) && gates.waiting(3) && engine.stats().parked === 2);
+      gates.open(1); // the first guest takes 20 MiB and parks again
+      await until(() => gates.waiting(2));
+      gates.open(3); // the second needs 20 MiB more than the worker's memory has left
+      let secondEnded = false;
+      void second.then(() => (secondEnded = true));
+      await until(() => engine.stats().reruns > 0 || secondEnded); // ended: failed, before this fix
+      gates.open(2);
+      const [a, b] = await Promise.all([first, second]);
+      assert.equal(kindOf(a), "succeeded", JSON.stringify(a));
+      assert.deepEqual(resultOf(a), [20000000, "aa"]);
+      assert.equal(kindOf(b), "succeeded", JSON.stringify(b));
+      assert.deepEqual(resultOf(b), [20000000, "bb"]);
+      assert.ok(engine.stats().reruns >= 1);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});

@@ -56,6 +56,15 @@ export interface CallMessage {
 export type WorkerOutcome =
   { status: "succeeded"; resultJson: string } | { status: "failed"; failure: Failure };
 
+/**
+ * The guest must start over on another worker: the wasm memory its worker shares with other guests could
+ * not grow though the guest was within its own limit. A host fault (the worker's capacity), not the guest's.
+ */
+export interface RerunOutcome {
+  status: "rerun";
+  reason: string;
+}
+
 /** What every end of a slice carries: console lines since the previous slice, memory figures. */
 interface SliceReport {
   id: number;
@@ -77,7 +86,7 @@ export interface ParkedMessage extends SliceReport {
 /** Worker → host: the guest ended; its runtime is disposed. */
 export interface DoneMessage extends SliceReport {
   type: "done";
-  outcome: WorkerOutcome;
+  outcome: WorkerOutcome | RerunOutcome;
 }
 
 /**

@@ -38,20 +38,38 @@ const { module, allocator } = await loadExactQuickJS(variant, memory);
 // Growth of the wasm memory goes through this object's grow() (emscripten's resize_heap). During a slice,
 // growth beyond what the running guest's memory limit can explain is refused: its malloc fails, QuickJS
 // throws "out of memory" at once and the guest is stopped, even when its allocations are so large that
-// the interrupt handler (and its measurement) would come too late.
+// the interrupt handler (and its measurement) would come too late. Growth the memory's maximum refuses
+// while the guest is within its allowance is the worker's fault (other guests hold the room): the guest
+// starts over on another worker (GuestRun.workerMemoryFull).
 let sliceGuest: GuestRun | undefined;
 let sliceStartBytes = 0;
+/**
+ * emscripten_resize_heap tries three sizes — 20 %, 10 %, then 5 % past the current memory, each at least
+ * what the allocation needs — and fails the allocation only when all three fail; the last try is the
+ * smallest. A refused try is judged only then: an over-grown first try is no reason to stop a guest.
+ */
+const RESIZE_TRIES = 3;
+let failedTries = 0;
 const grow = memory.grow.bind(memory);
 memory.grow = (pages: number): number => {
   const guest = sliceGuest;
-  if (
+  const overAllowance =
     guest !== undefined &&
-    memory.buffer.byteLength + pages * PAGE > sliceStartBytes + guest.growthAllowanceBytes
-  ) {
-    guest.memoryExceeded();
-    throw new RangeError("wasm memory growth refused: the running guest is over its memory limit");
+    memory.buffer.byteLength + pages * PAGE > sliceStartBytes + guest.growthAllowanceBytes;
+  try {
+    if (overAllowance)
+      throw new RangeError("wasm memory growth refused: the running guest is over its memory limit");
+    const previous = grow(pages);
+    failedTries = 0;
+    return previous;
+  } catch (error) {
+    if (++failedTries >= RESIZE_TRIES) {
+      failedTries = 0;
+      if (overAllowance) guest.memoryExceeded();
+      else guest?.workerMemoryFull();
+    }
+    throw error;
   }
-  return grow(pages);
 };
 
 const send = (message: WorkerToHost): void => port.postMessage(message);
@@ -103,6 +121,7 @@ function slice(guest: GuestRun, run: () => SliceEnd): void {
   let end: SliceEnd;
   sliceGuest = guest;
   sliceStartBytes = memory.buffer.byteLength;
+  failedTries = 0;
   try {
     end = run();
   } catch (error) {
@@ -112,7 +131,10 @@ function slice(guest: GuestRun, run: () => SliceEnd): void {
     const cause = guest.crashCause ?? error;
     const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     const nearMax = memory.buffer.byteLength >= config.wasmMemoryMaxMb * MiB * 0.9;
-    send({ type: "broken", id: guest.id, reason: nearMax ? `out of memory (${reason})` : reason });
+    // A guest within its own limit when the shared memory ran out broke nothing itself: no culprit, every
+    // guest of this worker starts over elsewhere.
+    const culprit = guest.workerMemoryWasFull ? undefined : guest.id;
+    send({ type: "broken", id: culprit, reason: nearMax ? `out of memory (${reason})` : reason });
     return;
   } finally {
     sliceGuest = undefined;
