@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { JsonLogger } from "./json-logger.ts";
@@ -57,19 +58,90 @@ describe("JsonLogger", () => {
     assert.equal((mine.lines[0]!.err as { type: string }).type, "TypeError");
   });
 
-  it("follows an error's cause a bounded depth", () => {
+  it("writes an error's causes and an AggregateError's errors as pino does, a cycle of causes cut", () => {
+    const cases: Record<string, unknown>[] = [];
+    const inner = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" });
+    const outer = new TypeError("fetch failed", { cause: inner });
+    const loop = new Error("a");
+    const loop2 = new Error("b", { cause: loop });
+    (loop as { cause?: unknown }).cause = loop2;
+    const aggregate = new AggregateError([new Error("v4 refused"), new Error("v6 refused")], "");
+    for (const err of [outer, loop, aggregate]) cases.push({ err, runId: "r1" });
     const mine = capture();
-    let err = new Error("level 0");
-    for (let i = 1; i <= 50; i++) err = new Error(`level ${i}`, { cause: err });
-    new JsonLogger("info", mine.sink).error({ err }, "deep");
-    let depth = 0;
-    let e = mine.lines[0]!.err as { cause?: unknown };
-    while (typeof e.cause === "object") {
-      e = e.cause as { cause?: unknown };
-      depth++;
+    const theirs = pinoLines("info");
+    const log = new JsonLogger("info", mine.sink);
+    for (const fields of cases) {
+      log.error(fields, "hosted run failed");
+      theirs.log.error(fields, "hosted run failed");
     }
-    assert.ok(depth <= 5, `depth ${depth}`);
-    assert.equal(typeof e.cause, "string");
+    const strip = (l: Record<string, unknown>) => ({ ...l, time: 0 });
+    assert.deepEqual(mine.lines.map(strip), theirs.lines.map(strip));
+    assert.equal(
+      (mine.lines[0]!.err as { message: string }).message,
+      "fetch failed: connect ECONNREFUSED 127.0.0.1:9",
+    );
+  });
+
+  it("writes a line, never throws, for fields no JSON can hold", () => {
+    const mine = capture();
+    const log = new JsonLogger("info", mine.sink);
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    let deep: unknown = {};
+    for (let i = 0; i < 200_000; i++) deep = { deep };
+    const selfish = Object.assign(new Error("me"), {});
+    (selfish as { me?: unknown }).me = selfish;
+    const hostile: object[] = [
+      Object.defineProperty({}, "boom", {
+        enumerable: true,
+        get: () => {
+          throw new Error("getter");
+        },
+      }),
+      proxy,
+      {
+        nested: {
+          toJSON: () => {
+            throw new Error("toJSON");
+          },
+        },
+      },
+      { deep },
+      { err: selfish },
+      JSON.parse('{"__proto__": {"msg": "not mine"}, "x": 1}') as object,
+    ];
+    for (const fields of hostile) assert.doesNotThrow(() => log.warn(fields, "hostile"));
+    assert.doesNotThrow(() =>
+      log.child(hostile[0] as Record<string, unknown>).info("child of a throwing getter"),
+    );
+    assert.equal(mine.lines.length, hostile.length + 1);
+    for (const line of mine.lines.slice(0, 4))
+      assert.equal(line.logFault, "the fields of this line could not be serialized");
+    assert.equal(mine.lines[0]!.msg, "hostile");
+    assert.equal((mine.lines[4]!.err as { message: string }).message, "me");
+    assert.equal(mine.lines[5]!.x, 1);
+    assert.equal(mine.lines[5]!.msg, "hostile");
+  });
+
+  it("keeps the process alive when the reader of its output goes away (EPIPE)", async () => {
+    const script = `
+      const { createLogger } = await import(${JSON.stringify(new URL("./logger.ts", import.meta.url).href)});
+      const log = createLogger("info");
+      for (let i = 0; i < 2000; i++) {
+        log.info({ i }, "line");
+        await new Promise((r) => setImmediate(r));
+      }
+      process.stderr.write("still alive\\n");
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.stdout.once("data", () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /still alive/);
   });
 
   it("logs nothing below its level, and nothing at all when silent", () => {

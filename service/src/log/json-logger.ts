@@ -29,43 +29,84 @@ export interface LineSink {
   write(line: string): unknown;
 }
 
-/** Nested errors (`cause`, errors inside `AggregateError`) are followed this deep; below it, their message. */
+/** How many of an AggregateError's errors a line carries (pino carries all; a tenant can make thousands). */
+const MAX_AGGREGATE_ERRORS = 32;
+/** How deep errors found inside an error's own fields are serialized as errors. */
 const MAX_ERROR_DEPTH = 4;
 
-/** pino-std-serializers' shape: type, message, stack, then the error's own enumerable fields. */
-function serializeError(err: Error, depth: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    type: err.constructor?.name ?? "Error",
-    message: err.message,
-    stack: err.stack,
-  };
-  for (const [k, v] of Object.entries(err)) if (!(k in out)) out[k] = v;
-  if (err.cause !== undefined)
-    out.cause =
-      depth < MAX_ERROR_DEPTH
-        ? serializeValue(err.cause, depth + 1)
-        : err.cause instanceof Error
-          ? err.cause.message
-          : "[cause not followed]";
-  return out;
+const isErrorLike = (v: unknown): v is Error =>
+  typeof v === "object" && v !== null && typeof (v as { message?: unknown }).message === "string";
+
+/** The cause pino follows: an error-like `cause`, or what a VError-style `cause()` returns. */
+function causeOf(err: Error): { cause: Error; verror: boolean } | undefined {
+  const c = (err as { cause?: unknown }).cause;
+  if (typeof c === "function") {
+    const r: unknown = (c as (this: Error) => unknown).call(err);
+    return isErrorLike(r) ? { cause: r, verror: true } : undefined;
+  }
+  return isErrorLike(c) ? { cause: c, verror: false } : undefined;
 }
 
-function serializeValue(v: unknown, depth: number): unknown {
-  return v instanceof Error ? serializeError(v, depth) : v;
+/** pino-std-serializers' messageWithCauses: "outer: inner: innermost", cycles cut. */
+function messageWithCauses(err: Error, seen = new Set<Error>(), skip = false): string {
+  const message = skip ? "" : err.message || "";
+  if (seen.has(err)) return `${message}: ...`;
+  const next = causeOf(err);
+  if (next === undefined) return message;
+  seen.add(err);
+  return message + (next.verror ? "" : ": ") + messageWithCauses(next.cause, seen, next.verror);
+}
+
+/** pino-std-serializers' stackWithCauses: each stack, then "caused by: " and the cause's, cycles cut. */
+function stackWithCauses(err: Error, seen = new Set<Error>()): string {
+  const stack = typeof err.stack === "string" ? err.stack : "";
+  if (seen.has(err)) return `${stack}\ncauses have become circular...`;
+  const next = causeOf(err);
+  if (next === undefined) return stack;
+  seen.add(err);
+  return `${stack}\ncaused by: ${stackWithCauses(next.cause, seen)}`;
 }
 
 /**
- * JSON.stringify that cannot throw: a BigInt becomes its decimal string, a repeated object "[Circular]",
- * an Error its serialized shape at any depth. Logging must never turn a hostile value into a host fault.
+ * pino-std-serializers' `err` shape: type, message and stack with their causes, aggregateErrors, then every
+ * enumerable field (inherited ones too); errors in those fields are serialized the same way, once each.
+ */
+function serializeError(err: Error, ancestors: Set<Error> = new Set()): Record<string, unknown> {
+  ancestors.add(err);
+  const ctor = (err as { constructor?: unknown }).constructor;
+  const out: Record<string, unknown> = {
+    type: typeof ctor === "function" ? ctor.name : err.name,
+    message: messageWithCauses(err),
+    stack: stackWithCauses(err),
+  };
+  const errors = (err as { errors?: unknown }).errors;
+  if (Array.isArray(errors))
+    out.aggregateErrors = errors
+      .slice(0, MAX_AGGREGATE_ERRORS)
+      .map((e: unknown) => (isErrorLike(e) && !ancestors.has(e) ? serializeError(e, new Set(ancestors)) : e));
+  for (const key in err) {
+    if (out[key] !== undefined || key === "__proto__") continue;
+    const value = (err as unknown as Record<string, unknown>)[key];
+    if (!isErrorLike(value)) out[key] = value;
+    else if (key !== "cause" && !ancestors.has(value) && ancestors.size < MAX_ERROR_DEPTH)
+      out[key] = serializeError(value, new Set(ancestors));
+  }
+  return out;
+}
+
+/**
+ * JSON.stringify with pino's lenience: a BigInt becomes its decimal string, a repeated object or error
+ * "[Circular]", an Error (anywhere) its serialized shape. It may still throw (a throwing getter or toJSON,
+ * nesting deeper than the stack): the caller writes a line without the fields then.
  */
 function stringify(record: Record<string, unknown>): string {
   const seen = new WeakSet<object>();
   return JSON.stringify(record, (_key, value: unknown) => {
     if (typeof value === "bigint") return value.toString();
-    if (value instanceof Error) return serializeError(value, 0);
     if (typeof value === "object" && value !== null) {
       if (seen.has(value)) return "[Circular]";
       seen.add(value);
+      if (value instanceof Error) return serializeError(value);
     }
     return value;
   });
@@ -103,23 +144,51 @@ export class JsonLogger implements Logger {
   fatal: LogFn = (fields, msg) => this.#write(LEVELS.fatal, fields, msg);
 
   child(bindings: Record<string, unknown>): Logger {
-    return new JsonLogger(this.level, this.#sink, { ...this.#prefix, ...bindings });
+    let merged: Record<string, unknown>;
+    try {
+      merged = { ...this.#prefix, ...bindings };
+    } catch {
+      merged = { ...this.#prefix, bindings: "[unreadable]" }; // a throwing getter or a revoked proxy
+    }
+    return new JsonLogger(this.level, this.#sink, merged);
   }
 
   #write(level: number, fields: object | string, msg: string | undefined): void {
     if (level < this.#threshold) return;
-    const record: Record<string, unknown> = { level, time: Date.now(), ...this.#prefix };
-    if (typeof fields === "string") record.msg = fields;
-    else {
-      if (fields instanceof Error) record.err = fields;
-      else Object.assign(record, fields);
-      if (msg !== undefined) record.msg = msg;
-      else if (fields instanceof Error) record.msg = fields.message;
+    let line: string;
+    try {
+      const record: Record<string, unknown> = { level, time: Date.now(), ...this.#prefix };
+      if (typeof fields === "string") record.msg = fields;
+      else {
+        if (fields instanceof Error) record.err = fields;
+        else
+          for (const [k, v] of Object.entries(fields))
+            Object.defineProperty(record, k, {
+              value: v,
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            });
+        if (msg !== undefined) record.msg = msg;
+        else if (fields instanceof Error) record.msg = fields.message;
+      }
+      line = stringify(record);
+    } catch {
+      // Fields no JSON can hold (a throwing getter or toJSON, a revoked proxy, nesting past the stack):
+      // the line still says what happened, without them.
+      line = JSON.stringify({
+        level,
+        time: Date.now(),
+        pid: this.#prefix.pid,
+        hostname: this.#prefix.hostname,
+        msg: typeof msg === "string" ? msg : typeof fields === "string" ? fields : undefined,
+        logFault: "the fields of this line could not be serialized",
+      });
     }
     try {
-      this.#sink.write(stringify(record) + "\n");
+      this.#sink.write(line + "\n");
     } catch {
-      // A closed or broken stdout: the line is lost, the service goes on (pino behaves the same).
+      // A sink that throws (a destroyed stream): the line is lost, the service goes on.
     }
   }
 }

@@ -15,5 +15,15 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     const { pino } = createRequire(import.meta.url)("pino") as { pino: typeof Pino };
     return pino({ level, transport: { target: "pino-pretty", options: { colorize: true } } });
   }
-  return new JsonLogger(level, destination ?? process.stdout);
+  const out = destination ?? process.stdout;
+  // A reader gone (a log shipper that exited, `| head`): the write's EPIPE arrives later as an 'error'
+  // event, which would end the process unhandled. Lines are lost then; the service goes on (as with pino).
+  if (!HANDLED.has(out)) {
+    HANDLED.add(out);
+    out.on("error", () => undefined);
+  }
+  return new JsonLogger(level, out);
 }
+
+/** Streams given an 'error' listener already (one each, however many loggers write to them). */
+const HANDLED = new WeakSet<NodeJS.WritableStream>();
