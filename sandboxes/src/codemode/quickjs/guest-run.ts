@@ -139,11 +139,6 @@ export class GuestRun {
     this.#stop ??= { kind: "worker_full" };
   }
 
-  /** Whether the guest stopped because its worker's shared memory was full (not over its own limit). */
-  get workerMemoryWasFull(): boolean {
-    return this.#stop?.kind === "worker_full";
-  }
-
   /** The console lines captured since the last call (the host keeps them; the worker does not). */
   takeLogs(): { logs: string[]; logsTruncated: boolean } {
     const logs = this.#logs;

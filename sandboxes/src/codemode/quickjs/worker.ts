@@ -65,7 +65,9 @@ memory.grow = (pages: number): number => {
   } catch (error) {
     if (++failedTries >= RESIZE_TRIES) {
       failedTries = 0;
-      if (overAllowance) guest.memoryExceeded();
+      // Alone in its worker, the guest filled the memory itself (its limit, fragmented, is more than the
+      // worker holds): starting it over elsewhere would end the same way, so that is its own out of memory.
+      if (overAllowance || (guest !== undefined && guests.size <= 1)) guest?.memoryExceeded();
       else guest?.workerMemoryFull();
     }
     throw error;
@@ -131,10 +133,7 @@ function slice(guest: GuestRun, run: () => SliceEnd): void {
     const cause = guest.crashCause ?? error;
     const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     const nearMax = memory.buffer.byteLength >= config.wasmMemoryMaxMb * MiB * 0.9;
-    // A guest within its own limit when the shared memory ran out broke nothing itself: no culprit, every
-    // guest of this worker starts over elsewhere.
-    const culprit = guest.workerMemoryWasFull ? undefined : guest.id;
-    send({ type: "broken", id: culprit, reason: nearMax ? `out of memory (${reason})` : reason });
+    send({ type: "broken", id: guest.id, reason: nearMax ? `out of memory (${reason})` : reason });
     return;
   } finally {
     sliceGuest = undefined;
