@@ -88,6 +88,15 @@ void describe("dist/", () => {
     assert.equal(py.body.result, 42);
   });
 
+  void it("serves /metrics from its lazily loaded prom-client chunk, with the steps it journaled", async () => {
+    const res = await fetch(`${svc.url}/metrics`);
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.match(res.headers.get("content-type") ?? "", /text\/plain/);
+    assert.match(text, /^mend_process_process_cpu_user_seconds_total /m);
+    assert.match(text, /^mend_steps_total\{[^}]*\} [1-9]/m); // the step journaled above, reported before the chunk loaded
+  });
+
   void it("serves the inspector's script (a file read by path)", async () => {
     const res = await fetch(`${svc.url}/ui/assets/inspector.js`);
     assert.equal(res.status, 200);
