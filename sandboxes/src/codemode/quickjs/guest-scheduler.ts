@@ -140,6 +140,22 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
       task.fail(makeFailure("interrupted", "The code-mode engine is shutting down.", true));
       return;
     }
+    // A limit no worker can ever place (#fits, even empty) would wait in the queue forever: the policy allows
+    // more memory than the engine's workers hold. Refused at once, saying what would run.
+    const hostableMb = Math.floor(
+      (this.#options.wasmMemoryMaxMb * MiB * PLACEABLE_SHARE - MIN_GUEST_BYTES) / MiB,
+    );
+    if (task.limits.memoryMb > hostableMb) {
+      task.fail(
+        makeFailure(
+          "policy_violation",
+          `memoryMb=${task.limits.memoryMb} is more than one QuickJS worker can hold for a script (${hostableMb} MiB with its ${this.#options.wasmMemoryMaxMb} MiB of wasm memory); ask for at most ${hostableMb}, or ask the operator to lower the policy's codemode.max.memoryMb`,
+          false,
+          { rule: "codemode.max.memoryMb", remedy: { action: "change_request", memoryMb: hostableMb } },
+        ),
+      );
+      return;
+    }
     this.#shares.touch(task.tenant, task.weight);
     void task.ended.then(() => this.#shares.touch(task.tenant, task.weight)).catch(() => {});
     this.#queue.push(task.tenant, task.weight, { task, kind: "start" });

@@ -181,4 +181,26 @@ describe("QuickJsEngine: a worker whose shared memory is full", () => {
       await engine.dispose();
     }
   });
+
+  it("refuses at once a memoryMb no worker can ever hold, and runs one at the most a worker holds", async () => {
+    // Before, such a guest waited in the queue for ever: no worker, even empty, could place it.
+    const engine = new QuickJsEngine({ workers: 1, maxWorkers: 1, wasmMemoryMaxMb: 40 });
+    try {
+      const tooMuch = await engine.execute(
+        testRequest("return 1;", { limits: { ...TEST_LIMITS, memoryMb: 60 } }),
+      );
+      assert.equal(kindOf(tooMuch), "policy_violation", JSON.stringify(tooMuch));
+      const failure = (tooMuch as { failure: { retryable: boolean; remedy?: { memoryMb?: number } } })
+        .failure;
+      assert.equal(failure.retryable, false);
+      const most = failure.remedy?.memoryMb;
+      assert.ok(most !== undefined && most >= 30 && most < 40, String(most));
+      const fits = await engine.execute(
+        testRequest("return 6 * 7;", { limits: { ...TEST_LIMITS, memoryMb: most } }),
+      );
+      assert.equal(resultOf(fits), 42, JSON.stringify(fits));
+    } finally {
+      await engine.dispose();
+    }
+  });
 });
