@@ -115,7 +115,7 @@ export class Metrics {
     this.#loading ??= import("prom-client").then((mod) => {
       // From the sources Node gives prom-client's exports by name; the bundle's chunk for this CommonJS
       // package exports them only as `default` (module.exports), which Node gives from the sources too.
-      const prom = (mod as { default?: typeof PromClientModule }).default ?? mod;
+      const prom = (mod as unknown as { default?: typeof PromClientModule }).default ?? mod;
       const loaded = build(prom, this.#sources);
       for (const replay of this.#early) replay(loaded.sink);
       this.#early = [];
