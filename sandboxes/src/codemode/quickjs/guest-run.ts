@@ -214,7 +214,7 @@ export class GuestRun {
     try {
       outcome = body();
       // Whatever the guest made of an allocation its worker's full memory failed (caught it, parked,
-      // returned) is not its outcome: it starts over elsewhere. That refusal is counted below too.
+      // returned) is not its outcome: it starts over elsewhere.
       if (this.#stop?.kind === "worker_full")
         return this.#done({ status: "rerun", reason: "the worker's wasm memory is full" });
       // A refused allocation ends the guest even when it caught the error and went on (or returned).

@@ -63,12 +63,12 @@ memory.grow = (pages: number): number => {
     failedTries = 0;
     return previous;
   } catch (error) {
-    if (++failedTries >= RESIZE_TRIES) {
+    if (++failedTries >= RESIZE_TRIES && guest !== undefined) {
       failedTries = 0;
       // Alone in its worker, the guest filled the memory itself (its limit, fragmented, is more than the
       // worker holds): starting it over elsewhere would end the same way, so that is its own out of memory.
-      if (overAllowance || (guest !== undefined && guests.size <= 1)) guest?.memoryExceeded();
-      else guest?.workerMemoryFull();
+      if (overAllowance || guests.size <= 1) guest.memoryExceeded();
+      else guest.workerMemoryFull();
     }
     throw error;
   }
