@@ -1,4 +1,4 @@
-// A JSON-lines logger with pino's line format and levels, small enough to load in well under a millisecond.
+// A JSON-lines logger with pino's line format and levels that loads nothing but node:os.
 // pino itself took ~12 ms of every start (its module tree, read before the service can listen); the
 // service only needs leveled lines, child bindings and error serialization, so this is what it runs
 // unless a human watches a TTY (then logger.ts loads pino-pretty through pino).
@@ -122,7 +122,7 @@ export class JsonLogger implements Logger {
   readonly level: string;
   readonly #threshold: number;
   readonly #sink: LineSink;
-  /** The serialized `"pid":…,"hostname":…,<bindings>` part, shared by every line of this logger. */
+  /** pid, hostname and the bindings of this logger and its parents: the first fields of each of its lines. */
   readonly #prefix: Record<string, unknown>;
 
   constructor(

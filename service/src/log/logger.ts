@@ -5,6 +5,9 @@ import { JsonLogger, type Logger } from "./json-logger.ts";
 
 export type { Logger };
 
+/** Streams given an 'error' listener already (one each, however many loggers write to them). */
+const HANDLED = new WeakSet<NodeJS.WritableStream>();
+
 /**
  * Creates the service logger. pino is loaded only for the pretty TTY output: its module tree cost ~12 ms
  * of every start, and the JSON lines it would write are the ones JsonLogger writes.
@@ -24,6 +27,3 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
   }
   return new JsonLogger(level, out);
 }
-
-/** Streams given an 'error' listener already (one each, however many loggers write to them). */
-const HANDLED = new WeakSet<NodeJS.WritableStream>();
