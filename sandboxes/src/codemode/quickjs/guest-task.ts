@@ -22,7 +22,8 @@ export type TaskState = "queued" | "running" | "parked" | "runnable" | "done";
  * One execution on the QuickJS scheduler. Its wall-clock budget (`timeoutMs`) is spent while its guest
  * runs or awaits tool calls, not while it waits for a worker (queued, runnable). A re-run (its worker was
  * lost to another guest's crash, or it moved off a worker a long slice of another tenant holds) gets a new
- * incarnation id, a fresh budget and an empty console, and replays its tool calls through the broker.
+ * incarnation id, a fresh budget and an empty console, and replays its tool calls through the broker; the
+ * lines it prints again are not streamed again (`onLog` sees each line once).
  *
  * @example const task = new GuestTask(1, request, limits, broker); scheduler.submit(task); const end = await task.ended;
  */
@@ -54,6 +55,8 @@ export class GuestTask {
   #resolve!: (end: TaskEnd) => void;
   #budgetLeftMs: number;
   #countingSince: number | undefined;
+  /** Lines already given to `onLog`, over all incarnations. */
+  #streamedLines = 0;
 
   constructor(id: number, request: CodeModeRequest, limits: CodeModeLimits, broker: ToolCallBroker) {
     this.id = id;
@@ -103,12 +106,17 @@ export class GuestTask {
   }
 
   addLogs(logs: string[], truncated: boolean): void {
+    const from = this.logs.length;
     for (const line of logs) this.logs.push(line);
     this.logsTruncated ||= truncated;
+    // A rerun starts the script over with the same seed, clock and (replayed) tool results, so its first
+    // lines are those an earlier incarnation already streamed: only the lines past them are new.
+    const first = Math.max(from, this.#streamedLines);
+    this.#streamedLines = Math.max(this.#streamedLines, this.logs.length);
     const onLog = this.request.onLog;
-    if (onLog && logs.length > 0) {
+    if (onLog && first < this.logs.length) {
       try {
-        for (const line of logs) onLog(line);
+        for (let i = first; i < this.logs.length; i++) onLog(this.logs[i]!);
       } catch {
         // Live output is best effort: the lines are in the outcome's logs either way.
       }

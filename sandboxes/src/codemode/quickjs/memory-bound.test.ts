@@ -157,10 +157,11 @@ describe("QuickJsEngine: a worker whose shared memory is full", () => {
           { limits, tenant: "a", invokeTool: gates.invoke },
         ),
       );
+      const streamed: string[] = [];
       const second = engine.execute(
         testRequest(
-          'await tools.sleep({ ms: 3 });\nconst mine = "b".repeat(20000000);\nreturn [mine.length, mine.slice(-2)];',
-          { limits, tenant: "b", invokeTool: gates.invoke },
+          'console.log("b starts");\nawait tools.sleep({ ms: 3 });\nconsole.log("b grows");\nconst mine = "b".repeat(20000000);\nreturn [mine.length, mine.slice(-2)];',
+          { limits, tenant: "b", invokeTool: gates.invoke, onLog: (line) => streamed.push(line) },
         ),
       );
       await until(() => gates.waiting(1) && gates.waiting(3) && engine.stats().parked === 2);
@@ -177,6 +178,9 @@ describe("QuickJsEngine: a worker whose shared memory is full", () => {
       assert.equal(kindOf(b), "succeeded", JSON.stringify(b));
       assert.deepEqual(resultOf(b), [20000000, "bb"]);
       assert.ok(engine.stats().reruns >= 1);
+      // The rerun printed its lines again; they are streamed once, and the outcome holds the rerun's own.
+      assert.deepEqual(streamed, ["b starts", "b grows"]);
+      assert.deepEqual((b as { logs: string[] }).logs, ["b starts", "b grows"]);
     } finally {
       await engine.dispose();
     }
