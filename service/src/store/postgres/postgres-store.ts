@@ -27,29 +27,17 @@ import type {
   StoreCounters,
 } from "../store.ts";
 import type { BlobStore } from "../blob-store.ts";
-import { FencedError, LeaseLostError, NotFoundError, RunFinishedError } from "../store-errors.ts";
-import { FINISHED_RUNS } from "../records.ts";
-import { ownedByAnother } from "../step-ownership.ts";
-import {
-  INTERRUPTED_BY_SHUTDOWN,
-  json,
-  num,
-  parse,
-  str,
-  toApiKey,
-  toStep,
-  toTenantUsage,
-  toTool,
-  toToolCall,
-  type Row,
-} from "../row-codec.ts";
+import { num, parse, toTenantUsage, toToolCall, type Row } from "../row-codec.ts";
 import { PgDatabase, type Query } from "./pg-database.ts";
 import { PostgresBlobStore } from "./pg-blob-store.ts";
 import { PgCache } from "./pg-cache.ts";
 import { PgRuns } from "./pg-runs.ts";
-import { EVENTS_CHANNEL, PgReplicas } from "./pg-replicas.ts";
+import { PgReplicas } from "./pg-replicas.ts";
 import { PgSideConnection } from "./pg-side-connection.ts";
 import { PgCatalogVersions } from "./pg-catalog-versions.ts";
+import { PgSteps, TOOL_CALL_UPSERT, toolCallValues } from "./pg-steps.ts";
+import { PgCatalog } from "./pg-catalog.ts";
+import { appendIn, listEvents } from "./pg-events.ts";
 
 /**
  * PostgreSQL implementation of Store. Claims of one run are serialised by a row lock on the run (one
@@ -65,6 +53,8 @@ export class PostgresStore implements Store {
   readonly #side: PgSideConnection;
   readonly #replicas: PgReplicas;
   readonly #versions: PgCatalogVersions;
+  readonly #steps: PgSteps;
+  readonly #catalog: PgCatalog;
 
   private constructor(db: PgDatabase, url: string) {
     this.#db = db;
@@ -74,6 +64,8 @@ export class PostgresStore implements Store {
     this.#side = new PgSideConnection(url);
     this.#replicas = new PgReplicas(db.query, this.#side);
     this.#versions = new PgCatalogVersions(this.#side);
+    this.#steps = new PgSteps(db, this.#runs);
+    this.#catalog = new PgCatalog(db.query, this.#versions);
   }
 
   /**
@@ -157,148 +149,28 @@ export class PostgresStore implements Store {
     return this.#runs.releaseLease(runId, owner);
   }
 
-  async claimStep(step: NewStep): Promise<StepClaim> {
-    return this.#db.tx(async (q): Promise<StepClaim> => {
-      const now = Date.now();
-      if (step.run) await this.#runs.ensureIn(q, step.run);
-      // The run's row lock serialises the claims of one run: one attempt at a time, seq = max + 1 is safe.
-      const run = await q(
-        "SELECT lease_owner, lease_expires_at, tenant, status FROM runs WHERE id = $1 FOR NO KEY UPDATE",
-        [step.runId],
-      );
-      if (run.rowCount === 0) throw new NotFoundError(`run ${step.runId} does not exist`);
-      const lease = run.rows[0]!;
-      if (step.activeRunOf !== undefined) {
-        if (lease.tenant !== step.activeRunOf) throw new NotFoundError(`run ${step.runId} does not exist`);
-        if (FINISHED_RUNS.has(String(lease.status)))
-          throw new RunFinishedError(step.runId, String(lease.status));
-      }
-      if (step.lease !== undefined && (lease.lease_owner !== step.lease || num(lease.lease_expires_at) < now))
-        throw new LeaseLostError(`run ${step.runId}: the lease of ${step.lease} was lost`);
-      const existing = (await q("SELECT * FROM steps WHERE run_id = $1 AND key = $2", [step.runId, step.key]))
-        .rows[0];
-      const owner = step.owner ?? null;
-      if (existing) {
-        const prev = toStep(existing);
-        if (prev.status === "succeeded" || prev.status === "failed") return { kind: "finished", step: prev };
-        if (ownedByAnother(prev, owner, now, step.ownerTtlMs)) return { kind: "owned", step: prev };
-        const r = await q(
-          `UPDATE steps SET status = 'started', attempt = attempt + 1, started_at = $1, ended_at = NULL, output = NULL,
-           failure = NULL, usage = NULL, audit = $2, owner = $3, heartbeat_at = $1 WHERE run_id = $4 AND seq = $5 RETURNING *`,
-          [now, json(step.audit), owner, step.runId, prev.seq],
-        );
-        let claimed = toStep(r.rows[0]!);
-        const announced = step.announce
-          ? await appendIn(q, claimed.runId, step.announce(claimed), now)
-          : undefined;
-        let endAnnounced: EventRecord | undefined;
-        if (step.end) {
-          // A re-claimed key is ended by a second statement in the same transaction.
-          const [sql, args] = endSql(step.runId, prev.seq, step.end, now, claimed.attempt);
-          claimed = toStep((await q(`${sql} RETURNING *`, args)).rows[0]!);
-          if (step.end.announce)
-            endAnnounced = await appendIn(q, step.runId, step.end.announce(claimed), now);
-        }
-        return {
-          kind: "claimed",
-          step: claimed,
-          previousAttempt: prev,
-          ...(announced ? { announced } : {}),
-          ...(endAnnounced ? { endAnnounced } : {}),
-        };
-      }
-      // With `end`, the row is inserted ended (one statement).
-      const end = step.end;
-      const r = await q(
-        `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner,
-           heartbeat_at, output, failure, usage, cached, ended_at)
-         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = $1), $2, $3, $9, 1, $4, $5, $6, $7, $8,
-           $5, $10, $11, $12, $13, $14)
-         RETURNING *`,
-        [
-          step.runId,
-          step.key,
-          step.kind,
-          json(step.input),
-          now,
-          json(step.remediation),
-          json(end?.audit ?? step.audit),
-          owner,
-          end ? end.status : "started",
-          json(end?.output),
-          json(end?.failure),
-          json(end?.usage),
-          end?.cached === true,
-          end ? now : null,
-        ],
-      );
-      const claimed = toStep(r.rows[0]!);
-      const announced = step.announce
-        ? await appendIn(q, claimed.runId, step.announce(claimed), now)
-        : undefined;
-      const endAnnounced = end?.announce
-        ? await appendIn(q, claimed.runId, end.announce(claimed), now)
-        : undefined;
-      return {
-        kind: "claimed",
-        step: claimed,
-        previousAttempt: null,
-        ...(announced ? { announced } : {}),
-        ...(endAnnounced ? { endAnnounced } : {}),
-      };
-    });
+  claimStep(step: NewStep): Promise<StepClaim> {
+    return this.#steps.claimStep(step);
   }
 
-  async endStep(runId: string, seq: number, end: StepEnd): Promise<Announced<StepRecord>> {
-    const now = Date.now();
-    const [sql, args] = endSql(runId, seq, end, now, end.attempt);
-    const announce = end.announce;
-    const r =
-      announce || end.toolCalls?.length || end.run
-        ? await this.#db.tx(async (q) => {
-            // The run first when it is written too: a claim locks the run, then the step and the tenant's
-            // usage row; taken the other way round here, a claim on the same run would deadlock with it.
-            if (end.run) await q("SELECT 1 FROM runs WHERE id = $1 FOR NO KEY UPDATE", [runId]);
-            const row = (await q(`${sql} RETURNING *`, args)).rows[0];
-            // Fenced out (or no such step): nothing else is written either.
-            if (!row) return undefined;
-            for (const t of end.toolCalls ?? []) await q(TOOL_CALL_UPSERT, toolCallValues(t));
-            const ended = toStep(row);
-            if (end.run) await this.#runs.updateIn(q, runId, end.run);
-            return announce ? { ...ended, announced: await appendIn(q, runId, announce(ended), now) } : ended;
-          })
-        : await this.#one(`${sql} RETURNING *`, args).then((row) => (row ? toStep(row) : undefined));
-    if (r) return r;
-    if (!(await this.#one("SELECT 1 AS x FROM steps WHERE run_id = $1 AND seq = $2", [runId, seq])))
-      throw new NotFoundError(`step ${runId}#${seq} does not exist`);
-    throw new FencedError(`step ${runId}#${seq}: attempt ${end.attempt} is no longer current`);
+  endStep(runId: string, seq: number, end: StepEnd): Promise<Announced<StepRecord>> {
+    return this.#steps.endStep(runId, seq, end);
   }
 
-  async getStep(runId: string, key: string): Promise<StepRecord | null> {
-    const r = await this.#one("SELECT * FROM steps WHERE run_id = $1 AND key = $2", [runId, key]);
-    return r ? toStep(r) : null;
+  getStep(runId: string, key: string): Promise<StepRecord | null> {
+    return this.#steps.getStep(runId, key);
   }
 
-  async listSteps(runId: string): Promise<StepRecord[]> {
-    return (await this.#q("SELECT * FROM steps WHERE run_id = $1 ORDER BY seq", [runId])).rows.map(toStep);
+  listSteps(runId: string): Promise<StepRecord[]> {
+    return this.#steps.listSteps(runId);
   }
 
-  async heartbeatSteps(owner: string): Promise<number> {
-    const r = await this.#q("UPDATE steps SET heartbeat_at = $1 WHERE owner = $2 AND status = 'started'", [
-      Date.now(),
-      owner,
-    ]);
-    return r.rowCount;
+  heartbeatSteps(owner: string): Promise<number> {
+    return this.#steps.heartbeatSteps(owner);
   }
 
-  async interruptStartedSteps(owner?: string): Promise<number> {
-    const sql =
-      "UPDATE steps SET status = 'interrupted', failure = $1, ended_at = $2 WHERE status = 'started'";
-    const r =
-      owner === undefined
-        ? await this.#q(sql, [INTERRUPTED_BY_SHUTDOWN, Date.now()])
-        : await this.#q(`${sql} AND owner = $3`, [INTERRUPTED_BY_SHUTDOWN, Date.now(), owner]);
-    return r.rowCount;
+  interruptStartedSteps(owner?: string): Promise<number> {
+    return this.#steps.interruptStartedSteps(owner);
   }
 
   heartbeatReplica(id: string, ttlMs: number): Promise<number> {
@@ -357,18 +229,8 @@ export class PostgresStore implements Store {
     return appendIn(this.#q, runId, { type, data }, Date.now());
   }
 
-  async listEvents(runId: string, afterId: number): Promise<EventRecord[]> {
-    const r = await this.#q("SELECT * FROM events WHERE run_id = $1 AND id > $2 ORDER BY id", [
-      runId,
-      afterId,
-    ]);
-    return r.rows.map((e) => ({
-      id: num(e.id),
-      runId,
-      type: str(e.type),
-      data: parse(e.data),
-      at: num(e.at),
-    }));
+  listEvents(runId: string, afterId: number): Promise<EventRecord[]> {
+    return listEvents(this.#q, runId, afterId);
   }
 
   getCache(
@@ -429,126 +291,41 @@ export class PostgresStore implements Store {
     return (await this.#q("SELECT * FROM tenant_usage ORDER BY tenant")).rows.map(toTenantUsage);
   }
 
-  async putTool(t: ToolRecord): Promise<void> {
-    await this.#versions.write("tools", () =>
-      this.#q(
-        `INSERT INTO tools (tenant, name, spec, secret, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (tenant, name) DO UPDATE SET spec = excluded.spec, secret = excluded.secret, updated_at = excluded.updated_at`,
-        [t.tenant, t.name, JSON.stringify(t.spec), t.secret, t.createdAt, t.updatedAt],
-      ),
-    );
+  putTool(t: ToolRecord): Promise<void> {
+    return this.#catalog.putTool(t);
   }
 
-  async getTool(tenant: string, name: string): Promise<ToolRecord | null> {
-    const r = await this.#one("SELECT * FROM tools WHERE tenant = $1 AND name = $2", [tenant, name]);
-    return r ? toTool(r) : null;
+  getTool(tenant: string, name: string): Promise<ToolRecord | null> {
+    return this.#catalog.getTool(tenant, name);
   }
 
-  async listTools(tenant: string): Promise<ToolRecord[]> {
-    return (await this.#q("SELECT * FROM tools WHERE tenant = $1 ORDER BY name", [tenant])).rows.map(toTool);
+  listTools(tenant: string): Promise<ToolRecord[]> {
+    return this.#catalog.listTools(tenant);
   }
 
-  async deleteTool(tenant: string, name: string): Promise<boolean> {
-    const r = await this.#versions.write("tools", () =>
-      this.#q("DELETE FROM tools WHERE tenant = $1 AND name = $2", [tenant, name]),
-    );
-    return r.rowCount > 0;
+  deleteTool(tenant: string, name: string): Promise<boolean> {
+    return this.#catalog.deleteTool(tenant, name);
   }
 
   /** From memory (pg-catalog-versions.ts); null while the side connection is not listening. */
-  async toolsVersion(): Promise<string | null> {
-    return this.#versions.version("tools");
+  toolsVersion(): Promise<string | null> {
+    return this.#catalog.toolsVersion();
   }
 
   /** From memory (pg-catalog-versions.ts); a value never answered before while not listening. */
-  async apiKeysVersion(): Promise<string> {
-    return this.#versions.keysVersion();
+  apiKeysVersion(): Promise<string> {
+    return this.#catalog.apiKeysVersion();
   }
 
-  async putApiKey(k: ApiKeyRecord): Promise<void> {
-    await this.#versions.write("keys", () =>
-      this.#q(
-        "INSERT INTO api_keys (id, tenant, policy, salt, hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        [k.id, k.tenant, k.policy, k.salt, k.hash, k.createdAt, k.revokedAt],
-      ),
-    );
+  putApiKey(k: ApiKeyRecord): Promise<void> {
+    return this.#catalog.putApiKey(k);
   }
 
-  async listApiKeys(): Promise<ApiKeyRecord[]> {
-    return (await this.#q("SELECT * FROM api_keys ORDER BY created_at, id")).rows.map(toApiKey);
+  listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.#catalog.listApiKeys();
   }
 
-  async revokeApiKey(id: string, at: number): Promise<boolean> {
-    const r = await this.#versions.write("keys", () =>
-      this.#q("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", [at, id]),
-    );
-    return r.rowCount > 0;
+  revokeApiKey(id: string, at: number): Promise<boolean> {
+    return this.#catalog.revokeApiKey(id, at);
   }
-}
-
-/**
- * Appends an event (inside a transaction when `q` is one). The per-run advisory lock is held until the
- * statement's transaction commits: a reader never sees id n+1 before id n. The NOTIFY is delivered at the
- * same commit, so a follower on another replica that reads after it sees the event.
- */
-async function appendIn(
-  q: Query,
-  runId: string,
-  ev: { type: string; data: unknown },
-  at: number,
-): Promise<EventRecord> {
-  const r = await q(
-    `WITH l AS (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))), n AS (SELECT pg_notify('${EVENTS_CHANNEL}', $1))
-     INSERT INTO events (run_id, type, data, at) SELECT $1, $2, $3, $4 FROM l, n RETURNING id`,
-    [runId, ev.type, JSON.stringify(ev.data ?? null), at],
-  );
-  return { id: num(r.rows[0]!.id), runId, type: ev.type, data: ev.data, at };
-}
-
-/** The UPDATE that ends step `seq` (fenced to `attempt` while started when given), without RETURNING. */
-function endSql(
-  runId: string,
-  seq: number,
-  end: Omit<StepEnd, "attempt">,
-  now: number,
-  attempt: number | undefined,
-): [string, unknown[]] {
-  const args: unknown[] = [
-    end.status,
-    json(end.output),
-    json(end.failure),
-    json(end.usage),
-    end.cached === true,
-    now,
-    json(end.audit),
-    runId,
-    seq,
-  ];
-  let sql = `UPDATE steps SET status = $1, output = $2, failure = $3, usage = $4, cached = $5, ended_at = $6,
-    audit = COALESCE($7, audit) WHERE run_id = $8 AND seq = $9`;
-  if (attempt !== undefined) sql += ` AND attempt = $${args.push(attempt)} AND status = 'started'`;
-  return [sql, args];
-}
-
-const TOOL_CALL_UPSERT = `INSERT INTO tool_calls (run_id, step_seq, seq, tool, args_json, occurrence, status, output, failure, ms, cached)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-  ON CONFLICT (run_id, step_seq, tool, args_md5, occurrence) DO UPDATE SET seq = excluded.seq,
-    status = excluded.status, output = excluded.output, failure = excluded.failure, ms = excluded.ms,
-    cached = excluded.cached`;
-
-/** The parameters of TOOL_CALL_UPSERT. */
-function toolCallValues(t: ToolCallRow): unknown[] {
-  return [
-    t.runId,
-    t.stepSeq,
-    t.seq,
-    t.tool,
-    t.argsJson,
-    t.occurrence,
-    t.status,
-    json(t.output),
-    json(t.failure),
-    t.ms,
-    t.cached,
-  ];
 }

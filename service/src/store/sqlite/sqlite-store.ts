@@ -26,38 +26,16 @@ import type {
   Store,
   StoreCounters,
 } from "../store.ts";
-import { ownedByAnother } from "../step-ownership.ts";
-import { FencedError, LeaseLostError, NotFoundError, RunFinishedError } from "../store-errors.ts";
-import { FINISHED_RUNS } from "../records.ts";
-import {
-  INTERRUPTED_BY_SHUTDOWN,
-  json,
-  num,
-  parse,
-  str,
-  toApiKey,
-  toStep,
-  toTool,
-  toToolCall,
-} from "../row-codec.ts";
+import { json, num, parse, str, toToolCall } from "../row-codec.ts";
 import { SqliteConnection, type SqliteConnectionOptions } from "./sqlite-connection.ts";
 import { SqliteCache } from "./sqlite-cache.ts";
 import { SqliteRuns } from "./sqlite-runs.ts";
 import { SqliteUsage } from "./sqlite-usage.ts";
 import { SqliteReplicas } from "./sqlite-replicas.ts";
-import {
-  SqliteStepUsage,
-  JOURNAL_ROOM_RETURNING,
-  STEP_BYTES_RETURNING,
-  STEP_BYTES_SET,
-  stepInsertBytes,
-} from "./sqlite-step-usage.ts";
-
-/** The seq of a run's next step. */
-const NEXT_SEQ_SQL = "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM steps WHERE run_id=?";
-
-/** SQLite's extended result code of a foreign-key violation (here: a step of a run that does not exist). */
-const SQLITE_CONSTRAINT_FOREIGNKEY = 787;
+import { SqliteStepUsage } from "./sqlite-step-usage.ts";
+import { SqliteSteps } from "./sqlite-steps.ts";
+import { SqliteCatalog } from "./sqlite-catalog.ts";
+import { appendEvent, listEvents } from "./sqlite-events.ts";
 
 /**
  * SQLite implementation of Store. Synchronous driver, async interface (the PostgreSQL one is not sync).
@@ -73,15 +51,17 @@ export class SqliteStore implements Store {
   readonly #runs: SqliteRuns;
   readonly #usage: SqliteUsage;
   readonly #replicas: SqliteReplicas;
-  readonly #stepUsage: SqliteStepUsage;
+  readonly #steps: SqliteSteps;
+  readonly #catalog: SqliteCatalog;
 
   private constructor(c: SqliteConnection) {
     this.#c = c;
-    this.#stepUsage = new SqliteStepUsage(c);
     this.#usage = new SqliteUsage(c);
     this.#replicas = new SqliteReplicas(c);
     this.#cache = new SqliteCache(c);
     this.#runs = new SqliteRuns(c);
+    this.#steps = new SqliteSteps(c, this.#runs, new SqliteStepUsage(c));
+    this.#catalog = new SqliteCatalog(c);
   }
 
   /**
@@ -148,7 +128,7 @@ export class SqliteStore implements Store {
     const announce = opts?.announce;
     return this.#c.write((): Announced<RunRecord> => {
       const run = this.#runs.updateInWrite(id, patch, opts?.leaseOwner);
-      return announce ? { ...run, announced: this.#append(id, announce, run.updatedAt) } : run;
+      return announce ? { ...run, announced: appendEvent(this.#c, id, announce, run.updatedAt) } : run;
     });
   }
 
@@ -165,163 +145,7 @@ export class SqliteStore implements Store {
   }
 
   async claimStep(step: NewStep): Promise<StepClaim> {
-    const c = this.#c;
-    return c.write((): StepClaim => {
-      const now = Date.now();
-      const owner = step.owner ?? null;
-      // A run created by this write has no step yet, and its tenant is known: its first claim reads neither.
-      const created = step.run ? this.#runs.ensureInWrite(step.run) : false;
-      if (step.activeRunOf !== undefined) {
-        const run = c.get("SELECT tenant, status FROM runs WHERE id=?", step.runId);
-        if (!run || run.tenant !== step.activeRunOf)
-          throw new NotFoundError(`run ${step.runId} does not exist`);
-        if (FINISHED_RUNS.has(str(run.status))) throw new RunFinishedError(step.runId, str(run.status));
-      }
-      if (step.lease !== undefined) {
-        const run = c.get("SELECT lease_owner, lease_expires_at FROM runs WHERE id=?", step.runId);
-        if (!run) throw new NotFoundError(`run ${step.runId} does not exist`);
-        if (run.lease_owner !== step.lease || num(run.lease_expires_at) < now)
-          throw new LeaseLostError(`run ${step.runId}: the lease of ${step.lease} was lost`);
-      }
-      let claimed: StepRecord;
-      let previousAttempt: StepRecord | null = null;
-      let row;
-      let tenant: string | null;
-      try {
-        // A new key (the common case) is the run's next seq, then one insert with the row back; a key that
-        // exists already inserts nothing (ON CONFLICT) and is handled below. The run must exist (foreign
-        // key). The seq is read by a statement of its own: as a subquery of the INSERT's VALUES, SQLite
-        // prepared the whole INSERT (its triggers and checks) again at every execution — 5× its cost.
-        const seq = created ? 1 : num(c.get(NEXT_SEQ_SQL, step.runId)?.next);
-        // With `end`, the row is inserted ended (one statement, one pass of the usage trigger).
-        const end = step.end;
-        const input = json(step.input);
-        const remediation = json(step.remediation);
-        const audit = json(end?.audit ?? step.audit);
-        const output = json(end?.output);
-        const failure = json(end?.failure);
-        const usage = json(end?.usage);
-        tenant = this.#stepUsage.tenantOf(step.runId, created ? step.run!.tenant : undefined);
-        row = c.get(
-          `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit, owner,
-             heartbeat_at, output, failure, usage, cached, ended_at)
-           VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (run_id, key) DO NOTHING RETURNING *, ${JOURNAL_ROOM_RETURNING}`,
-          step.runId,
-          seq,
-          step.key,
-          step.kind,
-          end ? end.status : "started",
-          input,
-          now,
-          remediation,
-          audit,
-          owner,
-          now,
-          output,
-          failure,
-          usage,
-          end?.cached ? 1 : 0,
-          end ? now : null,
-          tenant,
-        );
-        // Counted here, not by a trigger (sqlite-step-usage.ts); a key that exists inserted nothing. Without
-        // a run (tenant null) the foreign key refused the insert already.
-        if (row)
-          this.#stepUsage.count(
-            tenant!,
-            stepInsertBytes([step.key, input, output, failure, usage, remediation, audit]),
-            row.journal_room,
-          );
-      } catch (e) {
-        if ((e as { errcode?: number }).errcode === SQLITE_CONSTRAINT_FOREIGNKEY)
-          throw new NotFoundError(`run ${step.runId} does not exist`);
-        throw e;
-      }
-      if (row) {
-        claimed = toStep(row);
-      } else {
-        const prev = toStep(c.get("SELECT * FROM steps WHERE run_id=? AND key=?", step.runId, step.key)!);
-        if (prev.status === "succeeded" || prev.status === "failed") return { kind: "finished", step: prev };
-        if (ownedByAnother(prev, owner, now, step.ownerTtlMs)) return { kind: "owned", step: prev };
-        previousAttempt = prev;
-        const again = c.get(
-          `UPDATE steps SET status='started', attempt=attempt+1, started_at=?, ended_at=NULL, output=NULL,
-           failure=NULL, usage=NULL, audit=?, owner=?, heartbeat_at=?, ${STEP_BYTES_SET}
-           WHERE run_id=? AND seq=? RETURNING *, ${STEP_BYTES_RETURNING}, ${JOURNAL_ROOM_RETURNING}`,
-          now,
-          json(step.audit),
-          owner,
-          now,
-          step.runId,
-          prev.seq,
-          tenant,
-        )!;
-        this.#stepUsage.countUpdate(tenant!, again);
-        claimed = toStep(again);
-      }
-      if (step.end && !previousAttempt && step.announce && step.end.announce) {
-        // A new key inserted ended (a checkpoint): both of its events in one statement.
-        const [announced, endAnnounced] = this.#appendTwo(
-          claimed.runId,
-          step.announce(claimed),
-          step.end.announce(claimed),
-          now,
-        );
-        return { kind: "claimed", step: claimed, previousAttempt, announced, endAnnounced };
-      }
-      const announced = step.announce ? this.#append(claimed.runId, step.announce(claimed), now) : undefined;
-      let endAnnounced: EventRecord | undefined;
-      if (step.end) {
-        // A re-claimed key is ended by a second statement; a new one was inserted ended.
-        if (previousAttempt)
-          claimed = this.#endRow(claimed.runId, claimed.seq, step.end, now, claimed.attempt);
-        if (step.end.announce) endAnnounced = this.#append(claimed.runId, step.end.announce(claimed), now);
-      }
-      return {
-        kind: "claimed",
-        step: claimed,
-        previousAttempt,
-        ...(announced ? { announced } : {}),
-        ...(endAnnounced ? { endAnnounced } : {}),
-      };
-    });
-  }
-
-  /** Inside a write: ends step `seq` (fenced to `attempt` while started when given), or throws. */
-  #endRow(
-    runId: string,
-    seq: number,
-    end: Omit<StepEnd, "attempt">,
-    now: number,
-    attempt?: number,
-  ): StepRecord {
-    const c = this.#c;
-    const fenced = attempt === undefined ? "" : " AND attempt=? AND status='started'";
-    const tenant = this.#stepUsage.tenantOf(runId);
-    const row = c.get(
-      `UPDATE steps SET status=?, output=?, failure=?, usage=?, cached=?, ended_at=?, audit=COALESCE(?, audit),
-       ${STEP_BYTES_SET} WHERE run_id=? AND seq=?${fenced}
-       RETURNING *, ${STEP_BYTES_RETURNING}, ${JOURNAL_ROOM_RETURNING}`,
-      end.status,
-      json(end.output),
-      json(end.failure),
-      json(end.usage),
-      end.cached ? 1 : 0,
-      now,
-      json(end.audit),
-      runId,
-      seq,
-      ...(attempt === undefined ? [] : [attempt]),
-      tenant,
-    );
-    if (!row) {
-      if (!c.get("SELECT 1 AS x FROM steps WHERE run_id=? AND seq=?", runId, seq))
-        throw new NotFoundError(`step ${runId}#${seq} does not exist`);
-      throw new FencedError(`step ${runId}#${seq}: attempt ${attempt} is no longer current`);
-    }
-    this.#stepUsage.countUpdate(tenant!, row);
-    return toStep(row);
+    return this.#c.write(() => this.#steps.claimInWrite(step));
   }
 
   async endStep(runId: string, seq: number, end: StepEnd): Promise<Announced<StepRecord>> {
@@ -334,9 +158,9 @@ export class SqliteStore implements Store {
         // The cache entries of those calls (queued puts) ride in this transaction too.
         settle = this.#cache.applyQueued();
       }
-      const ended = this.#endRow(runId, seq, end, now, end.attempt);
+      const ended = this.#steps.endInWrite(runId, seq, end, now, end.attempt);
       if (end.run) this.#runs.updateInWrite(runId, end.run);
-      const announced = end.announce ? this.#append(runId, end.announce(ended), now) : undefined;
+      const announced = end.announce ? appendEvent(this.#c, runId, end.announce(ended), now) : undefined;
       return announced ? { ...ended, announced } : ended;
     });
     try {
@@ -349,76 +173,20 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Appends an event inside the current write (its id is the row's, in commit order). */
-  #append(runId: string, ev: { type: string; data: unknown }, at: number): EventRecord {
-    const r = this.#c.get(
-      "INSERT INTO events (run_id, type, data, at) VALUES (?, ?, ?, ?) RETURNING id",
-      runId,
-      ev.type,
-      JSON.stringify(ev.data ?? null),
-      at,
-    );
-    return { id: num(r?.id), runId, type: ev.type, data: ev.data, at };
+  getStep(runId: string, key: string): Promise<StepRecord | null> {
+    return this.#steps.getStep(runId, key);
   }
 
-  /** Appends two events inside the current write, in this order (ids ascend with the rows' order). */
-  #appendTwo(
-    runId: string,
-    a: { type: string; data: unknown },
-    b: { type: string; data: unknown },
-    at: number,
-  ): [EventRecord, EventRecord] {
-    const ids = this.#c
-      .all(
-        "INSERT INTO events (run_id, type, data, at) VALUES (?, ?, ?, ?), (?, ?, ?, ?) RETURNING id",
-        runId,
-        a.type,
-        JSON.stringify(a.data ?? null),
-        at,
-        runId,
-        b.type,
-        JSON.stringify(b.data ?? null),
-        at,
-      )
-      .map((r) => num(r.id))
-      // RETURNING's row order is not specified; the ids are the rows' insertion order
-      .sort((x, y) => x - y);
-    return [
-      { id: ids[0]!, runId, type: a.type, data: a.data, at },
-      { id: ids[1]!, runId, type: b.type, data: b.data, at },
-    ];
+  listSteps(runId: string): Promise<StepRecord[]> {
+    return this.#steps.listSteps(runId);
   }
 
-  async getStep(runId: string, key: string): Promise<StepRecord | null> {
-    const r = this.#c.read(() => this.#c.get("SELECT * FROM steps WHERE run_id=? AND key=?", runId, key));
-    return r ? toStep(r) : null;
+  heartbeatSteps(owner: string): Promise<number> {
+    return this.#steps.heartbeatSteps(owner);
   }
 
-  async listSteps(runId: string): Promise<StepRecord[]> {
-    return this.#c
-      .read(() => this.#c.all("SELECT * FROM steps WHERE run_id=? ORDER BY seq", runId))
-      .map(toStep);
-  }
-
-  async heartbeatSteps(owner: string): Promise<number> {
-    const c = this.#c;
-    return c.write(() =>
-      c.run("UPDATE steps SET heartbeat_at=? WHERE owner=? AND status='started'", Date.now(), owner),
-    );
-  }
-
-  async interruptStartedSteps(owner?: string): Promise<number> {
-    const c = this.#c;
-    const sql = `UPDATE steps SET status='interrupted', failure=?, ended_at=?, ${STEP_BYTES_SET} WHERE status='started'`;
-    const back = ` RETURNING run_id, status, ${STEP_BYTES_RETURNING}`;
-    return c.write(() => {
-      const rows =
-        owner === undefined
-          ? c.all(sql + back, INTERRUPTED_BY_SHUTDOWN, Date.now())
-          : c.all(`${sql} AND owner=?${back}`, INTERRUPTED_BY_SHUTDOWN, Date.now(), owner);
-      for (const r of rows) this.#stepUsage.countUpdate(this.#stepUsage.tenantOf(str(r.run_id))!, r);
-      return rows.length;
-    });
+  interruptStartedSteps(owner?: string): Promise<number> {
+    return this.#steps.interruptStartedSteps(owner);
   }
 
   heartbeatReplica(id: string, ttlMs: number): Promise<number> {
@@ -515,13 +283,11 @@ export class SqliteStore implements Store {
   }
 
   async appendEvent(runId: string, type: string, data: unknown): Promise<EventRecord> {
-    return this.#c.write(() => this.#append(runId, { type, data }, Date.now()));
+    return this.#c.write(() => appendEvent(this.#c, runId, { type, data }, Date.now()));
   }
 
   async listEvents(runId: string, afterId: number): Promise<EventRecord[]> {
-    return this.#c
-      .read(() => this.#c.all("SELECT * FROM events WHERE run_id=? AND id>? ORDER BY id", runId, afterId))
-      .map((r) => ({ id: num(r.id), runId, type: str(r.type), data: parse(r.data), at: num(r.at) }));
+    return listEvents(this.#c, runId, afterId);
   }
 
   getCache(
@@ -585,102 +351,39 @@ export class SqliteStore implements Store {
     return this.#usage.list();
   }
 
-  async putTool(t: ToolRecord): Promise<void> {
-    const c = this.#c;
-    await this.#bumpedWrite("tools", () =>
-      c.run(
-        `INSERT INTO tools (tenant, name, spec, secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(tenant, name) DO UPDATE SET spec=excluded.spec, secret=excluded.secret, updated_at=excluded.updated_at`,
-        t.tenant,
-        t.name,
-        JSON.stringify(t.spec),
-        t.secret,
-        t.createdAt,
-        t.updatedAt,
-      ),
-    );
+  putTool(t: ToolRecord): Promise<void> {
+    return this.#catalog.putTool(t);
   }
 
-  async getTool(tenant: string, name: string): Promise<ToolRecord | null> {
-    const r = this.#c.read(() => this.#c.get("SELECT * FROM tools WHERE tenant=? AND name=?", tenant, name));
-    return r ? toTool(r) : null;
+  getTool(tenant: string, name: string): Promise<ToolRecord | null> {
+    return this.#catalog.getTool(tenant, name);
   }
 
-  async listTools(tenant: string): Promise<ToolRecord[]> {
-    return this.#c
-      .read(() => this.#c.all("SELECT * FROM tools WHERE tenant=? ORDER BY name", tenant))
-      .map(toTool);
+  listTools(tenant: string): Promise<ToolRecord[]> {
+    return this.#catalog.listTools(tenant);
   }
 
-  async deleteTool(tenant: string, name: string): Promise<boolean> {
-    const c = this.#c;
-    return (
-      (await this.#bumpedWrite("tools", () =>
-        c.run("DELETE FROM tools WHERE tenant=? AND name=?", tenant, name),
-      )) > 0
-    );
+  deleteTool(tenant: string, name: string): Promise<boolean> {
+    return this.#catalog.deleteTool(tenant, name);
   }
 
-  /** Bumped by this connection's own writes of tools and keys (PRAGMA data_version only moves for other connections'). */
-  #generations = { tools: 0, keys: 0 };
-
-  /**
-   * A write of `kind`'s records (tools, API keys), its generation bumped before it and again once it
-   * settled: a list read while it was pending (the old records: a revoked key still valid in them) is cached
-   * under the version before the second bump, so it is read again after.
-   */
-  async #bumpedWrite<T>(kind: "tools" | "keys", fn: () => T): Promise<T> {
-    this.#generations[kind]++;
-    try {
-      return await this.#c.write(fn);
-    } finally {
-      this.#generations[kind]++;
-    }
+  toolsVersion(): Promise<string> {
+    return this.#catalog.toolsVersion();
   }
 
-  async toolsVersion(): Promise<string> {
-    return `${this.#dataVersion()}:${this.#generations.tools}`;
+  apiKeysVersion(): Promise<string> {
+    return this.#catalog.apiKeysVersion();
   }
 
-  /**
-   * PRAGMA data_version of the open connection, with the connection's epoch: the number starts over on a
-   * connection opened again after a fault, so without the epoch an old version could come back.
-   */
-  #dataVersion(): string {
-    const dv = num(this.#c.read(() => this.#c.get("PRAGMA data_version"))?.data_version);
-    return `${this.#c.epoch}.${dv}`; // read after the PRAGMA: the connection it came from
+  putApiKey(k: ApiKeyRecord): Promise<void> {
+    return this.#catalog.putApiKey(k);
   }
 
-  async apiKeysVersion(): Promise<string> {
-    return `${this.#dataVersion()}:${this.#generations.keys}`;
+  listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.#catalog.listApiKeys();
   }
 
-  async putApiKey(k: ApiKeyRecord): Promise<void> {
-    const c = this.#c;
-    await this.#bumpedWrite("keys", () =>
-      c.run(
-        "INSERT INTO api_keys (id, tenant, policy, salt, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        k.id,
-        k.tenant,
-        k.policy,
-        k.salt,
-        k.hash,
-        k.createdAt,
-        k.revokedAt,
-      ),
-    );
-  }
-
-  async listApiKeys(): Promise<ApiKeyRecord[]> {
-    return this.#c.read(() => this.#c.all("SELECT * FROM api_keys ORDER BY created_at")).map(toApiKey);
-  }
-
-  async revokeApiKey(id: string, at: number): Promise<boolean> {
-    const c = this.#c;
-    return (
-      (await this.#bumpedWrite("keys", () =>
-        c.run("UPDATE api_keys SET revoked_at=? WHERE id=? AND revoked_at IS NULL", at, id),
-      )) > 0
-    );
+  revokeApiKey(id: string, at: number): Promise<boolean> {
+    return this.#catalog.revokeApiKey(id, at);
   }
 }
