@@ -186,6 +186,34 @@ describe("QuickJsEngine: a worker whose shared memory is full", () => {
     }
   });
 
+  it("ends a guest alone in its worker that fills the worker's memory itself as out_of_memory, with no rerun", async () => {
+    // Half of 56 strings of 0.5 MB freed leave holes that 1.2 MB strings cannot use: the guest's live data
+    // (~31 MiB) stays under its 33 MiB limit while the heap it needs passes a 40 MiB worker's. Alone, a rerun
+    // elsewhere would end the same way (before this rule: rerun until sandbox_unavailable).
+    const code = `const keep = []; let holes = [];
+for (let i = 0; i < 28; i++) { keep.push("a".repeat(500000) + i); holes.push("b".repeat(500000) + i); }
+holes = null;
+const big = []; for (let i = 0; i < 15; i++) big.push("c".repeat(1200000) + i);
+return [keep.length, big.length];`;
+    const limits = { ...TEST_LIMITS, memoryMb: 33, timeoutMs: 30_000 };
+    const small = new QuickJsEngine({ workers: 1, maxWorkers: 1, wasmMemoryMaxMb: 40 });
+    try {
+      const alone = await small.execute(testRequest(code, { limits }));
+      assert.equal(kindOf(alone), "out_of_memory", JSON.stringify(alone));
+      assert.equal(small.stats().reruns, 0);
+    } finally {
+      await small.dispose();
+    }
+    // The same script within the same limit runs in a worker with room: the worker's memory stopped it.
+    const roomy = new QuickJsEngine({ workers: 1, maxWorkers: 1, wasmMemoryMaxMb: 80 });
+    try {
+      const fits = await roomy.execute(testRequest(code, { limits }));
+      assert.deepEqual(resultOf(fits), [28, 15], JSON.stringify(fits));
+    } finally {
+      await roomy.dispose();
+    }
+  });
+
   it("refuses at once a memoryMb no worker can ever hold, and runs one at the most a worker holds", async () => {
     // Before, such a guest waited in the queue for ever: no worker, even empty, could place it.
     const engine = new QuickJsEngine({ workers: 1, maxWorkers: 1, wasmMemoryMaxMb: 40 });
