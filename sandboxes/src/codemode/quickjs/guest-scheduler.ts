@@ -94,6 +94,8 @@ export interface SchedulerStats extends SandboxLoad {
  */
 export class GuestScheduler implements SlotEvents<GuestTask> {
   readonly #options: SchedulerOptions;
+  /** What a worker's guests may hold at most, together (#fits), in bytes: a share of its wasm memory. */
+  readonly #placeableBytes: number;
   readonly #slots: WorkerSlot<GuestTask>[] = [];
   readonly #queue = new FairQueue<SliceRequest>();
   readonly #timers = new Map<WorkerSlot<GuestTask>, ReturnType<typeof setTimeout>[]>();
@@ -119,6 +121,7 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
+    this.#placeableBytes = options.wasmMemoryMaxMb * MiB * PLACEABLE_SHARE;
     for (let i = 0; i < options.workers; i++) this.#spawn(false);
   }
 
@@ -142,9 +145,7 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
     }
     // A limit no worker can ever place (#fits, even empty) would wait in the queue forever: the policy allows
     // more memory than the engine's workers hold. Refused at once, saying what would run.
-    const hostableMb = Math.floor(
-      (this.#options.wasmMemoryMaxMb * MiB * PLACEABLE_SHARE - MIN_GUEST_BYTES) / MiB,
-    );
+    const hostableMb = Math.floor((this.#placeableBytes - MIN_GUEST_BYTES) / MiB);
     if (task.limits.memoryMb > hostableMb) {
       task.fail(
         makeFailure(
@@ -596,7 +597,7 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
       return false;
     const headroom = Math.max(task.limits.memoryMb, this.#maxLimitMb(slot)) * MiB;
     const used = slot.footprintBytes + MIN_GUEST_BYTES;
-    return used + headroom <= this.#options.wasmMemoryMaxMb * MiB * PLACEABLE_SHARE;
+    return used + headroom <= this.#placeableBytes;
   }
 
   /** The free worker that takes `task`: the fewest other tenants' guests, then the fewest guests. */
