@@ -10,6 +10,8 @@
 //   started/interrupted = attempt + 1 keeping the first input; finished returned as is; owned by a live
 //   owner → "owned"; endStep fencing by attempt; NotFoundError; interruptStartedSteps (per owner);
 //   heartbeats; a claim that ends the step too (NewStep.end: one write, both events, quota refusal).
+// - seqs: 1, 2, 3… per run with claims alternating over two connections, after a rolled-back claim (in a
+//   batch or alone), and after a fork's copied steps.
 // - tool calls (ordered, replaced by key), checkpoints (last value), events (increasing ids, afterId).
 // - cache: TTL, per-tenant keys, LRU inside the writing tenant's partition under a global and a per-tenant
 //   byte cap, with exact byte totals, stats, clearing.
@@ -28,6 +30,7 @@ import type { TestApi } from "@mend/sandboxes/testing";
 import { suiteContext, type StoreFactory } from "./conformance-kit.ts";
 import { runsSuite } from "./conformance-runs.ts";
 import { stepsSuite } from "./conformance-steps.ts";
+import { seqsSuite } from "./conformance-seqs.ts";
 import { stepEndSuite } from "./conformance-step-end.ts";
 import { cacheSuite } from "./conformance-cache.ts";
 import { usageSuite } from "./conformance-usage.ts";
@@ -55,6 +58,7 @@ export function runStoreConformance(t: TestApi, name: string, factory: StoreFact
     const ctx = suiteContext(t, factory);
     runsSuite(ctx);
     stepsSuite(ctx);
+    seqsSuite(ctx);
     stepEndSuite(ctx);
     cacheSuite(ctx);
     usageSuite(ctx);
