@@ -207,6 +207,20 @@ export class SqliteConnection {
     }
   }
 
+  /**
+   * Runs an INSERT (inside write()) and returns the rowid of the last row it inserted: the rows of one
+   * multi-row INSERT take consecutive rowids. Cheaper than `RETURNING id`, whose rows are JS objects.
+   */
+  insert(sql: string, ...params: SQLInputValue[]): number {
+    this.counters.statements++;
+    assertStorable(params);
+    try {
+      return Number(this.#prepare(sql).run(...params).lastInsertRowid);
+    } catch (e) {
+      throw statementError(e);
+    }
+  }
+
   /** First row of a query (inside read() or write(); in write() it is committed or rolled back with the rest). */
   get(sql: string, ...params: SQLInputValue[]): SqlRow | undefined {
     this.counters.statements++;

@@ -11,14 +11,14 @@ export function appendEvent(
   ev: { type: string; data: unknown },
   at: number,
 ): EventRecord {
-  const r = c.get(
-    "INSERT INTO events (run_id, type, data, at) VALUES (?, ?, ?, ?) RETURNING id",
+  const id = c.insert(
+    "INSERT INTO events (run_id, type, data, at) VALUES (?, ?, ?, ?)",
     runId,
     ev.type,
     JSON.stringify(ev.data ?? null),
     at,
   );
-  return { id: num(r?.id), runId, type: ev.type, data: ev.data, at };
+  return { id, runId, type: ev.type, data: ev.data, at };
 }
 
 /** Appends two events inside the current write, in this order (ids ascend with the rows' order). */
@@ -29,24 +29,21 @@ export function appendTwoEvents(
   b: { type: string; data: unknown },
   at: number,
 ): [EventRecord, EventRecord] {
-  const ids = c
-    .all(
-      "INSERT INTO events (run_id, type, data, at) VALUES (?, ?, ?, ?), (?, ?, ?, ?) RETURNING id",
-      runId,
-      a.type,
-      JSON.stringify(a.data ?? null),
-      at,
-      runId,
-      b.type,
-      JSON.stringify(b.data ?? null),
-      at,
-    )
-    .map((r) => num(r.id))
-    // RETURNING's row order is not specified; the ids are the rows' insertion order
-    .sort((x, y) => x - y);
+  // The two rows of one INSERT take consecutive ids, in the order of its VALUES.
+  const last = c.insert(
+    "INSERT INTO events (run_id, type, data, at) VALUES (?, ?, ?, ?), (?, ?, ?, ?)",
+    runId,
+    a.type,
+    JSON.stringify(a.data ?? null),
+    at,
+    runId,
+    b.type,
+    JSON.stringify(b.data ?? null),
+    at,
+  );
   return [
-    { id: ids[0]!, runId, type: a.type, data: a.data, at },
-    { id: ids[1]!, runId, type: b.type, data: b.data, at },
+    { id: last - 1, runId, type: a.type, data: a.data, at },
+    { id: last, runId, type: b.type, data: b.data, at },
   ];
 }
 

@@ -5,7 +5,7 @@ import type { NewStep, StepClaim, StepEnd } from "../store.ts";
 import { ownedByAnother } from "../step-ownership.ts";
 import { FencedError, LeaseLostError, NotFoundError, RunFinishedError } from "../store-errors.ts";
 import { FINISHED_RUNS } from "../records.ts";
-import { INTERRUPTED_BY_SHUTDOWN, json, num, str, toStep } from "../row-codec.ts";
+import { INTERRUPTED_BY_SHUTDOWN, json, num, parse, str, toStep } from "../row-codec.ts";
 import type { SqliteConnection } from "./sqlite-connection.ts";
 import type { SqliteRuns } from "./sqlite-runs.ts";
 import { appendEvent, appendTwoEvents } from "./sqlite-events.ts";
@@ -92,6 +92,7 @@ export class SqliteSteps {
     let previousAttempt: StepRecord | null = null;
     let row;
     let tenant: string | null;
+    let inserted: StepRecord | null = null;
     try {
       // A new key (the common case) is the run's next seq, then one insert with the row back; a key that
       // exists already inserts nothing (ON CONFLICT) and is handled below. The run must exist (foreign
@@ -113,7 +114,7 @@ export class SqliteSteps {
           `INSERT INTO steps (run_id, seq, key, kind, status, attempt, input, started_at, remediation, audit,
              owner, heartbeat_at, output, failure, usage, cached, ended_at)
            VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (run_id, key) DO NOTHING RETURNING *, ${JOURNAL_ROOM_RETURNING}`,
+           ON CONFLICT (run_id, key) DO NOTHING RETURNING ${JOURNAL_ROOM_RETURNING}`,
           step.runId,
           seq,
           step.key,
@@ -150,14 +151,36 @@ export class SqliteSteps {
           stepInsertBytes([step.key, input, output, failure, usage, remediation, audit]),
           row.journal_room,
         );
+        // The record of the row as inserted, from the values bound (JSON read back from the text stored, as
+        // a read would): `RETURNING *` made SQLite hand back every column as JS values, ~8 µs of a claim.
+        inserted = {
+          runId: step.runId,
+          seq,
+          key: step.key,
+          kind: step.kind,
+          status: end ? end.status : "started",
+          attempt: 1,
+          input: parse(input),
+          output: parse(output),
+          failure: parse(failure),
+          cached: end?.cached === true,
+          startedAt: now,
+          endedAt: end ? now : null,
+          usage: parse(usage),
+          remediation: parse(remediation),
+          audit: parse(audit),
+          owner,
+          heartbeatAt: now,
+          replayedFrom: null,
+        };
       }
     } catch (e) {
       if ((e as { errcode?: number }).errcode === SQLITE_CONSTRAINT_FOREIGNKEY)
         throw new NotFoundError(`run ${step.runId} does not exist`);
       throw e;
     }
-    if (row) {
-      claimed = toStep(row);
+    if (inserted) {
+      claimed = inserted;
     } else {
       const prev = toStep(c.get("SELECT * FROM steps WHERE run_id=? AND key=?", step.runId, step.key)!);
       if (prev.status === "succeeded" || prev.status === "failed") return { kind: "finished", step: prev };
