@@ -137,11 +137,12 @@ describe("the running service", () => {
     assert.equal(await idOf("y".repeat(255)), "y".repeat(255));
   });
 
-  it("answers unknown routes with a 404 problem+json", async () => {
+  it("answers unknown routes with a 404 problem+json, its request id echoed once", async () => {
     const s = await service();
-    const res = await fetch(`${s.url}/v1/nope`);
+    const res = await fetch(`${s.url}/v1/nope`, { headers: { "x-request-id": "trace-404" } });
     assert.equal(res.status, 404);
     assert.equal(res.headers.get("content-type"), "application/problem+json");
+    assert.equal(res.headers.get("x-request-id"), "trace-404");
     const p = (await res.json()) as { type: string; status: number; detail: string };
     assert.equal(p.type, "urn:mend:problem:not-found");
     assert.equal(p.status, 404);

@@ -63,7 +63,11 @@ export function createApp(services: Services, opts: AppOptions = {}): Hono<AppEn
   app.use(async (c, next) => {
     const reqId = requestIdOf(c.req.header("x-request-id"));
     c.set("requestId", reqId);
-    c.header("x-request-id", reqId);
+    // On a socket the header goes on the Node response itself (writeHead merges it): set through Hono it
+    // allocates a WHATWG Headers per request that the adapter converts back, ~5 % of a checkpoint's CPU.
+    const outgoing = c.env?.outgoing;
+    if (outgoing) outgoing.setHeader("x-request-id", reqId);
+    else c.header("x-request-id", reqId);
     const log = services.log.child({ reqId });
     c.set("log", log);
     const t0 = performance.now();
