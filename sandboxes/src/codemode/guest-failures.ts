@@ -80,6 +80,30 @@ export function outOfMemoryFailure(limits: CodeModeLimits, location?: UserLocati
   );
 }
 
+/**
+ * Out of memory below the script's own limit: alone in its code-mode worker, it needed more heap than the
+ * worker holds — freed objects between live ones leave gaps that larger ones cannot use, so the heap
+ * outgrows what the script keeps. More memoryMb does not help (the worker's size is the bound, and no
+ * worker is larger), nor does the same script again: not retryable, no remedy; what helps is in the message.
+ * @example fragmentedHeapFailure({ ...limits, memoryMb: 33 }, 40).message // "…more than the 40 MiB a code-mode worker holds…"
+ */
+export function fragmentedHeapFailure(
+  limits: CodeModeLimits,
+  workerMb: number,
+  location?: UserLocation,
+): Failure {
+  return makeFailure(
+    "out_of_memory",
+    `The script ran out of memory${where(location)}: its heap needed more than the ${workerMb} MiB a code-mode worker holds, although what it kept stayed within its ${limits.memoryMb} MiB limit — objects freed between ones still held leave gaps that larger ones cannot use. Raising memoryMb does not help: build large values once instead of many growing ones, reuse them, or keep fewer at a time.`,
+    false,
+    {
+      limits: { memoryMb: limits.memoryMb },
+      ...(location ? { location } : {}),
+      cause: { type: "InternalError", message: "out of memory" },
+    },
+  );
+}
+
 /** Unbounded recursion hit the stack limit. */
 export function stackOverflowFailure(
   limits: CodeModeLimits,

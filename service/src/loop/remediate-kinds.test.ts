@@ -42,6 +42,15 @@ describe("the policy's remedy for each kind", () => {
     assert.equal((r?.action as { limits: { memoryMb: number } }).limits.memoryMb, 128);
   });
 
+  it("leaves a non-retryable out_of_memory to the model: more memory cannot help it", () => {
+    // A code-mode heap that outgrew its worker below the script's own limit (fragmentedHeapFailure).
+    const failure = makeFailure("out_of_memory", "outgrew its worker", false, { limits: { memoryMb: 33 } });
+    assert.equal(
+      nextRemediation(policy, { type: "codemode", code: "return 1" }, failure, 1, 1, noRandom),
+      null,
+    );
+  });
+
   it("never answers pids_limit with more memory: without a rule of its own it goes to the model", () => {
     const failure = makeFailure("pids_limit", "fork bomb", false, {
       limits: { pids: 16 },

@@ -77,6 +77,8 @@ export function nextRemediation(
       ? failedLimits[field]
       : (limits[field] ?? (policy[sandbox].defaults as Partial<Record<typeof field, number>>)[field] ?? 0);
   if (failure.kind === "out_of_memory") {
+    // Not retryable: more memoryMb cannot help (a code-mode heap that outgrew its worker), the model decides.
+    if (!failure.retryable) return null;
     const memoryMb = scaled(policy, sandbox, "memoryMb", current("memoryMb"), rule.memoryMultiplier);
     if (memoryMb === null) return null;
     return {

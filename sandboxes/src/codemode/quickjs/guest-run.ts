@@ -8,6 +8,7 @@ import type {
   QuickJSWASMModule,
 } from "quickjs-emscripten-core";
 import {
+  fragmentedHeapFailure,
   outOfMemoryFailure,
   outputLimitFailure,
   stackOverflowFailure,
@@ -37,7 +38,9 @@ type Stop =
   | { kind: "memory" }
   | { kind: "aborted" }
   | { kind: "fatal"; failure: Failure }
-  | { kind: "worker_full" };
+  | { kind: "worker_full" }
+  /** Alone in its worker, it filled the worker's memory (its bytes) itself: fragmentedHeapFailure. */
+  | { kind: "worker_memory"; workerBytes: number };
 
 /**
  * How a slice ended: the guest awaits tool calls (parked), or it is over (done: the worker sends the outcome,
@@ -128,6 +131,14 @@ export class GuestRun {
   /** The worker refused to grow the wasm memory for this guest: it stops as out of memory. */
   memoryExceeded(): void {
     this.#stop ??= { kind: "memory" };
+  }
+
+  /**
+   * The wasm memory, at `workerBytes`, could not grow for this guest, within its allowance and alone in the
+   * worker: it filled the worker itself (a fragmented heap), so it stops as out of memory of its own kind.
+   */
+  workerMemoryExhausted(workerBytes: number): void {
+    this.#stop ??= { kind: "worker_memory", workerBytes };
   }
 
   /**
@@ -488,6 +499,8 @@ export class GuestRun {
         return outputLimitFailure("logs", limits, undefined, location);
       case "memory":
         return outOfMemoryFailure(limits, location);
+      case "worker_memory":
+        return fragmentedHeapFailure(limits, Math.round(stop.workerBytes / MiB), location);
       case "aborted":
         return interruptedFailure();
       case "fatal":

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { KEPT_PATTERNS, TEST_LIMITS, testInvoker, testRequest } from "../../testing/index.ts";
 import type { CodeModeOutcome, ToolInvoker } from "../engine.ts";
+import type { Failure } from "@mend/wire";
 import { QuickJsEngine } from "./quickjs-engine.ts";
 
 const kindOf = (o: CodeModeOutcome) => (o.status === "succeeded" ? "succeeded" : o.failure.kind);
@@ -201,6 +202,13 @@ return [keep.length, big.length];`;
       const alone = await small.execute(testRequest(code, { limits }));
       assert.equal(kindOf(alone), "out_of_memory", JSON.stringify(alone));
       assert.equal(small.stats().reruns, 0);
+      // Its failure says what bound it: the worker, not its limit — so no remedy raises memoryMb, and the
+      // same script again ends the same way (not retryable).
+      const failure = (alone as { failure: Failure }).failure;
+      assert.match(failure.message, /more than the 40 MiB a code-mode worker holds/);
+      assert.match(failure.message, /within its 33 MiB limit/);
+      assert.equal(failure.retryable, false);
+      assert.equal(failure.remedy, undefined);
     } finally {
       await small.dispose();
     }

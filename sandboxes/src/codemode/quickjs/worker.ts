@@ -67,7 +67,8 @@ memory.grow = (pages: number): number => {
       failedTries = 0;
       // Alone in its worker, the guest filled the memory itself (its limit, fragmented, is more than the
       // worker holds): starting it over elsewhere would end the same way, so that is its own out of memory.
-      if (overAllowance || guests.size <= 1) guest.memoryExceeded();
+      if (overAllowance) guest.memoryExceeded();
+      else if (guests.size <= 1) guest.workerMemoryExhausted(memory.buffer.byteLength);
       else guest.workerMemoryFull();
     }
     throw error;
