@@ -94,8 +94,9 @@ export class SqliteSteps {
     let tenant: string | null;
     let inserted: StepRecord | null = null;
     try {
-      // A new key (the common case) is the run's next seq, then one insert with the row back; a key that
-      // exists already inserts nothing (ON CONFLICT) and is handled below. The run must exist (foreign
+      // A new key (the common case) is the run's next seq, then one insert returning the tenant's journal
+      // room (its record is built below); a key that exists already inserts nothing (ON CONFLICT) and is
+      // handled below. The run must exist (foreign
       // key). The seq is remembered from this connection's last insert into the run, else read by a
       // statement of its own: as a subquery of the INSERT's VALUES, SQLite prepared the whole INSERT (its
       // triggers and checks) again at every execution — 5× its cost.
