@@ -22,6 +22,22 @@ const skip = avail.server ? undefined : avail.reason;
 if (skip) console.log(`# skipping the replica pause test: ${skip}`);
 
 const RUNS = 4;
+
+/** What the database and B's log say when the takeover does not happen (a failure names its cause). */
+async function explain(s: ReplicaSet, runs: string[], ids: string[], b: { logs: string[] }): Promise<string> {
+  const now = Date.now();
+  const q = async (text: string, params: unknown[]) =>
+    JSON.stringify(await s.sql(text, params).catch((e: Error) => e.message));
+  return [
+    `now ${now}, A ${ids[0]}, B ${ids[1]}`,
+    `runs: ${await q("SELECT id, status, lease_owner, lease_expires_at, iterations FROM runs WHERE id = ANY($1)", [runs])}`,
+    `started steps: ${await q("SELECT run_id, key, kind, owner, attempt, heartbeat_at FROM steps WHERE run_id = ANY($1) AND status = 'started'", [runs])}`,
+    `replicas: ${await q("SELECT id, heartbeat_at FROM replicas", [])}`,
+    // a session idle in a transaction, or one waiting on a lock, names a stall the TTL should have ended
+    `sessions: ${await q("SELECT pid, state, wait_event_type, (extract(epoch FROM now() - xact_start) * 1000)::int AS xact_ms, left(query, 100) AS query FROM pg_stat_activity WHERE datname = current_database()", [])}`,
+    `B's log: ${b.logs.slice(-30).join("\n")}`,
+  ].join("\n");
+}
 const TURNS = 6;
 
 describe("a replica paused past its TTL", { skip }, () => {
@@ -88,7 +104,9 @@ describe("a replica paused past its TTL", { skip }, () => {
         },
         "B to hold every run and A to own no started step",
         90_000,
-      );
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message}\n${await explain(s, runs, [aId, bId], b)}`);
+      });
     } finally {
       resumedAt = Date.now();
       a.child.kill("SIGCONT");

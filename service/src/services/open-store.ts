@@ -26,13 +26,18 @@ export interface OpenStoreOptions {
  * @example const { store, blobs } = await openStorage(loadConfig(), { owner: true })
  */
 export async function openStorage(
-  config: Pick<Config, "dataDir" | "databaseUrl">,
+  config: Pick<Config, "dataDir" | "databaseUrl"> & Partial<Pick<Config, "replicaTtlMs">>,
   opts: OpenStoreOptions = {},
 ): Promise<Storage> {
   if (config.databaseUrl) {
     // Loaded only when configured: the driver is not part of an embedded service's start-up.
     const { PostgresStore } = await import("../store/postgres/postgres-store.ts");
-    const store = await PostgresStore.open(config.databaseUrl);
+    // A transaction of this replica idle past its TTL is ended by the server (its locks freed for the
+    // replica that takes its runs over).
+    const store = await PostgresStore.open(
+      config.databaseUrl,
+      config.replicaTtlMs === undefined ? {} : { idleInTransactionMs: config.replicaTtlMs },
+    );
     return { store, blobs: store.blobStore() };
   }
   const store = SqliteStore.open(join(config.dataDir, "mend.db"), { owner: opts.owner === true });

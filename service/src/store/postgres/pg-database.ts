@@ -7,6 +7,19 @@ import { QuotaExceededError, StorageUnavailableError, UnstorableValueError } fro
 import { assertStorable, type Row } from "../row-codec.ts";
 import { PG_MIGRATIONS } from "./pg-migrations.ts";
 
+/** How PgDatabase.open connects. */
+export interface PgDatabaseOptions {
+  /** Connections in the pool (10 by default). */
+  poolSize?: number;
+  /**
+   * How long the server lets a transaction of this process sit idle between two statements before it ends
+   * the session and rolls the transaction back (the replica TTL; 10 s by default).
+   */
+  idleInTransactionMs?: number;
+}
+
+const DEFAULT_IDLE_IN_TRANSACTION_MS = 10_000;
+
 /** Runs one statement (on the pool, or on the client of a transaction). */
 export type Query = (sql: string, params?: unknown[]) => Promise<{ rows: Row[]; rowCount: number }>;
 
@@ -54,7 +67,7 @@ export function pgFault(e: unknown): unknown {
   const storage =
     NETWORK_CODES.has(code) ||
     /^(08|53|58)/.test(code) ||
-    ["57P01", "57P02", "57P03", "25006", "55P03"].includes(code) ||
+    ["57P01", "57P02", "57P03", "25006", "55P03", "25P03"].includes(code) ||
     /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable/i.test(
       msg,
     );
@@ -103,7 +116,8 @@ export class PgDatabase {
   }
 
   /** Connects and applies the pending migrations (one replica at a time, under an advisory lock). */
-  static async open(url: string, opts: { poolSize?: number } = {}): Promise<PgDatabase> {
+  static async open(url: string, opts: PgDatabaseOptions = {}): Promise<PgDatabase> {
+    const idleTx = Math.round(opts.idleInTransactionMs ?? DEFAULT_IDLE_IN_TRANSACTION_MS);
     const pool = new pg.Pool({
       connectionString: url,
       max: opts.poolSize ?? 10,
@@ -111,6 +125,11 @@ export class PgDatabase {
       idleTimeoutMillis: 30_000,
       types: TYPES,
       application_name: "mend",
+      // A process stopped (SIGSTOP, a frozen VM) or stalled inside a transaction keeps its row locks while
+      // its session is open: the replica taking its runs over would wait on them for as long as the pause
+      // lasts. The server ends such a session once it has been idle in a transaction this long (the replica
+      // TTL: by then what it holds is another replica's), which rolls the transaction back.
+      options: `-c idle_in_transaction_session_timeout=${idleTx}`,
     });
     // An idle client that loses its server (restart, network) is dropped; the next query reconnects.
     pool.on("error", () => {});
@@ -163,6 +182,11 @@ export class PgDatabase {
       }
     };
     let broken: Error | undefined;
+    // The server may end the session while no statement is in flight (idle_in_transaction_session_timeout,
+    // an admin's pg_terminate_backend, a restart): pg reports it as an 'error' event on the checked-out
+    // client, which would otherwise be an uncaught exception. The next statement then fails as a storage fault.
+    const lost = (e: Error) => (broken = e);
+    client.on("error", lost);
     try {
       await client.query("BEGIN");
       const r = await fn(q, exec);
@@ -177,6 +201,7 @@ export class PgDatabase {
       }
       throw e;
     } finally {
+      client.off("error", lost);
       client.release(broken);
     }
   }

@@ -28,7 +28,7 @@ import type {
 } from "../store.ts";
 import type { BlobStore } from "../blob-store.ts";
 import { num, parse, toTenantUsage, toToolCall, type Row } from "../row-codec.ts";
-import { PgDatabase, type Query } from "./pg-database.ts";
+import { PgDatabase, type PgDatabaseOptions, type Query } from "./pg-database.ts";
 import { PostgresBlobStore } from "./pg-blob-store.ts";
 import { PgCache } from "./pg-cache.ts";
 import { PgRuns } from "./pg-runs.ts";
@@ -72,7 +72,7 @@ export class PostgresStore implements Store {
    * Connects, migrates and follows the catalog's changes (StorageUnavailableError when the server cannot
    * be reached; a side connection that cannot LISTEN yet only means no cached versions until it can).
    */
-  static async open(url: string, opts: { poolSize?: number } = {}): Promise<PostgresStore> {
+  static async open(url: string, opts: PgDatabaseOptions = {}): Promise<PostgresStore> {
     const store = new PostgresStore(await PgDatabase.open(url, opts), url);
     await store.#versions.start();
     return store;
