@@ -3,6 +3,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as delay } from "node:timers/promises";
+import { finished } from "node:stream/promises";
 import Docker from "dockerode";
 import { MultiEngineRunner, DEFAULT_CONTAINER_LIMITS } from "@mend/sandboxes/docker";
 import { startEngineProxy, type EngineProxy } from "../support/engine-proxy.ts";
@@ -43,19 +44,45 @@ async function poolContainer(owner: string): Promise<string> {
 }
 
 /**
- * Cuts the proxy once the job is in container `id`, restores it once the job has finished there (seen
- * in its logs on the real engine): the job finished while the runner could not see it.
+ * The job: says it is running (stderr), then waits for the test to open its gate (a file the test creates
+ * through the real engine while the proxy is cut), so it can only finish while the runner cannot see it —
+ * however slow the machine (a fixed sleep let a loaded machine finish the job before the cut).
  */
-async function cutWhileItFinishes(proxy: EngineProxy, id: string, jobStarted: () => boolean): Promise<void> {
-  await until("the job handed to its container", async () => jobStarted());
-  await delay(500); // the job is inside the container (it sleeps 2 s)
+const GATED_JOB = [
+  "import os, sys, time",
+  "print('gate: waiting', file=sys.stderr, flush=True)",
+  "while not os.path.exists('/tmp/gate'): time.sleep(0.05)",
+  "print(6*7)",
+].join("\n");
+
+const logsOf = async (id: string) =>
+  (await docker.getContainer(id).logs({ stdout: true, stderr: true })).toString("latin1");
+
+/**
+ * Cuts the proxy once the job waits at its gate in container `id` and the pool has refilled (`refilled`),
+ * opens the gate on the real engine, restores the proxy once the job has finished there (its end marker in
+ * the logs): the job finished while the runner could not see it.
+ */
+async function cutWhileItFinishes(proxy: EngineProxy, id: string, refilled: () => boolean): Promise<void> {
+  await until("the pool to refill (the job took the idle container)", async () => refilled());
+  await until("the job waiting at its gate", async () =>
+    (await logsOf(id)).includes("gate: waiting") ? true : undefined,
+  );
   proxy.cut();
   try {
-    // finished: the launcher wrote its end marker (the container may still be held open for the host)
-    await until("the job to finish during the cut", async () => {
-      const logs = await docker.getContainer(id).logs({ stdout: true, stderr: true });
-      return logs.includes("\x1eMEND-END:") ? true : undefined;
+    const exec = await docker.getContainer(id).exec({
+      Cmd: ["python3", "-c", "open('/tmp/gate', 'w').close()"],
+      AttachStdout: true,
+      AttachStderr: true,
     });
+    // the exec's output stream ends when it has run (left unread, it would hold its socket open)
+    const stream = await exec.start({});
+    stream.resume();
+    await finished(stream).catch(() => undefined);
+    // finished: the launcher wrote its end marker (the container may still be held open for the host)
+    await until("the job to finish during the cut", async () =>
+      (await logsOf(id)).includes("\x1eMEND-END:") ? true : undefined,
+    );
   } finally {
     proxy.restore();
   }
@@ -78,7 +105,7 @@ void describe("engine socket cut", () => {
     const jobContainer = await poolContainer(`mend.owner=${ownerId}`);
     const running = runner.run({
       image: "python",
-      code: "import time; time.sleep(2); print(6*7)",
+      code: GATED_JOB,
       limits: { ...DEFAULT_CONTAINER_LIMITS, timeoutMs: 120_000 },
       labels: { "mend.test": ownerId },
     });
@@ -101,8 +128,7 @@ void describe("engine socket cut", () => {
     const proxy = await startEngineProxy("/var/run/docker.sock");
     cleanups.push(() => proxy.close());
     const llm = await startFakeLlm({
-      script: (_req, turn) =>
-        turn === 0 ? runCode("python", "import time; time.sleep(2); print(6*7)") : finish("done"),
+      script: (_req, turn) => (turn === 0 ? runCode("python", GATED_JOB) : finish("done")),
     });
     cleanups.push(() => llm.close());
     const svc = await startService({
@@ -120,14 +146,14 @@ void describe("engine socket cut", () => {
     const created = await call(svc.url, "POST", "/v1/runs", { mode: "hosted", goal: "socket-cut adopt" });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const id = created.body.id as string;
-    let jobStarted = false;
+    let refilled = false;
     void until("the pool to refill (the job took the idle container)", async () =>
       (await byLabel(owner)).length >= 2 ? true : undefined,
     ).then(
-      () => (jobStarted = true),
+      () => (refilled = true),
       () => undefined,
     );
-    await cutWhileItFinishes(proxy, jobContainer, () => jobStarted);
+    await cutWhileItFinishes(proxy, jobContainer, () => refilled);
     const run = await until("the run to end", async () => {
       const r = await call(svc.url, "GET", `/v1/runs/${id}`);
       return r.body.status === "running" || r.body.status === "queued" ? undefined : r.body;
