@@ -1,62 +1,32 @@
 // The durable core: every execution is a journaled step — claimed, run once, recorded, replayed thereafter.
-import { hash } from "node:crypto";
 import type { ExecutionRequest, ExecutionResponse } from "@mend/wire";
-import {
-  canonicalJson,
-  type CodeModeEngines,
-  type ContainerFile,
-  type ContainerRunner,
-} from "@mend/sandboxes";
+import type { CodeModeEngines, ContainerFile, ContainerRunner } from "@mend/sandboxes";
 import type { BlobStore } from "../store/blob-store.ts";
 import type { RunRecord, StepRecord } from "../store/records.ts";
-import type { NewRun, RunPatch, Store } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
 import type { ToolCaller } from "../tools/tool-caller.ts";
-import type { ToolDefinition } from "../tools/tool.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Crashpoints } from "./crashpoint.ts";
-import { executionId, newId } from "../core/ids.ts";
-import type { Admission, AdmissionMode } from "./admission.ts";
+import type { Admission } from "./admission.ts";
 import type { Release } from "../auth/concurrency-limiter.ts";
 import { Rejection } from "../core/rejection.ts";
-import { runCodeMode, type Determinism } from "./run-codemode.ts";
-import { runContainer } from "./run-container.ts";
-import { runTool } from "./run-tool.ts";
+import type { Determinism } from "./run-codemode.ts";
 import { fromExecution, type ActionSpec } from "./step-action.ts";
-import type { StepContext, StepResult } from "./step-context.ts";
-import { EXECUTION_EXTERNAL_FIELDS, internalize, type StepOutput } from "./step-output.ts";
-import { DEFAULT_MAX_ATTEMPTS, type StepEnding, type StepLifecycle } from "./step-lifecycle.ts";
+import type { StepContext } from "./step-context.ts";
+import { EXECUTION_EXTERNAL_FIELDS, type StepOutput } from "./step-output.ts";
+import type { StepLifecycle } from "./step-lifecycle.ts";
+import { DEFAULT_MAX_ATTEMPTS, type StepEnding } from "./step-spec.ts";
 import { checkRemedy } from "./check-remedy.ts";
 import { resolveInputFiles } from "./input-files.ts";
-import { telemetry } from "../lib/telemetry.ts";
 import { anySignal } from "../lib/any-signal.ts";
-import { tracer } from "../lib/tracing.ts";
+import type { StepOptions } from "./step-options.ts";
+import { inputHash, inputMismatch, journalInput, seedFor } from "./execution-input.ts";
+import { composeResponse, respondStep } from "./execution-response.ts";
+import { endedRun, finishedRun, newImplicitRun, type ImplicitRun } from "./implicit-run.ts";
+import { executeTraced } from "./execution-dispatch.ts";
 
-export interface StepOptions {
-  /** Tools the run narrowed itself to (never beyond the policy). */
-  narrowedTo?: string[];
-  /** Cancels this step (run cancellation); the step ends as `interrupted`. */
-  signal?: AbortSignal;
-  /** Links an automatic retry to the failure it remediates. */
-  remediation?: Record<string, unknown> | null;
-  /** Tools bound for this step only, besides the policy's (client-hosted tools of /v1/relay). */
-  extraTools?: ToolDefinition[];
-  /** At the tenant's concurrency limit: answer 429 (`refuse`, the default) or wait for a slot (`wait`). */
-  admission?: AdmissionMode;
-  /** A slot the caller already holds (taken before a response stream started); released by the step. */
-  admitted?: Release;
-  /**
-   * A key already used with a different input: `reject` throws Rejection `input_mismatch` (client-driven
-   * steps: a non-deterministic caller); `replay` (default) answers from the journal — the hosted loop's
-   * own keys, whose retries are derived from a policy that may have changed since.
-   */
-  onInputMismatch?: "reject" | "replay";
-  /**
-   * The step as the caller already read it from the journal (null: the key is new), so the request reads
-   * the journal once; absent, the executor reads it.
-   */
-  journaled?: StepRecord | null;
-}
+export type { StepOptions } from "./step-options.ts";
 
 export interface ExecutorDeps {
   store: Store;
@@ -68,45 +38,6 @@ export interface ExecutorDeps {
   admission: Admission;
   log: Logger;
   crash: Crashpoints;
-}
-
-/** One-shot SHA-256 (hex): a Hash object per call cost more than the hashing of these small inputs. */
-const sha256 = (data: string | Buffer) => hash("sha256", data);
-
-/**
- * The identity of what a request asked for: the SHA-256 of the canonical JSON of its action, files by
- * content hash (given by value or by blob, the same bytes are the same input), stdin by hash. The
- * determinism a code-mode step journals (seed, clock) is not part of it; an explicit `seed` is.
- */
-function inputHash(action: ActionSpec, files: ContainerFile[]): string {
-  const identity: Record<string, unknown> = { ...action };
-  if (action.type === "container") {
-    identity.files = files.map((f) => ({ path: f.path, sha256: sha256(f.content) }));
-    if (action.stdin !== undefined) identity.stdin = { sha256: sha256(action.stdin) };
-  }
-  return sha256(canonicalJson(identity));
-}
-
-/** Journaled form of an action: file contents and stdin are summarised, never inlined. */
-function journalInput(
-  action: ActionSpec,
-  det: Determinism | null,
-  files: ContainerFile[],
-  hash: string,
-): Record<string, unknown> {
-  const input: Record<string, unknown> = { ...action };
-  if (action.type === "container") {
-    input.files = files.map((f) => ({ path: f.path, size: f.content.length, sha256: sha256(f.content) }));
-    if (action.stdin !== undefined) input.stdin = { bytes: Buffer.byteLength(action.stdin) };
-  }
-  if (det) input.determinism = det;
-  input.inputHash = hash;
-  return input;
-}
-
-/** Seed derived from the run and key, so a script replays the same random path without storing anything. */
-function seedFor(runId: string, key: string): number {
-  return hash("sha256", `${runId}\0${key}`, "buffer").readUInt32BE(0);
 }
 
 /**
@@ -140,21 +71,7 @@ export class Executor {
     idempotencyKey?: string,
     origin: "one-off" | "mcp" = "one-off",
   ): Promise<{ run: RunRecord; created: boolean }> {
-    return this.#d.store.createRun(this.#newImplicitRun(who, idempotencyKey, origin));
-  }
-
-  #newImplicitRun(who: Caller, idempotencyKey: string | undefined, origin: "one-off" | "mcp"): NewRun {
-    return {
-      id: newId("run"),
-      tenant: who.tenant,
-      mode: "client",
-      goal: null,
-      implicit: true,
-      origin,
-      policy: who.policy.name,
-      policyVersion: who.policy.version,
-      idempotencyKey: idempotencyKey ?? null,
-    };
+    return this.#d.store.createRun(newImplicitRun(who, idempotencyKey, origin));
   }
 
   /** POST /v1/executions: an implicit run with one step. */
@@ -172,7 +89,7 @@ export class Executor {
     if (admitted) {
       // A new run: created with its step's claim and ended with its end, one transaction each.
       const implicitRun: ImplicitRun = {
-        run: this.#newImplicitRun(who, undefined, origin),
+        run: newImplicitRun(who, undefined, origin),
         ended: false,
         patchedAttempt: null,
       };
@@ -205,10 +122,7 @@ export class Executor {
 
   /** A one-off's run ends with its only step's status and result. */
   async #endRun(runId: string, res: ExecutionResponse): Promise<void> {
-    await this.#d.store.updateRun(runId, {
-      status: res.status,
-      ...(res.status === "succeeded" ? { output: res.result ?? null } : { failure: res.failure ?? null }),
-    });
+    await this.#d.store.updateRun(runId, finishedRun(res));
   }
 
   /**
@@ -251,11 +165,7 @@ export class Executor {
       (step?.input as { inputHash?: unknown } | null | undefined)?.inputHash;
     // Steps journaled before input hashes existed (or by another kind of caller) have none: nothing to compare.
     if (typeof journaled !== "string" || journaled === hash) return;
-    throw new Rejection(
-      "input_mismatch",
-      `step key "${key}" of run ${runId} was first used with a different input (journaled ${journaled.slice(0, 12)}…, this request ${hash.slice(0, 12)}…): replaying it would return the result of other work. Use a new key for new work, or send "onInputMismatch": "replay" to get the journaled result anyway.`,
-      { key, journaledInputHash: journaled, requestInputHash: hash },
-    );
+    throw inputMismatch(runId, key, journaled, hash);
   }
 
   /** The checked input files of an action (none but for containers), blobs read as `who`'s tenant. */
@@ -376,7 +286,7 @@ export class Executor {
           signal,
           output,
         };
-        const result = await this.#traced(ctx, action, journaledDet, files);
+        const result = await executeTraced(this.#d, ctx, action, journaledDet, files);
         const attempt = step.attempt;
         return {
           status: result.status,
@@ -402,10 +312,10 @@ export class Executor {
         return this.respond(outcome.step, true);
       case "interrupted":
         // Cut short (a shutdown past its grace, a journal write that failed): unfinished, re-executed on retry.
-        return this.#compose(outcome.step, (outcome.output ?? {}) as StepOutput, outcome.failure, false);
+        return composeResponse(outcome.step, (outcome.output ?? {}) as StepOutput, outcome.failure, false);
       case "ended":
         // No output: the attempt was refused (attempt cap) or the host failed (internal_error).
-        return this.#compose(
+        return composeResponse(
           outcome.step,
           (outcome.output ?? { usage: { wallMs: 0 } }) as StepOutput,
           outcome.step.failure ?? undefined,
@@ -414,113 +324,8 @@ export class Executor {
     }
   }
 
-  /** The sandbox execution inside its span, reported once it ended. */
-  #traced(
-    ctx: StepContext,
-    action: ActionSpec,
-    det: Determinism | null,
-    files: ContainerFile[],
-  ): Promise<StepResult> {
-    const requested =
-      action.type === "codemode"
-        ? (action.engine ?? action.language ?? "")
-        : action.type === "container"
-          ? (action.image ?? "")
-          : action.tool;
-    return tracer().span(
-      "mend.sandbox.execute",
-      { "mend.sandbox": action.type, "mend.run_id": ctx.runId, "mend.step.seq": ctx.step.seq },
-      async (span) => {
-        const t0 = performance.now();
-        const result = await this.#dispatch(ctx, action, det, files);
-        const resolved = result.resolved?.engine ?? result.resolved?.image;
-        const engine = typeof resolved === "string" ? resolved : requested;
-        const failureKind = result.failure?.kind;
-        telemetry().execution({
-          sandbox: action.type,
-          engine,
-          status: result.status,
-          failureKind,
-          seconds: (performance.now() - t0) / 1000,
-        });
-        span.set({ "mend.engine": engine, "mend.status": result.status });
-        if (failureKind) span.set({ "mend.failure.kind": failureKind });
-        if (failureKind) span.fail(failureKind);
-        return result;
-      },
-    );
-  }
-
-  #dispatch(
-    ctx: StepContext,
-    action: ActionSpec,
-    det: Determinism | null,
-    files: ContainerFile[],
-  ): Promise<StepResult> {
-    const d = this.#d;
-    switch (action.type) {
-      case "codemode":
-        return runCodeMode(
-          { engines: d.codemode, tools: d.tools, store: d.store, crash: d.crash, blobs: d.blobs },
-          ctx,
-          action,
-          det ?? { seed: 0, clockMs: Date.now() },
-        );
-      case "container":
-        return runContainer({ runner: d.containers, store: d.store, blobs: d.blobs }, ctx, action, files);
-      case "tool":
-        return runTool(d.tools, ctx, action);
-    }
-  }
-
   /** The execution response of a journaled step. */
-  async respond(step: StepRecord, replayed: boolean): Promise<ExecutionResponse> {
-    if (step.status !== "succeeded" && step.status !== "failed") {
-      throw new Rejection("conflict", `step "${step.key}" has not finished`);
-    }
-    const output = step.output
-      ? ((await internalize(step.output, this.#d.blobs)) as StepOutput)
-      : { usage: { wallMs: 0 } };
-    return this.#compose(step, output, step.failure ?? undefined, replayed);
+  respond(step: StepRecord, replayed: boolean): Promise<ExecutionResponse> {
+    return respondStep(step, replayed, this.#d.blobs);
   }
-
-  #compose(
-    step: StepRecord,
-    output: StepOutput,
-    failure: ExecutionResponse["failure"],
-    replayed: boolean,
-  ): ExecutionResponse {
-    return {
-      id: executionId(step.runId, step.seq),
-      runId: step.runId,
-      stepSeq: step.seq,
-      key: step.key,
-      status: failure ? "failed" : "succeeded",
-      ...output,
-      usage: output.usage ?? { wallMs: 0 },
-      ...(failure ? { failure } : {}),
-      attempts: step.attempt,
-      replayed,
-    };
-  }
-}
-
-/**
- * A one-off execution's new run: created with its step's claim, ended with its end. `ended` is set once the
- * step's outcome is known (its end committed with the run's update); `patchedAttempt` is the attempt whose end
- * was built with that update, which is not yet a committed one.
- */
-interface ImplicitRun {
-  run: NewRun;
-  ended: boolean;
-  patchedAttempt: number | null;
-}
-
-/** The update of a one-off's run from its step's ending as written (notes the attempt it was built for). */
-function endedRun(implicit: ImplicitRun, attempt: number, e: StepEnding): RunPatch {
-  implicit.patchedAttempt = attempt;
-  const result = (e.output as { result?: unknown } | null)?.result;
-  return e.status === "succeeded"
-    ? { status: "succeeded", output: result ?? null }
-    : { status: "failed", failure: e.failure ?? null };
 }

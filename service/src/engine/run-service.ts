@@ -4,27 +4,32 @@ import type { Config } from "../config/config.ts";
 import type { PolicyRegistry } from "../policy/policy-registry.ts";
 import type { EventRecord, Page, RunOrigin, RunRecord, StepRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
-import { InvalidCursorError, NotFoundError, RunFinishedError } from "../store/store-errors.ts";
+import { InvalidCursorError } from "../store/store-errors.ts";
 import { FINISHED_RUNS } from "../store/records.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Executor } from "./executor.ts";
-import { newId } from "../core/ids.ts";
 import { Rejection } from "../core/rejection.ts";
 import type { RunEvents } from "./run-events.ts";
-import type { StepLifecycle, StepOutcome } from "./step-lifecycle.ts";
+import type { StepLifecycle } from "./step-lifecycle.ts";
+import type { StepOutcome } from "./step-spec.ts";
 import type { Release } from "../auth/concurrency-limiter.ts";
 import { fromStepAction, type ActionSpec } from "./step-action.ts";
 import type { ToolCaller } from "../tools/tool-caller.ts";
 import type { ToolDefinition } from "../tools/tool.ts";
-import { LLM_CONFIGURATION_HINT, resolveModel } from "../llm/create-provider.ts";
 import { forkRun } from "./run-fork.ts";
+import { assertCreatable, newRunOf } from "./run-create.ts";
+import { finishedRun } from "./implicit-run.ts";
+import {
+  assertCheckpointSize,
+  checkpointClaimError,
+  checkpointSpec,
+  recordedValue,
+} from "./run-checkpoint.ts";
 
-/** A human answer and a checkpoint value move to the blob store when large. */
+export { MAX_CHECKPOINT_BYTES } from "./run-checkpoint.ts";
+
+/** A human answer moves to the blob store when large. */
 const HUMAN_EXTERNAL_FIELDS = ["answer"] as const;
-const CHECKPOINT_EXTERNAL_FIELDS = ["value"] as const;
-
-/** Largest checkpoint value, as JSON text (1 MiB). */
-export const MAX_CHECKPOINT_BYTES = 1024 * 1024;
 
 const FINISHED = FINISHED_RUNS;
 
@@ -70,29 +75,8 @@ export class RunService {
     body: CreateRun,
     idempotencyKey?: string,
   ): Promise<{ run: RunRecord; created: boolean }> {
-    if (body.mode === "hosted" && !resolveModel(this.#d.config.llm, body.model)) {
-      throw new Rejection("not_configured", LLM_CONFIGURATION_HINT);
-    }
-    if (body.mode === "hosted" && !body.goal) throw new Rejection("invalid", "a hosted run needs a `goal`");
-    if (body.policy && body.policy !== who.policy.name) {
-      throw new Rejection(
-        "invalid",
-        `policy "${body.policy}" is not this API key's policy ("${who.policy.name}")`,
-      );
-    }
-    const created = await this.#d.store.createRun({
-      id: newId("run"),
-      tenant: who.tenant,
-      mode: body.mode,
-      goal: body.goal ?? null,
-      implicit: false,
-      policy: who.policy.name,
-      policyVersion: who.policy.version,
-      metadata: body.metadata ?? null,
-      tools: body.tools ?? null,
-      model: body.model ?? null,
-      idempotencyKey: idempotencyKey ?? null,
-    });
+    assertCreatable(this.#d.config, who, body);
+    const created = await this.#d.store.createRun(newRunOf(who, body, idempotencyKey));
     if (created.run.mode === "hosted" && created.run.status === "running")
       this.#hosted?.start(created.run.id);
     return created;
@@ -245,10 +229,7 @@ export class RunService {
       onInputMismatch: "reject",
     });
     if (run.implicit && !res.replayed) {
-      await this.#d.store.updateRun(run.id, {
-        status: res.status,
-        ...(res.status === "succeeded" ? { output: res.result ?? null } : { failure: res.failure ?? null }),
-      });
+      await this.#d.store.updateRun(run.id, finishedRun(res));
     }
     return res;
   }
@@ -259,48 +240,20 @@ export class RunService {
    * crash — gets the recorded value back, as with any step. Returns the recorded value.
    */
   async putCheckpoint(who: Caller, id: string, key: string, value: unknown): Promise<unknown> {
-    const size = Buffer.byteLength(JSON.stringify(value ?? null));
-    if (size > MAX_CHECKPOINT_BYTES) {
-      throw new Rejection(
-        "too_large",
-        `checkpoint value is ${size} bytes; the cap is ${MAX_CHECKPOINT_BYTES}`,
-      );
-    }
+    assertCheckpointSize(value);
     // The journal is where the value lives: the step's output (large values in blobs). Claimed and ended in
     // one transaction (the value is known before the claim). The run is checked in that transaction (the
     // caller's, not finished): no read of the run before it, the hot path's costliest statement.
     let outcome: StepOutcome;
     try {
-      outcome = await this.#d.steps.record(
-        {
-          runId: id,
-          key: `checkpoint:${key}`,
-          kind: "checkpoint",
-          input: { key },
-          tenant: who.tenant,
-          activeRun: true,
-          audit: {
-            tenant: who.tenant,
-            keyId: who.keyId,
-            policy: who.policy.name,
-            policyVersion: who.policy.version,
-          },
-          externalFields: CHECKPOINT_EXTERNAL_FIELDS,
-        },
-        { status: "succeeded", output: { value: value ?? null } },
-      );
+      outcome = await this.#d.steps.record(checkpointSpec(who, id, key), {
+        status: "succeeded",
+        output: { value: value ?? null },
+      });
     } catch (e) {
-      if (e instanceof NotFoundError) throw new Rejection("not_found", `run ${id} does not exist`);
-      if (e instanceof RunFinishedError) throw new Rejection("conflict", `run ${id} is ${e.status}`);
-      throw e;
+      throw checkpointClaimError(e, id);
     }
-    if (outcome.kind === "replayed" && outcome.step.kind !== "checkpoint") {
-      throw new Rejection(
-        "conflict",
-        `step key "checkpoint:${key}" of run ${id} is a ${outcome.step.kind} step`,
-      );
-    }
-    return (outcome.output as { value?: unknown } | null)?.value ?? null;
+    return recordedValue(outcome, id, key);
   }
 
   async getCheckpoint(who: Caller, id: string, key: string): Promise<{ value: unknown; createdAt: number }> {

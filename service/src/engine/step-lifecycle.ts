@@ -1,10 +1,10 @@
 // The one step lifecycle every journaled step goes through: claim → event → crash point → work →
 // externalize large values → end → event. Executions, tool steps, LLM turns, human answers and
 // checkpoints all use it, so crash points, blobs, events and audit behave the same for each.
-import { makeFailure, type Failure } from "@mend/wire";
+import type { Failure } from "@mend/wire";
 import type { BlobStore } from "../store/blob-store.ts";
-import type { StepKind, StepRecord, ToolCallRow } from "../store/records.ts";
-import type { NewRun, NewStep, RunPatch, StepClaim, Store } from "../store/store.ts";
+import type { StepRecord, ToolCallRow } from "../store/records.ts";
+import type { StepClaim, Store } from "../store/store.ts";
 import {
   FencedError,
   LeaseLostError,
@@ -12,114 +12,26 @@ import {
   StorageUnavailableError,
 } from "../store/store-errors.ts";
 import type { Logger } from "../log/logger.ts";
-import type { TenantLimits } from "../policy/policy-schema.ts";
 import type { Crashpoints } from "./crashpoint.ts";
 import type { Inflight } from "./inflight.ts";
 import type { RunEvents } from "./run-events.ts";
-import { StepOutputStream, type OutputStreamName } from "./step-output-stream.ts";
+import { StepOutputStream } from "./step-output-stream.ts";
 import { externalize, fitsInline, internalize } from "./step-output.ts";
 import { quotaFailure } from "./tenant-quotas.ts";
-import { telemetry } from "../lib/telemetry.ts";
-import { NOOP_SPAN, tracer, tracing, type SpanHandle } from "../lib/tracing.ts";
+import { NOOP_SPAN, tracer, tracing } from "../lib/tracing.ts";
 import type { Replica } from "./replica.ts";
 import { sleep } from "../lib/retry.ts";
 import { anySignal } from "../lib/any-signal.ts";
+import type { StepEnding, StepOpening, StepOutcome, StepSpec, StepWork } from "./step-spec.ts";
+import { SHUTDOWN, cancelledByRun, cutShort, exhausted, hostFault } from "./step-failures.ts";
+import { newStepClaim, recordedEnd, stepEnd } from "./step-writes.ts";
+import { reportStep } from "./step-telemetry.ts";
+
+export { DEFAULT_MAX_ATTEMPTS } from "./step-spec.ts";
+export type { StepEnding, StepOpening, StepOutcome, StepSpec, StepWork } from "./step-spec.ts";
 
 /** How often a claim that found its step running on another live replica looks again. */
 const OWNED_POLL_MS = 50;
-
-/** Attempts of one step when the policy sets no `limits.maxAttempts`. */
-export const DEFAULT_MAX_ATTEMPTS = 8;
-
-/** What identifies a step and what is journaled when it is first claimed. */
-export interface StepSpec {
-  runId: string;
-  key: string;
-  kind: StepKind;
-  /** Journaled at the first claim; a re-claimed step keeps its first input (it holds the seed and clock). */
-  input: unknown;
-  /** Blobs made from this step's large values belong to this tenant. */
-  tenant: string;
-  /** Who asked and under which policy (written at claim time; the end may add to it). */
-  audit?: Record<string, unknown> | null;
-  /** Links an automatic retry to the failure it remediates. */
-  remediation?: Record<string, unknown> | null;
-  /** Top-level output fields moved to the blob store when their JSON is larger than 4 KiB. */
-  externalFields?: readonly string[];
-  /**
-   * Attempts a step may start before it is given up (`attempts_exhausted`): a step whose attempts keep
-   * dying with the service (a host-killing guest, a poison input) must not be re-executed forever.
-   */
-  maxAttempts?: number;
-  /** The policy's limits of the tenant (named in a `quota_exceeded` failure). */
-  limits?: TenantLimits;
-  /** A one-off execution's run, created with the step's claim in one transaction (NewStep.run). */
-  run?: NewRun;
-  /** Claim only while the run is `tenant`'s and not finished, checked by the claim (NewStep.activeRunOf). */
-  activeRun?: boolean;
-}
-
-/** How the work of a step ended; `output` is what the journal keeps (large fields are externalized). */
-export interface StepEnding {
-  status: "succeeded" | "failed";
-  output: Record<string, unknown> | null;
-  failure?: Failure | null;
-  usage?: Record<string, unknown> | null;
-  cached?: boolean;
-  /** Merged over the audit written at claim time (e.g. the limits the policy resolved). */
-  audit?: Record<string, unknown>;
-  /** Tool calls journaled with the end, in its transaction (StepEnd.toolCalls). */
-  toolCalls?: ToolCallRow[];
-  /** The run's update committed with the end, made from the ending actually written (StepEnd.run). */
-  runPatch?: (ending: StepEnding) => RunPatch;
-}
-
-/** What the work of a step receives. */
-export interface StepWork {
-  /** The claimed attempt (its `input` is the journaled one, its `attempt` counts from 1). */
-  step: StepRecord;
-  /** Fires on cancellation of the run or when a shutdown's grace is over. */
-  signal: AbortSignal;
-  /** Streams live output as bounded `step.output` events (published before the step's end). */
-  output: (stream: OutputStreamName, text: string) => void;
-}
-
-/**
- * The result of running a step:
- * - `replayed`: the journal had it finished; nothing ran. `output` is the journaled output, read back.
- * - `ended`: it ran and its end is durable. `output` is what the work produced (not externalized).
- * - `interrupted`: a shutdown cut it short; it stays unfinished and the next attempt re-executes it.
- */
-export type StepOutcome =
-  | { kind: "replayed"; step: StepRecord; output: unknown }
-  | { kind: "ended"; step: StepRecord; output: unknown }
-  | { kind: "interrupted"; step: StepRecord; output: unknown; failure: Failure };
-
-/** What an attempt cut by a shutdown answers: retry the request (the key re-executes). */
-const SHUTDOWN = makeFailure(
-  "interrupted",
-  "The service shut down while this step ran; retry the request.",
-  true,
-);
-
-/** A failed ending whose failure says the work was cut short and may be resumed (`interrupted`, retryable). */
-function cutShort(ending: StepEnding): boolean {
-  return ending.status === "failed" && ending.failure?.kind === "interrupted" && ending.failure.retryable;
-}
-
-/** The failure of an attempt past the cap: what the journal shows of the attempts that died. */
-function exhausted(step: StepRecord, maxAttempts: number): Failure {
-  return makeFailure(
-    "attempts_exhausted",
-    `This step was started ${step.attempt} times and never finished: each attempt died with the service (killed, out of host memory, or shut down) before its end was journaled. It is not executed again; change what it does, or use a new step key.`,
-    false,
-    { attempts: step.attempt - 1, limits: { maxAttempts } },
-  );
-}
-
-/** The claim of a step whose work happens elsewhere (a human answer): ended later with `end`. */
-export type StepOpening =
-  { kind: "replayed"; step: StepRecord; output: unknown } | { kind: "open"; step: StepRecord };
 
 export interface StepLifecycleDeps {
   store: Store;
@@ -283,13 +195,7 @@ export class StepLifecycle {
         { err, runId: spec.runId, seq: step.seq, key: spec.key },
         "step crashed the host path",
       );
-      const message = err instanceof Error ? err.message : String(err);
-      const failure = makeFailure(
-        "internal_error",
-        `Mend failed while executing this step (${message}); nothing of your code caused it. Retry with a new step key, or report the request id.`,
-        false,
-        { cause: { type: err instanceof Error ? err.name : typeof err, message } },
-      );
+      const failure = hostFault(err);
       const ended = await this.end(spec, step, { status: "failed", output: null, failure });
       return { kind: "ended", step: ended, output: null };
     }
@@ -317,7 +223,7 @@ export class StepLifecycle {
       ending = {
         ...ending,
         status: "failed",
-        failure: makeFailure("interrupted", "The run was cancelled while this step ran.", false),
+        failure: cancelledByRun(),
       };
     }
     return { kind: "ended", step: await this.end(spec, step, ending), output: ending.output };
@@ -344,19 +250,8 @@ export class StepLifecycle {
     let claim: StepClaim;
     try {
       claim = await this.#d.store.claimStep({
-        ...this.#newStep(spec, replica),
-        end: {
-          status: ending.status,
-          output: ending.output,
-          failure: null,
-          usage: ending.usage ?? null,
-          cached: ending.cached ?? false,
-          ...(ending.audit ? { audit: { ...spec.audit, ...ending.audit } } : {}),
-          announce: (s) => ({
-            type: "step.completed",
-            data: { seq: s.seq, key: s.key, kind: s.kind, attempt: s.attempt, status: s.status },
-          }),
-        },
+        ...newStepClaim(spec, replica, this.#leases.get(spec.runId)),
+        end: recordedEnd(spec, ending),
       });
     } catch (err) {
       if (err instanceof QuotaExceededError) return slow();
@@ -430,30 +325,9 @@ export class StepLifecycle {
     }
   }
 
-  #claim(spec: StepSpec, replica: Replica | undefined): Promise<StepClaim> {
-    return this.#d.store.claimStep(this.#newStep(spec, replica));
-  }
-
   /** The claim of `spec` (as `replica`'s when given, fenced by the run's lease when one is held here). */
-  #newStep(spec: StepSpec, replica: Replica | undefined): NewStep {
-    const lease = this.#leases.get(spec.runId);
-    return {
-      runId: spec.runId,
-      key: spec.key,
-      kind: spec.kind,
-      input: spec.input,
-      remediation: spec.remediation ?? null,
-      audit: spec.audit ?? null,
-      // The step.started event commits with the claim (one transaction, one event order).
-      announce: (s) => ({
-        type: "step.started",
-        data: { seq: s.seq, key: s.key, kind: s.kind, attempt: s.attempt },
-      }),
-      ...(replica ? { owner: replica.id, ownerTtlMs: replica.stepTtlMs } : {}),
-      ...(lease !== undefined ? { lease } : {}),
-      ...(spec.run ? { run: spec.run } : {}),
-      ...(spec.activeRun ? { activeRunOf: spec.tenant } : {}),
-    };
+  #claim(spec: StepSpec, replica: Replica | undefined): Promise<StepClaim> {
+    return this.#d.store.claimStep(newStepClaim(spec, replica, this.#leases.get(spec.runId)));
   }
 
   /**
@@ -511,46 +385,9 @@ export class StepLifecycle {
             this.#d.blobs,
           );
     this.#d.crash.hit("before-step-end");
-    const failure = ending.failure ?? null;
-    const ended = await this.#d.store.endStep(spec.runId, step.seq, {
-      // Fenced: a later attempt (another replica took the step over) makes this end write nothing.
-      attempt: step.attempt,
-      status: ending.status,
-      output,
-      failure,
-      usage: ending.usage ?? null,
-      cached: ending.cached ?? false,
-      ...(ending.audit ? { audit: { ...step.audit, ...ending.audit } } : {}),
-      ...(ending.toolCalls?.length ? { toolCalls: ending.toolCalls } : {}),
-      ...(ending.runPatch ? { run: ending.runPatch(ending) } : {}),
-      // The step.completed / step.failed event commits with the end.
-      announce: (s) => ({
-        type: s.status === "succeeded" ? "step.completed" : "step.failed",
-        data: {
-          seq: s.seq,
-          key: s.key,
-          kind: s.kind,
-          attempt: s.attempt,
-          status: s.status,
-          ...(failure ? { failure: { kind: failure.kind, message: failure.message } } : {}),
-        },
-      }),
-    });
+    const ended = await this.#d.store.endStep(spec.runId, step.seq, stepEnd(step, ending, output));
     this.#d.crash.hit("after-step-end");
     this.#d.events.announce(ended.announced);
     return ended;
   }
-}
-
-/** The step's metrics and its span's outcome attributes. */
-function reportStep(
-  span: SpanHandle,
-  kind: string,
-  status: "succeeded" | "failed" | "interrupted",
-  failureKind: string | undefined,
-  seconds: number,
-): void {
-  telemetry().step({ kind, status, failureKind, seconds });
-  span.set({ "mend.step.status": status, ...(failureKind ? { "mend.failure.kind": failureKind } : {}) });
-  if (failureKind) span.fail(failureKind);
 }
