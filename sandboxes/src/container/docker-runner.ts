@@ -2,15 +2,13 @@
 import Docker from "dockerode";
 import { randomBytes } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
-import { makeFailure, type Failure } from "@mend/wire";
-import { classify, engineFailure } from "./classify.ts";
+import { engineFailure } from "./classify.ts";
 import { runJob, startContainer, type JobObservation, type ReadyContainer } from "./container-session.ts";
 import { hardenedSpec, limitsClass, runtimeName } from "./host-config.ts";
 import { LABEL_EXECUTION, LABEL_POOLED, ownerLabels } from "./labels.ts";
 import { removeOwned, sweepOrphans } from "./janitor.ts";
 import { adoptAfterOutage, lostToEngine, withKeptLogs } from "./engine-outage.ts";
 import { OrphanReaper } from "./orphan-reaper.ts";
-import { untarFiles } from "./out-files.ts";
 import type { ContainerRuntime } from "./seccomp-profile.ts";
 import { validateJob } from "./validate-job.ts";
 import { WarmPool } from "./pool.ts";
@@ -18,15 +16,17 @@ import { BurstHold } from "./burst-hold.ts";
 import { readMemoryNow } from "./host-usage.ts";
 import { openEgress, type EgressCheckFactory, type EgressSession } from "../egress/egress-session.ts";
 import { sweepEgress } from "../egress/egress-janitor.ts";
-import { withEgress } from "../egress/egress-outcome.ts";
 import type {
-  ContainerFile,
   ContainerJob,
   ContainerLimits,
   ContainerOutcome,
   ContainerRunner,
   PoolState,
 } from "./runner.ts";
+import { defaultSocketPath, type DockerRunnerOptions } from "./docker-runner-options.ts";
+import { egressUnavailable, failedBeforeStart, jobOutcome } from "./job-outcome.ts";
+
+export type { DockerRunnerOptions } from "./docker-runner-options.ts";
 
 /** How long after its stream closed a used container is removed, ms (see #removal). */
 const REMOVAL_DELAY_MS = 150;
@@ -43,50 +43,6 @@ export const DEFAULT_CONTAINER_LIMITS: ContainerLimits = {
   outputBytes: 1024 * 1024,
   network: "none",
 };
-
-export interface DockerRunnerOptions {
-  /** Unix socket of the engine; default DOCKER_HOST (unix://…) or /var/run/docker.sock. */
-  socketPath?: string;
-  /** A ready dockerode client (e.g. a remote engine); overrides socketPath. */
-  docker?: Docker;
-  /** Warm runc containers per image for `poolLimits`, e.g. `{ python: 2 }`; 0 or absent disables. */
-  pool?: Partial<Record<string, number>>;
-  /** Warm runsc (gVisor) containers per image, e.g. `{ python: 1 }`: a pool of its own per runtime. */
-  runscPool?: Partial<Record<string, number>>;
-  /** The limits class pooled containers are created with; jobs with other limits go cold. */
-  poolLimits?: Partial<ContainerLimits>;
-  /**
-   * The most containers one pooled image (per runtime) grows to while misses show demand; the sizes above
-   * are the minimums kept when idle. Default: no growth (the pool stays at its sizes).
-   */
-  poolMax?: number;
-  /** A grown pool shrinks back after this long without a miss, ms (default 60 s). */
-  poolIdleMs?: number;
-  /** Memory the idle pooled containers of this engine may hold together, MiB (default: unbounded). */
-  poolMemoryMb?: number;
-  /** Pool containers created at once (default 2): refills do not crowd out the engine. */
-  poolRefills?: number;
-  /**
-   * The longest refills and the exits and removals of used containers wait for this engine's jobs in
-   * flight to drain, ms (default 500; 0: they do not wait). See BurstHold.
-   */
-  burstHoldMs?: number;
-  /** Identity put in the mend.owner label; default a random id per instance. */
-  ownerId?: string;
-  /** Remove orphaned Mend containers of dead processes in start(). Default true. */
-  janitor?: boolean;
-  /** Allowlist jobs: the destination check per allowlist (default: allowlisted host:port, resolved once). */
-  egressCheck?: EgressCheckFactory;
-  /** The engine's name, reported as `usage.engine` (see MultiEngineRunner). */
-  engine?: string;
-  /**
-   * How long a job whose engine stopped answering waits for it to come back, ms; a container that
-   * finished meanwhile has its result adopted (`usage.adopted`). 0 (default): lost at once.
-   */
-  outageMs?: number;
-  /** Settles when the engine reports a container dead (its events, see EngineWatch). */
-  gone?: (id: string) => Promise<void>;
-}
 
 /**
  * Runs untrusted Python/Node/shell code in one-shot hardened containers.
@@ -237,7 +193,6 @@ export class DockerRunner implements ContainerRunner {
     egress: EgressSession | undefined,
     t0: number,
   ): Promise<ContainerOutcome> {
-    const net = job.limits.network;
     let ready = taken;
     const pooled = ready !== undefined;
     if (ready === undefined) {
@@ -266,50 +221,16 @@ export class DockerRunner implements ContainerRunner {
     }
     const journal = await egress?.close();
     const wallMs = performance.now() - t0;
-    const L = obs.launcher;
-    // usage from the host's view only: the launcher's own figures are not trusted for it
-    const peakBytes = obs.host?.memoryPeakBytes;
-    const memoryPeakMb = peakBytes === undefined ? obs.memoryPeakMbAtTimeout : round1(peakBytes / 1048576);
-    const cpuNs = obs.host?.cpuNs;
-    const failure = classify({
-      limits: job.limits,
+    return jobOutcome(obs, {
+      job,
+      runtime,
       wallMs,
-      ...(L === undefined ? {} : { launcher: L }),
-      ...(obs.inspect === undefined ? {} : { inspect: obs.inspect }),
-      ...(obs.host?.oomKilled === undefined ? {} : { hostOomKilled: obs.host.oomKilled }),
-      timedOut: obs.timedOut,
-      aborted: obs.aborted,
-      outputExceeded: obs.outputExceeded,
-      // under runsc the host's pids are gVisor's own threads and stubs, not the code's processes
-      ...(obs.pidsAtTimeout === undefined || runtime === "runsc" ? {} : { pidsAtTimeout: obs.pidsAtTimeout }),
-      ...(memoryPeakMb === undefined ? {} : { memoryPeakMb }),
-      stdoutTail: obs.stdout.text(),
-      stderrTail: obs.stderr.text(),
-    });
-    let files: ContainerFile[] = [];
-    if (L?.outTarBase64 !== undefined) {
-      files = await untarFiles(Buffer.from(L.outTarBase64, "base64"), outMaxBytes).catch(() => []);
-    }
-    const base = {
-      stdout: obs.stdout.text(),
-      stderr: obs.stderr.text(),
-      stdoutTruncated: obs.stdout.truncated,
-      stderrTruncated: obs.stderr.truncated,
-      exitCode: L?.exitCode ?? obs.inspect?.exitCode ?? null,
-      files,
-      usage: {
-        wallMs: round1(wallMs),
-        ...(memoryPeakMb === undefined ? {} : { memoryPeakMb }),
-        ...(cpuNs === undefined ? {} : { cpuMs: round1(cpuNs / 1e6) }),
-        runtime,
-        ...(this.#engine === undefined ? {} : { engine: this.#engine }),
-        ...(adopted ? { adopted } : {}),
-      },
+      outMaxBytes,
       pooled,
-    };
-    const outcome: ContainerOutcome =
-      failure === undefined ? { ...base, status: "succeeded" } : { ...base, status: "failed", failure };
-    return journal === undefined || net === "none" ? outcome : withEgress(outcome, journal, net.hosts);
+      adopted,
+      engine: this.#engine,
+      journal,
+    });
   }
 
   /** Idle warm containers that could serve this job (for placement). */
@@ -433,43 +354,4 @@ export class DockerRunner implements ContainerRunner {
     const q = p.catch(() => undefined).finally(() => this.#pending.delete(q));
     this.#pending.add(q);
   }
-}
-
-function defaultSocketPath(): string {
-  const host = process.env.DOCKER_HOST;
-  if (host?.startsWith("unix://")) return host.slice("unix://".length);
-  return "/var/run/docker.sock";
-}
-
-function egressUnavailable(err: unknown): Failure {
-  return makeFailure(
-    "sandbox_unavailable",
-    `allowlist networking could not be set up: ${(err as Error).message}`,
-    false,
-    {
-      remedy: {
-        action: "retry_later",
-        hint: "run without network, or ask the operator (root and a local engine are needed)",
-      },
-    },
-  );
-}
-
-function round1(n: number): number {
-  return Math.round(n * 10) / 10;
-}
-
-function failedBeforeStart(failure: Failure, wallMs: number, runtime: ContainerRuntime): ContainerOutcome {
-  return {
-    status: "failed",
-    failure: { ...failure, usage: { wallMs: round1(wallMs) } },
-    stdout: "",
-    stderr: "",
-    stdoutTruncated: false,
-    stderrTruncated: false,
-    exitCode: null,
-    files: [],
-    usage: { wallMs: round1(wallMs), runtime },
-    pooled: false,
-  };
 }

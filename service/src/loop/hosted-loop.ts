@@ -1,10 +1,9 @@
 // The hosted agent loop: asks the model for actions, runs them as journaled steps, heals failures by policy,
 // escalates to a human, and replays its own journal to resume after a crash.
-import { hostname } from "node:os";
-import { makeFailure, type ExecutionResponse, type Failure, type StepAction } from "@mend/wire";
+import { makeFailure, type Failure } from "@mend/wire";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log/logger.ts";
-import type { LlmMessage, LlmProvider, LlmTool, LlmToolCall } from "../llm/llm-provider.ts";
+import type { LlmMessage, LlmProvider } from "../llm/llm-provider.ts";
 import type { PolicyRegistry } from "../policy/policy-registry.ts";
 import type { RunRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
@@ -14,24 +13,26 @@ import type { Caller } from "../core/caller.ts";
 import type { Executor } from "../engine/executor.ts";
 import type { StepLifecycle } from "../engine/step-lifecycle.ts";
 import type { RunEvents } from "../engine/run-events.ts";
-import { fromStepAction, type ActionSpec } from "../engine/step-action.ts";
-import { ASK_HUMAN, FINISH, actionTools, offersPython } from "./loop-actions.ts";
-import { parseCall } from "./parse-call.ts";
-import { Rejection } from "../core/rejection.ts";
+import { ASK_HUMAN, FINISH } from "./loop-actions.ts";
 import { QuotaExceededError } from "../store/store-errors.ts";
 import { quotaFailure } from "../engine/tenant-quotas.ts";
 import { exhausted, type BudgetState } from "./loop-budget.ts";
-import { goalMessage, systemPrompt } from "./loop-prompt.ts";
-import { internPrompt } from "./prompt-interning.ts";
+import { goalMessage } from "./loop-prompt.ts";
 import { compactHistory } from "./compact-history.ts";
-import { nextRemediation } from "./remediate.ts";
-import { telemetry } from "../lib/telemetry.ts";
 import { awaitHuman, budgetFailure, budgetRequest } from "./human-step.ts";
-import { sleep } from "../lib/retry.ts";
 import { modelTurn } from "./model-turn.ts";
 import type { Replica } from "../engine/replica.ts";
 import { FencedError } from "../store/store-errors.ts";
-import { renderExecution, renderLoopError } from "./render-result.ts";
+import { SWEEP_BATCH, SWEEP_MS, ownerDead } from "./run-lease.ts";
+import { runCall, type CallContext } from "./model-call.ts";
+import {
+  MAX_CALLS_PER_TURN,
+  budgetAnswerMessage,
+  noActionMessage,
+  notAskedOutcome,
+  tooManyCallsOutcome,
+} from "./loop-messages.ts";
+import { runPrompt } from "./run-prompt.ts";
 
 export interface HostedLoopDeps {
   store: Store;
@@ -48,36 +49,6 @@ export interface HostedLoopDeps {
   replica: Replica;
   /** The model of a run (env config merged with the run's `model`), or null when none is configured. */
   modelFor(run: RunRecord): { provider: LlmProvider; model: string; temperature?: number } | null;
-}
-
-/** Calls of one model turn that run (concurrently); more are answered with an error. */
-const MAX_CALLS_PER_TURN = 8;
-/**
- * How often a process looks for hosted runs nobody drives (a dead replica's lapsed lease, a released one):
- * with the replica TTL it bounds the takeover time (TTL + sweep).
- */
-const SWEEP_MS = 500;
-/** Runs one sweep starts at most (the rest wait for the next sweep, or for another replica's). */
-const SWEEP_BATCH = 200;
-
-/** A lease owner id names its host and process, so a restarted service can tell a dead holder at once. */
-function ownerDead(owner: string | null): boolean {
-  const [host, pid] = owner?.split("/") ?? [];
-  if (!owner || host !== hostname() || !pid) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}
-
-/** What one model-chosen call produced for the conversation. */
-interface CallOutcome {
-  content: string;
-  failed: boolean;
-  finish?: { answer: unknown };
-  waiting?: boolean;
 }
 
 /**
@@ -97,10 +68,13 @@ export class HostedLoop {
   readonly #restart = new Set<string>();
   /** Backoff sleeps of runs waiting out a model outage, cut short by `wake` (POST /resume). */
   readonly #wakers = new Map<string, AbortController>();
+  /** What each model-chosen call of this loop's runs is given (see model-call.ts). */
+  readonly #calls: CallContext;
 
   constructor(deps: HostedLoopDeps) {
     this.#d = deps;
     this.#owner = deps.replica.id;
+    this.#calls = { deps, stopped: () => this.#stopped, shutdown: this.#shutdown.signal };
   }
 
   /** Starts driving a run in the background; if it is driven here already, drives it once more afterwards. */
@@ -250,7 +224,7 @@ export class HostedLoop {
       );
       return;
     }
-    const { system, tools: offered } = await this.#prompt(who, initial.tools ?? undefined);
+    const { system, tools: offered } = await runPrompt(this.#d.tools, who, initial.tools ?? undefined);
     const messages: LlmMessage[] = [{ role: "user", content: goalMessage(initial.goal ?? "") }];
     const budget: BudgetState = { iterations: 0, consecutiveFailures: 0, tokens: 0 };
     // The keys journaled before this driver started (a restart, a takeover, a fork's copy): only those can be
@@ -288,13 +262,7 @@ export class HostedLoop {
         if (answer === undefined) return;
         const budgetName =
           spent?.budget ?? (recordedBudget?.input as { budget?: string } | null)?.budget ?? "budget";
-        messages.push({
-          role: "user",
-          content:
-            answer === null
-              ? `The run was resumed after the ${budgetName} budget ran out; continue towards the goal.`
-              : `A human answered after the ${budgetName} budget ran out: ${stringify(answer)}`,
-        });
+        messages.push({ role: "user", content: budgetAnswerMessage(budgetName, answer) });
         budget.iterations = 0;
         budget.consecutiveFailures = 0;
       }
@@ -326,15 +294,7 @@ export class HostedLoop {
 
       if (response.toolCalls.length === 0) {
         budget.consecutiveFailures++;
-        messages.push({
-          role: "user",
-          content: renderLoopError(
-            response.content ? "no_action" : "empty_answer",
-            response.content
-              ? "You replied with text but took no action. Call a tool, or finish(answer) to end the run."
-              : "Your reply was empty. Call a tool, or finish(answer) to end the run.",
-          ),
-        });
+        messages.push({ role: "user", content: noActionMessage(response.content) });
         continue;
       }
 
@@ -344,19 +304,10 @@ export class HostedLoop {
       const outcomes = await Promise.all(
         response.toolCalls.map((call, j) =>
           finishing && call.name === ASK_HUMAN
-            ? Promise.resolve<CallOutcome>({
-                failed: false,
-                content: renderLoopError("not_asked", "finish was called in the same turn"),
-              })
+            ? Promise.resolve(notAskedOutcome())
             : j < MAX_CALLS_PER_TURN
-              ? this.#call(who, run, i, j, call, signal)
-              : Promise.resolve<CallOutcome>({
-                  failed: true,
-                  content: renderLoopError(
-                    "too_many_calls",
-                    `at most ${MAX_CALLS_PER_TURN} calls run per turn; this one was not run — ask for it again`,
-                  ),
-                }),
+              ? runCall(this.#calls, who, run, i, j, call, signal)
+              : Promise.resolve(tooManyCallsOutcome()),
         ),
       );
       // Stopping or cancelled mid-turn: leave the rest to the replay (or to nobody), journal nothing more.
@@ -373,107 +324,6 @@ export class HostedLoop {
       if (outcomes.some((o) => o.waiting)) return;
       compactHistory(messages);
     }
-  }
-
-  /**
-   * The run's system prompt and offered tools, shared with every run that has equal ones. Built in a frame of
-   * its own: the catalog, declarations and Python stubs it is made from are not kept for the run's life.
-   */
-  async #prompt(
-    who: Caller,
-    narrowedTo: string[] | undefined,
-  ): Promise<{ system: string; tools: LlmTool[] }> {
-    const { tools } = this.#d;
-    const policy = who.policy;
-    const allowed = await tools.allowed(who, narrowedTo);
-    const pyi = offersPython(policy) ? await tools.pythonStubs(who, narrowedTo) : undefined;
-    return internPrompt(
-      systemPrompt(policy, await tools.declarations(who, narrowedTo), pyi),
-      actionTools(allowed, policy.container.images, policy, policy.container.enabled),
-    );
-  }
-
-  /** Executes one model-chosen call as journaled step(s), healing by policy before the model sees a failure. */
-  async #call(
-    who: Caller,
-    run: RunRecord,
-    i: number,
-    j: number,
-    call: LlmToolCall,
-    signal: AbortSignal,
-  ): Promise<CallOutcome> {
-    const key = `iter-${i}/call-${j}`;
-    const parsed = parseCall(call);
-    switch (parsed.kind) {
-      case "invalid":
-        return { failed: true, content: parsed.content };
-      case "finish":
-        return {
-          failed: false,
-          content: JSON.stringify({ status: "succeeded" }),
-          finish: { answer: parsed.answer },
-        };
-      case "ask_human": {
-        const answer = await awaitHuman(this.#d.steps, this.#d.store, this.#d.events, run, key, {
-          question: parsed.question,
-          kind: "ask_human",
-        });
-        if (answer === undefined) return { failed: false, waiting: true, content: "" };
-        return { failed: false, content: JSON.stringify({ status: "succeeded", answer }) };
-      }
-      case "action":
-        try {
-          return await this.#execute(who, run, key, parsed.action, signal);
-        } catch (err) {
-          // A request the engine refuses (e.g. a file path with "..") is the model's mistake, shown to it.
-          if (err instanceof Rejection)
-            return { failed: true, content: renderLoopError("invalid_request", err.message, err.details) };
-          throw err;
-        }
-    }
-  }
-
-  async #execute(
-    who: Caller,
-    run: RunRecord,
-    key: string,
-    first: ActionSpec,
-    signal: AbortSignal,
-  ): Promise<CallOutcome> {
-    // The loop has nobody to answer a 429: at the tenant's concurrency limit its steps wait for a slot.
-    const opts = { narrowedTo: run.tools ?? undefined, signal, admission: "wait" as const };
-    // A fork's edited step runs its new action instead of the one the model asked for at that key.
-    const edited = (k: string, a: ActionSpec): ActionSpec =>
-      run.forkReplace?.key === k ? fromStepAction(run.forkReplace.input as StepAction) : a;
-    let action = edited(key, first);
-    let res: ExecutionResponse = await this.#d.executor.step(who, run, key, action, opts);
-    const healed: Failure[] = [];
-    for (let attempt = 1; res.failure && !signal.aborted && !this.#stopped; attempt++) {
-      const next = nextRemediation(who.policy, action, res.failure, attempt, res.stepSeq ?? 0);
-      if (!next) break;
-      // On replay the retry is already journaled: no second event, no second wait.
-      if (!(await this.#d.store.getStep(run.id, `${key}/retry-${attempt}`))) {
-        await this.#d.events.publish(run.id, "remediation", {
-          ...next.record,
-          key,
-          failure: { kind: res.failure.kind, message: res.failure.message },
-        });
-        await sleep(next.delayMs, AbortSignal.any([signal, this.#shutdown.signal]));
-      }
-      healed.push(res.failure);
-      action = edited(`${key}/retry-${attempt}`, next.action);
-      const remediated = res.failure.kind;
-      res = await this.#d.executor.step(who, run, `${key}/retry-${attempt}`, action, {
-        ...opts,
-        remediation: next.record,
-      });
-      if (!res.replayed)
-        telemetry().remediation(remediated, res.status === "succeeded" ? "healed" : "failed");
-    }
-    return {
-      failed: res.status === "failed",
-      content: renderExecution(res, res.status === "succeeded" ? healed : []),
-    };
   }
 
   async #currentRun(runId: string): Promise<RunRecord | null> {
@@ -496,8 +346,4 @@ export class HostedLoop {
       this.#owner,
     );
   }
-}
-
-function stringify(v: unknown): string {
-  return typeof v === "string" ? v : JSON.stringify(v);
 }

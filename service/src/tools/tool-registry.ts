@@ -1,6 +1,6 @@
 // A tenant's registered HTTP tools and MCP servers in the store: checks, encryption of credentials, views.
 import { createHash } from "node:crypto";
-import type { McpServerInfo, RegisterMcpServer, RegisterTool, ToolInfo } from "@mend/wire";
+import type { McpServerInfo, RegisterMcpServer, RegisterTool } from "@mend/wire";
 import { Rejection } from "../core/rejection.ts";
 import type { ToolRecord } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
@@ -16,21 +16,11 @@ import { checkToolSchema } from "./schema-check.ts";
 import type { SecretBox } from "./secret-box.ts";
 import type { Policy } from "../policy/policy-schema.ts";
 import { networkDeniedFailure, type DestinationGuard } from "./destination-guard.ts";
+import { httpToolInfo, mcpServerInfo, type RegisteredToolInfo } from "./tool-views.ts";
+import { checkEndpoint, checkEnv, checkHeaders } from "./registration-checks.ts";
 
-/** A tool's API view before the caller's policy adds `allowed`. */
-export type RegisteredToolInfo = Omit<ToolInfo, "allowed">;
-
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Headers the service sets itself (or that HTTP owns); a registration may not override them. */
-const RESERVED_HEADERS = new Set([
-  "host",
-  "content-length",
-  "content-type",
-  "transfer-encoding",
-  "connection",
-  "idempotency-key",
-]);
+export { httpToolInfo } from "./tool-views.ts";
+export type { RegisteredToolInfo } from "./tool-views.ts";
 
 export interface ToolRegistryDeps {
   store: Store;
@@ -48,7 +38,6 @@ export interface ToolRegistryDeps {
 /** Tenants whose tool records are kept in memory between listings. */
 const CACHED_TENANTS = 1024;
 
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const firstSegment = (name: string) => name.split(".")[0]!;
 const aad = (tenant: string, recordName: string) => `${tenant}/${recordName}`;
 
@@ -331,49 +320,6 @@ export class ToolRegistry {
   }
 }
 
-/** The API view of an HTTP tool: its header names, never their values. */
-export function httpToolInfo(
-  name: string,
-  spec: HttpToolSpec,
-  times?: { createdAt?: number; updatedAt?: number },
-): RegisteredToolInfo {
-  return {
-    name,
-    description: spec.description,
-    inputSchema: spec.inputSchema,
-    ...(spec.outputSchema ? { outputSchema: spec.outputSchema } : {}),
-    version: spec.version,
-    ...(spec.cache ? { cache: spec.cache } : {}),
-    idempotent: spec.idempotent,
-    source: "http",
-    endpoint: spec.endpoint,
-    method: spec.method,
-    timeoutMs: spec.timeoutMs,
-    headerNames: spec.headerNames,
-    ...(times?.createdAt !== undefined ? { createdAt: iso(times.createdAt) } : {}),
-    ...(times?.updatedAt !== undefined ? { updatedAt: iso(times.updatedAt) } : {}),
-  };
-}
-
-function mcpServerInfo(
-  name: string,
-  spec: McpServerSpec,
-  origin: "api" | "config",
-  times: { createdAt?: number; updatedAt?: number },
-): McpServerInfo {
-  return {
-    name,
-    transport: spec.transport,
-    ...(spec.url ? { url: spec.url } : {}),
-    ...(spec.command ? { command: spec.command, args: spec.args ?? [] } : {}),
-    ...(spec.headerNames ? { headerNames: spec.headerNames } : {}),
-    ...(spec.envNames ? { envNames: spec.envNames } : {}),
-    origin,
-    ...(times.createdAt !== undefined ? { createdAt: iso(times.createdAt) } : {}),
-    ...(times.updatedAt !== undefined ? { updatedAt: iso(times.updatedAt) } : {}),
-  };
-}
-
 function derivedVersion(body: RegisterTool): string {
   const basis = JSON.stringify([
     body.inputSchema,
@@ -382,43 +328,4 @@ function derivedVersion(body: RegisterTool): string {
     body.method ?? "POST",
   ]);
   return createHash("sha256").update(basis).digest("hex").slice(0, 12);
-}
-
-type Problem = { path: string; message: string };
-
-function checkEndpoint(endpoint: string, path = "/endpoint"): Problem[] {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    return [{ path, message: "not a valid URL" }];
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:")
-    return [{ path, message: "expected an http(s) URL" }];
-  if (url.username || url.password) {
-    return [
-      { path, message: "credentials in the URL would be returned by the API; put them in headers instead" },
-    ];
-  }
-  return [];
-}
-
-function checkHeaders(headers: Record<string, string>): Problem[] {
-  const out: Problem[] = [];
-  for (const [k, v] of Object.entries(headers)) {
-    if (!HEADER_NAME.test(k)) out.push({ path: `/headers/${k}`, message: "not a valid header name" });
-    else if (RESERVED_HEADERS.has(k.toLowerCase()))
-      out.push({ path: `/headers/${k}`, message: "set by the service; cannot be overridden" });
-    // The value itself is never echoed back: it may be a credential.
-    if (/[\r\n\0]/.test(v))
-      out.push({ path: `/headers/${k}`, message: "the value contains a line break or NUL" });
-  }
-  return out;
-}
-
-function checkEnv(env: Record<string, string>): Problem[] {
-  return Object.entries(env).flatMap(([k, v]) => [
-    ...(ENV_NAME.test(k) ? [] : [{ path: `/env/${k}`, message: "not a valid environment variable name" }]),
-    ...(v.includes("\0") ? [{ path: `/env/${k}`, message: "the value contains NUL" }] : []),
-  ]);
 }
