@@ -1,5 +1,5 @@
 // One guest inside a QuickJS worker: a fresh runtime and context, run in slices (start, then one per delivery).
-import { MAX_JSON_DEPTH, makeFailure, type Failure } from "@mend/wire";
+import type { Failure } from "@mend/wire";
 import type {
   QuickJSContext,
   QuickJSDeferredPromise,
@@ -7,60 +7,24 @@ import type {
   QuickJSRuntime,
   QuickJSWASMModule,
 } from "quickjs-emscripten-core";
-import {
-  fragmentedHeapFailure,
-  outOfMemoryFailure,
-  outputLimitFailure,
-  stackOverflowFailure,
-  syntaxFailure,
-  timeoutFailure,
-  uncaughtFailure,
-  unsettledFailure,
-  userStack,
-  type GuestThrow,
-} from "../guest-failures.ts";
-import { interruptedFailure, resultJsonFailure } from "../guest-failures.ts";
+import { resultJsonFailure, uncaughtFailure, unsettledFailure, type GuestThrow } from "../guest-failures.ts";
 import { prepareScript } from "../script-source.ts";
+import { errorStack, toolError } from "./guest-error-handles.ts";
 import { GuestGlobals } from "./guest-globals.ts";
+import type { GuestHost, SliceEnd } from "./guest-host.ts";
+import { evalFailure, stopFailure, type Stop } from "./guest-stop.ts";
 import { describeThrown, resultJson } from "./guest-values.ts";
-import type { GuestCall, RerunOutcome, SettledCall, StartMessage, WorkerOutcome } from "./protocol.ts";
-import type { ExactAllocator } from "./exact-allocator.ts";
+import type { RerunOutcome, SettledCall, StartMessage, WorkerOutcome } from "./protocol.ts";
+import { capLine } from "./log-cap.ts";
 import { MemoryWatch } from "./memory-watch.ts";
+import { argumentsJson, tooDeepArguments } from "./tool-arguments.ts";
+
+export type { GuestHost, SliceEnd } from "./guest-host.ts";
 
 const MiB = 1024 * 1024;
 /** How long host-side inspection of a stopped guest (reading an error's stack) may run. */
 const INSPECT_MS = 50;
 const realDateNow = Date.now;
-
-type Stop =
-  | { kind: "timeout" }
-  | { kind: "logs" }
-  | { kind: "memory" }
-  | { kind: "aborted" }
-  | { kind: "fatal"; failure: Failure }
-  | { kind: "worker_full" }
-  /** Alone in its worker, it filled the worker's memory (its bytes) itself: fragmentedHeapFailure. */
-  | { kind: "worker_memory"; workerBytes: number };
-
-/**
- * How a slice ended: the guest awaits tool calls (parked), or it is over (done: the worker sends the outcome,
- * then calls `drop()` to dispose the runtime).
- */
-export type SliceEnd =
-  | { kind: "parked"; memoryBytes: number }
-  | { kind: "done"; outcome: WorkerOutcome | RerunOutcome; memoryBytes: number };
-
-/** What a guest needs from its worker. */
-export interface GuestHost {
-  /** Hands a tool call to the host (the result comes back with a later slice). */
-  call(id: number, call: GuestCall): void;
-  /** From the interrupt handler: the worker may send calls held back since the slice began computing on. */
-  poll(now: number): void;
-  /** Whether the host asked for this guest to stop (cancellation while it runs). */
-  abortRequested(id: number): boolean;
-  /** The worker's allocator accounting (a guest runtime's bytes, refused allocations). */
-  readonly allocator: ExactAllocator;
-}
 
 interface PendingCall {
   deferred: QuickJSDeferredPromise;
@@ -289,7 +253,7 @@ export class GuestRun {
       } else {
         this.#failures.set(msg.callId, msg.failure);
         if (msg.fatal) this.#stop ??= { kind: "fatal", failure: msg.failure };
-        const error = this.#toolError(ctx, globals, msg.callId, msg.failure, site);
+        const error = toolError(ctx, globals.parse, msg.callId, msg.failure, site);
         deferred.reject(error);
         error.dispose();
       }
@@ -299,69 +263,23 @@ export class GuestRun {
     }
   }
 
-  /** A guest Error named ToolError with `kind`, `tool`, `failure` (plain JSON) and the call site's stack. */
-  #toolError(
-    ctx: QuickJSContext,
-    globals: GuestGlobals,
-    callId: number,
-    failure: Failure,
-    site: QuickJSHandle,
-  ): QuickJSHandle {
-    const error = ctx.newError({ name: "ToolError", message: failure.message });
-    const set = (key: string, value: QuickJSHandle): void => {
-      ctx.setProp(error, key, value);
-      value.dispose();
-    };
-    set("kind", ctx.newString(failure.kind));
-    set("tool", ctx.newString(typeof failure.tool === "string" ? failure.tool : ""));
-    set("callId", ctx.newNumber(callId));
-    const text = ctx.newString(JSON.stringify(failure));
-    const parsed = ctx.callFunction(globals.parse, ctx.undefined, text);
-    text.dispose();
-    if (parsed.error === undefined) set("failure", parsed.value);
-    else parsed.error.dispose();
-    set("stack", ctx.getProp(site, "stack"));
-    return error;
-  }
-
   #hooks(ctx: QuickJSContext) {
     return {
       callTool: (name: string, args: QuickJSHandle): QuickJSHandle | { error: QuickJSHandle } => {
         const globals = this.#globals!;
-        let argsJson = "{}";
-        let tooDeep = false;
-        if (ctx.typeof(args) !== "undefined") {
-          const json = ctx.callFunction(globals.stringify, ctx.undefined, args);
-          if (json.error !== undefined) {
-            // Arguments too deep for the guest's own stack fail like arguments too deep for the bridge.
-            if (!this.#isStackOverflow(ctx, json.error)) return { error: json.error };
-            json.error.dispose();
-            tooDeep = true;
-          } else {
-            argsJson = ctx.typeof(json.value) === "string" ? ctx.getString(json.value) : "null";
-            json.value.dispose();
-          }
-        }
+        const json = argumentsJson(ctx, globals.stringify, args);
+        if ("error" in json) return { error: json.error };
         const site = ctx.unwrapResult(ctx.callFunction(globals.errorCtor, ctx.undefined));
         const callId = ++this.#callSeq;
         const deferred = ctx.newPromise();
         this.#pending.set(callId, { deferred, site });
-        if (tooDeep) this.#local.push({ callId, ok: false, failure: tooDeepArguments(name), fatal: false });
-        else this.#host.call(this.#msg.id, { callId, tool: name, argsJson });
+        if ("tooDeep" in json)
+          this.#local.push({ callId, ok: false, failure: tooDeepArguments(name), fatal: false });
+        else this.#host.call(this.#msg.id, { callId, tool: name, argsJson: json.json });
         return deferred.handle;
       },
       log: (text: string): void => this.#log(text),
     };
-  }
-
-  #isStackOverflow(ctx: QuickJSContext, error: QuickJSHandle): boolean {
-    if (ctx.typeof(error) !== "object") return false;
-    const message = ctx.getProp(error, "message");
-    try {
-      return ctx.typeof(message) === "string" && ctx.getString(message) === "stack overflow";
-    } finally {
-      message.dispose();
-    }
   }
 
   #interrupt(): boolean {
@@ -435,16 +353,10 @@ export class GuestRun {
 
   #log(text: string): void {
     if (this.#logsTruncated) return;
-    const cap = this.#msg.limits.maxLogBytes;
-    const bytes = Buffer.byteLength(text);
-    if (this.#logBytes + bytes <= cap) {
-      this.#logs.push(text);
-      this.#logBytes += bytes;
-      return;
-    }
-    const room = cap - this.#logBytes;
-    if (room > 0) this.#logs.push(Buffer.from(text).subarray(0, room).toString());
-    this.#logBytes = cap;
+    const capped = capLine(text, this.#logBytes, this.#msg.limits.maxLogBytes);
+    if (capped.line !== undefined) this.#logs.push(capped.line);
+    this.#logBytes = capped.bytes;
+    if (!capped.truncated) return;
     this.#logsTruncated = true;
     this.#stop ??= { kind: "logs" };
   }
@@ -478,36 +390,11 @@ export class GuestRun {
   /** Remembers where the guest was when the first uncaught or uncatchable error escaped. */
   #noteStack(ctx: QuickJSContext, error: QuickJSHandle): void {
     if (this.#stopStack !== undefined) return;
-    this.#stopStack = this.#inspect(() => {
-      if (ctx.typeof(error) !== "object") return undefined;
-      const stack = ctx.getProp(error, "stack");
-      try {
-        return ctx.typeof(stack) === "string" ? ctx.getString(stack) : undefined;
-      } finally {
-        stack.dispose();
-      }
-    });
+    this.#stopStack = this.#inspect(() => errorStack(ctx, error));
   }
 
   #stopFailure(stop: Stop): Failure {
-    const { location } = userStack(this.#stopStack ?? "", this.#filename);
-    const limits = this.#msg.limits;
-    switch (stop.kind) {
-      case "timeout":
-        return timeoutFailure(limits, location);
-      case "logs":
-        return outputLimitFailure("logs", limits, undefined, location);
-      case "memory":
-        return outOfMemoryFailure(limits, location);
-      case "worker_memory":
-        return fragmentedHeapFailure(limits, Math.round(stop.workerBytes / MiB), location);
-      case "aborted":
-        return interruptedFailure();
-      case "fatal":
-        return stop.failure;
-      case "worker_full": // #slice turns it into a rerun before any outcome leaves the worker
-        return makeFailure("sandbox_unavailable", "The sandbox's memory is full. Retry shortly.", true);
-    }
+    return stopFailure(stop, this.#stopStack, this.#filename, this.#msg.limits);
   }
 
   #thrownFailure(thrown: GuestThrow): Failure {
@@ -516,26 +403,6 @@ export class GuestRun {
 
   #evalFailure(error: unknown): Failure {
     if (this.#stop !== undefined) return this.#stopFailure(this.#stop);
-    const filename = this.#filename;
-    const e = (error ?? {}) as { name?: unknown; message?: unknown; stack?: unknown };
-    const name = typeof e.name === "string" ? e.name : "Error";
-    const message = typeof e.message === "string" ? e.message : JSON.stringify(error);
-    const stack = typeof e.stack === "string" ? e.stack : "";
-    const limits = this.#msg.limits;
-    if (name === "SyntaxError") return syntaxFailure(message, stack, filename);
-    if (error === null || message === "out of memory")
-      return outOfMemoryFailure(limits, userStack(stack, filename).location);
-    if (message === "stack overflow")
-      return stackOverflowFailure(limits, userStack(stack, filename).location);
-    return this.#thrownFailure({ kind: "error", name, message, stack });
+    return evalFailure(error, this.#filename, this.#msg.limits, (thrown) => this.#thrownFailure(thrown));
   }
-}
-
-/** The failure of a tool call whose arguments the guest could not even serialise (too deep for its stack). */
-function tooDeepArguments(tool: string): Failure {
-  const message = `the arguments are nested too deeply to serialise (at most ${MAX_JSON_DEPTH} levels cross to a tool)`;
-  return makeFailure("tool_input_invalid", `The arguments of "${tool}" are invalid: ${message}.`, false, {
-    tool,
-    errors: [{ path: "/", message }],
-  });
 }
