@@ -19,7 +19,7 @@ import {
 import { schedulerStats, type SchedulerStats } from "./scheduler-stats.ts";
 import { shareView, type ShareView } from "./share-view.ts";
 import { clearSlice, startSlice, type SliceRequest } from "./slice-dispatch.ts";
-import { watchPass, watchTickMs } from "./slice-watchdog.ts";
+import { watchPass, watchTickMs, type WatchActions } from "./slice-watchdog.ts";
 import { freeSlots, isIdle, removeSlot, respawnDelayMs } from "./slot-pool.ts";
 import { relayToolCall, settledCall } from "./tool-call-relay.ts";
 import { WorkerSlot, type SlotEvents } from "./worker-slot.ts";
@@ -287,16 +287,19 @@ export class GuestScheduler implements SlotEvents<GuestTask> {
     this.#watchdog = setInterval(() => this.#tick(), tickMs);
   }
 
+  /** What a watchdog pass does about a limit reached (one object for every tick). */
+  readonly #watchActions: WatchActions = {
+    stuck: (slot, task) => this.#stuck(slot, task),
+    migrateFrom: (slot) => this.#migrateFrom(slot),
+    timedOut: (task) => {
+      this.#evict(task);
+      task.fail(timeoutFailure(task.limits));
+    },
+  };
+
   /** Kills slices stuck past their budget and grace, migrates away from long ones, times out parked guests. */
   #tick(): void {
-    const busy = watchPass(this.#slots, this.#parked, this.#options.migrateAfterMs, {
-      stuck: (slot, task) => this.#stuck(slot, task),
-      migrateFrom: (slot) => this.#migrateFrom(slot),
-      timedOut: (task) => {
-        this.#evict(task);
-        task.fail(timeoutFailure(task.limits));
-      },
-    });
+    const busy = watchPass(this.#slots, this.#parked, this.#options.migrateAfterMs, this.#watchActions);
     if (busy) this.#idleTicks = 0;
     else if (++this.#idleTicks >= 2) {
       clearInterval(this.#watchdog);
