@@ -9,6 +9,24 @@ const shared = await postgresServer();
 const skip = shared.server ? undefined : shared.reason;
 after(() => shared.server?.stop());
 
+describe("the idle-in-transaction bound", { skip }, () => {
+  it("holds on every connection, also when the database URL carries options of its own", async () => {
+    const db = await freshDatabase(shared.server!.url);
+    const url = new URL(db.url);
+    url.searchParams.set("options", "-c search_path=public");
+    const a = await PgDatabase.open(url.toString(), { poolSize: 1, idleInTransactionMs: 300 });
+    try {
+      const { rows } = await a.query("SHOW idle_in_transaction_session_timeout");
+      assert.equal(rows[0]!.idle_in_transaction_session_timeout, "300ms");
+      const path = await a.query("SHOW search_path");
+      assert.equal(path.rows[0]!.search_path, "public", "the URL's own options still apply");
+    } finally {
+      await a.close();
+      await db.drop();
+    }
+  });
+});
+
 describe("a PostgreSQL transaction stalled mid-way (its process paused or blocked)", { skip }, () => {
   it(
     "is ended by the server past idleInTransactionMs: its lock is freed, nothing it wrote commits, its pool goes on",

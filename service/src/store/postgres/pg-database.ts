@@ -125,14 +125,17 @@ export class PgDatabase {
       idleTimeoutMillis: 30_000,
       types: TYPES,
       application_name: "mend",
-      // A process stopped (SIGSTOP, a frozen VM) or stalled inside a transaction keeps its row locks while
-      // its session is open: the replica taking its runs over would wait on them for as long as the pause
-      // lasts. The server ends such a session once it has been idle in a transaction this long (the replica
-      // TTL: by then what it holds is another replica's), which rolls the transaction back.
-      options: `-c idle_in_transaction_session_timeout=${idleTx}`,
     });
     // An idle client that loses its server (restart, network) is dropped; the next query reconnects.
     pool.on("error", () => {});
+    // A process stopped (SIGSTOP, a frozen VM) or stalled inside a transaction keeps its row locks while its
+    // session is open: the replica taking its runs over would wait on them for as long as the pause lasts.
+    // The server ends such a session once it has been idle in a transaction this long (the replica TTL: by
+    // then what it holds is another replica's), which rolls the transaction back. Set on each new connection,
+    // queued before its first statement: the startup `options` would be replaced by a URL's own `options`.
+    pool.on("connect", (client) => {
+      client.query(`SET idle_in_transaction_session_timeout = ${idleTx}`).catch(() => {});
+    });
     const db = new PgDatabase(pool);
     try {
       await db.tx(async (q, exec) => {
